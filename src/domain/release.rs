@@ -1,0 +1,299 @@
+//! A release and the values it is built from, each parsed once at the edge.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{ReleaseId, UserId};
+
+/// Longest text accepted for a summary; it must fit an embed description with room to spare.
+pub const MAX_SUMMARY: usize = 1000;
+/// Longest changelog text or link.
+pub const MAX_CHANGELOG: usize = 1000;
+/// Longest reason for a No-Go, a cancellation or an override.
+pub const MAX_REASON: usize = 500;
+
+/// The kind of release, which selects its approval policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseKind {
+    Hotfix,
+    Patch,
+    Minor,
+    Major,
+}
+
+impl ReleaseKind {
+    pub const ALL: [ReleaseKind; 4] = [
+        ReleaseKind::Hotfix,
+        ReleaseKind::Patch,
+        ReleaseKind::Minor,
+        ReleaseKind::Major,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseKind::Hotfix => "hotfix",
+            ReleaseKind::Patch => "patch",
+            ReleaseKind::Minor => "minor",
+            ReleaseKind::Major => "major",
+        }
+    }
+}
+
+impl fmt::Display for ReleaseKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReleaseKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReleaseKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| {
+                format!("`{s}` is not a release type; use hotfix, patch, minor or major")
+            })
+    }
+}
+
+/// Where a release is in its lifecycle; the names are the ones stored in `releases.state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseState {
+    Planned,
+    Voting,
+    Approved,
+    Rejected,
+    Expired,
+    Cancelled,
+    Deploying,
+    Halted,
+    Verifying,
+    Completed,
+    RollingBack,
+    RolledBack,
+}
+
+impl ReleaseState {
+    const ALL: [ReleaseState; 12] = [
+        ReleaseState::Planned,
+        ReleaseState::Voting,
+        ReleaseState::Approved,
+        ReleaseState::Rejected,
+        ReleaseState::Expired,
+        ReleaseState::Cancelled,
+        ReleaseState::Deploying,
+        ReleaseState::Halted,
+        ReleaseState::Verifying,
+        ReleaseState::Completed,
+        ReleaseState::RollingBack,
+        ReleaseState::RolledBack,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseState::Planned => "planned",
+            ReleaseState::Voting => "voting",
+            ReleaseState::Approved => "approved",
+            ReleaseState::Rejected => "rejected",
+            ReleaseState::Expired => "expired",
+            ReleaseState::Cancelled => "cancelled",
+            ReleaseState::Deploying => "deploying",
+            ReleaseState::Halted => "halted",
+            ReleaseState::Verifying => "verifying",
+            ReleaseState::Completed => "completed",
+            ReleaseState::RollingBack => "rolling_back",
+            ReleaseState::RolledBack => "rolled_back",
+        }
+    }
+
+    /// Whether the poll still takes votes.
+    pub fn is_open(self) -> bool {
+        matches!(self, ReleaseState::Planned | ReleaseState::Voting)
+    }
+}
+
+impl fmt::Display for ReleaseState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReleaseState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReleaseState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("unknown release state `{s}`"))
+    }
+}
+
+/// A semantic version such as `1.4.0` or `2.0.0-rc.1`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Version(semver::Version);
+
+impl Version {
+    pub fn parse(text: &str) -> Result<Version, String> {
+        let text = text.trim();
+        if text.len() > 64 {
+            return Err("a version is at most 64 characters long".to_owned());
+        }
+        semver::Version::parse(text).map(Version).map_err(|_| {
+            let hint = if text.starts_with('v') {
+                " (without the leading `v`)"
+            } else {
+                ""
+            };
+            format!("`{text}` is not a semantic version; write it like 1.4.0 or 2.0.0-rc.1{hint}")
+        })
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A release as the domain sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Release {
+    pub id: ReleaseId,
+    pub version: Version,
+    pub kind: ReleaseKind,
+    pub state: ReleaseState,
+    pub summary: String,
+    pub changelog: Option<String>,
+    pub environment: String,
+    pub author: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Why the poll ended as it did: the veto or cancellation reason.
+    pub decision_reason: Option<String>,
+}
+
+/// What `/release plan` asks for, already parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanRequest {
+    pub version: Version,
+    pub kind: ReleaseKind,
+    pub summary: String,
+    pub changelog: Option<String>,
+    pub environment: String,
+}
+
+impl PlanRequest {
+    /// Parses the raw command options, naming the first one that is wrong.
+    pub fn parse(
+        version: &str,
+        kind: &str,
+        summary: &str,
+        changelog: Option<&str>,
+        environment: Option<&str>,
+    ) -> Result<PlanRequest, String> {
+        let version = Version::parse(version)?;
+        let kind = kind.parse()?;
+        let summary = bounded_text("summary", summary, MAX_SUMMARY)?;
+        let changelog = changelog
+            .map(|text| bounded_text("changelog", text, MAX_CHANGELOG))
+            .transpose()?;
+        let environment = environment_name(environment.unwrap_or("production"))?;
+        Ok(PlanRequest {
+            version,
+            kind,
+            summary,
+            changelog,
+            environment,
+        })
+    }
+}
+
+/// Trims `text` and checks it is non-empty and at most `max` characters.
+pub fn bounded_text(what: &str, text: &str, max: usize) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(format!("the {what} is empty"));
+    }
+    let len = text.chars().count();
+    if len > max {
+        return Err(format!(
+            "the {what} is {len} characters long; the limit is {max}"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn environment_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err(format!(
+            "`{name}` is not an environment name; use up to 32 lowercase letters, digits, `-` or `_`"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_must_be_semantic() {
+        assert_eq!(Version::parse(" 1.4.0 ").unwrap().to_string(), "1.4.0");
+        assert_eq!(
+            Version::parse("2.0.0-rc.1").unwrap().to_string(),
+            "2.0.0-rc.1"
+        );
+        assert!(Version::parse("1.4")
+            .unwrap_err()
+            .contains("not a semantic version"));
+        assert!(Version::parse("v1.4.0")
+            .unwrap_err()
+            .contains("leading `v`"));
+        assert!(Version::parse(&"1".repeat(65)).unwrap_err().contains("64"));
+    }
+
+    #[test]
+    fn states_round_trip_through_their_stored_names() {
+        for state in ReleaseState::ALL {
+            assert_eq!(state.as_str().parse::<ReleaseState>(), Ok(state));
+        }
+        assert_eq!(ReleaseState::RolledBack.as_str(), "rolled_back");
+    }
+
+    #[test]
+    fn plan_requests_name_the_bad_option() {
+        let ok = PlanRequest::parse("1.4.0", "minor", "Faster search", None, None).unwrap();
+        assert_eq!(ok.environment, "production");
+        assert!(PlanRequest::parse("1.4.0", "giant", "x", None, None)
+            .unwrap_err()
+            .contains("release type"));
+        assert!(PlanRequest::parse("1.4.0", "minor", "  ", None, None)
+            .unwrap_err()
+            .contains("summary is empty"));
+        let long = "x".repeat(MAX_SUMMARY + 1);
+        assert!(PlanRequest::parse("1.4.0", "minor", &long, None, None)
+            .unwrap_err()
+            .contains("limit is 1000"));
+        assert!(
+            PlanRequest::parse("1.4.0", "minor", "x", None, Some("Prod!"))
+                .unwrap_err()
+                .contains("environment")
+        );
+    }
+}
