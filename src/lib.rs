@@ -1,4 +1,16 @@
 //! gonogo: a Discord bot that runs software releases from chat.
 
+pub mod app;
 pub mod clock;
+pub mod config;
+pub mod discord;
 pub mod domain;
+pub mod http;
+pub mod messages;
+pub mod metrics;
+pub mod outbox;
+pub mod scheduler;
+pub mod service;
+pub mod store;
+
+pub use store::MIGRATOR;

@@ -1,1 +1,191 @@
-fn main() {}
+//! The `gonogo` command line: run the bot, check its config, migrate, verify the audit trail.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use gonogo::clock::SystemClock;
+use gonogo::config::{self, Config};
+use gonogo::messages::Messages;
+use gonogo::store::{self, Db};
+
+#[derive(Parser)]
+#[command(
+    name = "gonogo",
+    version,
+    about = "Runs software releases from Discord"
+)]
+struct Cli {
+    /// The config file [default: $GONOGO_CONFIG, else gonogo.toml]
+    #[arg(long, global = true, env = "GONOGO_CONFIG", default_value = config::DEFAULT_PATH)]
+    config: PathBuf,
+    /// Log format
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Apply migrations, register the slash commands, and serve until SIGINT/SIGTERM
+    Run,
+    /// Validate the config, cron expressions, policies and message templates
+    Check,
+    /// Apply the database migrations
+    Migrate,
+    /// Inspect the audit trail
+    Audit {
+        #[command(subcommand)]
+        command: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the hash chain; exit 1 if any row was edited, deleted or reordered
+    Verify,
+    /// Print every audit event
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Csv,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Cmd::Check = cli.command {
+        return Ok(check(&cli.config));
+    }
+    let config = load(&cli.config)?;
+    match cli.command {
+        Cmd::Check => unreachable!("handled above"),
+        Cmd::Run => {
+            let running = gonogo::app::start(config, Arc::new(SystemClock)).await?;
+            running.serve_until(shutdown_signal()).await?;
+        }
+        Cmd::Migrate => {
+            let db = Db::connect(&config.database.url).await?;
+            db.migrate().await?;
+            println!("migrations applied to {}", config.database.url);
+        }
+        Cmd::Audit {
+            command: AuditCmd::Verify,
+        } => {
+            let db = Db::connect(&config.database.url).await?;
+            match store::audit::verify(db.reader()).await? {
+                Ok(rows) => println!("audit trail intact: {rows} events"),
+                Err(broken) => {
+                    println!("audit trail BROKEN at {broken}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        Cmd::Audit {
+            command: AuditCmd::Export { format },
+        } => {
+            let db = Db::connect(&config.database.url).await?;
+            let events = store::audit::export(db.reader()).await?;
+            print!(
+                "{}",
+                store::audit::format_export(&events, matches!(format, ExportFormat::Csv))?
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<Config> {
+    config::load(path).map_err(|errors| anyhow::anyhow!("{errors}\nrun `gonogo check` for details"))
+}
+
+/// Prints every problem with the config and the templates; exit code 1 if there is any.
+fn check(path: &std::path::Path) -> ExitCode {
+    let result = config::load(path);
+    let (report, mut ok) = config::check_report(&result);
+    println!("{report}");
+    let dir = result.as_ref().ok().and_then(|c| c.messages.dir.clone());
+    match Messages::load(dir.as_deref()).and_then(|m| m.check_samples()) {
+        Ok(()) => println!("message templates OK"),
+        Err(error) => {
+            println!("messages.dir: {error:#}");
+            ok = false;
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => return interrupt.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await.unwrap_or(());
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,serenity=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

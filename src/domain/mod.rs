@@ -9,5 +9,5 @@ pub mod transition;
 pub use ids::{ReleaseId, RoleId, UserId};
 pub use policy::{Policies, Policy, Role, Slot};
 pub use poll::{Ballot, Choice, Tally};
-pub use release::{Release, ReleaseKind, ReleaseState, Version};
+pub use release::{PlanRequest, Release, ReleaseKind, ReleaseState, Version};
 pub use transition::{Effect, Event, Outcome, Refusal, Transition};

@@ -1,1 +1,7 @@
+//! End-to-end tests: the real bot against a fake Discord on loopback.
 
+#[path = "../support/mod.rs"]
+mod support;
+
+mod fake_discord_selftest;
+mod polls;

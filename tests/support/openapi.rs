@@ -8,7 +8,10 @@ use jsonschema::{Draft, Validator};
 use serde_json::{json, Map, Value};
 
 /// Where the pinned spec lives.
-pub const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/discord/openapi.json");
+pub const SPEC_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/discord/openapi.json"
+);
 
 /// The spec, parsed once, with its `components` already transformed (see [`loosen`]).
 struct Spec {
@@ -36,7 +39,9 @@ fn spec() -> &'static Spec {
         let mut operations = Vec::new();
         if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
             for (template, item) in paths {
-                let Some(item) = item.as_object() else { continue };
+                let Some(item) = item.as_object() else {
+                    continue;
+                };
                 for (method, op) in item {
                     if method == "parameters" {
                         continue;
@@ -56,7 +61,9 @@ fn spec() -> &'static Spec {
             .as_object_mut()
             .and_then(|m| m.remove("components"))
             .unwrap_or_else(|| json!({}));
-        loosen(&mut components);
+        if let Some(schemas) = components.get_mut("schemas").and_then(Value::as_object_mut) {
+            schemas.values_mut().for_each(loosen);
+        }
         Spec {
             operations,
             components,
@@ -115,9 +122,17 @@ pub fn loosen(schema: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(loosen),
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
-                // Literal values are not schemas.
-                if !matches!(key.as_str(), "enum" | "const" | "default" | "examples" | "example") {
-                    loosen(child);
+                match key.as_str() {
+                    // Maps from names to schemas.
+                    "properties" | "patternProperties" | "$defs" | "definitions"
+                    | "dependentSchemas" => {
+                        if let Some(m) = child.as_object_mut() {
+                            m.values_mut().for_each(loosen);
+                        }
+                    }
+                    // Literal values, not schemas.
+                    "enum" | "const" | "default" | "examples" | "example" | "required" => {}
+                    _ => loosen(child),
                 }
             }
             if let Some(one_of) = map.remove("oneOf") {
@@ -193,7 +208,12 @@ fn validator(op: &'static Operation) -> Option<Arc<Validator>> {
             jsonschema::options()
                 .with_draft(Draft::Draft202012)
                 .build(&root)
-                .unwrap_or_else(|e| panic!("cannot compile schema for {} {}: {e}", op.method, op.template)),
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "cannot compile schema for {} {}: {e}",
+                        op.method, op.template
+                    )
+                }),
         )
     });
     validators()
@@ -208,7 +228,9 @@ fn validator(op: &'static Operation) -> Option<Arc<Validator>> {
 /// An operation the spec does not know is reported as a problem too.
 pub fn validate_request(method: &str, path: &str, body: &Value) -> Vec<String> {
     let Some(op) = find_operation(method, path) else {
-        return vec![format!("{method} {path}: no such operation in the OpenAPI spec")];
+        return vec![format!(
+            "{method} {path}: no such operation in the OpenAPI spec"
+        )];
     };
     let mut problems = Vec::new();
     match validator(op) {
@@ -226,7 +248,7 @@ pub fn validate_request(method: &str, path: &str, body: &Value) -> Vec<String> {
         )),
         None => {}
     }
-    for p in crate::support::limits::check(&op.template, body) {
+    for p in super::limits::check(&op.template, body) {
         problems.push(format!("{method} {}: limit: {p}", op.template));
     }
     problems

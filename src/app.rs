@@ -1,0 +1,138 @@
+//! Wiring: open the store, register commands, start the HTTP door, the gateway door, the
+//! outbox dispatcher and the scheduler, and stop them all together.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serenity::gateway::ShardManager;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::info;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::discord::gateway;
+use crate::discord::handler::Handler;
+use crate::discord::rest::Rest;
+use crate::messages::Messages;
+use crate::service::Service;
+use crate::store::Db;
+use crate::{http, outbox, scheduler};
+
+/// A started bot.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub service: Service,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<anyhow::Result<()>>,
+    shards: Option<Arc<ShardManager>>,
+}
+
+/// Starts everything `gonogo run` runs, with the given clock.
+pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let db = Db::connect(&config.database.url).await?;
+    db.migrate().await?;
+    let messages = Messages::load(config.messages.dir.as_deref())?;
+    let config = Arc::new(config);
+    let service = Service::new(db, config.clone(), clock, Arc::new(messages));
+    let handler = Handler::new(service.clone());
+
+    let http_client = gateway::http(&config.discord);
+    gateway::register_commands(&http_client, config.discord.guild_id)
+        .await
+        .context("Cannot register the slash commands with Discord")?;
+
+    let (shutdown, stop) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("Cannot listen on {}", config.http.listen))?;
+    let addr = listener.local_addr()?;
+    let router = http::router(handler.clone(), &config.discord.public_key)?;
+    let mut stop_http = stop.clone();
+    tasks.spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop_http.wait_for(|stop| *stop).await;
+            })
+            .await
+            .context("The HTTP server failed")
+    });
+    info!(%addr, "Serving POST /interactions, /healthz and /metrics");
+
+    let rest = Rest::new(&config.discord.api_base, config.discord.token.expose());
+    tasks.spawn({
+        let (service, stop) = (service.clone(), stop.clone());
+        async move {
+            outbox::run(service, rest, stop).await;
+            Ok(())
+        }
+    });
+    tasks.spawn({
+        let (service, stop) = (service.clone(), stop.clone());
+        async move {
+            scheduler::run(service, stop).await;
+            Ok(())
+        }
+    });
+
+    let shards = if config.discord.gateway {
+        let mut client = gateway::client(&config.discord, handler).await?;
+        let shards = client.shard_manager.clone();
+        tasks.spawn(async move {
+            client
+                .start()
+                .await
+                .context("The Discord gateway connection failed")
+        });
+        Some(shards)
+    } else {
+        None
+    };
+    Ok(Running {
+        addr,
+        service,
+        shutdown,
+        tasks,
+        shards,
+    })
+}
+
+impl Running {
+    /// Waits until a task ends on its own (an error) or `signal` resolves, then stops.
+    pub async fn serve_until(
+        mut self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        tokio::select! {
+            () = signal => info!("Shutting down"),
+            Some(ended) = self.tasks.join_next() => {
+                self.stop().await?;
+                return ended.context("A gonogo task panicked")?.context("A gonogo task stopped");
+            }
+        }
+        self.stop().await
+    }
+
+    /// Stops every task and fails if any of them panicked or failed.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        if let Some(shards) = &self.shards {
+            shards.shutdown_all().await;
+        }
+        let mut result = Ok(());
+        while let Some(ended) = self.tasks.join_next().await {
+            match ended {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) if result.is_ok() => result = Err(error),
+                Err(join) if result.is_ok() => {
+                    result = Err(anyhow::anyhow!("A gonogo task panicked: {join}"))
+                }
+                _ => {}
+            }
+        }
+        self.service.db.close().await;
+        result
+    }
+}

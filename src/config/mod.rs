@@ -1,0 +1,319 @@
+//! The typed config, read once at start-up from `gonogo.toml` and `GONOGO_*` overrides, fully checked.
+
+mod error;
+mod process;
+mod reader;
+mod report;
+mod sections;
+mod source;
+#[cfg(test)]
+mod tests;
+mod values;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::TimeDelta;
+
+use crate::domain::{Policies, Role, RoleId};
+
+pub use error::{ConfigError, ConfigErrors, Secret};
+pub use report::check_report;
+pub use sections::PLACEHOLDERS;
+pub use source::{CONFIG_ENV, ENV_PREFIX};
+
+/// The config file read when neither `--config` nor `GONOGO_CONFIG` names one.
+pub const DEFAULT_PATH: &str = "gonogo.toml";
+
+/// Every section and its keys; anything else is an error.
+const SECTIONS: [(&str, &[&str]); 11] = [
+    (
+        "discord",
+        &[
+            "token",
+            "application_id",
+            "public_key",
+            "guild_id",
+            "gateway",
+            "api_base",
+        ],
+    ),
+    ("http", &["listen"]),
+    ("database", &["url"]),
+    ("channels", &["releases", "stakeholders"]),
+    (
+        "roles",
+        &[
+            "lead",
+            "security",
+            "team",
+            "exec",
+            "release_manager",
+            "deployer",
+            "stakeholder_ping",
+        ],
+    ),
+    ("policy", &["hotfix", "patch", "minor", "major"]),
+    (
+        "rollout",
+        &["stages", "progress_every", "verify_for", "vote_ttl"],
+    ),
+    ("windows", &["allow", "blackout"]),
+    (
+        "executor",
+        &["kind", "deploy", "rollback", "timeout", "url", "secret"],
+    ),
+    (
+        "gates",
+        &[
+            "prometheus_url",
+            "error_rate_query",
+            "latency_p99_query",
+            "max_error_rate",
+            "max_latency_ratio",
+            "max_complaints",
+            "check_every",
+        ],
+    ),
+    ("messages", &["dir"]),
+];
+
+/// The whole config; every value in it has been checked.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub discord: DiscordConfig,
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub channels: ChannelsConfig,
+    pub roles: RolesConfig,
+    pub policies: Policies,
+    pub rollout: RolloutConfig,
+    pub windows: WindowsConfig,
+    /// How stages and rollbacks are carried out; `None` when people do it by hand.
+    pub executor: Option<ExecutorConfig>,
+    pub gates: GatesConfig,
+    pub messages: MessagesConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct DiscordConfig {
+    pub token: Secret,
+    pub application_id: u64,
+    /// The application's Ed25519 key, which signs HTTP interactions; checked to be a valid key.
+    pub public_key: [u8; 32],
+    /// Register the slash commands in this guild; `None` registers them globally.
+    pub guild_id: Option<u64>,
+    /// Receive interactions over the gateway as well as over HTTP.
+    pub gateway: bool,
+    /// Discord's REST base, without a trailing `/`; a proxy in tests.
+    pub api_base: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+}
+
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    /// A `sqlite:` URL.
+    pub url: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ChannelsConfig {
+    /// Where release cards and notices are posted.
+    pub releases: u64,
+    /// Where start, completion and rollback notices are also posted.
+    pub stakeholders: Vec<u64>,
+}
+
+/// Which Discord role stands for each policy role.
+#[derive(Clone, Debug, Default)]
+pub struct RolesConfig {
+    by_role: BTreeMap<Role, RoleId>,
+    /// The role mentioned on start, completion and rollback notices.
+    pub stakeholder_ping: Option<RoleId>,
+}
+
+impl RolesConfig {
+    pub fn role_id(&self, role: Role) -> Option<RoleId> {
+        self.by_role.get(&role).copied()
+    }
+
+    /// The policy roles held by a member with these Discord roles.
+    pub fn roles_of(&self, member_roles: &[RoleId]) -> Vec<Role> {
+        self.by_role
+            .iter()
+            .filter(|(_, id)| member_roles.contains(id))
+            .map(|(role, _)| *role)
+            .collect()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RolloutConfig {
+    /// At least one stage; percents strictly increase and the last is 100.
+    pub stages: Vec<StageConfig>,
+    pub progress_every: TimeDelta,
+    /// How long the release is watched after the last stage before it is complete.
+    pub verify_for: TimeDelta,
+    /// How long a poll stays open.
+    pub vote_ttl: TimeDelta,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageConfig {
+    /// Like `canary`, or `10%` when the config gives no name.
+    pub name: String,
+    pub percent: u8,
+    /// How long the stage runs before the next one may start.
+    pub hold: TimeDelta,
+}
+
+#[derive(Clone, Debug)]
+pub struct WindowsConfig {
+    /// A deployment may start only inside these; an empty list puts no limit.
+    pub allow: Vec<cron::Schedule>,
+    /// A deployment never starts inside these.
+    pub blackout: Vec<cron::Schedule>,
+}
+
+/// How the bot acts on the world.
+#[derive(Clone, Debug)]
+pub enum ExecutorConfig {
+    /// Runs an argv directly, never through a shell; [`PLACEHOLDERS`] are filled in.
+    Command {
+        deploy: Vec<String>,
+        rollback: Vec<String>,
+        timeout: TimeDelta,
+    },
+    /// POSTs a JSON body signed with `secret`.
+    Webhook {
+        url: String,
+        secret: Secret,
+        timeout: TimeDelta,
+    },
+}
+
+impl ExecutorConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ExecutorConfig::Command { .. } => "command",
+            ExecutorConfig::Webhook { .. } => "webhook",
+        }
+    }
+
+    pub fn timeout(&self) -> TimeDelta {
+        match self {
+            ExecutorConfig::Command { timeout, .. } | ExecutorConfig::Webhook { timeout, .. } => {
+                *timeout
+            }
+        }
+    }
+}
+
+/// The automatic rollback triggers.
+#[derive(Clone, Debug)]
+pub struct GatesConfig {
+    /// Without it, only complaints are counted.
+    pub prometheus_url: Option<String>,
+    pub error_rate_query: Option<String>,
+    pub latency_p99_query: Option<String>,
+    /// A fraction: 0.01 is 1%.
+    pub max_error_rate: f64,
+    /// p99 latency over the baseline measured before the deployment; above 1.
+    pub max_latency_ratio: f64,
+    /// Rollback when there are more problem reports than this.
+    pub max_complaints: u32,
+    pub check_every: TimeDelta,
+}
+
+#[derive(Clone, Debug)]
+pub struct MessagesConfig {
+    /// An existing directory of templates that override the embedded ones.
+    pub dir: Option<PathBuf>,
+}
+
+/// Reads the config file at `path`, applies the `GONOGO_<SECTION>__<KEY>` variables of the
+/// process environment, and checks everything, reporting every problem at once.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        let problem = if error.kind() == std::io::ErrorKind::NotFound {
+            format!(
+                "no such file: pass --config PATH or set {CONFIG_ENV}; \
+                 gonogo.example.toml shows every key"
+            )
+        } else {
+            format!("cannot read the config file: {error}")
+        };
+        ConfigErrors::one(&label, problem)
+    })?;
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .map(|(var, value)| {
+            (
+                var.to_string_lossy().into_owned(),
+                value.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    parse(&label, &text, &env)
+}
+
+/// Like [`load`], with the file's text and the environment given, for tests.
+pub fn load_from_str(toml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    parse(DEFAULT_PATH, toml, env)
+}
+
+fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    let source = source::merge(label, text, env)?;
+    let mut problems = reader::Problems::new(source.env_origin);
+    for (var, problem) in source.misnamed {
+        problems.add(var, problem);
+    }
+    let names: Vec<&str> = SECTIONS.iter().map(|(name, _)| *name).collect();
+    let root = reader::Table::root(&source.tree, &names, &mut problems);
+    let p = &mut problems;
+    let discord = sections::discord(&root, p);
+    let http = sections::http(&root, p);
+    let database = sections::database(&root, p);
+    let channels = sections::channels(&root, p);
+    let roles = sections::roles(&root, p);
+    let policies = process::policies(&root, roles.as_ref(), p);
+    let rollout = process::rollout(&root, p);
+    let windows = process::windows(&root, p);
+    let executor = sections::executor(&root, p);
+    let gates = sections::gates(&root, p);
+    let messages = sections::messages(&root, p);
+    let config = (|| {
+        Some(Config {
+            discord: discord?,
+            http: http?,
+            database: database?,
+            channels: channels?,
+            roles: roles?,
+            policies: policies?,
+            rollout: rollout?,
+            windows: windows?,
+            executor: executor.ok()?,
+            gates: gates?,
+            messages: messages?,
+        })
+    })();
+    match config {
+        Some(config) if problems.is_empty() => Ok(config),
+        _ if !problems.is_empty() => Err(problems.into_errors(&source.secrets)),
+        _ => Err(ConfigErrors::one(label, "the config could not be read")),
+    }
+}
+
+/// The keys of `section` in [`SECTIONS`].
+fn keys_of(section: &str) -> &'static [&'static str] {
+    SECTIONS
+        .iter()
+        .find(|(name, _)| *name == section)
+        .map_or(&[], |(_, keys)| keys)
+}

@@ -1,0 +1,281 @@
+//! Reading the release process: approval policies, rollout stages and deployment windows.
+
+use std::collections::BTreeMap;
+
+use chrono::TimeDelta;
+
+use super::reader::{Problems, Table};
+use super::values::{duration, duration_at_least, integer, quote, schedule, string};
+use super::{keys_of, RolesConfig, RolloutConfig, StageConfig, WindowsConfig};
+use crate::domain::{Policies, Policy, ReleaseKind, Role, Slot};
+
+/// Reads `[policy.*]`, filling the kinds it leaves out with the contract's defaults, and checks
+/// that `roles` maps every role a policy names (skipped when `roles` itself is wrong).
+pub(super) fn policies(
+    root: &Table,
+    roles: Option<&RolesConfig>,
+    p: &mut Problems,
+) -> Option<Policies> {
+    let t = Table::new("policy", root.get("policy"), keys_of("policy"), p);
+    // Roles the defaults rely on but nobody mapped: role → who needs it.
+    let mut unmapped: BTreeMap<Role, Vec<String>> = BTreeMap::new();
+    let unmapped_role = |role: Role| roles.is_some_and(|roles| roles.role_id(role).is_none());
+    if unmapped_role(Role::Exec) {
+        unmapped
+            .entry(Role::Exec)
+            .or_default()
+            .push("overrides, which exec approves".to_owned());
+    }
+    let mut read = |kind: ReleaseKind| {
+        let path = t.key(kind.as_str());
+        let table = Table::new(
+            &path,
+            t.get(kind.as_str()),
+            &["approvers", "rollback_window"],
+            p,
+        );
+        if !table.is_present() {
+            let policy = Policy::default_for(kind);
+            for slot in policy.approvers.iter().filter(|s| unmapped_role(s.role)) {
+                unmapped
+                    .entry(slot.role)
+                    .or_default()
+                    .push(format!("the default {kind} policy"));
+            }
+            return Some(policy);
+        }
+        let approvers = approvers(&table, kind, &unmapped_role, p);
+        let rollback_window = table.required(
+            "rollback_window",
+            "set how long after a deployment a rollback needs no override, like \"4h\"",
+            p,
+            duration,
+        );
+        Some(Policy {
+            approvers: approvers?,
+            rollback_window: rollback_window?,
+        })
+    };
+    let hotfix = read(ReleaseKind::Hotfix);
+    let patch = read(ReleaseKind::Patch);
+    let minor = read(ReleaseKind::Minor);
+    let major = read(ReleaseKind::Major);
+    for (role, needers) in unmapped {
+        p.add(
+            format!("roles.{role}"),
+            format!(
+                "missing: {} need it; set it to the ID of the Discord role",
+                needers.join(" and ")
+            ),
+        );
+    }
+    Some(Policies {
+        hotfix: hotfix?,
+        patch: patch?,
+        minor: minor?,
+        major: major?,
+    })
+}
+
+/// A policy's non-empty `approvers`, each role at most once.
+fn approvers(
+    table: &Table,
+    kind: ReleaseKind,
+    unmapped_role: &impl Fn(Role) -> bool,
+    p: &mut Problems,
+) -> Option<Vec<Slot>> {
+    let key = table.key("approvers");
+    let hint = "list who must approve, like [{ role = \"lead\", count = 1 }]";
+    let Some(items) = table.list("approvers", p) else {
+        if table.get("approvers").is_none() {
+            p.add(&key, format!("missing: {hint}"));
+        }
+        return None;
+    };
+    if items.is_empty() {
+        p.add(&key, format!("needs at least one approver; {hint}"));
+        return None;
+    }
+    let mut slots = Some(Vec::new());
+    let mut seen = Vec::new();
+    for (item_key, item) in items {
+        let entry = Table::new(&item_key, Some(item), &["role", "count"], p);
+        let role = entry.required("role", hint, p, |v| string(v)?.trim().parse::<Role>());
+        let count = entry.or("count", 1, p, |v| integer(v, 1, 10));
+        if let Some(role) = role {
+            let role_key = entry.key("role");
+            if seen.contains(&role) {
+                p.add(
+                    &role_key,
+                    format!("`{role}` is listed twice; give it once with the total count"),
+                );
+            } else if unmapped_role(role) {
+                p.add(
+                    &role_key,
+                    format!("role `{role}` is used by the {kind} policy but roles.{role} is not set; set it to the ID of the Discord role"),
+                );
+            }
+            seen.push(role);
+        }
+        let slot = role.zip(count).map(|(role, count)| Slot { role, count });
+        slots = slots.zip(slot).map(|(mut slots, slot)| {
+            slots.push(slot);
+            slots
+        });
+    }
+    slots
+}
+
+fn default_stages() -> Vec<StageConfig> {
+    let stage = |name: &str, percent, hold| StageConfig {
+        name: name.to_owned(),
+        percent,
+        hold,
+    };
+    vec![
+        stage("canary", 1, TimeDelta::minutes(30)),
+        stage("10%", 10, TimeDelta::hours(2)),
+        stage("50%", 50, TimeDelta::hours(4)),
+        stage("100%", 100, TimeDelta::zero()),
+    ]
+}
+
+pub(super) fn rollout(root: &Table, p: &mut Problems) -> Option<RolloutConfig> {
+    let t = Table::new("rollout", root.get("rollout"), keys_of("rollout"), p);
+    let stages = if t.get("stages").is_some() {
+        stages(&t, p)
+    } else {
+        Some(default_stages())
+    };
+    let progress_every = t.or("progress_every", TimeDelta::minutes(15), p, |v| {
+        duration_at_least(v, TimeDelta::minutes(1), "1m")
+    });
+    let verify_for = t.or("verify_for", TimeDelta::hours(24), p, duration);
+    let vote_ttl = t.or("vote_ttl", TimeDelta::hours(24), p, |v| {
+        duration_at_least(v, TimeDelta::minutes(1), "1m")
+    });
+    Some(RolloutConfig {
+        stages: stages?,
+        progress_every: progress_every?,
+        verify_for: verify_for?,
+        vote_ttl: vote_ttl?,
+    })
+}
+
+/// Stages whose percents climb strictly to 100, with distinct names.
+fn stages(t: &Table, p: &mut Problems) -> Option<Vec<StageConfig>> {
+    let key = t.key("stages");
+    let items = t.list("stages", p)?;
+    if items.is_empty() || items.len() > 20 {
+        p.add(
+            &key,
+            "needs 1 to 20 stages, the last at 100%, like [{ percent = 10, hold = \"1h\" }, { percent = 100 }]",
+        );
+        return None;
+    }
+    let last = items.len() - 1;
+    let mut stages = Some(Vec::new());
+    let mut previous: Option<u8> = None;
+    let mut names: Vec<String> = Vec::new();
+    for (i, (stage_key, item)) in items.into_iter().enumerate() {
+        let s = Table::new(&stage_key, Some(item), &["name", "percent", "hold"], p);
+        let percent = s.required(
+            "percent",
+            "set the share of traffic of this stage, from 1 to 100",
+            p,
+            |v| integer::<u8>(v, 1, 100),
+        );
+        if let (Some(before), Some(now)) = (previous, percent) {
+            if now <= before {
+                p.add(
+                    s.key("percent"),
+                    format!("must be above the {before}% of the stage before; stages are never skipped or repeated"),
+                );
+            }
+        }
+        if i == last && percent.is_some_and(|n| n != 100) {
+            p.add(s.key("percent"), "the last stage must be 100");
+        }
+        previous = percent.or(previous);
+        let name = s.optional("name", p, stage_name);
+        let name = name.map(|name| name.or(percent.map(|n| format!("{n}%"))));
+        if let Ok(Some(name)) = &name {
+            if names.contains(name) {
+                p.add(
+                    s.key("name"),
+                    format!("{} names two stages; rename one", quote(name)),
+                );
+            }
+            names.push(name.clone());
+        }
+        let hold = if i == last {
+            s.or("hold", TimeDelta::zero(), p, duration)
+        } else {
+            s.required(
+                "hold",
+                "set how long this stage runs before the next, like \"30m\"",
+                p,
+                duration,
+            )
+        };
+        let stage = (|| {
+            Some(StageConfig {
+                name: name.ok()??,
+                percent: percent?,
+                hold: hold?,
+            })
+        })();
+        stages = stages.zip(stage).map(|(mut stages, stage)| {
+            stages.push(stage);
+            stages
+        });
+    }
+    stages
+}
+
+/// A short name fit for a message and a `{stage}` argument.
+fn stage_name(value: &figment::value::Value) -> Result<String, String> {
+    let name = string(value)?.trim().to_owned();
+    let fits = name.chars().count() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '%' | '.'));
+    if fits {
+        Ok(name)
+    } else {
+        Err(format!(
+            "{} is not a stage name; use up to 32 letters, digits, spaces, `-`, `_`, `%` or `.`",
+            quote(&name)
+        ))
+    }
+}
+
+pub(super) fn windows(root: &Table, p: &mut Problems) -> Option<WindowsConfig> {
+    let t = Table::new("windows", root.get("windows"), keys_of("windows"), p);
+    let mut read = |name: &str, default: &[&str]| {
+        let Some(items) = t.list(name, p) else {
+            if t.get(name).is_some() {
+                return None;
+            }
+            return default
+                .iter()
+                .map(|text| schedule(&figment::value::Value::from(*text)).ok())
+                .collect();
+        };
+        let mut schedules = Some(Vec::new());
+        for (key, item) in items {
+            let parsed = p.check(&key, schedule(item));
+            schedules = schedules.zip(parsed).map(|(mut all, one)| {
+                all.push(one);
+                all
+            });
+        }
+        schedules
+    };
+    let allow = read("allow", &["0 0 9-16 * * Mon-Thu"]);
+    let blackout = read("blackout", &[]);
+    Some(WindowsConfig {
+        allow: allow?,
+        blackout: blackout?,
+    })
+}

@@ -1,0 +1,374 @@
+//! Reading the plain sections: discord, http, database, channels, roles, executor, gates, messages.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono::TimeDelta;
+use figment::value::Value;
+
+use super::reader::{Problems, Reported, Table};
+use super::values::{
+    boolean, duration_at_least, http_url, integer, number, quote, snowflake, string,
+};
+use super::{
+    keys_of, ChannelsConfig, DatabaseConfig, DiscordConfig, ExecutorConfig, GatesConfig,
+    HttpConfig, MessagesConfig, RolesConfig, Secret,
+};
+use crate::domain::{Role, RoleId};
+
+/// The placeholders a command executor's argv may use.
+pub const PLACEHOLDERS: [&str; 6] = [
+    "{version}",
+    "{percent}",
+    "{stage}",
+    "{release_id}",
+    "{kind}",
+    "{action}",
+];
+
+pub(super) fn discord(root: &Table, p: &mut Problems) -> Option<DiscordConfig> {
+    let t = Table::new("discord", root.get("discord"), keys_of("discord"), p);
+    let token = t.required(
+        "token",
+        "set GONOGO_DISCORD__TOKEN (the bot token from the Developer Portal)",
+        p,
+        |v| Ok(Secret::new(string(v)?.trim())),
+    );
+    let application_id = t.required(
+        "application_id",
+        "set it to the application ID from the Developer Portal (General Information)",
+        p,
+        snowflake,
+    );
+    let public_key = t.required(
+        "public_key",
+        "set it to the public key from the Developer Portal (General Information); \
+         gonogo checks every HTTP interaction against it",
+        p,
+        public_key,
+    );
+    let guild_id = t.optional("guild_id", p, snowflake);
+    let gateway = t.or("gateway", true, p, boolean);
+    let api_base = t.or("api_base", "https://discord.com".to_owned(), p, |v| {
+        http_url(v, true)
+    });
+    Some(DiscordConfig {
+        token: token?,
+        application_id: application_id?,
+        public_key: public_key?,
+        guild_id: guild_id.ok()?,
+        gateway: gateway?,
+        api_base: api_base?,
+    })
+}
+
+/// 64 hex characters that make a valid Ed25519 public key.
+fn public_key(value: &Value) -> Result<[u8; 32], String> {
+    let text = string(value)?;
+    let hint = "copy the 64 hex characters of Public Key from the Developer Portal";
+    let mut key = [0_u8; 32];
+    hex::decode_to_slice(text.trim(), &mut key).map_err(|_| format!("not a public key: {hint}"))?;
+    serenity::interactions_endpoint::Verifier::try_new(key)
+        .map_err(|_| format!("not a valid Ed25519 public key: {hint}"))?;
+    Ok(key)
+}
+
+pub(super) fn http(root: &Table, p: &mut Problems) -> Option<HttpConfig> {
+    let t = Table::new("http", root.get("http"), keys_of("http"), p);
+    let default = SocketAddr::from(([127, 0, 0, 1], 8080));
+    let listen = t.or("listen", default, p, |v| {
+        let text = string(v)?;
+        text.trim().parse().map_err(|_| {
+            format!(
+                "{} is not an address and port; write an IP address like \"127.0.0.1:8080\" \
+                 or \"0.0.0.0:8080\"",
+                quote(&text)
+            )
+        })
+    });
+    Some(HttpConfig { listen: listen? })
+}
+
+pub(super) fn database(root: &Table, p: &mut Problems) -> Option<DatabaseConfig> {
+    let t = Table::new("database", root.get("database"), keys_of("database"), p);
+    let url = t.or("url", "sqlite://gonogo.db".to_owned(), p, |v| {
+        let text = string(v)?.trim().to_owned();
+        if text.starts_with("sqlite:") {
+            Ok(text)
+        } else {
+            Err(format!(
+                "{} is not a SQLite URL; write it like \"sqlite://gonogo.db\"",
+                quote(&text)
+            ))
+        }
+    });
+    Some(DatabaseConfig { url: url? })
+}
+
+pub(super) fn channels(root: &Table, p: &mut Problems) -> Option<ChannelsConfig> {
+    let t = Table::new("channels", root.get("channels"), keys_of("channels"), p);
+    let releases = t.required(
+        "releases",
+        "set it to the ID of the channel where release cards are posted",
+        p,
+        snowflake,
+    );
+    let mut stakeholders = Some(Vec::new());
+    for (key, item) in t.list("stakeholders", p).unwrap_or_default() {
+        let id = p.check(&key, snowflake(item));
+        if id.is_some() && id == releases {
+            p.add(
+                &key,
+                "this is the releases channel, which gets every notice already; remove it",
+            );
+        }
+        stakeholders = stakeholders.zip(id).map(|(mut ids, id)| {
+            ids.push(id);
+            ids
+        });
+    }
+    if t.get("stakeholders")
+        .is_some_and(|v| !matches!(v, Value::Array(..)))
+    {
+        stakeholders = None;
+    }
+    Some(ChannelsConfig {
+        releases: releases?,
+        stakeholders: stakeholders?,
+    })
+}
+
+pub(super) fn roles(root: &Table, p: &mut Problems) -> Option<RolesConfig> {
+    let t = Table::new("roles", root.get("roles"), keys_of("roles"), p);
+    let mut by_role = Some(BTreeMap::new());
+    for role in Role::ALL {
+        match t.optional(role.as_str(), p, snowflake) {
+            Ok(Some(id)) => {
+                if let Some(map) = by_role.as_mut() {
+                    map.insert(role, RoleId(id));
+                }
+            }
+            Ok(None) => {}
+            Err(Reported) => by_role = None,
+        }
+    }
+    let stakeholder_ping = t.optional("stakeholder_ping", p, snowflake);
+    Some(RolesConfig {
+        by_role: by_role?,
+        stakeholder_ping: stakeholder_ping.ok()?.map(RoleId),
+    })
+}
+
+pub(super) fn executor(root: &Table, p: &mut Problems) -> Result<Option<ExecutorConfig>, Reported> {
+    let t = Table::new("executor", root.get("executor"), keys_of("executor"), p);
+    if !t.is_present() {
+        return Ok(None);
+    }
+    let kind = t
+        .required(
+            "kind",
+            "set it to \"command\" or \"webhook\"",
+            p,
+            |v| match string(v)?.trim() {
+                kind @ ("command" | "webhook") => Ok(kind.to_owned()),
+                other => Err(format!(
+                    "{} is not an executor kind; use \"command\" or \"webhook\"",
+                    quote(other)
+                )),
+            },
+        )
+        .ok_or(Reported)?;
+    let own_keys: &[&str] = if kind == "command" {
+        &["kind", "deploy", "rollback", "timeout"]
+    } else {
+        &["kind", "url", "secret", "timeout"]
+    };
+    for name in keys_of("executor") {
+        if !own_keys.contains(name) && t.get(name).is_some() {
+            p.add(
+                t.key(name),
+                format!(
+                    "not used by the {kind} executor; its keys are: {}",
+                    own_keys.join(", ")
+                ),
+            );
+        }
+    }
+    let timeout = t.or("timeout", TimeDelta::minutes(10), p, |v| {
+        duration_at_least(v, TimeDelta::seconds(1), "1s")
+    });
+    let executor = if kind == "command" {
+        let deploy = argv(&t, "deploy", "./deploy.sh", p);
+        let rollback = argv(&t, "rollback", "./rollback.sh", p);
+        ExecutorConfig::Command {
+            deploy: deploy.ok_or(Reported)?,
+            rollback: rollback.ok_or(Reported)?,
+            timeout: timeout.ok_or(Reported)?,
+        }
+    } else {
+        let url = t.required(
+            "url",
+            "set it to the URL that receives the signed POST, like \"https://deploy.example.com/hooks/gonogo\"",
+            p,
+            |v| http_url(v, false),
+        );
+        let secret = t.required(
+            "secret",
+            "set GONOGO_EXECUTOR__SECRET (the shared key that signs each request)",
+            p,
+            |v| Ok(Secret::new(string(v)?)),
+        );
+        ExecutorConfig::Webhook {
+            url: url.ok_or(Reported)?,
+            secret: secret.ok_or(Reported)?,
+            timeout: timeout.ok_or(Reported)?,
+        }
+    };
+    Ok(Some(executor))
+}
+
+/// A non-empty argv whose placeholders are all known.
+fn argv(t: &Table, name: &str, example: &str, p: &mut Problems) -> Option<Vec<String>> {
+    let key = t.key(name);
+    let hint =
+        format!("write the program and its arguments, like [\"{example}\", \"{{version}}\"]");
+    let items = match t.get(name) {
+        None => {
+            p.add(&key, format!("missing: {hint}"));
+            return None;
+        }
+        Some(Value::String(..)) => {
+            p.add(
+                &key,
+                format!("expected a list, found a string (no shell splits it); {hint}"),
+            );
+            return None;
+        }
+        Some(_) => t.list(name, p)?,
+    };
+    if items.is_empty() {
+        p.add(&key, format!("the list is empty; {hint}"));
+        return None;
+    }
+    let mut args = Some(Vec::new());
+    for (i, (item_key, item)) in items.into_iter().enumerate() {
+        let arg = p.check(
+            &item_key,
+            string(item).and_then(|arg| {
+                if i == 0 && arg.trim().is_empty() {
+                    return Err("the program name is empty".to_owned());
+                }
+                check_placeholders(&arg).map(|()| arg)
+            }),
+        );
+        args = args.zip(arg).map(|(mut args, arg)| {
+            args.push(arg);
+            args
+        });
+    }
+    args
+}
+
+/// Every `{…}` in `arg` must be one of [`PLACEHOLDERS`].
+fn check_placeholders(arg: &str) -> Result<(), String> {
+    let mut rest = arg;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        let placeholder = &rest[start..=start + len];
+        if !PLACEHOLDERS.contains(&placeholder) {
+            return Err(format!(
+                "unknown placeholder {}; use {}",
+                quote(placeholder),
+                PLACEHOLDERS.join(", ")
+            ));
+        }
+        rest = &rest[start + len + 1..];
+    }
+    Ok(())
+}
+
+pub(super) fn gates(root: &Table, p: &mut Problems) -> Option<GatesConfig> {
+    let t = Table::new("gates", root.get("gates"), keys_of("gates"), p);
+    let prometheus_url = t.optional("prometheus_url", p, |v| http_url(v, false));
+    let mut query = |name: &str| {
+        let query = t.optional(name, p, string);
+        if matches!(query, Ok(Some(_))) && t.get("prometheus_url").is_none() {
+            p.add(
+                t.key(name),
+                "a query needs gates.prometheus_url to run against; set it too",
+            );
+        }
+        query
+    };
+    let error_rate_query = query("error_rate_query");
+    let latency_p99_query = query("latency_p99_query");
+    let max_error_rate = t.or("max_error_rate", 0.01, p, |v| {
+        number(v).and_then(|n| {
+            if (0.0..=1.0).contains(&n) {
+                Ok(n)
+            } else {
+                Err("must be a fraction from 0 to 1, like 0.01 for 1%".to_owned())
+            }
+        })
+    });
+    let max_latency_ratio = t.or("max_latency_ratio", 2.0, p, |v| {
+        number(v).and_then(|n| {
+            if n > 1.0 && n.is_finite() {
+                Ok(n)
+            } else {
+                Err("must be above 1, like 2.0 for twice the baseline p99".to_owned())
+            }
+        })
+    });
+    let max_complaints = t.or("max_complaints", 3, p, |v| integer(v, 0, 10_000));
+    let check_every = t.or("check_every", TimeDelta::minutes(1), p, |v| {
+        duration_at_least(v, TimeDelta::seconds(1), "1s")
+    });
+    Some(GatesConfig {
+        prometheus_url: prometheus_url.ok()?,
+        error_rate_query: error_rate_query.ok()?,
+        latency_p99_query: latency_p99_query.ok()?,
+        max_error_rate: max_error_rate?,
+        max_latency_ratio: max_latency_ratio?,
+        max_complaints: max_complaints?,
+        check_every: check_every?,
+    })
+}
+
+pub(super) fn messages(root: &Table, p: &mut Problems) -> Option<MessagesConfig> {
+    let t = Table::new("messages", root.get("messages"), keys_of("messages"), p);
+    let dir = t.optional("dir", p, |v| {
+        let dir = PathBuf::from(string(v)?.trim());
+        if dir.is_dir() {
+            Ok(dir)
+        } else {
+            let shown = dir.display().to_string();
+            Err(format!(
+                "{} is not a directory (a relative path starts from the working directory); \
+                 create it or remove the key to use the built-in templates",
+                quote(&shown)
+            ))
+        }
+    });
+    Some(MessagesConfig { dir: dir.ok()? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_must_be_known() {
+        assert!(check_placeholders("--canary={percent}").is_ok());
+        assert!(check_placeholders("{version}-{stage}{kind}").is_ok());
+        assert!(check_placeholders("no braces, or an open { only").is_ok());
+        let error = check_placeholders("{verison}").unwrap_err();
+        assert!(
+            error.contains("`{verison}`") && error.contains("{version}"),
+            "{error}"
+        );
+    }
+}

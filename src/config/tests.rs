@@ -1,0 +1,461 @@
+//! Unit tests of config loading, all from strings and a fake environment.
+
+use chrono::TimeDelta;
+
+use super::*;
+use crate::domain::{Policy, ReleaseKind, Slot};
+
+const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.sekrit-token-value-0123456789";
+const KEY: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+
+/// The smallest config that loads: the required keys and the roles the default policies use.
+fn minimal() -> String {
+    format!(
+        r#"
+[discord]
+application_id = "123456789012345678"
+public_key = "{KEY}"
+
+[channels]
+releases = "345678901234567890"
+
+[roles]
+lead = "500000000000000001"
+security = "500000000000000002"
+team = "500000000000000003"
+exec = "500000000000000004"
+"#
+    )
+}
+
+fn with_token(toml: &str) -> Result<Config, ConfigErrors> {
+    load_from_str(toml, &[("GONOGO_DISCORD__TOKEN", TOKEN)])
+}
+
+fn rejected(result: Result<Config, ConfigErrors>) -> ConfigErrors {
+    match result {
+        Ok(config) => panic!("expected errors, got {config:?}"),
+        Err(errors) => errors,
+    }
+}
+
+/// The problem reported at `key`, failing with every problem when there is none.
+fn problem_at<'a>(errors: &'a ConfigErrors, key: &str) -> &'a str {
+    match errors.0.iter().find(|error| error.key == key) {
+        Some(error) => &error.problem,
+        None => panic!("no problem at {key}; got:\n{errors}"),
+    }
+}
+
+#[test]
+fn defaults_fill_in() {
+    let config = with_token(&minimal()).unwrap();
+    assert_eq!(config.discord.token.expose(), TOKEN);
+    assert_eq!(config.discord.application_id, 123_456_789_012_345_678);
+    assert_eq!(config.discord.guild_id, None);
+    assert!(config.discord.gateway);
+    assert_eq!(config.discord.api_base, "https://discord.com");
+    assert_eq!(config.http.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.database.url, "sqlite://gonogo.db");
+    assert!(config.channels.stakeholders.is_empty());
+    assert_eq!(config.policies, Policies::default());
+    let stages: Vec<(&str, u8, TimeDelta)> = config
+        .rollout
+        .stages
+        .iter()
+        .map(|s| (s.name.as_str(), s.percent, s.hold))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("canary", 1, TimeDelta::minutes(30)),
+            ("10%", 10, TimeDelta::hours(2)),
+            ("50%", 50, TimeDelta::hours(4)),
+            ("100%", 100, TimeDelta::zero()),
+        ]
+    );
+    assert_eq!(config.rollout.progress_every, TimeDelta::minutes(15));
+    assert_eq!(config.rollout.verify_for, TimeDelta::hours(24));
+    assert_eq!(config.rollout.vote_ttl, TimeDelta::hours(24));
+    assert_eq!(config.windows.allow.len(), 1);
+    assert!(config.windows.blackout.is_empty());
+    assert!(config.executor.is_none());
+    assert!(config.gates.prometheus_url.is_none());
+    assert!((config.gates.max_error_rate - 0.01).abs() < f64::EPSILON);
+    assert!((config.gates.max_latency_ratio - 2.0).abs() < f64::EPSILON);
+    assert_eq!(config.gates.max_complaints, 3);
+    assert_eq!(config.gates.check_every, TimeDelta::minutes(1));
+    assert!(config.messages.dir.is_none());
+}
+
+#[test]
+fn the_example_file_loads_with_only_a_token() {
+    let config = with_token(include_str!("../../gonogo.example.toml")).unwrap();
+    assert_eq!(config.discord.guild_id, Some(234_567_890_123_456_789));
+    assert_eq!(config.channels.stakeholders, [456_789_012_345_678_901]);
+    assert_eq!(config.policies, Policies::default());
+    assert!(matches!(
+        config.executor,
+        Some(ExecutorConfig::Command { .. })
+    ));
+    assert_eq!(
+        config.roles.stakeholder_ping,
+        Some(RoleId(998_877_665_544_332_211))
+    );
+    let (report, ok) = check_report(&Ok(config));
+    assert!(ok);
+    assert!(report.ends_with("config OK"), "{report}");
+    assert!(report.contains("in guild 234567890123456789"), "{report}");
+    assert!(report.contains("policy hotfix: default"), "{report}");
+    assert!(report.contains("executor: command"), "{report}");
+}
+
+#[test]
+fn the_environment_overrides_keys_whether_ids_look_like_strings_or_integers() {
+    let env = [
+        ("GONOGO_DISCORD__TOKEN", TOKEN),
+        ("GONOGO_DISCORD__GUILD_ID", "123456789012345678"),
+        ("GONOGO_DISCORD__GATEWAY", "false"),
+        ("GONOGO_CHANNELS__RELEASES", "\"222222222222222222\""),
+        (
+            "GONOGO_CHANNELS__STAKEHOLDERS",
+            "[333333333333333333, \"444444444444444444\"]",
+        ),
+        ("GONOGO_DATABASE__URL", "sqlite:///var/lib/gonogo/gonogo.db"),
+        ("GONOGO_POLICY__PATCH__ROLLBACK_WINDOW", "6h"),
+        (
+            "GONOGO_POLICY__PATCH__APPROVERS",
+            "[{role=\"lead\", count=2}]",
+        ),
+        ("GONOGO_CONFIG", "/etc/gonogo.toml"),
+        ("GONOGO_LOG_FORMAT", "json"),
+        ("HOME", "/root"),
+    ];
+    let config = load_from_str(&minimal(), &env).unwrap();
+    assert_eq!(config.discord.guild_id, Some(123_456_789_012_345_678));
+    assert!(!config.discord.gateway);
+    assert_eq!(config.channels.releases, 222_222_222_222_222_222);
+    assert_eq!(
+        config.channels.stakeholders,
+        [333_333_333_333_333_333, 444_444_444_444_444_444]
+    );
+    assert_eq!(config.database.url, "sqlite:///var/lib/gonogo/gonogo.db");
+    assert_eq!(
+        *config.policies.get(ReleaseKind::Patch),
+        Policy {
+            approvers: vec![Slot {
+                role: Role::Lead,
+                count: 2
+            }],
+            rollback_window: TimeDelta::hours(6),
+        }
+    );
+    let (report, _) = check_report(&Ok(config));
+    assert!(report.contains("policy patch: custom"), "{report}");
+}
+
+#[test]
+fn a_token_of_digits_stays_a_string() {
+    let config = load_from_str(&minimal(), &[("GONOGO_DISCORD__TOKEN", "0012345")]).unwrap();
+    assert_eq!(config.discord.token.expose(), "0012345");
+}
+
+#[test]
+fn unknown_keys_are_named_with_the_valid_ones() {
+    let toml = format!(
+        "{}\n[http]\nlisten = \"0.0.0.0:80\"\nport = 80\n",
+        minimal()
+    );
+    let errors = rejected(load_from_str(
+        &toml,
+        &[
+            ("GONOGO_DISCORD__TOKEN", TOKEN),
+            ("GONOGO_DISCORD__TOKNE", "x"),
+            ("GONOGO_DISCORD_TOKEN", "y"),
+        ],
+    ));
+    assert!(problem_at(&errors, "http.port").contains("valid keys in http are: listen"));
+    let from_env = problem_at(&errors, "discord.tokne");
+    assert!(from_env.contains("GONOGO_DISCORD__TOKNE"), "{from_env}");
+    assert!(from_env.contains("token, application_id"), "{from_env}");
+    let unknown_section = rejected(with_token(&format!("{}\n[slack]\nx = 1\n", minimal())));
+    assert!(problem_at(&unknown_section, "slack").contains("discord, http"));
+}
+
+#[test]
+fn a_single_underscore_override_is_pointed_out() {
+    let errors = rejected(load_from_str(
+        &minimal(),
+        &[("GONOGO_DISCORD_TOKEN", TOKEN)],
+    ));
+    assert!(problem_at(&errors, "GONOGO_DISCORD_TOKEN").contains("GONOGO_DISCORD__TOKEN"));
+    assert!(!errors.to_string().contains(TOKEN));
+}
+
+#[test]
+fn a_bad_cron_names_its_index() {
+    let toml = format!(
+        "{}\n[windows]\nallow = [\"0 9-17 * * Mon-Fri\", \"0 0 9 * * Mon\", \"not cron\"]\n",
+        minimal()
+    );
+    let errors = rejected(with_token(&toml));
+    let five_fields = problem_at(&errors, "windows.allow[0]");
+    assert!(five_fields.contains("Invalid expression"), "{five_fields}");
+    assert!(
+        five_fields.contains("\"0 0 9-17 * * Mon-Fri\""),
+        "{five_fields}"
+    );
+    assert!(problem_at(&errors, "windows.allow[2]").contains("`not cron`"));
+    assert_eq!(errors.0.len(), 2, "{errors}");
+}
+
+#[test]
+fn an_unmapped_policy_role_names_the_policy_key() {
+    let toml = format!(
+        "{}\n[policy.hotfix]\napprovers = [{{ role = \"lead\" }}, {{ role = \"release_manager\" }}]\nrollback_window = \"2h\"\n",
+        minimal()
+    );
+    let errors = rejected(with_token(&toml));
+    assert_eq!(
+        problem_at(&errors, "policy.hotfix.approvers[1].role"),
+        "role `release_manager` is used by the hotfix policy but roles.release_manager is not set; \
+         set it to the ID of the Discord role"
+    );
+    assert_eq!(errors.0.len(), 1, "{errors}");
+}
+
+#[test]
+fn roles_the_default_policies_need_are_required() {
+    let toml = minimal().replace("team = \"500000000000000003\"\n", "");
+    let errors = rejected(with_token(&toml));
+    assert_eq!(
+        problem_at(&errors, "roles.team"),
+        "missing: the default minor policy and the default major policy need it; \
+         set it to the ID of the Discord role"
+    );
+}
+
+#[test]
+fn a_missing_token_says_how_to_set_it() {
+    let errors = rejected(load_from_str(&minimal(), &[]));
+    assert_eq!(
+        errors.to_string(),
+        "discord.token: missing: set GONOGO_DISCORD__TOKEN (the bot token from the Developer Portal)"
+    );
+}
+
+#[test]
+fn a_bad_duration_names_its_key() {
+    let toml = format!(
+        "{}\n[rollout]\nprogress_every = \"15 minuets\"\nvote_ttl = \"30s\"\nstages = [{{ percent = 10, hold = \"1hour\" }}, {{ percent = 100, hold = \"soon\" }}]\n",
+        minimal()
+    );
+    let errors = rejected(with_token(&toml));
+    assert!(problem_at(&errors, "rollout.progress_every").contains("like \"15m\""));
+    assert_eq!(
+        problem_at(&errors, "rollout.vote_ttl"),
+        "must be at least 1m"
+    );
+    assert!(problem_at(&errors, "rollout.stages[1].hold").contains("`soon` is not a duration"));
+    assert_eq!(errors.0.len(), 3, "{errors}");
+}
+
+#[test]
+fn stages_climb_strictly_to_100() {
+    let toml = format!(
+        "{}\n[rollout]\nstages = [{{ percent = 10, hold = \"1h\" }}, {{ percent = 10, hold = \"1h\" }}, {{ name = \"most\", percent = 90 }}]\n",
+        minimal()
+    );
+    let errors = rejected(with_token(&toml));
+    assert!(problem_at(&errors, "rollout.stages[1].percent").contains("above the 10%"));
+    assert!(problem_at(&errors, "rollout.stages[1].name").contains("`10%` names two stages"));
+    assert_eq!(
+        problem_at(&errors, "rollout.stages[2].percent"),
+        "the last stage must be 100"
+    );
+}
+
+#[test]
+fn the_token_never_shows() {
+    let env = [
+        ("GONOGO_DISCORD__TOKEN", TOKEN),
+        ("GONOGO_EXECUTOR__SECRET", "webhook-signing-secret"),
+    ];
+    let toml = format!(
+        "{}\n[executor]\nkind = \"webhook\"\nurl = \"https://deploy.example.com/hook\"\n",
+        minimal()
+    );
+    let config = load_from_str(&toml, &env).unwrap();
+    let shown = format!("{config:?}");
+    assert!(!shown.contains(TOKEN) && !shown.contains("webhook-signing-secret"));
+    assert!(shown.contains("[redacted]"));
+    let (report, _) = check_report(&Ok(config));
+    assert!(!report.contains(TOKEN) && !report.contains("webhook-signing-secret"));
+
+    // A token pasted into the wrong key is not echoed either.
+    let misplaced = format!("{}\n[http]\nlisten = \"{TOKEN}\"\n", minimal());
+    let errors = rejected(with_token(&misplaced));
+    assert!(errors.mentions("http.listen"));
+    assert!(!errors.to_string().contains(TOKEN), "{errors}");
+    assert!(!format!("{errors:?}").contains(TOKEN));
+    let misplaced_id = minimal().replace(
+        "application_id = \"123456789012345678\"",
+        &format!("application_id = \"{TOKEN}\""),
+    );
+    let errors = rejected(with_token(&misplaced_id));
+    assert!(errors.mentions("discord.application_id"));
+    assert!(!errors.to_string().contains(TOKEN), "{errors}");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let toml = format!(
+        r#"
+[discord]
+application_id = "12ab"
+public_key = "00"
+api_base = "https://discord.com/api/v10"
+
+[http]
+listen = "localhost:8080"
+
+[database]
+url = "postgres://db"
+
+[channels]
+stakeholders = ["0"]
+
+[roles]
+lead = "1"
+security = "2"
+team = "3"
+exec = "4"
+
+[policy.minor]
+approvers = []
+rollback_window = "1d"
+
+[policy.weekly]
+
+[executor]
+kind = "command"
+deploy = "./deploy.sh {{version}}"
+rollback = ["./rollback.sh", "{{verison}}"]
+url = "https://x.example"
+
+[gates]
+max_error_rate = 5
+max_latency_ratio = 1
+error_rate_query = "sum(errors)"
+
+[messages]
+dir = "/definitely/not/a/dir/{KEY}"
+"#
+    );
+    let errors = rejected(load_from_str(&toml, &[]));
+    let keys: Vec<&str> = errors.0.iter().map(|e| e.key.as_str()).collect();
+    for key in [
+        "discord.token",
+        "discord.application_id",
+        "discord.public_key",
+        "discord.api_base",
+        "http.listen",
+        "database.url",
+        "channels.releases",
+        "channels.stakeholders[0]",
+        "policy.minor.approvers",
+        "policy.weekly",
+        "executor.url",
+        "executor.deploy",
+        "executor.rollback[1]",
+        "gates.error_rate_query",
+        "gates.max_error_rate",
+        "gates.max_latency_ratio",
+        "messages.dir",
+    ] {
+        assert!(keys.contains(&key), "no problem at {key}; got:\n{errors}");
+    }
+    let lines = errors.to_string();
+    assert_eq!(lines.lines().count(), errors.0.len());
+    assert_eq!(keys.iter().filter(|k| **k == "executor.deploy").count(), 1);
+    let (report, ok) = check_report(&Err(errors));
+    assert!(!ok);
+    assert!(
+        report.contains("discord.public_key: not a public key"),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_executor_kinds_take_their_own_keys() {
+    let webhook = format!(
+        "{}\n[executor]\nkind = \"webhook\"\nurl = \"ftp://x\"\ntimeout = \"30s\"\n",
+        minimal()
+    );
+    let errors = rejected(with_token(&webhook));
+    assert!(problem_at(&errors, "executor.url").contains("http://"));
+    assert!(problem_at(&errors, "executor.secret").contains("GONOGO_EXECUTOR__SECRET"));
+
+    let command = format!(
+        "{}\n[executor]\nkind = \"command\"\ndeploy = [\"./deploy.sh\", \"--canary={{percent}}\", \"{{version}}\"]\nrollback = [\"./rollback.sh\"]\n",
+        minimal()
+    );
+    let config = with_token(&command).unwrap();
+    match config.executor {
+        Some(ExecutorConfig::Command {
+            deploy, timeout, ..
+        }) => {
+            assert_eq!(deploy, ["./deploy.sh", "--canary={percent}", "{version}"]);
+            assert_eq!(timeout, TimeDelta::minutes(10));
+        }
+        other => panic!("expected a command executor, got {other:?}"),
+    }
+}
+
+#[test]
+fn roles_map_discord_roles_to_policy_roles() {
+    let config = with_token(&minimal()).unwrap();
+    assert_eq!(
+        config.roles.role_id(Role::Security),
+        Some(RoleId(500_000_000_000_000_002))
+    );
+    assert_eq!(config.roles.role_id(Role::Deployer), None);
+    assert_eq!(
+        config.roles.roles_of(&[
+            RoleId(500_000_000_000_000_003),
+            RoleId(1),
+            RoleId(500_000_000_000_000_001)
+        ]),
+        [Role::Lead, Role::Team]
+    );
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let errors = rejected(load(Path::new("/definitely/not/here/gonogo.toml")));
+    assert_eq!(errors.0[0].key, "/definitely/not/here/gonogo.toml");
+    assert!(errors.0[0].problem.contains("--config"));
+}
+
+#[test]
+fn durations_print_the_way_they_are_written() {
+    assert_eq!(report::short(TimeDelta::days(3)), "3d");
+    assert_eq!(report::short(TimeDelta::minutes(90)), "1h30m");
+    assert_eq!(report::short(TimeDelta::zero()), "0s");
+}
+
+#[test]
+fn bare_integers_are_accepted_where_they_make_sense() {
+    let toml = minimal().replace("\"345678901234567890\"", "345678901234567890")
+        + "\n[gates]\nmax_error_rate = 0\nmax_latency_ratio = 3\n";
+    let config = with_token(&toml).unwrap();
+    assert_eq!(config.channels.releases, 345_678_901_234_567_890);
+    assert!(config.gates.max_error_rate.abs() < f64::EPSILON);
+    assert!((config.gates.max_latency_ratio - 3.0).abs() < f64::EPSILON);
+}
+
+#[test]
+fn zz_show_report() {
+    let (report, _) = check_report(&with_token(include_str!("../../gonogo.example.toml")));
+    println!("{report}");
+}

@@ -1,0 +1,71 @@
+//! Component custom ids: versioned, under 100 characters, carrying the release id.
+
+use crate::domain::ReleaseId;
+
+/// Bumped whenever the meaning of an id changes, so old cards are recognised as stale.
+const PREFIX: &str = "gng1";
+
+/// What a button or modal on one of our messages asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComponentAction {
+    Go(ReleaseId),
+    NoGo(ReleaseId),
+    /// The No-Go modal was submitted with its reason.
+    NoGoReason(ReleaseId),
+}
+
+/// The custom id of the reason field inside the No-Go modal.
+pub const REASON_INPUT: &str = "reason";
+
+impl ComponentAction {
+    pub fn custom_id(self) -> String {
+        let (verb, id) = match self {
+            ComponentAction::Go(id) => ("go", id),
+            ComponentAction::NoGo(id) => ("nogo", id),
+            ComponentAction::NoGoReason(id) => ("nogo-reason", id),
+        };
+        format!("{PREFIX}:{verb}:{}", id.0)
+    }
+
+    /// `None` for ids from another version of gonogo or not ours at all: a stale card.
+    pub fn parse(custom_id: &str) -> Option<ComponentAction> {
+        let mut parts = custom_id.splitn(3, ':');
+        if parts.next()? != PREFIX {
+            return None;
+        }
+        let verb = parts.next()?;
+        let id = ReleaseId(parts.next()?.parse().ok()?);
+        match verb {
+            "go" => Some(ComponentAction::Go(id)),
+            "nogo" => Some(ComponentAction::NoGo(id)),
+            "nogo-reason" => Some(ComponentAction::NoGoReason(id)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_fit_discords_limit() {
+        for action in [
+            ComponentAction::Go(ReleaseId(i64::MAX)),
+            ComponentAction::NoGo(ReleaseId(1)),
+            ComponentAction::NoGoReason(ReleaseId(42)),
+        ] {
+            let id = action.custom_id();
+            assert!(id.len() <= 100);
+            assert_eq!(ComponentAction::parse(&id), Some(action));
+        }
+    }
+
+    #[test]
+    fn foreign_or_old_ids_are_stale() {
+        assert_eq!(ComponentAction::parse("gng0:go:1"), None);
+        assert_eq!(ComponentAction::parse("gng1:dance:1"), None);
+        assert_eq!(ComponentAction::parse("gng1:go:abc"), None);
+        assert_eq!(ComponentAction::parse(""), None);
+    }
+}

@@ -1,0 +1,89 @@
+//! The gateway door: serenity's `Client` receives interactions and sends the handler's
+//! response through the REST callback. No logic lives here.
+
+use serenity::all::{
+    Client, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction, Ready,
+};
+use serenity::async_trait;
+use tracing::{info, warn};
+
+use super::commands::Command;
+use super::handler::Handler;
+use crate::config::DiscordConfig;
+
+/// Discord's own API base; anything else is a proxy (or the fake Discord in tests).
+pub const DISCORD: &str = "https://discord.com";
+
+/// serenity's HTTP client, pointed at `api_base`. Behind a proxy serenity's rate limiter must
+/// be off (it only rewrites URLs then), so 429s there are left to the caller.
+pub fn http(config: &DiscordConfig) -> Http {
+    let builder =
+        HttpBuilder::new(config.token.expose()).application_id(config.application_id.into());
+    if config.api_base == DISCORD {
+        builder.build()
+    } else {
+        builder
+            .proxy(&config.api_base)
+            .ratelimiter_disabled(true)
+            .build()
+    }
+}
+
+/// Registers the slash commands in the configured guild, or globally.
+pub async fn register_commands(http: &Http, guild: Option<u64>) -> anyhow::Result<()> {
+    let commands = Command::registrations();
+    match guild {
+        Some(guild) => {
+            GuildId::new(guild).set_commands(http, commands).await?;
+            info!(guild, "Registered the slash commands in the guild");
+        }
+        None => {
+            serenity::all::Command::set_global_commands(http, commands).await?;
+            info!("Registered the slash commands globally");
+        }
+    }
+    Ok(())
+}
+
+struct Door {
+    handler: Handler,
+}
+
+#[async_trait]
+impl EventHandler for Door {
+    async fn ready(&self, _: Context, ready: Ready) {
+        info!(user = %ready.user.name, "Connected to the Discord gateway");
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let reply = self.handler.handle(&interaction).await;
+        if reply.replay {
+            return;
+        }
+        let (id, token) = match &interaction {
+            Interaction::Command(c) => (c.id, &c.token),
+            Interaction::Component(c) => (c.id, &c.token),
+            Interaction::Modal(m) => (m.id, &m.token),
+            Interaction::Autocomplete(a) => (a.id, &a.token),
+            _ => return,
+        };
+        if let Err(cause) = ctx
+            .http
+            .create_interaction_response(id, token, &reply.response, Vec::new())
+            .await
+        {
+            warn!(
+                interaction_id = id.get(),
+                "Cannot answer the interaction: {cause}"
+            );
+        }
+    }
+}
+
+/// Connects to the gateway and serves interactions until the client stops.
+pub async fn client(config: &DiscordConfig, handler: Handler) -> anyhow::Result<Client> {
+    let client = serenity::all::ClientBuilder::new_with_http(http(config), GatewayIntents::empty())
+        .event_handler(Door { handler })
+        .await?;
+    Ok(client)
+}

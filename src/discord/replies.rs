@@ -1,0 +1,106 @@
+//! Interaction responses: ephemeral answers, refusals and the No-Go modal, all rendered from
+//! templates and with mentions switched off.
+
+use serde_json::json;
+use serenity::all::{
+    CreateActionRow, CreateAllowedMentions, CreateInputText, CreateInteractionResponse,
+    CreateInteractionResponseMessage, CreateModal, InputTextStyle,
+};
+
+use super::custom_id::{ComponentAction, REASON_INPUT};
+use crate::domain::release::MAX_REASON;
+use crate::domain::{Refusal, Release, ReleaseId};
+use crate::messages::Messages;
+use crate::service::UserError;
+
+/// An ephemeral text answer that pings no one.
+pub fn ephemeral(text: String) -> CreateInteractionResponse {
+    CreateInteractionResponse::Message(
+        CreateInteractionResponseMessage::new()
+            .content(text)
+            .ephemeral(true)
+            .allowed_mentions(CreateAllowedMentions::new()),
+    )
+}
+
+/// The text that tells a person why their request was refused and what to do.
+pub fn user_error(messages: &Messages, error: &UserError) -> anyhow::Result<String> {
+    match error {
+        UserError::Refused { release, refusal } => refusal_text(messages, release, refusal),
+        UserError::InvalidInput(problem) => {
+            messages.render("refusal_invalid_input", json!({ "problem": problem }))
+        }
+        UserError::UnknownRelease(version) => {
+            messages.render("refusal_unknown_release", json!({ "version": version }))
+        }
+        UserError::AlreadyPlanned { release } => messages.render(
+            "refusal_already_planned",
+            json!({
+                "version": release.version.to_string(),
+                "environment": release.environment,
+                "state": release.state.as_str(),
+            }),
+        ),
+        UserError::StaleCard => messages.render("refusal_stale_card", json!({})),
+        UserError::AlreadyHandled => messages.render("already_handled", json!({})),
+    }
+}
+
+fn refusal_text(
+    messages: &Messages,
+    release: &Release,
+    refusal: &Refusal,
+) -> anyhow::Result<String> {
+    let version = release.version.to_string();
+    match refusal {
+        Refusal::NotEligible { needed } => messages.render(
+            "refusal_not_eligible",
+            json!({
+                "version": version,
+                "kind": release.kind.as_str(),
+                "needed": needed.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            }),
+        ),
+        Refusal::PollClosed { state } => messages.render(
+            "refusal_poll_closed",
+            json!({ "version": version, "state": state.as_str() }),
+        ),
+        Refusal::AuthorCannotApprove => {
+            messages.render("refusal_author", json!({ "version": version }))
+        }
+        Refusal::ReasonRequired => {
+            messages.render("refusal_reason_required", json!({ "version": version }))
+        }
+        Refusal::NotAllowedToCancel => messages.render(
+            "refusal_not_allowed_to_cancel",
+            json!({ "version": version }),
+        ),
+        Refusal::CannotCancel { state } => messages.render(
+            "refusal_cannot_cancel",
+            json!({ "version": version, "state": state.as_str() }),
+        ),
+    }
+}
+
+/// The modal a No-Go opens: a veto needs its reason.
+pub fn no_go_modal(
+    messages: &Messages,
+    release: ReleaseId,
+    version: &str,
+) -> anyhow::Result<CreateInteractionResponse> {
+    let ctx = json!({ "version": version });
+    let block = |name: &str| messages.render_block("nogo_modal", name, &ctx);
+    let max = u16::try_from(MAX_REASON).unwrap_or(u16::MAX);
+    let input = CreateInputText::new(InputTextStyle::Paragraph, block("label")?, REASON_INPUT)
+        .placeholder(block("placeholder")?)
+        .min_length(3)
+        .max_length(max)
+        .required(true);
+    Ok(CreateInteractionResponse::Modal(
+        CreateModal::new(
+            ComponentAction::NoGoReason(release).custom_id(),
+            block("title")?,
+        )
+        .components(vec![CreateActionRow::InputText(input)]),
+    ))
+}

@@ -1,0 +1,150 @@
+//! User-visible text: templates from `messages/`, embedded in the binary and overridable
+//! file by file from `messages.dir`.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        /// Every message kind, with the text shipped in the binary.
+        pub const TEMPLATES: &[(&str, &str)] = &[
+            $(($name, include_str!(concat!("../messages/", $name, ".md")))),*
+        ];
+    };
+}
+
+templates![
+    "already_handled",
+    "cancel_confirmed",
+    "internal_error",
+    "list",
+    "nogo_modal",
+    "plan_confirmed",
+    "poll_ended",
+    "refusal_already_planned",
+    "refusal_author",
+    "refusal_cannot_cancel",
+    "refusal_invalid_input",
+    "refusal_not_allowed_to_cancel",
+    "refusal_not_eligible",
+    "refusal_poll_closed",
+    "refusal_reason_required",
+    "refusal_stale_card",
+    "refusal_unknown_release",
+    "release_card",
+    "status",
+    "thread_name",
+    "vote_recorded",
+    "vote_unchanged",
+];
+
+/// The loaded templates.
+#[derive(Debug)]
+pub struct Messages {
+    env: Environment<'static>,
+}
+
+impl Messages {
+    /// The embedded templates only.
+    pub fn embedded() -> Messages {
+        Messages::load(None).expect("the embedded templates compile")
+    }
+
+    /// The embedded templates, each replaced by `dir/<name>.md` where that file exists.
+    pub fn load(dir: Option<&Path>) -> anyhow::Result<Messages> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_trim_blocks(true);
+        for (name, embedded) in TEMPLATES {
+            let source = match dir.map(|dir| dir.join(format!("{name}.md"))) {
+                Some(path) if path.exists() => std::fs::read_to_string(&path)
+                    .with_context(|| format!("Cannot read the template {}", path.display()))?,
+                _ => (*embedded).to_owned(),
+            };
+            env.add_template_owned(*name, source)
+                .with_context(|| format!("The template `{name}` does not compile"))?;
+        }
+        Ok(Messages { env })
+    }
+
+    /// Renders a whole template, trimmed.
+    pub fn render(&self, name: &str, ctx: impl Serialize) -> anyhow::Result<String> {
+        let template = self
+            .env
+            .get_template(name)
+            .with_context(|| format!("No template `{name}`"))?;
+        let text = template
+            .render(ctx)
+            .with_context(|| format!("Cannot render the template `{name}`"))?;
+        Ok(text.trim().to_owned())
+    }
+
+    /// Renders one `{% block %}` of a template, trimmed.
+    pub fn render_block(
+        &self,
+        name: &str,
+        block: &str,
+        ctx: impl Serialize,
+    ) -> anyhow::Result<String> {
+        let template = self
+            .env
+            .get_template(name)
+            .with_context(|| format!("No template `{name}`"))?;
+        #[expect(
+            deprecated,
+            reason = "render_captured gives a shared State; render_block needs it mutable"
+        )]
+        let mut state = template
+            .eval_to_state(ctx)
+            .with_context(|| format!("Cannot render the template `{name}`"))?;
+        let text = state
+            .render_block(block)
+            .with_context(|| format!("Cannot render block `{block}` of the template `{name}`"))?;
+        Ok(text.trim().to_owned())
+    }
+}
+
+impl Messages {
+    /// Renders every template with sample data and checks Discord's size limits.
+    pub fn check_samples(&self) -> anyhow::Result<()> {
+        // Templates made of blocks become embeds and modals, whose limits the tests check.
+        let whole = TEMPLATES
+            .iter()
+            .filter(|(name, _)| !matches!(*name, "release_card" | "nogo_modal"));
+        for (name, _) in whole {
+            for (label, ctx) in samples::for_template(name) {
+                let text = self
+                    .render(name, &ctx)
+                    .with_context(|| format!("sample `{label}`"))?;
+                anyhow::ensure!(
+                    text.chars().count() <= limits::CONTENT,
+                    "the template `{name}` renders {} characters for sample `{label}`; Discord allows {}",
+                    text.chars().count(),
+                    limits::CONTENT
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Discord's documented size limits.
+pub mod limits {
+    pub const CONTENT: usize = 2000;
+    pub const EMBED_TOTAL: usize = 6000;
+    pub const EMBED_TITLE: usize = 256;
+    pub const EMBED_DESCRIPTION: usize = 4096;
+    pub const FIELD_VALUE: usize = 1024;
+    pub const FOOTER: usize = 2048;
+    pub const MODAL_TITLE: usize = 45;
+    pub const INPUT_LABEL: usize = 45;
+    pub const THREAD_NAME: usize = 100;
+}
+
+pub mod samples;
+
+#[cfg(test)]
+mod tests;

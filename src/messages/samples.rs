@@ -1,0 +1,85 @@
+//! Sample data for every template, including the longest values users can produce, so
+//! `gonogo check` and the snapshot tests render each message the way Discord will see it.
+
+use serde_json::{json, Value};
+
+use crate::domain::release::{MAX_CHANGELOG, MAX_REASON, MAX_SUMMARY};
+
+fn long(n: usize) -> String {
+    "x".repeat(n)
+}
+
+/// The card of a release in `state`, with `voters` Go votes.
+pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
+    let name = |i: usize| {
+        if worst_case {
+            format!("{}{i:02}", "n".repeat(30))
+        } else {
+            format!("member{i}")
+        }
+    };
+    let votes: Vec<Value> = (0..voters.min(10))
+        .map(|i| json!({ "name": name(i), "choice": "go", "reason": null }))
+        .collect();
+    json!({
+        "id": 42,
+        "version": if worst_case { "1.0.0-".to_owned() + &"r".repeat(58) } else { "1.4.0".to_owned() },
+        "kind": "major",
+        "state": state,
+        "open": state == "voting",
+        "summary": if worst_case { long(MAX_SUMMARY) } else { "Faster search and a new settings page".to_owned() },
+        "changelog": if worst_case { Some(long(MAX_CHANGELOG)) } else { None },
+        "environment": if worst_case { long(32) } else { "production".to_owned() },
+        "author": name(99),
+        "expires_at": 1_772_445_600,
+        "decision_reason": if state == "rejected" || state == "cancelled" { Some(if worst_case { long(MAX_REASON) } else { "error budget spent".to_owned() }) } else { None },
+        "slots": [
+            { "role": "exec", "count": 1, "filled": 1, "missing": 0, "filled_by": [name(0)] },
+            { "role": "team", "count": 2, "filled": 1, "missing": 1, "filled_by": [name(1)] },
+        ],
+        "votes": votes,
+        "more_votes": voters.saturating_sub(10),
+    })
+}
+
+/// Labelled sample contexts for `template`.
+pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
+    let version = json!({ "version": "1.4.0", "kind": "minor", "state": "approved", "environment": "production" });
+    match template {
+        "release_card" => vec![
+            ("voting", card("voting", 2, false)),
+            ("approved", card("approved", 3, false)),
+            ("rejected", card("rejected", 1, false)),
+            ("expired", card("expired", 0, false)),
+            ("cancelled", card("cancelled", 0, false)),
+            ("longest", card("rejected", 40, true)),
+        ],
+        "poll_ended" => ["approved", "rejected", "expired", "cancelled"]
+            .into_iter()
+            .map(|state| {
+                (state, json!({ "state": state, "version": "1.4.0", "approvers": ["Ada", "Grace"], "by": "Linus", "reason": long(MAX_REASON) }))
+            })
+            .collect(),
+        "vote_recorded" => vec![
+            ("go", json!({ "choice": "go", "version": "1.4.0", "state": "voting" })),
+            ("go that approves", json!({ "choice": "go", "version": "1.4.0", "state": "approved" })),
+            ("no-go", json!({ "choice": "no_go", "version": "1.4.0", "state": "rejected" })),
+        ],
+        "vote_unchanged" => vec![("go", json!({ "choice": "go", "version": "1.4.0" }))],
+        "plan_confirmed" => vec![(
+            "hotfix",
+            json!({ "version": "1.4.1", "kind": "hotfix", "environment": "production", "channel": "123456789012345678", "needed": "1 × lead and 1 × security" }),
+        )],
+        "status" => vec![("voting", card("voting", 2, false)), ("longest", card("rejected", 40, true))],
+        "list" => vec![
+            ("empty", json!({ "releases": [] })),
+            ("ten", json!({ "releases": vec![json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix", "environment": long(32), "state": "rolling_back" }); 10] })),
+        ],
+        "refusal_not_eligible" => vec![("hotfix", json!({ "version": "1.4.0", "kind": "hotfix", "needed": ["lead", "security"] }))],
+        "refusal_invalid_input" => vec![("bad version", json!({ "problem": "`1.4` is not a semantic version; write it like 1.4.0 or 2.0.0-rc.1" }))],
+        "refusal_unknown_release" => vec![("unknown", json!({ "version": "9.9.9" }))],
+        "internal_error" => vec![("error", json!({ "error_id": "0badc0de" }))],
+        "nogo_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],
+        _ => vec![("typical", version)],
+    }
+}

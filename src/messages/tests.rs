@@ -1,0 +1,135 @@
+//! Every template rendered with sample data: snapshots of the text, and Discord's limits.
+
+use super::limits::*;
+use super::samples::{card, for_template};
+use super::{Messages, TEMPLATES};
+
+#[test]
+fn every_template_renders_its_samples_within_discords_limits() {
+    Messages::embedded().check_samples().unwrap();
+}
+
+#[test]
+fn snapshots_of_every_message() {
+    let messages = Messages::embedded();
+    for (name, _) in TEMPLATES {
+        if *name == "release_card" || *name == "nogo_modal" {
+            continue;
+        }
+        for (label, ctx) in for_template(name) {
+            if label == "longest" || label == "ten" {
+                continue;
+            }
+            let text = messages.render(name, &ctx).unwrap();
+            insta::assert_snapshot!(format!("{name}__{}", label.replace(' ', "_")), text);
+        }
+    }
+}
+
+#[test]
+fn snapshots_of_the_card_blocks() {
+    let messages = Messages::embedded();
+    for (label, ctx) in for_template("release_card") {
+        if label == "longest" {
+            continue;
+        }
+        let blocks: Vec<String> = [
+            "title",
+            "description",
+            "status",
+            "approvals",
+            "votes",
+            "footer",
+        ]
+        .into_iter()
+        .map(|block| {
+            format!(
+                "## {block}\n{}",
+                messages.render_block("release_card", block, &ctx).unwrap()
+            )
+        })
+        .collect();
+        insta::assert_snapshot!(format!("release_card__{label}"), blocks.join("\n"));
+    }
+}
+
+#[test]
+fn the_longest_card_fits_an_embed() {
+    let messages = Messages::embedded();
+    let ctx = card("rejected", 40, true);
+    let block = |name: &str| messages.render_block("release_card", name, &ctx).unwrap();
+    let len = |text: &str| text.chars().count();
+    let (title, description, footer) = (block("title"), block("description"), block("footer"));
+    assert!(len(&title) <= EMBED_TITLE, "title is {}", len(&title));
+    assert!(
+        len(&description) <= EMBED_DESCRIPTION,
+        "description is {}",
+        len(&description)
+    );
+    assert!(len(&footer) <= FOOTER);
+    let mut total = len(&title) + len(&description) + len(&footer);
+    for (field, name) in [
+        ("status", "Status"),
+        ("approvals", "Approvals"),
+        ("votes", "Votes"),
+    ] {
+        let value = block(field);
+        assert!(
+            len(&value) <= FIELD_VALUE,
+            "field {field} is {} characters",
+            len(&value)
+        );
+        total += len(&value) + name.len();
+    }
+    assert!(total <= EMBED_TOTAL, "the embed is {total} characters");
+    assert!(block("votes").contains("…and 30 earlier voters"));
+}
+
+#[test]
+fn the_modal_and_thread_name_fit() {
+    let messages = Messages::embedded();
+    let ctx = &for_template("nogo_modal")[0].1;
+    assert!(
+        messages
+            .render_block("nogo_modal", "title", ctx)
+            .unwrap()
+            .chars()
+            .count()
+            <= MODAL_TITLE
+    );
+    assert!(
+        messages
+            .render_block("nogo_modal", "label", ctx)
+            .unwrap()
+            .chars()
+            .count()
+            <= INPUT_LABEL
+    );
+    assert!(messages.render("thread_name", ctx).unwrap().chars().count() <= THREAD_NAME);
+}
+
+#[test]
+fn a_template_from_messages_dir_overrides_the_embedded_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vote_unchanged.md"),
+        "Same as before: {{ version }}",
+    )
+    .unwrap();
+    let messages = Messages::load(Some(dir.path())).unwrap();
+    let text = messages
+        .render(
+            "vote_unchanged",
+            serde_json::json!({ "version": "1.4.0", "choice": "go" }),
+        )
+        .unwrap();
+    assert_eq!(text, "Same as before: 1.4.0");
+}
+
+#[test]
+fn a_broken_override_is_reported_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("list.md"), "{% if %}").unwrap();
+    let error = Messages::load(Some(dir.path())).unwrap_err();
+    assert!(format!("{error:#}").contains("`list`"), "{error:#}");
+}

@@ -1,0 +1,232 @@
+//! The dispatcher: delivers the outbox in order per release, rendering cards from the latest
+//! committed state at send time, waiting out 429s and backing off on 5xx.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use serenity::all::{
+    AutoArchiveDuration, ChannelType, CreateAllowedMentions, CreateMessage, CreateThread,
+    EditMessage, Nonce,
+};
+use tokio::sync::watch;
+use tracing::{info_span, warn, Instrument as _};
+
+use crate::discord::card::{self, CardView};
+use crate::discord::rest::{Rest, RestError, THREAD_ALREADY_CREATED};
+use crate::service::Service;
+use crate::store::outbox::{OutboxKind, OutboxRow};
+use crate::store::{self, releases::StoredRelease};
+
+/// Retries of a 5xx or network failure before the row is given up on (about an hour).
+const MAX_ATTEMPTS: u32 = 12;
+
+/// Delivers until `shutdown` turns true.
+pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let delivered = match deliver_next(&service, &rest).await {
+            Ok(delivered) => delivered,
+            Err(cause) => {
+                warn!("Outbox delivery failed: {cause:#}");
+                false
+            }
+        };
+        if delivered {
+            continue;
+        }
+        let next_due = store::outbox::earliest_due(service.db.reader())
+            .await
+            .ok()
+            .flatten();
+        let clock = service.clock.clone();
+        tokio::select! {
+            () = service.outbox_wake.notified() => {}
+            () = async {
+                match next_due {
+                    Some(at) => clock.sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Delivers one due row, if any; `true` when there may be more to do at once.
+pub async fn deliver_next(service: &Service, rest: &Rest) -> anyhow::Result<bool> {
+    let now = service.now();
+    let Some(row) = store::outbox::next_due(service.db.reader(), now).await? else {
+        return Ok(false);
+    };
+    let span = info_span!(
+        "outbox",
+        row = row.id,
+        release_id = row.release_id.0,
+        kind = row.kind.as_str()
+    );
+    deliver(service, rest, &row).instrument(span).await?;
+    Ok(true)
+}
+
+async fn deliver(service: &Service, rest: &Rest, row: &OutboxRow) -> anyhow::Result<()> {
+    let db = service.db.writer();
+    let Some(stored) = store::releases::get(service.db.reader(), row.release_id).await? else {
+        return store::outbox::mark_failed(db, row.id, "the release no longer exists").await;
+    };
+    let result = match row.kind {
+        OutboxKind::PostCard => post_card(service, rest, row, &stored).await,
+        OutboxKind::OpenThread => open_thread(service, rest, &stored).await,
+        OutboxKind::RefreshCard => return refresh_card(service, rest, row, &stored).await,
+        OutboxKind::Notify => notify(rest, row, &stored).await,
+    };
+    let now = service.now();
+    match result {
+        Ok(()) => store::outbox::mark_sent(db, row.id, now).await,
+        Err(error) => settle_failure(service, row, &error).await,
+    }
+}
+
+/// Reschedules or gives up, depending on what kind of failure it was.
+async fn settle_failure(
+    service: &Service,
+    row: &OutboxRow,
+    error: &RestError,
+) -> anyhow::Result<()> {
+    let db = service.db.writer();
+    let now = service.now();
+    match error {
+        RestError::RateLimited(wait) => {
+            let wait = TimeDelta::from_std(*wait).unwrap_or(TimeDelta::seconds(1));
+            store::outbox::retry_at(db, row.id, now + wait, &error.to_string()).await
+        }
+        RestError::Server { .. } | RestError::Network(_) if row.attempts + 1 < MAX_ATTEMPTS => {
+            let backoff =
+                Duration::from_secs(1 << row.attempts.min(9)).min(Duration::from_secs(300));
+            let backoff = TimeDelta::from_std(backoff).unwrap_or(TimeDelta::minutes(5));
+            warn!(
+                "Discord delivery failed, retrying in {}s: {error}",
+                backoff.num_seconds()
+            );
+            store::outbox::retry_at(db, row.id, now + backoff, &error.to_string()).await
+        }
+        _ => {
+            warn!("Discord delivery gave up: {error}");
+            store::outbox::mark_failed(db, row.id, &error.to_string()).await
+        }
+    }
+}
+
+async fn render(
+    service: &Service,
+    stored: &StoredRelease,
+) -> Result<(CardView, serenity::all::CreateEmbed), RestError> {
+    let internal = |e: anyhow::Error| RestError::Network(format!("cannot render the card: {e:#}"));
+    let view = service.card_view(stored).await.map_err(internal)?;
+    let embed = card::embed(&service.messages, &view).map_err(internal)?;
+    Ok((view, embed))
+}
+
+async fn post_card(
+    service: &Service,
+    rest: &Rest,
+    row: &OutboxRow,
+    stored: &StoredRelease,
+) -> Result<(), RestError> {
+    let (view, embed) = render(service, stored).await?;
+    let message = CreateMessage::new()
+        .embed(embed)
+        .components(card::buttons(&view))
+        .allowed_mentions(CreateAllowedMentions::new())
+        .nonce(Nonce::String(row.nonce.clone()))
+        .enforce_nonce(true);
+    let id = rest
+        .create_message(stored.card_channel_id, &message)
+        .await?;
+    store::releases::set_card_message(service.db.writer(), stored.release.id, id)
+        .await
+        .map_err(|e| RestError::Network(format!("{e:#}")))
+}
+
+async fn open_thread(
+    service: &Service,
+    rest: &Rest,
+    stored: &StoredRelease,
+) -> Result<(), RestError> {
+    let Some(card) = stored.card_message_id else {
+        return Err(RestError::Refused {
+            status: 0,
+            code: 0,
+            message: "the card was never posted".into(),
+        });
+    };
+    let name = service
+        .messages
+        .render(
+            "thread_name",
+            serde_json::json!({
+                "version": stored.release.version.to_string(),
+                "kind": stored.release.kind.as_str(),
+            }),
+        )
+        .map_err(|e| RestError::Network(format!("{e:#}")))?;
+    let body = CreateThread::new(name)
+        .kind(ChannelType::PublicThread)
+        .auto_archive_duration(AutoArchiveDuration::OneWeek);
+    let thread = match rest.start_thread(stored.card_channel_id, card, &body).await {
+        Ok(thread) => thread,
+        // A retry after a lost answer: the thread exists, and shares the card's id.
+        Err(RestError::Refused {
+            code: THREAD_ALREADY_CREATED,
+            ..
+        }) => card,
+        Err(other) => return Err(other),
+    };
+    store::releases::set_thread(service.db.writer(), stored.release.id, thread)
+        .await
+        .map_err(|e| RestError::Network(format!("{e:#}")))
+}
+
+/// Edits the card; marks the row sent only if no newer change landed while it was rendered.
+async fn refresh_card(
+    service: &Service,
+    rest: &Rest,
+    row: &OutboxRow,
+    stored: &StoredRelease,
+) -> anyhow::Result<()> {
+    let now = service.now();
+    let Some(card) = stored.card_message_id else {
+        // The card was never posted, so there is nothing to edit.
+        return store::outbox::mark_sent(service.db.writer(), row.id, now).await;
+    };
+    let revision = store::audit::latest_for_release(service.db.reader(), stored.release.id).await?;
+    let sent = match render(service, stored).await {
+        Ok((view, embed)) => {
+            let edit = EditMessage::new()
+                .embed(embed)
+                .components(card::buttons(&view))
+                .allowed_mentions(CreateAllowedMentions::new());
+            rest.edit_message(stored.card_channel_id, card, &edit).await
+        }
+        Err(e) => Err(e),
+    };
+    match sent {
+        Ok(()) => {
+            store::outbox::mark_refresh_sent(service.db.writer(), row, revision, service.now())
+                .await?;
+            Ok(())
+        }
+        Err(error) => settle_failure(service, row, &error).await,
+    }
+}
+
+async fn notify(rest: &Rest, row: &OutboxRow, stored: &StoredRelease) -> Result<(), RestError> {
+    let channel = stored.thread_id.unwrap_or(stored.card_channel_id);
+    let message = CreateMessage::new()
+        .content(row.body.clone().unwrap_or_default())
+        .allowed_mentions(CreateAllowedMentions::new())
+        .nonce(Nonce::String(row.nonce.clone()))
+        .enforce_nonce(true);
+    rest.create_message(channel, &message).await.map(drop)
+}

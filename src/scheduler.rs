@@ -1,0 +1,34 @@
+//! The scheduler: sleeps until the earliest timer in the database, then fires what is due.
+
+use tokio::sync::watch;
+use tracing::warn;
+
+use crate::service::Service;
+use crate::store;
+
+/// Fires timers until `shutdown` turns true.
+pub async fn run(service: Service, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        if let Err(cause) = service.fire_due_timers().await {
+            warn!("Firing timers failed: {cause:#}");
+        }
+        let next = store::timers::earliest(service.db.reader())
+            .await
+            .ok()
+            .flatten();
+        let clock = service.clock.clone();
+        tokio::select! {
+            () = service.timers_wake.notified() => {}
+            () = async {
+                match next {
+                    Some(at) => clock.sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The service: load → decide in the domain → commit the state, audit events, timers and
+//! outbox rows in one transaction → wake the dispatcher and the scheduler.
+
+mod apply;
+mod queries;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::{self, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Role, UserId};
+use crate::messages::Messages;
+use crate::store::releases::StoredRelease;
+use crate::store::timers::TimerKind;
+use crate::store::{self, Db};
+
+pub use queries::{ReleaseList, ReleaseStatus};
+
+/// Who is acting, with the policy roles they hold right now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub id: UserId,
+    pub name: String,
+    pub roles: Vec<Role>,
+}
+
+/// A request the person must fix or cannot make; shown to them alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserError {
+    Refused { release: Release, refusal: Refusal },
+    InvalidInput(String),
+    UnknownRelease(String),
+    AlreadyPlanned { release: Release },
+    StaleCard,
+    AlreadyHandled,
+}
+
+/// A service call's result: done, refused (a user error), or broken (an internal error).
+pub type Answer<T> = Result<Result<T, UserError>, anyhow::Error>;
+
+/// What a vote did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoteResult {
+    pub release: Release,
+    pub choice: Choice,
+    pub changed: bool,
+}
+
+/// Shared handle to the bot's state and collaborators.
+#[derive(Clone)]
+pub struct Service {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub messages: Arc<Messages>,
+    /// Woken after every commit that queued Discord messages.
+    pub outbox_wake: Arc<Notify>,
+    /// Woken after every commit that set or cleared a timer.
+    pub timers_wake: Arc<Notify>,
+}
+
+impl Service {
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        clock: Arc<dyn Clock>,
+        messages: Arc<Messages>,
+    ) -> Service {
+        Service {
+            db,
+            config,
+            clock,
+            messages,
+            outbox_wake: Arc::new(Notify::new()),
+            timers_wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn wake(&self) {
+        self.outbox_wake.notify_one();
+        self.timers_wake.notify_one();
+    }
+
+    /// `/release plan`: records the release, queues its card and thread, sets its expiry.
+    pub async fn plan(
+        &self,
+        interaction: u64,
+        actor: &Actor,
+        request: PlanRequest,
+    ) -> Answer<StoredRelease> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if !store::interactions::claim(&mut *tx, interaction, now).await? {
+            return Ok(Err(UserError::AlreadyHandled));
+        }
+        if let Some(live) =
+            store::releases::find_live(&mut *tx, &request.version, &request.environment).await?
+        {
+            return Ok(Err(UserError::AlreadyPlanned {
+                release: live.release,
+            }));
+        }
+        let id = store::releases::next_id(&mut *tx).await?;
+        let step =
+            domain::transition::plan(id, request, actor.id, self.config.rollout.vote_ttl, now);
+        let stored = StoredRelease {
+            release: step.release.clone(),
+            author_name: actor.name.clone(),
+            card_channel_id: self.config.channels.releases,
+            card_message_id: None,
+            thread_id: None,
+        };
+        store::releases::insert(&mut *tx, &stored).await?;
+        self.apply(&mut tx, &step, &[], now).await?;
+        tx.commit().await?;
+        self.wake();
+        Ok(Ok(stored))
+    }
+
+    /// A Go click, or a No-Go with its reason.
+    pub async fn vote(
+        &self,
+        interaction: u64,
+        actor: &Actor,
+        release: ReleaseId,
+        choice: Choice,
+        reason: Option<String>,
+    ) -> Answer<VoteResult> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if !store::interactions::claim(&mut *tx, interaction, now).await? {
+            return Ok(Err(UserError::AlreadyHandled));
+        }
+        let Some(stored) = store::releases::get(&mut *tx, release).await? else {
+            return Ok(Err(UserError::StaleCard));
+        };
+        let mut current = stored.release;
+        let expired = self.expire_if_due(&mut tx, &current, now).await?;
+        if let Some(next) = &expired {
+            current = next.clone();
+        }
+        let policy = self.config.policies.get(current.kind);
+        let history = store::votes::history(&mut *tx, release).await?;
+        let ballot = Ballot {
+            voter: actor.id,
+            voter_name: actor.name.clone(),
+            roles: actor.roles.clone(),
+            choice,
+            reason,
+            at: now,
+        };
+        match domain::transition::vote(&current, policy, &history, ballot, now) {
+            Ok(step) => {
+                let changed = step.ballot.is_some();
+                if let Some(ballot) = &step.ballot {
+                    store::votes::insert(&mut *tx, release, ballot, Some(interaction)).await?;
+                }
+                let mut after = history;
+                after.extend(step.ballot.clone());
+                self.apply(&mut tx, &step, &after, now).await?;
+                tx.commit().await?;
+                self.wake();
+                Ok(Ok(VoteResult {
+                    release: step.release,
+                    choice,
+                    changed,
+                }))
+            }
+            Err(refusal) => {
+                // Keep an expiry found on the way; a refusal alone stores nothing.
+                if expired.is_some() {
+                    tx.commit().await?;
+                    self.wake();
+                }
+                Ok(Err(UserError::Refused {
+                    release: current,
+                    refusal,
+                }))
+            }
+        }
+    }
+
+    /// `/release cancel`.
+    pub async fn cancel(
+        &self,
+        interaction: u64,
+        actor: &Actor,
+        version: &str,
+        reason: String,
+    ) -> Answer<Release> {
+        let now = self.now();
+        let reason =
+            match domain::release::bounded_text("reason", &reason, domain::release::MAX_REASON) {
+                Ok(reason) => reason,
+                Err(problem) => return Ok(Err(UserError::InvalidInput(problem))),
+            };
+        let mut tx = self.db.begin().await?;
+        if !store::interactions::claim(&mut *tx, interaction, now).await? {
+            return Ok(Err(UserError::AlreadyHandled));
+        }
+        let stored = match self.find(&mut tx, version).await? {
+            Ok(stored) => stored,
+            Err(user_error) => return Ok(Err(user_error)),
+        };
+        match domain::transition::cancel(&stored.release, actor.id, &actor.roles, reason, now) {
+            Ok(step) => {
+                let history = store::votes::history(&mut *tx, step.release.id).await?;
+                self.apply(&mut tx, &step, &history, now).await?;
+                tx.commit().await?;
+                self.wake();
+                Ok(Ok(step.release))
+            }
+            Err(refusal) => Ok(Err(UserError::Refused {
+                release: stored.release,
+                refusal,
+            })),
+        }
+    }
+
+    /// Fires every timer due by now, each in its own transaction.
+    pub async fn fire_due_timers(&self) -> anyhow::Result<()> {
+        let now = self.now();
+        for timer in store::timers::due(self.db.reader(), now).await? {
+            let mut tx = self.db.begin().await?;
+            store::timers::delete(&mut *tx, timer.id).await?;
+            match timer.kind {
+                TimerKind::PollExpiry => {
+                    if let Some(stored) = store::releases::get(&mut *tx, timer.release_id).await? {
+                        self.expire_if_due(&mut tx, &stored.release, now).await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            self.outbox_wake.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn expire_if_due(
+        &self,
+        tx: &mut store::Tx,
+        release: &Release,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Release>> {
+        let Some(step) = domain::transition::expire(release, now) else {
+            return Ok(None);
+        };
+        let history = store::votes::history(&mut **tx, release.id).await?;
+        self.apply(tx, &step, &history, now).await?;
+        Ok(Some(step.release))
+    }
+
+    /// Looks a release up by the version a person typed.
+    async fn find(
+        &self,
+        tx: &mut store::Tx,
+        version: &str,
+    ) -> anyhow::Result<Result<StoredRelease, UserError>> {
+        let version = match domain::Version::parse(version) {
+            Ok(version) => version,
+            Err(problem) => return Ok(Err(UserError::InvalidInput(problem))),
+        };
+        Ok(store::releases::find_by_version(&mut **tx, &version)
+            .await?
+            .ok_or_else(|| UserError::UnknownRelease(version.to_string())))
+    }
+}

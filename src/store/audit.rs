@@ -1,0 +1,221 @@
+//! The `audit_events` table: an append-only, SHA-256 hash-chained trail.
+
+use std::fmt;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{Row, SqliteConnection, SqliteExecutor};
+
+use super::{sf, ts};
+use crate::domain::{ReleaseId, UserId};
+
+/// The hash that the first row chains from.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The exact content a row's hash covers, in a fixed field order.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    id: i64,
+    release_id: Option<i64>,
+    actor_id: Option<i64>,
+    kind: &'a str,
+    detail: &'a str,
+    at: &'a str,
+}
+
+fn chain(prev_hash: &str, content: &Canonical<'_>) -> String {
+    let json = serde_json::to_string(content).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(json.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// Appends one event, chained to the current last row. Call inside the write transaction.
+pub async fn append(
+    conn: &mut SqliteConnection,
+    release: Option<ReleaseId>,
+    actor: Option<UserId>,
+    detail: &impl Serialize,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let detail = serde_json::to_value(detail).context("Cannot serialize the audit event")?;
+    let kind = detail
+        .get("event")
+        .and_then(|k| k.as_str())
+        .unwrap_or("event")
+        .to_owned();
+    let detail = detail.to_string();
+    let last = sqlx::query("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await
+        .context("Cannot read the audit chain head")?;
+    let (last_id, prev_hash) = match last {
+        Some(row) => (
+            row.try_get::<i64, _>("id")?,
+            row.try_get::<String, _>("hash")?,
+        ),
+        None => (0, GENESIS.to_owned()),
+    };
+    let at = ts(at);
+    let content = Canonical {
+        id: last_id + 1,
+        release_id: release.map(|r| r.0),
+        actor_id: actor.map(|a| sf(a.0)),
+        kind: &kind,
+        detail: &detail,
+        at: &at,
+    };
+    let hash = chain(&prev_hash, &content);
+    sqlx::query(
+        "INSERT INTO audit_events (id, release_id, actor_id, kind, detail, at, prev_hash, hash) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(content.id)
+    .bind(content.release_id)
+    .bind(content.actor_id)
+    .bind(&kind)
+    .bind(&detail)
+    .bind(&at)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await
+    .context("Cannot append the audit event")?;
+    Ok(())
+}
+
+/// Where the chain breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Break {
+    pub id: i64,
+    pub problem: String,
+}
+
+impl fmt::Display for Break {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "audit event {}: {}", self.id, self.problem)
+    }
+}
+
+/// Checks every row in order. `Ok(n)` is the number of intact rows; `Err` names the first
+/// edited, deleted or reordered one.
+pub async fn verify(db: impl SqliteExecutor<'_>) -> anyhow::Result<Result<u64, Break>> {
+    let rows = sqlx::query(
+        "SELECT id, release_id, actor_id, kind, detail, at, prev_hash, hash FROM audit_events ORDER BY id",
+    )
+    .fetch_all(db)
+    .await
+    .context("Cannot read the audit trail")?;
+    let mut prev = GENESIS.to_owned();
+    let mut expected_id = 1;
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        if id != expected_id {
+            let problem =
+                format!("expected event {expected_id} here: a row was deleted or renumbered");
+            return Ok(Err(Break { id, problem }));
+        }
+        let prev_hash: String = row.try_get("prev_hash")?;
+        if prev_hash != prev {
+            let problem =
+                "its link to the previous event does not match: rows were removed or reordered";
+            return Ok(Err(Break {
+                id,
+                problem: problem.to_owned(),
+            }));
+        }
+        let content = Canonical {
+            id,
+            release_id: row.try_get("release_id")?,
+            actor_id: row.try_get("actor_id")?,
+            kind: row.try_get("kind")?,
+            detail: row.try_get("detail")?,
+            at: row.try_get("at")?,
+        };
+        let hash: String = row.try_get("hash")?;
+        if chain(&prev, &content) != hash {
+            let problem = "its content does not match its hash: the row was edited".to_owned();
+            return Ok(Err(Break { id, problem }));
+        }
+        prev = hash;
+        expected_id += 1;
+    }
+    Ok(Ok(rows.len() as u64))
+}
+
+/// One exported row.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExportedEvent {
+    pub id: i64,
+    pub release_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    pub kind: String,
+    pub detail: serde_json::Value,
+    pub at: String,
+    pub hash: String,
+}
+
+pub async fn export(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<ExportedEvent>> {
+    let rows = sqlx::query(
+        "SELECT id, release_id, actor_id, kind, detail, at, hash FROM audit_events ORDER BY id",
+    )
+    .fetch_all(db)
+    .await
+    .context("Cannot read the audit trail")?;
+    rows.iter()
+        .map(|row| {
+            let detail: String = row.try_get("detail")?;
+            Ok(ExportedEvent {
+                id: row.try_get("id")?,
+                release_id: row.try_get("release_id")?,
+                actor_id: row.try_get("actor_id")?,
+                kind: row.try_get("kind")?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+                at: row.try_get("at")?,
+                hash: row.try_get("hash")?,
+            })
+        })
+        .collect()
+}
+
+/// The export as JSON lines, or CSV with the detail as a JSON column.
+pub fn format_export(events: &[ExportedEvent], csv: bool) -> anyhow::Result<String> {
+    let mut out = String::new();
+    if csv {
+        out.push_str("id,release_id,actor_id,kind,detail,at,hash\n");
+    }
+    for e in events {
+        if csv {
+            let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+            let detail = e.detail.to_string().replace('"', "\"\"");
+            out.push_str(&format!(
+                "{},{},{},{},\"{detail}\",{},{}\n",
+                e.id,
+                opt(e.release_id),
+                opt(e.actor_id),
+                e.kind,
+                e.at,
+                e.hash
+            ));
+        } else {
+            out.push_str(&serde_json::to_string(e)?);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// The id of the newest event about `release`: it changes whenever the release's card would.
+pub async fn latest_for_release(
+    db: impl SqliteExecutor<'_>,
+    release: ReleaseId,
+) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_events WHERE release_id = ?")
+        .bind(release.0)
+        .fetch_one(db)
+        .await
+        .context("Cannot read the release's latest audit event")
+}

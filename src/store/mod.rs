@@ -1,0 +1,111 @@
+//! SQLite persistence: the pool, the migrations and one module per table group.
+
+pub mod audit;
+pub mod interactions;
+pub mod outbox;
+pub mod releases;
+pub mod timers;
+pub mod votes;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Write transaction type used throughout the service.
+pub type Tx = Transaction<'static, Sqlite>;
+
+/// The database: one writer connection, so write transactions queue in-process instead of
+/// spinning on SQLite's busy lock, and a few readers that WAL lets run beside it.
+#[derive(Clone, Debug)]
+pub struct Db {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+/// The durability settings shared by the bot and its benchmark: WAL with `synchronous=NORMAL`
+/// survives a crash of the process; only a power loss may drop the last commits.
+pub fn connect_options(url: &str) -> anyhow::Result<SqliteConnectOptions> {
+    Ok(SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("Cannot parse the database url `{url}`"))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10)))
+}
+
+impl Db {
+    /// Opens (creating if missing) the database. Migrations are separate: see [`Db::migrate`].
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        let options = connect_options(url)?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("Cannot open the database `{url}`"))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("Cannot open the database `{url}`"))?;
+        Ok(Db { writer, reader })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR
+            .run(&self.writer)
+            .await
+            .context("Cannot apply the database migrations")
+    }
+
+    /// Starts the one write transaction of a state change.
+    pub async fn begin(&self) -> anyhow::Result<Tx> {
+        self.writer
+            .begin()
+            .await
+            .context("Cannot start a database transaction")
+    }
+
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
+
+/// Formats a time the way every table stores it: fixed width, so text order is time order.
+pub fn ts(time: DateTime<Utc>) -> String {
+    time.format(TIME_FORMAT).to_string()
+}
+
+pub fn parse_ts(text: &str) -> anyhow::Result<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(text, TIME_FORMAT)
+        .map(|naive| naive.and_utc())
+        .with_context(|| format!("Cannot read the stored time `{text}`"))
+}
+
+/// Snowflakes fit in SQLite's signed 64-bit integers until the year 2084.
+#[expect(clippy::cast_possible_wrap, reason = "snowflakes stay below 2^63")]
+pub fn sf(id: u64) -> i64 {
+    id as i64
+}
+
+#[expect(clippy::cast_sign_loss, reason = "stored from a u64 by `sf`")]
+pub fn unsf(id: i64) -> u64 {
+    id as u64
+}

@@ -1,0 +1,206 @@
+//! The `outbox` table: Discord posts and edits committed with the change that caused them,
+//! delivered in order per release by the dispatcher.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use rand::Rng as _;
+use sqlx::{Row, SqliteExecutor};
+
+use super::{parse_ts, ts};
+use crate::domain::ReleaseId;
+
+/// What a pending row asks the dispatcher to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxKind {
+    PostCard,
+    OpenThread,
+    RefreshCard,
+    Notify,
+}
+
+impl OutboxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxKind::PostCard => "post_card",
+            OutboxKind::OpenThread => "open_thread",
+            OutboxKind::RefreshCard => "refresh_card",
+            OutboxKind::Notify => "notify",
+        }
+    }
+
+    fn parse(text: &str) -> Option<OutboxKind> {
+        [
+            OutboxKind::PostCard,
+            OutboxKind::OpenThread,
+            OutboxKind::RefreshCard,
+            OutboxKind::Notify,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub release_id: ReleaseId,
+    pub kind: OutboxKind,
+    pub body: Option<String>,
+    pub nonce: String,
+    pub attempts: u32,
+    pub due_at: DateTime<Utc>,
+}
+
+/// Discord accepts nonces of up to 25 characters.
+fn new_nonce() -> String {
+    format!("gng{:016x}", rand::thread_rng().gen::<u64>())
+}
+
+pub async fn enqueue(
+    db: impl SqliteExecutor<'_>,
+    release: ReleaseId,
+    kind: OutboxKind,
+    body: Option<&str>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO outbox (release_id, kind, body, nonce, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(release.0)
+        .bind(kind.as_str())
+        .bind(body)
+        .bind(new_nonce())
+        .bind(ts(now))
+        .bind(ts(now))
+        .execute(db)
+        .await
+        .context("Cannot queue the Discord message")?;
+    Ok(())
+}
+
+/// Queues a card refresh unless one is already pending: the dispatcher renders the card
+/// from the latest state when it sends, so one pending refresh covers any number of changes.
+pub async fn enqueue_refresh(
+    db: impl SqliteExecutor<'_>,
+    release: ReleaseId,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (release_id, kind, nonce, due_at, created_at) \
+         SELECT ?1, 'refresh_card', ?2, ?3, ?3 WHERE NOT EXISTS \
+         (SELECT 1 FROM outbox WHERE release_id = ?1 AND kind = 'refresh_card' AND state = 'pending')",
+    )
+    .bind(release.0)
+    .bind(new_nonce())
+    .bind(ts(now))
+    .execute(db)
+    .await
+    .context("Cannot queue the card refresh")?;
+    Ok(())
+}
+
+/// The oldest pending row of each release is its head; rows behind it wait their turn.
+const HEADS: &str = "FROM outbox o WHERE o.state = 'pending' AND o.id = \
+    (SELECT MIN(p.id) FROM outbox p WHERE p.state = 'pending' AND p.release_id = o.release_id)";
+
+/// The next row to deliver: a head that is due.
+pub async fn next_due(
+    db: impl SqliteExecutor<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<OutboxRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT o.id, o.release_id, o.kind, o.body, o.nonce, o.attempts, o.due_at {HEADS} \
+         AND o.due_at <= ? ORDER BY o.due_at, o.id LIMIT 1"
+    ))
+    .bind(ts(now))
+    .fetch_optional(db)
+    .await
+    .context("Cannot read the outbox")?;
+    let Some(row) = row else { return Ok(None) };
+    let kind: &str = row.try_get("kind")?;
+    Ok(Some(OutboxRow {
+        id: row.try_get("id")?,
+        release_id: ReleaseId(row.try_get("release_id")?),
+        kind: OutboxKind::parse(kind).with_context(|| format!("Unknown outbox kind `{kind}`"))?,
+        body: row.try_get("body")?,
+        nonce: row.try_get("nonce")?,
+        attempts: row.try_get("attempts")?,
+        due_at: parse_ts(row.try_get("due_at")?)?,
+    }))
+}
+
+/// When the next head falls due, if any row is pending.
+pub async fn earliest_due(db: impl SqliteExecutor<'_>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let due: Option<String> = sqlx::query_scalar(&format!("SELECT MIN(o.due_at) {HEADS}"))
+        .fetch_one(db)
+        .await
+        .context("Cannot read the outbox")?;
+    due.as_deref().map(parse_ts).transpose()
+}
+
+pub async fn mark_sent(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+    )
+    .bind(ts(now))
+    .bind(id)
+    .execute(db)
+    .await
+    .context("Cannot mark the message sent")?;
+    Ok(())
+}
+
+/// Marks a card refresh sent only if the card it rendered is still the latest (`revision` is
+/// the release's newest audit event id); otherwise it stays pending and is rendered again.
+pub async fn mark_refresh_sent(
+    db: impl SqliteExecutor<'_>,
+    row: &OutboxRow,
+    revision: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ? AND \
+         (SELECT COALESCE(MAX(id), 0) FROM audit_events WHERE release_id = ?) = ?",
+    )
+    .bind(ts(now))
+    .bind(row.id)
+    .bind(row.release_id.0)
+    .bind(revision)
+    .execute(db)
+    .await
+    .context("Cannot mark the card refresh sent")?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn retry_at(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    due_at: DateTime<Utc>,
+    error: &str,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+    )
+    .bind(ts(due_at))
+    .bind(error)
+    .bind(id)
+    .execute(db)
+    .await
+    .context("Cannot reschedule the message")?;
+    Ok(())
+}
+
+/// Gives up on a row that Discord refused for good; it no longer blocks its release's queue.
+pub async fn mark_failed(db: impl SqliteExecutor<'_>, id: i64, error: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+    )
+    .bind(error)
+    .bind(id)
+    .execute(db)
+    .await
+    .context("Cannot mark the message failed")?;
+    Ok(())
+}

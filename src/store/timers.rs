@@ -1,0 +1,109 @@
+//! The `timers` table: due times that the scheduler wakes on.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use sqlx::{Row, SqliteExecutor};
+
+use super::{parse_ts, ts};
+use crate::domain::ReleaseId;
+
+/// What a timer does when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerKind {
+    PollExpiry,
+}
+
+impl TimerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimerKind::PollExpiry => "poll_expiry",
+        }
+    }
+
+    fn parse(text: &str) -> Option<TimerKind> {
+        (text == "poll_expiry").then_some(TimerKind::PollExpiry)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timer {
+    pub id: i64,
+    pub release_id: ReleaseId,
+    pub kind: TimerKind,
+    pub due_at: DateTime<Utc>,
+}
+
+/// Sets (or moves) the timer of this kind for the release.
+pub async fn schedule(
+    db: impl SqliteExecutor<'_>,
+    release: ReleaseId,
+    kind: TimerKind,
+    due_at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO timers (release_id, kind, due_at) VALUES (?, ?, ?) \
+         ON CONFLICT (release_id, kind) DO UPDATE SET due_at = excluded.due_at",
+    )
+    .bind(release.0)
+    .bind(kind.as_str())
+    .bind(ts(due_at))
+    .execute(db)
+    .await
+    .context("Cannot schedule the timer")?;
+    Ok(())
+}
+
+pub async fn cancel(
+    db: impl SqliteExecutor<'_>,
+    release: ReleaseId,
+    kind: TimerKind,
+) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM timers WHERE release_id = ? AND kind = ?")
+        .bind(release.0)
+        .bind(kind.as_str())
+        .execute(db)
+        .await
+        .context("Cannot cancel the timer")?;
+    Ok(())
+}
+
+pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM timers WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await
+        .context("Cannot delete the fired timer")?;
+    Ok(())
+}
+
+/// Timers due at or before `now`, earliest first.
+pub async fn due(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> anyhow::Result<Vec<Timer>> {
+    let rows = sqlx::query(
+        "SELECT id, release_id, kind, due_at FROM timers WHERE due_at <= ? ORDER BY due_at, id",
+    )
+    .bind(ts(now))
+    .fetch_all(db)
+    .await
+    .context("Cannot load due timers")?;
+    rows.iter()
+        .map(|row| {
+            let kind: &str = row.try_get("kind")?;
+            Ok(Timer {
+                id: row.try_get("id")?,
+                release_id: ReleaseId(row.try_get("release_id")?),
+                kind: TimerKind::parse(kind)
+                    .with_context(|| format!("Unknown timer kind `{kind}`"))?,
+                due_at: parse_ts(row.try_get("due_at")?)?,
+            })
+        })
+        .collect()
+}
+
+/// The earliest due time of any timer.
+pub async fn earliest(db: impl SqliteExecutor<'_>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let due: Option<String> = sqlx::query_scalar("SELECT MIN(due_at) FROM timers")
+        .fetch_one(db)
+        .await
+        .context("Cannot find the next timer")?;
+    due.as_deref().map(parse_ts).transpose()
+}

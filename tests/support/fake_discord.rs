@@ -1,0 +1,422 @@
+//! The fake Discord server: shared state, the public handle tests use, and waiting helpers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+
+/// Application id (and bot user id) the fake reports.
+pub const APP_ID: u64 = 1_100_000_000_000_000_001;
+/// The bot user's id; like modern Discord applications, equal to the application id.
+pub const BOT_USER_ID: u64 = APP_ID;
+/// Guild the fake puts threads in.
+pub const GUILD_ID: u64 = 1_200_000_000_000_000_001;
+/// First snowflake the fake hands out; ids increase from here.
+pub const FIRST_SNOWFLAKE: u64 = 1_300_000_000_000_000_000;
+/// Discord's deadline for the first response to an interaction.
+pub const INTERACTION_DEADLINE: Duration = Duration::from_secs(3);
+/// How long `wait_for` / `wait_until` wait before failing the test.
+pub const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One REST request the fake received, with the status it answered.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    /// Path without the `/api/v10` prefix, without the query string.
+    pub path: String,
+    /// Parsed JSON body; `Null` when empty.
+    pub body: Value,
+    pub status: u16,
+    /// Lower-case header names.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Recorded {
+    /// First value of a header (name compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What an injected fault answers.
+#[derive(Clone, Debug)]
+pub enum FaultKind {
+    /// 429 with `Retry-After`, `X-RateLimit-Reset-After`, `X-RateLimit-Scope: user`.
+    RateLimited { retry_after_secs: f64 },
+    /// Any status, with a `{code: 0, message}` body.
+    Status(u16),
+}
+
+/// Answer the next `times` requests matching `method` (`"*"` for any) and `path_contains`
+/// (matched against the path without `/api/v10`) with `kind` instead of handling them.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub method: &'static str,
+    pub path_contains: String,
+    pub kind: FaultKind,
+    pub times: u32,
+}
+
+/// What the fake knows about an interaction it dispatched (or was told about).
+#[derive(Clone, Debug)]
+pub(crate) struct InteractionRecord {
+    pub token: String,
+    pub kind: u64,
+    pub channel_id: u64,
+    pub message_id: Option<u64>,
+    pub registered_at: Instant,
+    pub response: Option<Value>,
+    /// Latest content of the `@original` response message, after edits.
+    pub original: Option<Value>,
+    /// Follow-up messages (`POST /webhooks/{app}/{token}`), after edits.
+    pub followups: Vec<Value>,
+}
+
+/// Gateway bookkeeping.
+#[derive(Default)]
+pub(crate) struct GatewayState {
+    /// Sender of the live, identified session (text frames).
+    pub session: Option<mpsc::UnboundedSender<String>>,
+    pub session_no: u64,
+    pub identify: Option<Value>,
+    pub identified_sessions: u64,
+    pub resumes: u64,
+    pub seq: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub requests: Vec<Recorded>,
+    pub consumed: Vec<bool>,
+    /// Message ids per channel, in creation order.
+    pub channels: HashMap<u64, Vec<u64>>,
+    /// Message id → current message object.
+    pub messages: HashMap<u64, Value>,
+    pub threads: Vec<Value>,
+    pub interactions: HashMap<u64, InteractionRecord>,
+    /// Bulk-overwritten commands by scope (`None` = global).
+    pub commands: BTreeMap<Option<u64>, Vec<Value>>,
+    pub faults: Vec<Fault>,
+    pub violations: Vec<String>,
+    pub next_id: u64,
+    pub gateway: GatewayState,
+}
+
+impl State {
+    pub fn snowflake(&mut self) -> u64 {
+        if self.next_id < FIRST_SNOWFLAKE {
+            self.next_id = FIRST_SNOWFLAKE;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+}
+
+pub(crate) struct Inner {
+    pub state: Mutex<State>,
+    pub changed: watch::Sender<u64>,
+    pub addr: SocketAddr,
+    pub app_id: u64,
+}
+
+/// Handle on a running fake Discord. Cheap to clone.
+#[derive(Clone)]
+pub struct FakeDiscord {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl FakeDiscord {
+    /// Starts the fake on `127.0.0.1:0` with application id [`APP_ID`].
+    pub async fn start() -> FakeDiscord {
+        Self::start_with_app_id(APP_ID).await
+    }
+
+    /// Starts the fake with another application id.
+    pub async fn start_with_app_id(app_id: u64) -> FakeDiscord {
+        // Compile the validators up front (once per process) so the first request is fast.
+        super::openapi::warm_up();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake Discord");
+        let addr = listener.local_addr().expect("local addr");
+        let fake = FakeDiscord {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::default()),
+                changed: watch::channel(0).0,
+                addr,
+                app_id,
+            }),
+        };
+        let app = super::rest::router(fake.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("fake Discord server");
+        });
+        fake
+    }
+
+    /// `http://127.0.0.1:PORT`; give this to the bot as `api_base` / serenity's proxy.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.inner.addr)
+    }
+
+    /// `ws://127.0.0.1:PORT/gateway`.
+    pub fn gateway_url(&self) -> String {
+        format!("ws://{}/gateway", self.inner.addr)
+    }
+
+    pub fn app_id(&self) -> u64 {
+        self.inner.app_id
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Wakes every waiter; call after any state change.
+    pub(crate) fn bump(&self) {
+        self.inner.changed.send_modify(|v| *v += 1);
+    }
+
+    pub(crate) fn violation(&self, text: String) {
+        eprintln!("fake Discord violation: {text}");
+        self.lock().violations.push(text);
+        self.bump();
+    }
+
+    // ----- recording -------------------------------------------------------------------------
+
+    /// Every REST request so far, in the order they were answered.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.lock().requests.clone()
+    }
+
+    /// Waits (up to [`WAIT_TIMEOUT`]) for the first request matching `pred` that no earlier
+    /// `wait_for` returned, marks it consumed and returns it. Panics on timeout.
+    pub async fn wait_for(&self, description: &str, pred: impl Fn(&Recorded) -> bool) -> Recorded {
+        let mut rx = self.inner.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + WAIT_TIMEOUT;
+        loop {
+            {
+                let mut st = self.lock();
+                let st = &mut *st;
+                let found = st
+                    .requests
+                    .iter()
+                    .zip(st.consumed.iter_mut())
+                    .find(|(r, used)| !**used && pred(r));
+                if let Some((r, used)) = found {
+                    *used = true;
+                    return r.clone();
+                }
+            }
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
+                panic!(
+                    "timed out after {WAIT_TIMEOUT:?} waiting for request: {description}\n{}",
+                    self.summary()
+                );
+            }
+        }
+    }
+
+    /// Waits (up to [`WAIT_TIMEOUT`]) until `pred` holds over the fake's state. Panics on
+    /// timeout. `pred` is re-checked after every request, gateway event or violation.
+    pub async fn wait_until(&self, description: &str, pred: impl Fn(&FakeDiscord) -> bool) {
+        let mut rx = self.inner.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + WAIT_TIMEOUT;
+        loop {
+            if pred(self) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
+                panic!(
+                    "timed out after {WAIT_TIMEOUT:?} waiting until: {description}\n{}",
+                    self.summary()
+                );
+            }
+        }
+    }
+
+    /// A compact listing of recorded requests and violations, for failure messages.
+    pub fn summary(&self) -> String {
+        let st = self.lock();
+        let mut out = format!("recorded {} request(s):\n", st.requests.len());
+        for (i, r) in st.requests.iter().enumerate() {
+            let mut body = r.body.to_string();
+            if body.len() > 160 {
+                let mut cut = 160;
+                while !body.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                body.truncate(cut);
+                body.push('…');
+            }
+            let used = if st.consumed[i] { "*" } else { " " };
+            let _ = writeln!(
+                out,
+                " {used}{i:>3} {} {} -> {} {body}",
+                r.method, r.path, r.status
+            );
+        }
+        if !st.violations.is_empty() {
+            let _ = writeln!(out, "violations:");
+            for v in &st.violations {
+                let _ = writeln!(out, "  - {v}");
+            }
+        }
+        out
+    }
+
+    // ----- strictness ------------------------------------------------------------------------
+
+    /// Spec violations, unexpected requests, interaction timing/double-ack errors and
+    /// documented-limit breaches seen so far.
+    pub fn violations(&self) -> Vec<String> {
+        self.lock().violations.clone()
+    }
+
+    /// Panics listing the violations, if any.
+    pub fn assert_clean(&self) {
+        let v = self.violations();
+        assert!(
+            v.is_empty(),
+            "fake Discord saw {} violation(s):\n  - {}",
+            v.len(),
+            v.join("\n  - ")
+        );
+    }
+
+    /// Forgets the violations so far (for tests that provoke them on purpose).
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(&mut self.lock().violations)
+    }
+
+    /// Injects a fault for the next matching requests.
+    pub fn inject(&self, fault: Fault) {
+        self.lock().faults.push(fault);
+    }
+
+    // ----- state -----------------------------------------------------------------------------
+
+    /// Current messages of a channel (or thread), after edits, in creation order.
+    pub fn messages(&self, channel_id: u64) -> Vec<Value> {
+        let st = self.lock();
+        st.channels
+            .get(&channel_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| st.messages.get(id).cloned())
+            .collect()
+    }
+
+    /// One message, after edits.
+    pub fn message(&self, channel_id: u64, message_id: u64) -> Option<Value> {
+        let st = self.lock();
+        st.messages
+            .get(&message_id)
+            .filter(|m| m["channel_id"] == json!(channel_id.to_string()))
+            .cloned()
+    }
+
+    /// Threads created so far.
+    pub fn threads(&self) -> Vec<Value> {
+        self.lock().threads.clone()
+    }
+
+    /// Commands from the latest bulk overwrites, global first, then per guild.
+    pub fn commands(&self) -> Vec<Value> {
+        self.lock().commands.values().flatten().cloned().collect()
+    }
+
+    /// The body of the (accepted) first response to an interaction.
+    pub fn interaction_response(&self, interaction_id: u64) -> Option<Value> {
+        self.lock()
+            .interactions
+            .get(&interaction_id)
+            .and_then(|i| i.response.clone())
+    }
+
+    /// The `@original` response message of an interaction after webhook edits
+    /// (`PATCH /webhooks/{app}/{token}/messages/@original`), if any.
+    pub fn interaction_original(&self, interaction_id: u64) -> Option<Value> {
+        self.lock()
+            .interactions
+            .get(&interaction_id)
+            .and_then(|i| i.original.clone())
+    }
+
+    /// Follow-up messages sent for an interaction, after edits.
+    pub fn interaction_followups(&self, interaction_id: u64) -> Vec<Value> {
+        self.lock()
+            .interactions
+            .get(&interaction_id)
+            .map(|i| i.followups.clone())
+            .unwrap_or_default()
+    }
+
+    /// Registers an interaction as if Discord had just sent it: the 3-second clock starts now.
+    /// [`FakeDiscord::dispatch_interaction`] does this itself.
+    pub fn register_interaction(&self, payload: &Value) {
+        let id = snowflake_of(&payload["id"]).expect("interaction payload has no id");
+        let record = InteractionRecord {
+            token: payload["token"].as_str().unwrap_or_default().to_owned(),
+            kind: payload["type"].as_u64().unwrap_or_default(),
+            channel_id: snowflake_of(&payload["channel_id"]).unwrap_or_default(),
+            message_id: snowflake_of(&payload["message"]["id"]),
+            registered_at: Instant::now(),
+            response: None,
+            original: None,
+            followups: Vec::new(),
+        };
+        self.lock().interactions.insert(id, record);
+    }
+
+    /// Pretends an interaction arrived `by` earlier, to test the 3-second rule without sleeping.
+    pub fn age_interaction(&self, interaction_id: u64, by: Duration) {
+        if let Some(rec) = self.lock().interactions.get_mut(&interaction_id) {
+            rec.registered_at = rec
+                .registered_at
+                .checked_sub(by)
+                .expect("instant underflow");
+        }
+    }
+
+    /// Registers an interaction delivered through the HTTP door together with the response
+    /// the bot returned as the HTTP body, so follow-up webhooks and
+    /// [`FakeDiscord::interaction_response`] work as for gateway interactions.
+    pub fn register_http_interaction(&self, payload: &Value, response: &Value) {
+        self.register_interaction(payload);
+        let id = snowflake_of(&payload["id"]).expect("interaction payload has no id");
+        if let Some(rec) = self.lock().interactions.get_mut(&id) {
+            rec.response = Some(response.clone());
+        }
+        self.bump();
+    }
+}
+
+/// Parses a snowflake given as a JSON string or number.
+pub fn snowflake_of(v: &Value) -> Option<u64> {
+    match v {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    }
+}

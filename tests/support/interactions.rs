@@ -1,0 +1,173 @@
+//! Interaction callbacks and follow-up webhooks, with Discord's 3-second and single-ack rules.
+
+use serde_json::{json, Value};
+
+use super::fake_discord::{FakeDiscord, INTERACTION_DEADLINE};
+use super::messages;
+use super::rest::{Reply, Req};
+
+/// Which callback types Discord accepts for which interaction types.
+fn callback_allowed(interaction_type: u64, callback_type: u64) -> bool {
+    match interaction_type {
+        1 => callback_type == 1,
+        2 => matches!(callback_type, 4 | 5 | 9),
+        3 => matches!(callback_type, 4 | 5 | 6 | 7 | 9),
+        4 => callback_type == 8,
+        5 => matches!(callback_type, 4 | 5 | 6 | 7),
+        _ => false,
+    }
+}
+
+/// `POST /interactions/{id}/{token}/callback`.
+pub fn callback(fake: &FakeDiscord, req: &Req<'_>, problems: &mut Vec<String>) -> Reply {
+    let ["interactions", iid_text, token, "callback"] = req.segs.as_slice() else {
+        return Reply::not_found();
+    };
+    let at = format!("POST {}", req.path);
+    let mut st = fake.lock();
+    let Some(rec) = iid_text
+        .parse::<u64>()
+        .ok()
+        .and_then(|iid| st.interactions.get_mut(&iid))
+    else {
+        problems.push(format!(
+            "{at}: callback for an interaction Discord never sent (10062)"
+        ));
+        return Reply::error(404, 10062, "Unknown interaction");
+    };
+    if rec.token != *token {
+        problems.push(format!("{at}: wrong interaction token"));
+        return Reply::error(401, 50027, "Invalid Webhook Token");
+    }
+    if rec.response.is_some() {
+        problems.push(format!(
+            "{at}: interaction {iid_text} acknowledged twice (40060)"
+        ));
+        return Reply::error(400, 40060, "Interaction has already been acknowledged.");
+    }
+    let elapsed = rec.registered_at.elapsed();
+    if elapsed > INTERACTION_DEADLINE {
+        problems.push(format!(
+            "{at}: first response to interaction {iid_text} after {elapsed:?}, past Discord's 3 s (10062)"
+        ));
+        return Reply::error(404, 10062, "Unknown interaction");
+    }
+    let kind = req.body["type"].as_u64().unwrap_or_default();
+    if !callback_allowed(rec.kind, kind) {
+        problems.push(format!(
+            "{at}: callback type {kind} is not valid for interaction type {}",
+            rec.kind
+        ));
+        return Reply::error(400, 50035, "Invalid Form Body");
+    }
+    rec.response = Some(req.body.clone());
+    let (channel_id, message_id) = (rec.channel_id, rec.message_id);
+    let data = &req.body["data"];
+    match kind {
+        4 => {
+            let id = st.snowflake();
+            let msg =
+                messages::new_message(id, channel_id, messages::bot_user(fake.app_id()), data);
+            if let Some(rec) = iid_text
+                .parse::<u64>()
+                .ok()
+                .and_then(|iid| st.interactions.get_mut(&iid))
+            {
+                rec.original = Some(msg);
+            }
+        }
+        7 => {
+            if let Some(m) = message_id.and_then(|mid| st.messages.get_mut(&mid)) {
+                messages::edit(m, data);
+            }
+        }
+        _ => {}
+    }
+    Reply::no_content()
+}
+
+/// `POST /webhooks/{app}/{token}` (follow-up) and `PATCH /webhooks/{app}/{token}/messages/{id|@original}`.
+pub fn webhook(fake: &FakeDiscord, req: &Req<'_>, problems: &mut Vec<String>) -> Reply {
+    let at = format!("{} {}", req.method, req.path);
+    let (app, token, target) = match req.segs.as_slice() {
+        ["webhooks", app, token] => (*app, *token, None),
+        ["webhooks", app, token, "messages", target] => (*app, *token, Some(*target)),
+        _ => return Reply::not_found(),
+    };
+    let app_id = fake.app_id();
+    let mut st = fake.lock();
+    let new_id = st.snowflake();
+    let st = &mut *st;
+    let rec = st.interactions.values_mut().find(|r| r.token == token);
+    let Some(rec) = rec.filter(|_| app == app_id.to_string()) else {
+        problems.push(format!(
+            "{at}: no interaction has this application id and token (10015)"
+        ));
+        return Reply::error(404, 10015, "Unknown Webhook");
+    };
+    let Some(response_type) = rec
+        .response
+        .as_ref()
+        .map(|r| r["type"].as_u64().unwrap_or_default())
+    else {
+        problems.push(format!(
+            "{at}: webhook used before the interaction was acknowledged (10015)"
+        ));
+        return Reply::error(404, 10015, "Unknown Webhook");
+    };
+    let mut author = messages::bot_user(app_id);
+    author["bot"] = json!(true);
+    let decorate = |mut m: Value| {
+        m["webhook_id"] = json!(app_id.to_string());
+        m["application_id"] = json!(app_id.to_string());
+        m
+    };
+    match target {
+        None => {
+            let msg = decorate(messages::new_message(
+                new_id,
+                rec.channel_id,
+                author,
+                req.body,
+            ));
+            rec.followups.push(msg.clone());
+            Reply::ok(msg)
+        }
+        Some("@original") if matches!(response_type, 6 | 7) => {
+            match rec.message_id.and_then(|mid| st.messages.get_mut(&mid)) {
+                Some(m) => {
+                    messages::edit(m, req.body);
+                    Reply::ok(m.clone())
+                }
+                None => {
+                    problems.push(format!(
+                        "{at}: the interaction's message is unknown to the fake"
+                    ));
+                    Reply::error(404, 10008, "Unknown Message")
+                }
+            }
+        }
+        Some("@original") => {
+            let original = rec.original.get_or_insert_with(|| {
+                decorate(messages::new_message(
+                    new_id,
+                    rec.channel_id,
+                    author,
+                    &json!({}),
+                ))
+            });
+            messages::edit(original, req.body);
+            Reply::ok(original.clone())
+        }
+        Some(mid) => match rec.followups.iter_mut().find(|m| m["id"] == json!(mid)) {
+            Some(m) => {
+                messages::edit(m, req.body);
+                Reply::ok(m.clone())
+            }
+            None => {
+                problems.push(format!("{at}: unknown follow-up message {mid}"));
+                Reply::error(404, 10008, "Unknown Message")
+            }
+        },
+    }
+}
