@@ -1,7 +1,5 @@
 //! The text `gonogo check` prints: a summary of a good config, or every problem of a bad one.
 
-use std::fmt::Write as _;
-
 use chrono::TimeDelta;
 
 use super::{Config, ConfigErrors, ExecutorConfig};
@@ -10,7 +8,13 @@ use crate::domain::{Policy, ReleaseKind};
 /// What `gonogo check` prints, and whether the config is usable (exit code 0).
 pub fn check_report(result: &Result<Config, ConfigErrors>) -> (String, bool) {
     match result {
-        Ok(config) => (summary(config), true),
+        Ok(config) => {
+            let mut lines = vec![discord(config), channels(config)];
+            lines.extend(policies(config));
+            lines.extend([rollout(config), windows(config), actions(config)]);
+            lines.push("config OK".to_owned());
+            (lines.join("\n"), true)
+        }
         Err(errors) => {
             let count = errors.0.len();
             let noun = if count == 1 { "problem" } else { "problems" };
@@ -19,8 +23,7 @@ pub fn check_report(result: &Result<Config, ConfigErrors>) -> (String, bool) {
     }
 }
 
-fn summary(config: &Config) -> String {
-    let mut out = String::new();
+fn discord(config: &Config) -> String {
     let discord = &config.discord;
     let commands = match discord.guild_id {
         Some(guild) => format!("in guild {guild}"),
@@ -31,63 +34,86 @@ fn summary(config: &Config) -> String {
     } else {
         "HTTP only"
     };
-    let _ = writeln!(
-        out,
-        "discord: application {}, commands registered {commands}, interactions over {doors}",
-        discord.application_id
-    );
-    let _ = writeln!(
-        out,
-        "http: {}; database: {}",
-        config.http.listen, config.database.url
-    );
-    let stakeholders = &config.channels.stakeholders;
-    let _ = writeln!(
-        out,
-        "channels: releases {}, {} stakeholder channel{}",
+    format!(
+        "discord: application {}, commands registered {commands}, interactions over {doors}\n\
+         http: {}; database: {}",
+        discord.application_id, config.http.listen, config.database.url
+    )
+}
+
+fn channels(config: &Config) -> String {
+    let stakeholders = config.channels.stakeholders.len();
+    format!(
+        "channels: releases {}, {stakeholders} stakeholder channel{}",
         config.channels.releases,
-        stakeholders.len(),
-        if stakeholders.len() == 1 { "" } else { "s" }
-    );
-    for kind in ReleaseKind::ALL {
-        let policy = config.policies.get(kind);
-        let origin = if *policy == Policy::default_for(kind) {
-            "default"
-        } else {
-            "custom"
-        };
-        let approvers: Vec<String> = policy
-            .approvers
-            .iter()
-            .map(|slot| format!("{} {}", slot.count, slot.role))
-            .collect();
-        let _ = writeln!(
-            out,
-            "policy {kind}: {origin}, {} approve, rollback window {}",
-            approvers.join(" + "),
-            short(policy.rollback_window)
-        );
-    }
+        if stakeholders == 1 { "" } else { "s" }
+    )
+}
+
+fn policies(config: &Config) -> Vec<String> {
+    ReleaseKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let policy = config.policies.get(kind);
+            let origin = if *policy == Policy::default_for(kind) {
+                "default"
+            } else {
+                "custom"
+            };
+            let approvers: Vec<String> = policy
+                .approvers
+                .iter()
+                .map(|slot| format!("{} {}", slot.count, slot.role))
+                .collect();
+            format!(
+                "policy {kind}: {origin}, {} approve, rollback window {}",
+                approvers.join(" + "),
+                short(policy.rollback_window)
+            )
+        })
+        .collect()
+}
+
+fn rollout(config: &Config) -> String {
     let rollout = &config.rollout;
     let stages: Vec<String> = rollout
         .stages
         .iter()
-        .map(|stage| format!("{} {}%", stage.name, stage.percent))
+        .map(|stage| {
+            let percent = format!("{}%", stage.percent);
+            if stage.name == percent {
+                percent
+            } else {
+                format!("{} {percent}", stage.name)
+            }
+        })
         .collect();
-    let _ = writeln!(
-        out,
+    format!(
         "rollout: {}, then verify for {}; progress every {}; polls last {}",
         stages.join(" → "),
         short(rollout.verify_for),
         short(rollout.progress_every),
         short(rollout.vote_ttl)
-    );
-    let _ = writeln!(
-        out,
-        "windows: {} allow, {} blackout",
-        config.windows.allow.len(),
-        config.windows.blackout.len()
-    );
+    )
+}
+
+fn windows(config: &Config) -> String {
+    let list = |schedules: &[cron::Schedule], none: &str| {
+        if schedules.is_empty() {
+            none.to_owned()
+        } else {
+            let all: Vec<String> = schedules.iter().map(|s| format!("\"{s}\"")).collect();
+            all.join(", ")
+        }
+    };
+    format!(
+        "windows: allow {}; blackout {}",
+        list(&config.windows.allow, "at any time"),
+        list(&config.windows.blackout, "none")
+    )
+}
+
+fn actions(config: &Config) -> String {
     let executor = match &config.executor {
         None => "none (stages are announced; people carry them out)".to_owned(),
         Some(executor @ ExecutorConfig::Command { .. }) => {
@@ -97,15 +123,12 @@ fn summary(config: &Config) -> String {
             format!("webhook to {url}, timeout {}", short(executor.timeout()))
         }
     };
-    let _ = writeln!(out, "executor: {executor}");
-    let metrics = if config.gates.prometheus_url.is_some() {
+    let gates = if config.gates.prometheus_url.is_some() {
         "Prometheus and complaints"
     } else {
         "complaints only (no gates.prometheus_url)"
     };
-    let _ = writeln!(out, "gates: {metrics}");
-    let _ = write!(out, "config OK");
-    out
+    format!("executor: {executor}\ngates: {gates}")
 }
 
 /// A duration the way the config writes it: `1d`, `2h30m`, `0s`.
@@ -120,9 +143,10 @@ pub(super) fn short(delta: TimeDelta) -> String {
         (total % 3_600 / 60, "m"),
         (total % 60, "s"),
     ];
-    let mut out = String::new();
-    for (n, unit) in parts.iter().filter(|(n, _)| *n != 0) {
-        let _ = write!(out, "{n}{unit}");
-    }
-    out
+    parts
+        .iter()
+        .filter(|(n, _)| *n != 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect::<Vec<_>>()
+        .concat()
 }

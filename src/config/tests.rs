@@ -453,9 +453,3 @@ fn bare_integers_are_accepted_where_they_make_sense() {
     assert!(config.gates.max_error_rate.abs() < f64::EPSILON);
     assert!((config.gates.max_latency_ratio - 3.0).abs() < f64::EPSILON);
 }
-
-#[test]
-fn zz_show_report() {
-    let (report, _) = check_report(&with_token(include_str!("../../gonogo.example.toml")));
-    println!("{report}");
-}

@@ -74,7 +74,7 @@ pub(super) fn integer<T: TryFrom<i128>>(value: &Value, min: i128, max: i128) -> 
         .and_then(|n| T::try_from(n).ok())
         .ok_or_else(|| match value {
             Value::Num(..) | Value::String(..) => {
-                format!("expected a whole number from {min} to {max}")
+                format!("must be a whole number from {min} to {max}")
             }
             other => expected(&format!("a whole number from {min} to {max}"), other),
         })

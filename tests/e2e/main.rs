@@ -3,5 +3,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod audit;
+mod concurrency;
+mod delivery;
+mod doors;
 mod fake_discord_selftest;
 mod polls;
+mod restart;

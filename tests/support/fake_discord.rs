@@ -142,7 +142,9 @@ impl FakeDiscord {
     /// Starts the fake with another application id.
     pub async fn start_with_app_id(app_id: u64) -> FakeDiscord {
         // Compile the validators up front (once per process) so the first request is fast.
-        super::openapi::warm_up();
+        tokio::task::spawn_blocking(super::openapi::warm_up)
+            .await
+            .expect("compile OpenAPI validators");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind fake Discord");

@@ -107,7 +107,9 @@ fn option(name: &str, value: Value) -> Value {
         Value::Number(_) => 10,
         other => panic!("option {name}: unsupported value {other}"),
     };
-    json!({"name": name, "type": kind, "value": value})
+    let mut option = json!({"name": name, "type": kind});
+    option["value"] = value;
+    option
 }
 
 /// A chat-input command, e.g. `/release plan version:1.4.0 type:minor` is

@@ -1,5 +1,5 @@
 //! A plain `ws://` Discord gateway: Hello, Identify → READY, heartbeat ACKs, Resume, and
-//! INTERACTION_CREATE dispatches.
+//! `INTERACTION_CREATE` dispatches.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -73,7 +73,7 @@ fn on_frame(fake: &FakeDiscord, session_no: u64, tx: &mpsc::UnboundedSender<Stri
             let _ = tx.send(json!({"op": 11}).to_string());
         }
         Some(2) => {
-            if !frame["d"]["token"].as_str().is_some_and(|t| !t.is_empty()) {
+            if frame["d"]["token"].as_str().is_none_or(str::is_empty) {
                 fake.violation("gateway: Identify without a token".into());
             }
             let seq = next_seq(fake);
@@ -159,7 +159,7 @@ impl FakeDiscord {
     }
 
     /// Registers the interaction (its 3-second clock starts now) and sends it as
-    /// INTERACTION_CREATE. The payload is checked against serenity's `Interaction` first.
+    /// `INTERACTION_CREATE`. The payload is checked against serenity's `Interaction` first.
     pub async fn dispatch_interaction(&self, payload: Value) {
         if let Err(e) =
             serde_json::from_value::<serenity::model::application::Interaction>(payload.clone())

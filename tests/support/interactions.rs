@@ -13,7 +13,7 @@ fn callback_allowed(interaction_type: u64, callback_type: u64) -> bool {
         2 => matches!(callback_type, 4 | 5 | 9),
         3 => matches!(callback_type, 4 | 5 | 6 | 7 | 9),
         4 => callback_type == 8,
-        5 => matches!(callback_type, 4 | 5 | 6 | 7),
+        5 => (4..=7).contains(&callback_type),
         _ => false,
     }
 }
@@ -134,17 +134,14 @@ pub fn webhook(fake: &FakeDiscord, req: &Req<'_>, problems: &mut Vec<String>) ->
             Reply::ok(msg)
         }
         Some("@original") if matches!(response_type, 6 | 7) => {
-            match rec.message_id.and_then(|mid| st.messages.get_mut(&mid)) {
-                Some(m) => {
-                    messages::edit(m, req.body);
-                    Reply::ok(m.clone())
-                }
-                None => {
-                    problems.push(format!(
-                        "{at}: the interaction's message is unknown to the fake"
-                    ));
-                    Reply::error(404, 10008, "Unknown Message")
-                }
+            if let Some(m) = rec.message_id.and_then(|mid| st.messages.get_mut(&mid)) {
+                messages::edit(m, req.body);
+                Reply::ok(m.clone())
+            } else {
+                problems.push(format!(
+                    "{at}: the interaction's message is unknown to the fake"
+                ));
+                Reply::error(404, 10008, "Unknown Message")
             }
         }
         Some("@original") => {
@@ -159,15 +156,14 @@ pub fn webhook(fake: &FakeDiscord, req: &Req<'_>, problems: &mut Vec<String>) ->
             messages::edit(original, req.body);
             Reply::ok(original.clone())
         }
-        Some(mid) => match rec.followups.iter_mut().find(|m| m["id"] == json!(mid)) {
-            Some(m) => {
+        Some(mid) => {
+            if let Some(m) = rec.followups.iter_mut().find(|m| m["id"] == json!(mid)) {
                 messages::edit(m, req.body);
                 Reply::ok(m.clone())
-            }
-            None => {
+            } else {
                 problems.push(format!("{at}: unknown follow-up message {mid}"));
                 Reply::error(404, 10008, "Unknown Message")
             }
-        },
+        }
     }
 }

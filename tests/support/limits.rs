@@ -1,4 +1,4 @@
-//! Discord's documented limits that the OpenAPI spec does not enforce (or enforces loosely).
+//! Discord's documented limits that the `OpenAPI` spec does not enforce (or enforces loosely).
 
 use serde_json::Value;
 

@@ -31,7 +31,7 @@ pub fn new_message(id: u64, channel_id: u64, author: Value, body: &Value) -> Val
         "content": "",
         "embeds": [],
         "components": [],
-        "author": author,
+        "author": null,
         "timestamp": now_timestamp(),
         "edited_timestamp": null,
         "tts": body.get("tts").and_then(Value::as_bool).unwrap_or(false),
@@ -43,6 +43,7 @@ pub fn new_message(id: u64, channel_id: u64, author: Value, body: &Value) -> Val
         "type": 0,
         "flags": 0,
     });
+    msg["author"] = author;
     if let Some(nonce) = body.get("nonce").filter(|n| !n.is_null()) {
         msg["nonce"] = nonce.clone();
     }

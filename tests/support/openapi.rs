@@ -1,4 +1,4 @@
-//! Validates request bodies against Discord's pinned OpenAPI spec (plus the documented limits).
+//! Validates request bodies against Discord's pinned `OpenAPI` spec (plus the documented limits).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -254,22 +254,26 @@ pub fn validate_request(method: &str, path: &str, body: &Value) -> Vec<String> {
     problems
 }
 
-/// Compiles every validator the fake uses, returning how long it took (for reporting).
+/// Compiles every validator the fake uses (once per process; concurrent callers wait for the
+/// first) and returns how long that took.
 pub fn warm_up() -> Duration {
-    let started = Instant::now();
-    for (method, path) in [
-        ("POST", "/channels/1/messages"),
-        ("PATCH", "/channels/1/messages/2"),
-        ("POST", "/channels/1/messages/2/threads"),
-        ("POST", "/interactions/1/tok/callback"),
-        ("PUT", "/applications/1/commands"),
-        ("PUT", "/applications/1/guilds/2/commands"),
-        ("POST", "/webhooks/1/tok"),
-        ("PATCH", "/webhooks/1/tok/messages/@original"),
-    ] {
-        if let Some(op) = find_operation(method, path) {
-            let _ = validator(op);
+    static WARM: OnceLock<Duration> = OnceLock::new();
+    *WARM.get_or_init(|| {
+        let started = Instant::now();
+        for (method, path) in [
+            ("POST", "/channels/1/messages"),
+            ("PATCH", "/channels/1/messages/2"),
+            ("POST", "/channels/1/messages/2/threads"),
+            ("POST", "/interactions/1/tok/callback"),
+            ("PUT", "/applications/1/commands"),
+            ("PUT", "/applications/1/guilds/2/commands"),
+            ("POST", "/webhooks/1/tok"),
+            ("PATCH", "/webhooks/1/tok/messages/@original"),
+        ] {
+            if let Some(op) = find_operation(method, path) {
+                let _ = validator(op);
+            }
         }
-    }
-    started.elapsed()
+        started.elapsed()
+    })
 }

@@ -8,26 +8,34 @@ use super::rest::{Reply, Req};
 
 /// Whether the fake serves this method and path at all (everything else is a violation).
 pub fn known(req: &Req<'_>) -> bool {
-    matches!(
-        (req.method, req.segs.as_slice()),
-        (
-            "GET",
-            ["gateway"] | ["gateway", "bot"] | ["users", "@me"] | ["oauth2", "applications", "@me"]
-        ) | ("GET" | "PATCH", ["channels", _, "messages", _])
-            | (
-                "POST",
-                ["channels", _, "messages"] | ["channels", _, "messages", _, "threads"]
-            )
-            | (
-                "POST",
-                ["interactions", _, _, "callback"] | ["webhooks", _, _]
-            )
-            | ("PATCH", ["webhooks", _, _, "messages", _])
-            | (
-                "GET" | "PUT",
-                ["applications", _, "commands"] | ["applications", _, "guilds", _, "commands"]
-            )
-    )
+    match req.method {
+        "GET" => matches!(
+            req.segs.as_slice(),
+            ["gateway"]
+                | ["gateway", "bot"]
+                | ["users", "@me"]
+                | ["oauth2", "applications", "@me"]
+                | ["channels", _, "messages", _]
+                | ["applications", _, "commands"]
+                | ["applications", _, "guilds", _, "commands"]
+        ),
+        "POST" => matches!(
+            req.segs.as_slice(),
+            ["channels", _, "messages"]
+                | ["channels", _, "messages", _, "threads"]
+                | ["interactions", _, _, "callback"]
+                | ["webhooks", _, _]
+        ),
+        "PATCH" => matches!(
+            req.segs.as_slice(),
+            ["channels", _, "messages", _] | ["webhooks", _, _, "messages", _]
+        ),
+        "PUT" => matches!(
+            req.segs.as_slice(),
+            ["applications", _, "commands"] | ["applications", _, "guilds", _, "commands"]
+        ),
+        _ => false,
+    }
 }
 
 fn id(seg: &str) -> Option<u64> {

@@ -335,6 +335,28 @@ impl Tester {
         .expect("votes")
     }
 
+    /// Waits until a pending outbox row has failed `attempts` times and is scheduled for a
+    /// retry, so a test advances the clock only after the bot has chosen its retry time.
+    pub async fn wait_retry_scheduled(&self, attempts: i64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let failed: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(attempts), 0) FROM outbox WHERE state = 'pending'",
+            )
+            .fetch_one(self.db())
+            .await
+            .expect("outbox");
+            if failed >= attempts {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no outbox retry with {attempts} attempts was scheduled"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
     pub async fn state(&self, version: &str) -> String {
         sqlx::query_scalar("SELECT state FROM releases WHERE version = ? ORDER BY id DESC LIMIT 1")
             .bind(version)

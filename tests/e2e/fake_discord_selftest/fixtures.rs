@@ -36,7 +36,7 @@ fn fake_fixtures_deserialize_into_serenity() {
     assert_eq!(opts[2].value.as_i64(), Some(7));
     let member = cmd.member.as_ref().expect("member");
     assert_eq!(member.roles.len(), 2);
-    assert_eq!(cmd.guild_id.map(|g| g.get()), Some(800));
+    assert_eq!(cmd.guild_id.map(serenity::all::GuildId::get), Some(800));
     assert_eq!(cmd.token, "token-1");
 
     let Interaction::Component(click) =

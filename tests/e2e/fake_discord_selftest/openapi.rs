@@ -1,4 +1,4 @@
-//! The OpenAPI validator accepts what Discord accepts and rejects the rest.
+//! The `OpenAPI` validator accepts what Discord accepts and rejects the rest.
 
 use std::time::Instant;
 

@@ -1,0 +1,124 @@
+//! The two doors: the gateway and `POST /interactions` lead to the same handler and results.
+
+use serde_json::json;
+
+use crate::support::fixtures;
+use crate::support::tester::*;
+use crate::support::GUILD_ID;
+
+#[tokio::test]
+async fn the_same_vote_through_either_door_gives_the_same_stored_result_and_card() {
+    let t = Tester::start_with_gateway().await;
+    t.plan(&author(), "5.0.0", "minor").await;
+    t.plan(&author(), "5.0.1", "minor").await;
+
+    let over_http = t.go(&team(1), "5.0.0").await;
+    let payload = t.click_payload(&team(1), "5.0.1", "go").await;
+    let over_gateway = t.send_via_gateway(payload).await;
+    assert_eq!(
+        content(&over_http).replace("5.0.0", "X"),
+        content(&over_gateway).replace("5.0.1", "X"),
+        "both doors answer alike"
+    );
+    assert_ephemeral(&over_gateway);
+
+    let http_card = t
+        .wait_card("5.0.0", "the first card shows the vote", |c| {
+            c.contains("Toni: Go")
+        })
+        .await;
+    let gateway_card = t
+        .wait_card("5.0.1", "the second card shows the vote", |c| {
+            c.contains("Toni: Go")
+        })
+        .await;
+    let normalise = |card: &serde_json::Value, version: &str| {
+        card_text(card)
+            .replace(version, "X")
+            .replace("release #1", "release #N")
+            .replace("release #2", "release #N")
+    };
+    assert_eq!(
+        normalise(&http_card, "5.0.0"),
+        normalise(&gateway_card, "5.0.1")
+    );
+    assert_eq!(t.votes("5.0.0").await, t.votes("5.0.1").await);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_forged_or_missing_signature_gets_401_and_a_ping_gets_a_pong() {
+    let t = Tester::start().await;
+    let payload = t.plan_payload(&author(), "6.0.0", "patch");
+    let (status, _) = t.signer.post_forged(&t.interactions_url(), &payload).await;
+    assert_eq!(status, 401);
+    let (status, _) = t
+        .signer
+        .post_unsigned(&t.interactions_url(), &payload)
+        .await;
+    assert_eq!(status, 401);
+    let releases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM releases")
+        .fetch_one(t.db())
+        .await
+        .unwrap();
+    assert_eq!(releases, 0, "nothing unsigned gets in");
+
+    let pong = t.send(fixtures::ping()).await;
+    assert_eq!(pong["type"], json!(1), "{pong}");
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_replayed_interaction_changes_nothing() {
+    let t = Tester::start().await;
+    let plan = t.plan_payload(&author(), "7.0.0", "minor");
+    t.send(plan.clone()).await;
+    let replay = t.send(plan).await;
+    assert!(content(&replay).contains("already handled"), "{replay}");
+    let releases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM releases")
+        .fetch_one(t.db())
+        .await
+        .unwrap();
+    assert_eq!(releases, 1);
+
+    let click = t.click_payload(&team(1), "7.0.0", "go").await;
+    t.send(click.clone()).await;
+    let replay = t.send(click).await;
+    assert!(content(&replay).contains("already handled"), "{replay}");
+    assert_eq!(t.votes("7.0.0").await.len(), 1);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_replay_over_the_gateway_is_not_acknowledged_twice() {
+    let t = Tester::start_with_gateway().await;
+    t.plan(&author(), "7.1.0", "minor").await;
+    let click = t.click_payload(&team(1), "7.1.0", "go").await;
+    t.send_via_gateway(click.clone()).await;
+    // Delivered again over the HTTP door: answered there, stored once, and the fake Discord
+    // (which refuses a second acknowledgement) sees no second callback.
+    let replay = t.send(click).await;
+    assert!(content(&replay).contains("already handled"));
+    assert_eq!(t.votes("7.1.0").await.len(), 1);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn commands_are_registered_in_the_guild_from_the_one_command_enum() {
+    let t = Tester::start().await;
+    let commands = t.fake.commands();
+    assert_eq!(commands.len(), 1);
+    let subs: Vec<&str> = commands[0]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(subs, ["plan", "status", "list", "cancel"]);
+    assert!(t.fake.requests().iter().any(|r| r.path
+        == format!(
+            "/applications/{}/guilds/{GUILD_ID}/commands",
+            t.fake.app_id()
+        )));
+    t.finish().await;
+}
