@@ -123,13 +123,13 @@ impl Running {
         }
         let mut result = Ok(());
         while let Some(ended) = self.tasks.join_next().await {
-            match ended {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) if result.is_ok() => result = Err(error),
-                Err(join) if result.is_ok() => {
-                    result = Err(anyhow::anyhow!("A gonogo task panicked: {join}"))
-                }
-                _ => {}
+            let failure = match ended {
+                Ok(Ok(())) => continue,
+                Ok(Err(error)) => error,
+                Err(join) => anyhow::anyhow!("A gonogo task panicked: {join}"),
+            };
+            if result.is_ok() {
+                result = Err(failure);
             }
         }
         self.service.db.close().await;

@@ -17,7 +17,7 @@ use gonogo::store::{self, Db};
     about = "Runs software releases from Discord"
 )]
 struct Cli {
-    /// The config file [default: $GONOGO_CONFIG, else gonogo.toml]
+    /// The config file [default: `$GONOGO_CONFIG`, else gonogo.toml]
     #[arg(long, global = true, env = "GONOGO_CONFIG", default_value = config::DEFAULT_PATH)]
     config: PathBuf,
     /// Log format
@@ -154,11 +154,11 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => return interrupt.await.unwrap_or(()),
-            };
+        let Ok(mut terminate) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            return interrupt.await.unwrap_or(());
+        };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}

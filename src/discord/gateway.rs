@@ -32,15 +32,12 @@ pub fn http(config: &DiscordConfig) -> Http {
 /// Registers the slash commands in the configured guild, or globally.
 pub async fn register_commands(http: &Http, guild: Option<u64>) -> anyhow::Result<()> {
     let commands = Command::registrations();
-    match guild {
-        Some(guild) => {
-            GuildId::new(guild).set_commands(http, commands).await?;
-            info!(guild, "Registered the slash commands in the guild");
-        }
-        None => {
-            serenity::all::Command::set_global_commands(http, commands).await?;
-            info!("Registered the slash commands globally");
-        }
+    if let Some(guild) = guild {
+        GuildId::new(guild).set_commands(http, commands).await?;
+        info!(guild, "Registered the slash commands in the guild");
+    } else {
+        serenity::all::Command::set_global_commands(http, commands).await?;
+        info!("Registered the slash commands globally");
     }
     Ok(())
 }

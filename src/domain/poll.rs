@@ -198,7 +198,7 @@ mod tests {
     fn hotfix_needs_a_lead_and_a_security() {
         let lead = ballot(2, &[Role::Lead], Choice::Go);
         let security = ballot(3, &[Role::Security], Choice::Go);
-        assert!(!count(ReleaseKind::Hotfix, &[lead.clone()]).is_approved());
+        assert!(!count(ReleaseKind::Hotfix, std::slice::from_ref(&lead)).is_approved());
         assert!(count(ReleaseKind::Hotfix, &[lead, security]).is_approved());
     }
 

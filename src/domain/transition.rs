@@ -141,7 +141,7 @@ pub fn vote(
     release: &Release,
     policy: &Policy,
     history: &[Ballot],
-    cast: Ballot,
+    cast: &Ballot,
     now: DateTime<Utc>,
 ) -> Result<Transition, Refusal> {
     if !release.state.is_open() {

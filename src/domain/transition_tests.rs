@@ -39,7 +39,7 @@ fn replay(
     let mut history = Vec::new();
     let mut results = Vec::new();
     for click in clicks {
-        let result = vote(&release, &policy, &history, click.clone(), click.at);
+        let result = vote(&release, &policy, &history, click, click.at);
         if let Ok(step) = &result {
             release = step.release.clone();
             history.extend(step.ballot.clone());
@@ -196,7 +196,7 @@ fn a_vote_change_after_the_slot_filled_reopens_it() {
         &release,
         &policy,
         &history,
-        cast(3, &[Role::Team], Choice::NoGo, 3),
+        &cast(3, &[Role::Team], Choice::NoGo, 3),
         t0(),
     );
     assert_eq!(change.unwrap().release.state, ReleaseState::Rejected);

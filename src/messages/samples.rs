@@ -11,15 +11,15 @@ fn long(n: usize) -> String {
 
 /// The card of a release in `state`, with `voters` Go votes.
 pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
-    let name = |i: usize| {
+    let member = |i: usize| {
         if worst_case {
             format!("{}{i:02}", "n".repeat(30))
         } else {
             format!("member{i}")
         }
     };
-    let votes: Vec<Value> = (0..voters.min(10))
-        .map(|i| json!({ "name": name(i), "choice": "go", "reason": null }))
+    let listed: Vec<Value> = (0..voters.min(10))
+        .map(|i| json!({ "name": member(i), "choice": "go", "reason": null }))
         .collect();
     json!({
         "id": 42,
@@ -30,14 +30,14 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         "summary": if worst_case { long(MAX_SUMMARY) } else { "Faster search and a new settings page".to_owned() },
         "changelog": if worst_case { Some(long(MAX_CHANGELOG)) } else { None },
         "environment": if worst_case { long(32) } else { "production".to_owned() },
-        "author": name(99),
+        "author": member(99),
         "expires_at": 1_772_445_600,
         "decision_reason": if state == "rejected" || state == "cancelled" { Some(if worst_case { long(MAX_REASON) } else { "error budget spent".to_owned() }) } else { None },
         "slots": [
-            { "role": "exec", "count": 1, "filled": 1, "missing": 0, "filled_by": [name(0)] },
-            { "role": "team", "count": 2, "filled": 1, "missing": 1, "filled_by": [name(1)] },
+            { "role": "exec", "count": 1, "filled": 1, "missing": 0, "filled_by": [member(0)] },
+            { "role": "team", "count": 2, "filled": 1, "missing": 1, "filled_by": [member(1)] },
         ],
-        "votes": votes,
+        "votes": listed,
         "more_votes": voters.saturating_sub(10),
     })
 }

@@ -41,7 +41,7 @@ impl Service {
                     .await?;
                 }
                 Effect::RefreshCard => {
-                    store::outbox::enqueue_refresh(&mut **tx, release.id, now).await?
+                    store::outbox::enqueue_refresh(&mut **tx, release.id, now).await?;
                 }
                 Effect::Notify(notice) => {
                     let text = self.render_notice(*notice, step, history)?;
@@ -59,7 +59,7 @@ impl Service {
                         .await?;
                 }
                 Effect::CancelExpiry => {
-                    store::timers::cancel(&mut **tx, release.id, TimerKind::PollExpiry).await?
+                    store::timers::cancel(&mut **tx, release.id, TimerKind::PollExpiry).await?;
                 }
             }
         }

@@ -156,7 +156,7 @@ impl Service {
             reason,
             at: now,
         };
-        match domain::transition::vote(&current, policy, &history, ballot, now) {
+        match domain::transition::vote(&current, policy, &history, &ballot, now) {
             Ok(step) => {
                 let changed = step.ballot.is_some();
                 if let Some(ballot) = &step.ballot {

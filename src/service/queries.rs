@@ -78,7 +78,7 @@ impl Service {
         };
         let release = stored.release;
         Ok(
-            match crate::domain::transition::vote(&release, policy, &history, trial, now) {
+            match crate::domain::transition::vote(&release, policy, &history, &trial, now) {
                 Ok(_) => Ok(release),
                 Err(refusal) => Err(UserError::Refused { release, refusal }),
             },

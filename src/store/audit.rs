@@ -1,6 +1,6 @@
 //! The `audit_events` table: an append-only, SHA-256 hash-chained trail.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -110,8 +110,7 @@ pub async fn verify(db: impl SqliteExecutor<'_>) -> anyhow::Result<Result<u64, B
     .await
     .context("Cannot read the audit trail")?;
     let mut prev = GENESIS.to_owned();
-    let mut expected_id = 1;
-    for row in &rows {
+    for (expected_id, row) in (1_i64..).zip(&rows) {
         let id: i64 = row.try_get("id")?;
         if id != expected_id {
             let problem =
@@ -141,7 +140,6 @@ pub async fn verify(db: impl SqliteExecutor<'_>) -> anyhow::Result<Result<u64, B
             return Ok(Err(Break { id, problem }));
         }
         prev = hash;
-        expected_id += 1;
     }
     Ok(Ok(rows.len() as u64))
 }
@@ -191,15 +189,16 @@ pub fn format_export(events: &[ExportedEvent], csv: bool) -> anyhow::Result<Stri
         if csv {
             let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
             let detail = e.detail.to_string().replace('"', "\"\"");
-            out.push_str(&format!(
-                "{},{},{},{},\"{detail}\",{},{}\n",
+            writeln!(
+                out,
+                "{},{},{},{},\"{detail}\",{},{}",
                 e.id,
                 opt(e.release_id),
                 opt(e.actor_id),
                 e.kind,
                 e.at,
                 e.hash
-            ));
+            )?;
         } else {
             out.push_str(&serde_json::to_string(e)?);
             out.push('\n');

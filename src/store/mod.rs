@@ -1,4 +1,4 @@
-//! SQLite persistence: the pool, the migrations and one module per table group.
+//! `SQLite` persistence: the pool, the migrations and one module per table group.
 
 pub mod audit;
 pub mod interactions;
@@ -21,7 +21,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub type Tx = Transaction<'static, Sqlite>;
 
 /// The database: one writer connection, so write transactions queue in-process instead of
-/// spinning on SQLite's busy lock, and a few readers that WAL lets run beside it.
+/// spinning on the `SQLite` busy lock, and a few readers that WAL lets run beside it.
 #[derive(Clone, Debug)]
 pub struct Db {
     writer: SqlitePool,
@@ -99,7 +99,7 @@ pub fn parse_ts(text: &str) -> anyhow::Result<DateTime<Utc>> {
         .with_context(|| format!("Cannot read the stored time `{text}`"))
 }
 
-/// Snowflakes fit in SQLite's signed 64-bit integers until the year 2084.
+/// Snowflakes fit in the `SQLite` signed 64-bit integers until the year 2084.
 #[expect(clippy::cast_possible_wrap, reason = "snowflakes stay below 2^63")]
 pub fn sf(id: u64) -> i64 {
     id as i64

@@ -2,7 +2,9 @@
 
 use serde_json::{json, Value};
 
-use super::fake_discord::{FakeDiscord, INTERACTION_DEADLINE};
+use std::time::{Duration, Instant};
+
+use super::fake_discord::{snowflake_of, FakeDiscord, InteractionRecord, INTERACTION_DEADLINE};
 use super::messages;
 use super::rest::{Reply, Req};
 
@@ -59,6 +61,10 @@ pub fn callback(fake: &FakeDiscord, req: &Req<'_>, problems: &mut Vec<String>) -
             rec.kind
         ));
         return Reply::error(400, 50035, "Invalid Form Body");
+    }
+    if kind == 4 && messages::is_empty_message(&req.body["data"]) {
+        problems.push(format!("{at}: empty message (50006)"));
+        return Reply::error(400, 50006, "Cannot send an empty message");
     }
     rec.response = Some(req.body.clone());
     let (channel_id, message_id) = (rec.channel_id, rec.message_id);
@@ -123,6 +129,10 @@ pub fn webhook(fake: &FakeDiscord, req: &Req<'_>, problems: &mut Vec<String>) ->
         m
     };
     match target {
+        None if messages::is_empty_message(req.body) => {
+            problems.push(format!("{at}: empty follow-up message (50006)"));
+            Reply::error(400, 50006, "Cannot send an empty message")
+        }
         None => {
             let msg = decorate(messages::new_message(
                 new_id,
@@ -165,5 +175,72 @@ pub fn webhook(fake: &FakeDiscord, req: &Req<'_>, problems: &mut Vec<String>) ->
                 Reply::error(404, 10008, "Unknown Message")
             }
         }
+    }
+}
+
+impl FakeDiscord {
+    /// The body of the (accepted) first response to an interaction.
+    pub fn interaction_response(&self, interaction_id: u64) -> Option<Value> {
+        self.lock()
+            .interactions
+            .get(&interaction_id)
+            .and_then(|i| i.response.clone())
+    }
+
+    /// The `@original` response message of an interaction after webhook edits
+    /// (`PATCH /webhooks/{app}/{token}/messages/@original`), if any.
+    pub fn interaction_original(&self, interaction_id: u64) -> Option<Value> {
+        self.lock()
+            .interactions
+            .get(&interaction_id)
+            .and_then(|i| i.original.clone())
+    }
+
+    /// Follow-up messages sent for an interaction, after edits.
+    pub fn interaction_followups(&self, interaction_id: u64) -> Vec<Value> {
+        self.lock()
+            .interactions
+            .get(&interaction_id)
+            .map(|i| i.followups.clone())
+            .unwrap_or_default()
+    }
+
+    /// Registers an interaction as if Discord had just sent it: the 3-second clock starts now.
+    /// [`FakeDiscord::dispatch_interaction`] does this itself.
+    pub fn register_interaction(&self, payload: &Value) {
+        let id = snowflake_of(&payload["id"]).expect("interaction payload has no id");
+        let record = InteractionRecord {
+            token: payload["token"].as_str().unwrap_or_default().to_owned(),
+            kind: payload["type"].as_u64().unwrap_or_default(),
+            channel_id: snowflake_of(&payload["channel_id"]).unwrap_or_default(),
+            message_id: snowflake_of(&payload["message"]["id"]),
+            registered_at: Instant::now(),
+            response: None,
+            original: None,
+            followups: Vec::new(),
+        };
+        self.lock().interactions.insert(id, record);
+    }
+
+    /// Pretends an interaction arrived `by` earlier, to test the 3-second rule without sleeping.
+    pub fn age_interaction(&self, interaction_id: u64, by: Duration) {
+        if let Some(rec) = self.lock().interactions.get_mut(&interaction_id) {
+            rec.registered_at = rec
+                .registered_at
+                .checked_sub(by)
+                .expect("instant underflow");
+        }
+    }
+
+    /// Registers an interaction delivered through the HTTP door together with the response
+    /// the bot returned as the HTTP body, so follow-up webhooks and
+    /// [`FakeDiscord::interaction_response`] work as for gateway interactions.
+    pub fn register_http_interaction(&self, payload: &Value, response: &Value) {
+        self.register_interaction(payload);
+        let id = snowflake_of(&payload["id"]).expect("interaction payload has no id");
+        if let Some(rec) = self.lock().interactions.get_mut(&id) {
+            rec.response = Some(response.clone());
+        }
+        self.bump();
     }
 }

@@ -144,6 +144,27 @@ fn mention_tokens(content: &str) -> Vec<(bool, String)> {
     out
 }
 
+/// Discord refuses (50006) a new message with no content, embeds, components, stickers,
+/// attachments or poll.
+pub fn is_empty_message(body: &Value) -> bool {
+    let filled = |key: &str| match body.get(key) {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(_) => true,
+    };
+    ![
+        "content",
+        "embeds",
+        "components",
+        "sticker_ids",
+        "attachments",
+        "poll",
+    ]
+    .iter()
+    .any(|k| filled(k))
+}
+
 /// Discord rejects `allowed_mentions` that both parse a type and list ids of it.
 pub fn allowed_mentions_conflict(body: &Value) -> Option<String> {
     let am = body.get("allowed_mentions")?;

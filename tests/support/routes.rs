@@ -55,6 +55,10 @@ pub fn route(fake: &FakeDiscord, req: &Req<'_>, problems: &mut Vec<String>) -> R
         ("GET", ["users", "@me"]) => Reply::ok(messages::bot_user(app_id)),
         ("GET", ["oauth2", "applications", "@me"]) => Reply::ok(application(app_id)),
         ("POST", ["channels", ch, "messages"]) => match id(ch) {
+            Some(_) if messages::is_empty_message(req.body) => {
+                problems.push(format!("POST {}: empty message (50006)", req.path));
+                Reply::error(400, 50006, "Cannot send an empty message")
+            }
             Some(ch) => create_message(fake, ch, req.body),
             None => Reply::error(404, 10003, "Unknown Channel"),
         },

@@ -383,11 +383,14 @@ pub fn card_text(card: &Value) -> String {
         embed["description"].as_str().unwrap_or("")
     );
     for field in embed["fields"].as_array().into_iter().flatten() {
-        text.push_str(&format!(
-            "{}: {}\n",
+        let (name, value) = (
             field["name"].as_str().unwrap_or(""),
-            field["value"].as_str().unwrap_or("")
-        ));
+            field["value"].as_str().unwrap_or(""),
+        );
+        text.push_str(name);
+        text.push_str(": ");
+        text.push_str(value);
+        text.push('\n');
     }
     text.push_str(embed["footer"]["text"].as_str().unwrap_or(""));
     text

@@ -218,9 +218,25 @@ async fn fake_rest_strictness_and_waiting() {
     )
     .await;
     assert_eq!((status, body["code"].clone()), (400, json!(50035)));
+    let (status, body) = raw(
+        &fake,
+        reqwest::Method::POST,
+        "/channels/1/messages",
+        Some(json!({"content": "", "embeds": []})),
+    )
+    .await;
+    assert_eq!((status, body["code"].clone()), (400, json!(50006)));
+    let unauthenticated = reqwest::Client::new()
+        .get(format!("{}/api/v10/users/@me", fake.base_url()))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(unauthenticated.status().as_u16(), 401);
     let v = fake.take_violations();
     assert!(v[0].contains("unexpected request DELETE"), "{v:?}");
     assert!(v[1].contains("spec"), "{v:?}");
+    assert!(v[2].contains("empty message"), "{v:?}");
+    assert!(v[3].contains("Authorization"), "{v:?}");
 
     // wait_for consumes: two waits for the same predicate get two different requests.
     let f2 = fake.clone();
