@@ -1,1 +1,388 @@
-fn main() {}
+//! Vote load: 2,000 people click Go on one poll, 64 at a time, against the real binary; prints
+//! the ack latency, the vote throughput beside SQLite's raw commit rate, and the peak memory.
+//!
+//! `cargo bench --bench votes` runs it in full; without `--bench` (as a test) it runs a smoke
+//! version, so the bench cannot rot.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt as _;
+use serde_json::{json, Value};
+use sqlx::{ConnectOptions as _, Connection as _};
+
+use support::fake_discord::{FakeDiscord, GUILD_ID};
+use support::fixtures;
+use support::signer::Signer;
+use support::tester::{author, button_id, config_toml, content, team, RELEASES_CHANNEL, TOKEN_ENV};
+
+/// A major release: its exec slot is never filled, so every Go is accepted and the poll stays
+/// open for the whole run.
+const VERSION: &str = "7.0.0";
+/// How long the binary may take to start, to stop, or to answer one request.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The size of a run.
+struct Load {
+    clicks: u32,
+    concurrency: usize,
+    commits: u32,
+}
+
+const FULL: Load = Load {
+    clicks: 2_000,
+    concurrency: 64,
+    commits: 5_000,
+};
+const SMOKE: Load = Load {
+    clicks: 20,
+    concurrency: 4,
+    commits: 100,
+};
+
+fn main() {
+    let load = if std::env::args().any(|arg| arg == "--bench") {
+        FULL
+    } else {
+        SMOKE
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(run(&load));
+}
+
+/// One answered click.
+struct Click {
+    elapsed: Duration,
+    accepted: bool,
+}
+
+async fn run(load: &Load) {
+    let fake = FakeDiscord::start().await;
+    let signer = Signer::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let addr = free_loopback_addr();
+    let config = write_config(&fake, &signer, dir.path(), addr);
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(PATIENCE)
+        .build()
+        .expect("reqwest client");
+
+    let mut bot = Bot::spawn(&config, &dir.path().join("gonogo.log"));
+    bot.wait_healthy(&http, addr).await;
+    let url = format!("http://{addr}/interactions");
+
+    let plan = fixtures::slash_command(
+        1_700_000_000_000_000_000,
+        &author(),
+        RELEASES_CHANNEL,
+        GUILD_ID,
+        "release",
+        Some("plan"),
+        vec![
+            ("version", json!(VERSION)),
+            ("type", json!("major")),
+            ("summary", json!("Vote load")),
+        ],
+    );
+    let (status, planned) = signer.post_interaction(&url, &plan).await;
+    assert_eq!(status, 200, "plan: {planned}");
+    let card = wait_card(&fake).await;
+    let go = button_id(&card, "go").expect("the card has a Go button");
+
+    let bodies: Vec<Vec<u8>> = (1..=load.clicks)
+        .map(|n| {
+            let click = fixtures::button_on_message(
+                1_700_000_000_000_000_000 + u64::from(n),
+                &team(u64::from(n)),
+                GUILD_ID,
+                card.clone(),
+                &go,
+            );
+            serde_json::to_vec(&click).expect("serialize the click")
+        })
+        .collect();
+
+    let started = Instant::now();
+    let mut clicks: Vec<Click> = futures::stream::iter(bodies)
+        .map(|body| click(&http, &signer, &url, body))
+        .buffer_unordered(load.concurrency)
+        .collect()
+        .await;
+    let flood = started.elapsed();
+
+    let peak_rss_kb = bot.peak_rss_kb();
+    let stored = votes_total(&http, addr).await;
+    bot.terminate();
+    let exit = bot.wait_exit().await;
+    let commits_per_s = sqlite_commit_rate(dir.path(), load.commits).await;
+
+    clicks.sort_by_key(|c| c.elapsed);
+    let accepted = clicks.iter().filter(|c| c.accepted).count();
+    let accepted = u32::try_from(accepted).expect("fewer clicks than u32::MAX");
+    let votes_per_s = f64::from(accepted) / flood.as_secs_f64();
+    let (p50, p99, max) = (
+        ms(percentile(&clicks, 50)),
+        ms(percentile(&clicks, 99)),
+        ms(clicks.last().map_or(Duration::ZERO, |c| c.elapsed)),
+    );
+    let peak_rss_mb = (peak_rss_kb + 512) / 1024;
+    let lost = i64::from(accepted) - stored;
+    let violations = fake.violations();
+
+    println!("gonogo vote load, release build, everything on 127.0.0.1");
+    println!(
+        "  clicks            {} from distinct team members, {} in flight",
+        load.clicks, load.concurrency
+    );
+    println!(
+        "  accepted          {accepted} ({} refused or failed)",
+        load.clicks - accepted
+    );
+    println!("  ack latency       p50 {p50:.2} ms · p99 {p99:.2} ms · max {max:.2} ms");
+    println!(
+        "  throughput        {votes_per_s:.0} votes/s ({:.2} s for the flood)",
+        flood.as_secs_f64()
+    );
+    println!(
+        "  SQLite alone      {commits_per_s:.0} commits/s ({} single-row commits, WAL, synchronous=NORMAL)",
+        load.commits
+    );
+    println!("  peak RSS          {peak_rss_mb} MB (VmHWM {peak_rss_kb} kB)");
+    println!("  stored votes      {stored} (lost {lost})");
+    println!("  exit on SIGTERM   {exit}");
+    println!("  fake Discord      {} violation(s)", violations.len());
+    for violation in &violations {
+        println!("    - {violation}");
+    }
+    println!(
+        "votes: clicks={} concurrency={} p50_ms={p50:.2} p99_ms={p99:.2} max_ms={max:.2} \
+         votes_per_s={votes_per_s:.0} sqlite_commits_per_s={commits_per_s:.0} ratio={:.2} \
+         peak_rss_mb={peak_rss_mb} lost={lost}",
+        load.clicks,
+        load.concurrency,
+        votes_per_s / commits_per_s,
+    );
+}
+
+/// Posts one signed click, timing only the request: the ack latency Discord would see.
+async fn click(http: &reqwest::Client, signer: &Signer, url: &str, body: Vec<u8>) -> Click {
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+        .to_string();
+    let signature = signer.sign(&timestamp, &body);
+    let request = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-signature-ed25519", signature)
+        .header("x-signature-timestamp", timestamp)
+        .body(body);
+    let started = Instant::now();
+    let answer = match request.send().await {
+        Ok(response) if response.status() == 200 => response.text().await.ok(),
+        _ => None,
+    };
+    let elapsed = started.elapsed();
+    let accepted = answer
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .is_some_and(|reply| content(&reply).contains("Your **Go**"));
+    Click { elapsed, accepted }
+}
+
+/// Nearest-rank percentile of clicks sorted by latency.
+fn percentile(sorted: &[Click], p: usize) -> Duration {
+    let rank = (sorted.len() * p).div_ceil(100).max(1);
+    sorted.get(rank - 1).map_or(Duration::ZERO, |c| c.elapsed)
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// Single-row commits per second on a fresh file, with the bot's own durability settings.
+async fn sqlite_commit_rate(dir: &Path, commits: u32) -> f64 {
+    let url = format!("sqlite://{}", dir.join("commits.db").display());
+    let mut db = gonogo::store::connect_options(&url)
+        .expect("the bot's connect options")
+        .connect()
+        .await
+        .expect("open the commit-rate database");
+    sqlx::query("CREATE TABLE t (n INTEGER NOT NULL)")
+        .execute(&mut db)
+        .await
+        .expect("create the table");
+    let started = Instant::now();
+    for n in 0..commits {
+        let mut tx = db.begin().await.expect("begin");
+        sqlx::query("INSERT INTO t (n) VALUES (?)")
+            .bind(n)
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        tx.commit().await.expect("commit");
+    }
+    let rate = f64::from(commits) / started.elapsed().as_secs_f64();
+    db.close().await.expect("close the commit-rate database");
+    rate
+}
+
+/// `gonogo_votes_total` from the bot's `/metrics`.
+async fn votes_total(http: &reqwest::Client, addr: SocketAddr) -> i64 {
+    let text = http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("read /metrics");
+    text.lines()
+        .find_map(|line| line.strip_prefix("gonogo_votes_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no gonogo_votes_total in /metrics:\n{text}"))
+}
+
+/// The card of [`VERSION`] at the fake, once it is posted.
+async fn wait_card(fake: &FakeDiscord) -> Value {
+    let title = format!("Release {VERSION} ·");
+    let find = |fake: &FakeDiscord| {
+        fake.messages(RELEASES_CHANNEL).into_iter().rev().find(|m| {
+            m["embeds"][0]["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(&title))
+        })
+    };
+    fake.wait_until("the card is posted", |f| find(f).is_some())
+        .await;
+    find(fake).expect("the card")
+}
+
+/// A loopback address nothing listens on right now.
+fn free_loopback_addr() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr")
+}
+
+/// The stories' config, served on `addr`, with the database on disk in `dir`.
+fn write_config(fake: &FakeDiscord, signer: &Signer, dir: &Path, addr: SocketAddr) -> PathBuf {
+    let toml = config_toml(fake, signer, &dir.join("gonogo.db"), false);
+    let any_port = r#"listen = "127.0.0.1:0""#;
+    assert!(
+        toml.contains(any_port),
+        "the stories' config changed: {toml}"
+    );
+    let path = dir.join("gonogo.toml");
+    std::fs::write(
+        &path,
+        toml.replace(any_port, &format!(r#"listen = "{addr}""#)),
+    )
+    .expect("write the config");
+    path
+}
+
+/// `gonogo run` with JSON logs, as in production; killed if the bench panics.
+struct Bot {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Bot {
+    fn spawn(config: &Path, log: &Path) -> Bot {
+        let file = File::create(log).expect("create the log file");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gonogo"));
+        command
+            .args(["run", "--log-format", "json", "--config"])
+            .arg(config);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("GONOGO_") {
+                command.env_remove(key);
+            }
+        }
+        let child = command
+            .env(TOKEN_ENV.0, TOKEN_ENV.1)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("clone the log file"))
+            .stderr(file)
+            .spawn()
+            .expect("spawn gonogo run");
+        Bot {
+            child,
+            log: log.to_owned(),
+        }
+    }
+
+    async fn wait_healthy(&mut self, http: &reqwest::Client, addr: SocketAddr) {
+        let url = format!("http://{addr}/healthz");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(response) = http.get(&url).send().await {
+                if response.status() == 200 {
+                    return;
+                }
+            }
+            if let Some(status) = self.child.try_wait().expect("poll gonogo") {
+                panic!("gonogo run exited with {status} before it was healthy");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "GET /healthz did not answer 200 within {PATIENCE:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The peak resident set so far, in kB.
+    fn peak_rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc/PID/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no VmHWM in /proc/PID/status:\n{status}"))
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed: {status}");
+    }
+
+    async fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll gonogo") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gonogo did not exit within {PATIENCE:?} of SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            eprintln!("--- gonogo run's log\n{log}");
+        }
+    }
+}

@@ -108,7 +108,7 @@ async fn a_post_whose_answer_was_lost_is_not_posted_twice() {
     t.fake.inject(Fault {
         method: "POST",
         path_contains: format!("/channels/{RELEASES_CHANNEL}/messages"),
-        kind: FaultKind::Status(502),
+        kind: FaultKind::AnswerLost(502),
         times: 1,
     });
     t.send(t.plan_payload(&author(), "8.2.0", "patch")).await;
@@ -120,5 +120,47 @@ async fn a_post_whose_answer_was_lost_is_not_posted_twice() {
         .wait_until("the thread is open", |f| !f.threads().is_empty())
         .await;
     assert_eq!(t.fake.messages(RELEASES_CHANNEL).len(), 1);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_thread_whose_answer_was_lost_is_found_again_and_used() {
+    let t = Tester::start().await;
+    t.fake.inject(Fault {
+        method: "POST",
+        path_contains: "/threads".to_owned(),
+        kind: FaultKind::AnswerLost(500),
+        times: 1,
+    });
+    t.plan(&author(), "8.3.0", "patch").await;
+    t.fake
+        .wait_for("the thread is made but its answer lost", |r| {
+            r.path.ends_with("/threads") && r.status == 500
+        })
+        .await;
+    t.wait_retry_scheduled(1).await;
+    t.advance(TimeDelta::seconds(1));
+    t.fake
+        .wait_for("the retry learns the thread exists", |r| {
+            r.path.ends_with("/threads") && r.status == 400
+        })
+        .await;
+    let violations = t.fake.take_violations();
+    assert_eq!(
+        violations.len(),
+        1,
+        "only the expected duplicate-thread refusal: {violations:?}"
+    );
+    assert!(violations[0].contains("a thread already exists"));
+
+    t.go(&lead(), "8.3.0").await;
+    let card = t.card("8.3.0").await;
+    let thread = card["id"].as_str().unwrap().to_owned();
+    t.fake
+        .wait_for("the approval notice goes to the thread", |r| {
+            r.method == "POST" && r.path == format!("/channels/{thread}/messages")
+        })
+        .await;
+    assert_eq!(t.fake.threads().len(), 1);
     t.finish().await;
 }

@@ -52,6 +52,8 @@ pub enum FaultKind {
     RateLimited { retry_after_secs: f64 },
     /// Any status, with a `{code: 0, message}` body.
     Status(u16),
+    /// The request is carried out, but the answer is lost: the client sees this status.
+    AnswerLost(u16),
 }
 
 /// Answer the next `times` requests matching `method` (`"*"` for any) and `path_contains`

@@ -183,11 +183,15 @@ fn answer(
     };
     let conflict = super::messages::allowed_mentions_conflict(req.body)
         .or_else(|| super::messages::allowed_mentions_conflict(&req.body["data"]));
-    if let Some(fault) = take_fault(fake, method, path) {
-        problems.extend(invalid);
-        problems.extend(conflict.map(|c| format!("{method} {path}: {c}")));
-        return fault;
-    }
+    let lost_answer = match take_fault(fake, method, path) {
+        Some(Ok(fault)) => {
+            problems.extend(invalid);
+            problems.extend(conflict.map(|c| format!("{method} {path}: {c}")));
+            return fault;
+        }
+        Some(Err(lost)) => Some(lost),
+        None => None,
+    };
     if !invalid.is_empty() || conflict.is_some() {
         let errors = json!(invalid.iter().chain(conflict.iter()).collect::<Vec<_>>());
         problems.extend(invalid);
@@ -203,10 +207,24 @@ fn answer(
     if req.segs.first() == Some(&"webhooks") {
         return interactions::webhook(fake, req, problems);
     }
-    routes::route(fake, req, problems)
+    let reply = routes::route(fake, req, problems);
+    match lost_answer {
+        Some(status) => status_reply(status),
+        None => reply,
+    }
 }
 
-fn take_fault(fake: &FakeDiscord, method: &str, path: &str) -> Option<Reply> {
+fn status_reply(status: u16) -> Reply {
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    Reply::error(status, 0, reason)
+}
+
+/// The fault to answer with instead of handling the request, or `Err(status)` when the request
+/// is handled and only its answer replaced.
+fn take_fault(fake: &FakeDiscord, method: &str, path: &str) -> Option<Result<Reply, u16>> {
     let mut st = fake.lock();
     let i = st.faults.iter().position(|f| {
         f.times > 0
@@ -218,7 +236,8 @@ fn take_fault(fake: &FakeDiscord, method: &str, path: &str) -> Option<Reply> {
     if st.faults[i].times == 0 {
         st.faults.remove(i);
     }
-    Some(match kind {
+    Some(Ok(match kind {
+        FaultKind::AnswerLost(status) => return Some(Err(status)),
         FaultKind::RateLimited { retry_after_secs } => {
             let mut r = Reply::json(
                 429,
@@ -240,12 +259,6 @@ fn take_fault(fake: &FakeDiscord, method: &str, path: &str) -> Option<Reply> {
             ];
             r
         }
-        FaultKind::Status(status) => {
-            let reason = StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("Error");
-            Reply::error(status, 0, reason)
-        }
-    })
+        FaultKind::Status(status) => status_reply(status),
+    }))
 }
