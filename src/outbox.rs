@@ -29,7 +29,9 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
         let delivered = match deliver_next(&service, &rest).await {
             Ok(delivered) => delivered,
             Err(cause) => {
-                warn!("Outbox delivery failed: {cause:#}");
+                warn!("Outbox delivery failed, trying again in a second: {cause:#}");
+                // Real time, not the injected clock: this only paces retries of a failing database.
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 false
             }
         };
@@ -70,10 +72,21 @@ pub async fn deliver_next(service: &Service, rest: &Rest) -> anyhow::Result<bool
     Ok(true)
 }
 
+/// What a delivery learned that must be stored with its row's completion.
+enum Delivered {
+    Sent,
+    CardPosted(u64),
+    ThreadOpened(u64),
+}
+
 async fn deliver(service: &Service, rest: &Rest, row: &OutboxRow) -> anyhow::Result<()> {
-    let db = service.db.writer();
     let Some(stored) = store::releases::get(service.db.reader(), row.release_id).await? else {
-        return store::outbox::mark_failed(db, row.id, "the release no longer exists").await;
+        return store::outbox::mark_failed(
+            service.db.writer(),
+            row.id,
+            "the release no longer exists",
+        )
+        .await;
     };
     let result = match row.kind {
         OutboxKind::PostCard => post_card(service, rest, row, &stored).await,
@@ -81,11 +94,24 @@ async fn deliver(service: &Service, rest: &Rest, row: &OutboxRow) -> anyhow::Res
         OutboxKind::RefreshCard => return refresh_card(service, rest, row, &stored).await,
         OutboxKind::Notify => notify(rest, row, &stored).await,
     };
-    let now = service.now();
-    match result {
-        Ok(()) => store::outbox::mark_sent(db, row.id, now).await,
-        Err(error) => settle_failure(service, row, &error).await,
+    let delivered = match result {
+        Ok(delivered) => delivered,
+        Err(error) => return settle_failure(service, row, &error).await,
+    };
+    // The new message or thread id and the row's completion are committed together.
+    let mut tx = service.db.begin().await?;
+    match delivered {
+        Delivered::Sent => {}
+        Delivered::CardPosted(id) => {
+            store::releases::set_card_message(&mut *tx, row.release_id, id).await?;
+        }
+        Delivered::ThreadOpened(id) => {
+            store::releases::set_thread(&mut *tx, row.release_id, id).await?;
+        }
     }
+    store::outbox::mark_sent(&mut *tx, row.id, service.now()).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Reschedules or gives up, depending on what kind of failure it was.
@@ -133,7 +159,7 @@ async fn post_card(
     rest: &Rest,
     row: &OutboxRow,
     stored: &StoredRelease,
-) -> Result<(), RestError> {
+) -> Result<Delivered, RestError> {
     let (view, embed) = render(service, stored).await?;
     let message = CreateMessage::new()
         .embed(embed)
@@ -144,16 +170,14 @@ async fn post_card(
     let id = rest
         .create_message(stored.card_channel_id, &message)
         .await?;
-    store::releases::set_card_message(service.db.writer(), stored.release.id, id)
-        .await
-        .map_err(|e| RestError::Network(format!("{e:#}")))
+    Ok(Delivered::CardPosted(id))
 }
 
 async fn open_thread(
     service: &Service,
     rest: &Rest,
     stored: &StoredRelease,
-) -> Result<(), RestError> {
+) -> Result<Delivered, RestError> {
     let Some(card) = stored.card_message_id else {
         return Err(RestError::Refused {
             status: 0,
@@ -183,9 +207,7 @@ async fn open_thread(
         }) => card,
         Err(other) => return Err(other),
     };
-    store::releases::set_thread(service.db.writer(), stored.release.id, thread)
-        .await
-        .map_err(|e| RestError::Network(format!("{e:#}")))
+    Ok(Delivered::ThreadOpened(thread))
 }
 
 /// Edits the card; marks the row sent only if no newer change landed while it was rendered.
@@ -221,12 +243,17 @@ async fn refresh_card(
     }
 }
 
-async fn notify(rest: &Rest, row: &OutboxRow, stored: &StoredRelease) -> Result<(), RestError> {
+async fn notify(
+    rest: &Rest,
+    row: &OutboxRow,
+    stored: &StoredRelease,
+) -> Result<Delivered, RestError> {
     let channel = stored.thread_id.unwrap_or(stored.card_channel_id);
     let message = CreateMessage::new()
         .content(row.body.clone().unwrap_or_default())
         .allowed_mentions(CreateAllowedMentions::new())
         .nonce(Nonce::String(row.nonce.clone()))
         .enforce_nonce(true);
-    rest.create_message(channel, &message).await.map(drop)
+    rest.create_message(channel, &message).await?;
+    Ok(Delivered::Sent)
 }

@@ -13,7 +13,9 @@ pub async fn run(service: Service, mut shutdown: watch::Receiver<bool>) {
             return;
         }
         if let Err(cause) = service.fire_due_timers().await {
-            warn!("Firing timers failed: {cause:#}");
+            warn!("Firing timers failed, trying again in a second: {cause:#}");
+            // Real time, not the injected clock: this only paces retries of a failing database.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
         let next = store::timers::earliest(service.db.reader())
             .await
