@@ -13,6 +13,7 @@ use tracing::{info_span, warn, Instrument as _};
 
 use crate::discord::card::{self, CardView};
 use crate::discord::rest::{Rest, RestError, THREAD_ALREADY_CREATED};
+use crate::scheduler;
 use crate::service::Service;
 use crate::store::outbox::{OutboxKind, OutboxRow};
 use crate::store::{self, releases::StoredRelease};
@@ -42,17 +43,13 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
             .await
             .ok()
             .flatten();
-        let clock = service.clock.clone();
-        tokio::select! {
-            () = service.outbox_wake.notified() => {}
-            () = async {
-                match next_due {
-                    Some(at) => clock.sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            } => {}
-            _ = shutdown.changed() => {}
-        }
+        scheduler::idle(
+            service.clock.as_ref(),
+            &service.outbox_wake,
+            next_due,
+            &mut shutdown,
+        )
+        .await;
     }
 }
 

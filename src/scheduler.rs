@@ -1,8 +1,10 @@
 //! The scheduler: sleeps until the earliest timer in the database, then fires what is due.
 
-use tokio::sync::watch;
+use chrono::{DateTime, Utc};
+use tokio::sync::{watch, Notify};
 use tracing::warn;
 
+use crate::clock::Clock;
 use crate::service::Service;
 use crate::store;
 
@@ -21,16 +23,31 @@ pub async fn run(service: Service, mut shutdown: watch::Receiver<bool>) {
             .await
             .ok()
             .flatten();
-        let clock = service.clock.clone();
-        tokio::select! {
-            () = service.timers_wake.notified() => {}
-            () = async {
-                match next {
-                    Some(at) => clock.sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            } => {}
-            _ = shutdown.changed() => {}
-        }
+        idle(
+            service.clock.as_ref(),
+            &service.timers_wake,
+            next,
+            &mut shutdown,
+        )
+        .await;
+    }
+}
+
+/// Waits for new work: a wake-up after a commit, the clock reaching `next`, or shutdown.
+pub async fn idle(
+    clock: &dyn Clock,
+    wake: &Notify,
+    next: Option<DateTime<Utc>>,
+    shutdown: &mut watch::Receiver<bool>,
+) {
+    tokio::select! {
+        () = wake.notified() => {}
+        () = async {
+            match next {
+                Some(at) => clock.sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        } => {}
+        _ = shutdown.changed() => {}
     }
 }
