@@ -1,5 +1,5 @@
 //! Vote load: 2,000 people click Go on one poll, 64 at a time, against the real binary; prints
-//! the ack latency, the vote throughput beside SQLite's raw commit rate, and the peak memory.
+//! the ack latency, the vote throughput beside the raw commit rate of the database, and the peak memory.
 //!
 //! `cargo bench --bench votes` runs it in full; without `--bench` (as a test) it runs a smoke
 //! version, so the bench cannot rot.
@@ -10,7 +10,7 @@ mod support;
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt as _;
@@ -53,16 +53,32 @@ fn main() {
         SMOKE
     };
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    runtime.block_on(run(&load));
+    runtime.block_on(run(&load)).print(&load);
 }
 
 /// One answered click.
 struct Click {
     elapsed: Duration,
+    /// When the answer came, from the start of the flood.
+    answered: Duration,
     accepted: bool,
 }
 
-async fn run(load: &Load) {
+/// What one run measured.
+struct Figures {
+    /// Sorted by latency.
+    clicks: Vec<Click>,
+    flood: Duration,
+    commits_per_s: f64,
+    hwm_kb: u64,
+    stored: i64,
+    exit: ExitStatus,
+    /// Edits of the card the fake received: how well the refreshes coalesce.
+    card_edits: usize,
+    violations: Vec<String>,
+}
+
+async fn run(load: &Load) -> Figures {
     let fake = FakeDiscord::start().await;
     let signer = Signer::new();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -77,7 +93,45 @@ async fn run(load: &Load) {
     let mut bot = Bot::spawn(&config, &dir.path().join("gonogo.log"));
     bot.wait_healthy(&http, addr).await;
     let url = format!("http://{addr}/interactions");
+    let bodies = plan_and_prepare_clicks(&fake, &signer, &url, load.clicks).await;
 
+    let started = Instant::now();
+    let mut clicks: Vec<Click> = futures::stream::iter(bodies)
+        .map(|body| click(&http, &signer, &url, body, started))
+        .buffer_unordered(load.concurrency)
+        .collect()
+        .await;
+    let flood = started.elapsed();
+    clicks.sort_by_key(|c| c.elapsed);
+
+    let hwm_kb = bot.peak_rss_kb();
+    let stored = votes_total(&http, addr).await;
+    bot.terminate();
+    let exit = bot.wait_exit().await;
+    let commits_per_s = sqlite_commit_rate(dir.path(), load.commits).await;
+    Figures {
+        clicks,
+        flood,
+        commits_per_s,
+        hwm_kb,
+        stored,
+        exit,
+        card_edits: fake
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PATCH" && r.path.starts_with("/channels/"))
+            .count(),
+        violations: fake.violations(),
+    }
+}
+
+/// Plans the release, waits for its card, and returns one serialized Go click per voter.
+async fn plan_and_prepare_clicks(
+    fake: &FakeDiscord,
+    signer: &Signer,
+    url: &str,
+    clicks: u32,
+) -> Vec<Vec<u8>> {
     let plan = fixtures::slash_command(
         1_700_000_000_000_000_000,
         &author(),
@@ -91,12 +145,11 @@ async fn run(load: &Load) {
             ("summary", json!("Vote load")),
         ],
     );
-    let (status, planned) = signer.post_interaction(&url, &plan).await;
+    let (status, planned) = signer.post_interaction(url, &plan).await;
     assert_eq!(status, 200, "plan: {planned}");
-    let card = wait_card(&fake).await;
+    let card = wait_card(fake).await;
     let go = button_id(&card, "go").expect("the card has a Go button");
-
-    let bodies: Vec<Vec<u8>> = (1..=load.clicks)
+    (1..=clicks)
         .map(|n| {
             let click = fixtures::button_on_message(
                 1_700_000_000_000_000_000 + u64::from(n),
@@ -107,72 +160,95 @@ async fn run(load: &Load) {
             );
             serde_json::to_vec(&click).expect("serialize the click")
         })
-        .collect();
-
-    let started = Instant::now();
-    let mut clicks: Vec<Click> = futures::stream::iter(bodies)
-        .map(|body| click(&http, &signer, &url, body))
-        .buffer_unordered(load.concurrency)
         .collect()
-        .await;
-    let flood = started.elapsed();
+}
 
-    let peak_rss_kb = bot.peak_rss_kb();
-    let stored = votes_total(&http, addr).await;
-    bot.terminate();
-    let exit = bot.wait_exit().await;
-    let commits_per_s = sqlite_commit_rate(dir.path(), load.commits).await;
+impl Figures {
+    fn print(&self, load: &Load) {
+        let accepted = self.clicks.iter().filter(|c| c.accepted).count();
+        let accepted = u32::try_from(accepted).expect("fewer clicks than u32::MAX");
+        let votes_per_s = f64::from(accepted) / self.flood.as_secs_f64();
+        let (p50, p99, max) = (
+            ms(percentile(&self.clicks, 50)),
+            ms(percentile(&self.clicks, 99)),
+            ms(self.clicks.last().map_or(Duration::ZERO, |c| c.elapsed)),
+        );
+        let rss_mb = (self.hwm_kb + 512) / 1024;
+        let lost = i64::from(accepted) - self.stored;
+        let commits_per_s = self.commits_per_s;
 
-    clicks.sort_by_key(|c| c.elapsed);
-    let accepted = clicks.iter().filter(|c| c.accepted).count();
-    let accepted = u32::try_from(accepted).expect("fewer clicks than u32::MAX");
-    let votes_per_s = f64::from(accepted) / flood.as_secs_f64();
-    let (p50, p99, max) = (
-        ms(percentile(&clicks, 50)),
-        ms(percentile(&clicks, 99)),
-        ms(clicks.last().map_or(Duration::ZERO, |c| c.elapsed)),
-    );
-    let peak_rss_mb = (peak_rss_kb + 512) / 1024;
-    let lost = i64::from(accepted) - stored;
-    let violations = fake.violations();
-
-    println!("gonogo vote load, release build, everything on 127.0.0.1");
-    println!(
-        "  clicks            {} from distinct team members, {} in flight",
-        load.clicks, load.concurrency
-    );
-    println!(
-        "  accepted          {accepted} ({} refused or failed)",
-        load.clicks - accepted
-    );
-    println!("  ack latency       p50 {p50:.2} ms · p99 {p99:.2} ms · max {max:.2} ms");
-    println!(
-        "  throughput        {votes_per_s:.0} votes/s ({:.2} s for the flood)",
-        flood.as_secs_f64()
-    );
-    println!(
-        "  SQLite alone      {commits_per_s:.0} commits/s ({} single-row commits, WAL, synchronous=NORMAL)",
-        load.commits
-    );
-    println!("  peak RSS          {peak_rss_mb} MB (VmHWM {peak_rss_kb} kB)");
-    println!("  stored votes      {stored} (lost {lost})");
-    println!("  exit on SIGTERM   {exit}");
-    println!("  fake Discord      {} violation(s)", violations.len());
-    for violation in &violations {
-        println!("    - {violation}");
+        println!("gonogo vote load, everything on 127.0.0.1");
+        println!(
+            "  clicks            {} from distinct team members, {} in flight",
+            load.clicks, load.concurrency
+        );
+        println!(
+            "  accepted          {accepted} ({} refused or failed)",
+            load.clicks - accepted
+        );
+        println!("  ack latency       p50 {p50:.2} ms · p99 {p99:.2} ms · max {max:.2} ms");
+        println!(
+            "  throughput        {votes_per_s:.0} votes/s ({:.2} s for the flood)",
+            self.flood.as_secs_f64()
+        );
+        println!(
+            "  by quarter        {} votes/s (answers in order: does each vote cost more than the last?)",
+            quarter_rates(&self.clicks)
+        );
+        println!(
+            "  SQLite alone      {commits_per_s:.0} commits/s ({} single-row commits, WAL, synchronous=NORMAL)",
+            load.commits
+        );
+        println!("  peak RSS          {rss_mb} MB (VmHWM {} kB)", self.hwm_kb);
+        println!("  stored votes      {} (lost {lost})", self.stored);
+        println!("  card edits        {}", self.card_edits);
+        println!("  exit on SIGTERM   {}", self.exit);
+        println!("  fake Discord      {} violation(s)", self.violations.len());
+        for violation in &self.violations {
+            println!("    - {violation}");
+        }
+        println!(
+            "votes: clicks={} concurrency={} p50_ms={p50:.2} p99_ms={p99:.2} max_ms={max:.2} \
+             votes_per_s={votes_per_s:.0} sqlite_commits_per_s={commits_per_s:.0} ratio={:.2} \
+             peak_rss_mb={rss_mb} lost={lost}",
+            load.clicks,
+            load.concurrency,
+            votes_per_s / commits_per_s,
+        );
     }
-    println!(
-        "votes: clicks={} concurrency={} p50_ms={p50:.2} p99_ms={p99:.2} max_ms={max:.2} \
-         votes_per_s={votes_per_s:.0} sqlite_commits_per_s={commits_per_s:.0} ratio={:.2} \
-         peak_rss_mb={peak_rss_mb} lost={lost}",
-        load.clicks,
-        load.concurrency,
-        votes_per_s / commits_per_s,
-    );
+}
+
+/// Answers per second in each quarter of the flood, by answer order.
+fn quarter_rates(clicks: &[Click]) -> String {
+    let mut answered: Vec<Duration> = clicks.iter().map(|c| c.answered).collect();
+    answered.sort();
+    let quarter = answered.len() / 4;
+    if quarter == 0 {
+        return "-".to_owned();
+    }
+    let mut previous = Duration::ZERO;
+    let rates: Vec<String> = answered
+        .chunks_exact(quarter)
+        .take(4)
+        .map(|chunk| {
+            let end = chunk[chunk.len() - 1];
+            let rate = f64::from(u32::try_from(chunk.len()).unwrap_or(u32::MAX))
+                / end.saturating_sub(previous).as_secs_f64();
+            previous = end;
+            format!("{rate:.0}")
+        })
+        .collect();
+    rates.join(" → ")
 }
 
 /// Posts one signed click, timing only the request: the ack latency Discord would see.
-async fn click(http: &reqwest::Client, signer: &Signer, url: &str, body: Vec<u8>) -> Click {
+async fn click(
+    http: &reqwest::Client,
+    signer: &Signer,
+    url: &str,
+    body: Vec<u8>,
+    flood: Instant,
+) -> Click {
     let timestamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
@@ -194,7 +270,11 @@ async fn click(http: &reqwest::Client, signer: &Signer, url: &str, body: Vec<u8>
     let accepted = answer
         .and_then(|text| serde_json::from_str::<Value>(&text).ok())
         .is_some_and(|reply| content(&reply).contains("Your **Go**"));
-    Click { elapsed, accepted }
+    Click {
+        elapsed,
+        answered: flood.elapsed(),
+        accepted,
+    }
 }
 
 /// Nearest-rank percentile of clicks sorted by latency.
@@ -359,7 +439,7 @@ impl Bot {
         assert!(status.success(), "kill -TERM failed: {status}");
     }
 
-    async fn wait_exit(&mut self) -> std::process::ExitStatus {
+    async fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Some(status) = self.child.try_wait().expect("poll gonogo") {
