@@ -1,7 +1,8 @@
 //! The dispatcher: delivers the outbox in order per release, rendering cards from the latest
 //! committed state at send time, waiting out 429s and backing off on 5xx.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use serenity::all::{
@@ -13,6 +14,7 @@ use tracing::{info_span, warn, Instrument as _};
 
 use crate::discord::card::{self, CardView};
 use crate::discord::rest::{Rest, RestError, THREAD_ALREADY_CREATED};
+use crate::domain::ReleaseId;
 use crate::scheduler;
 use crate::service::Service;
 use crate::store::outbox::{OutboxKind, OutboxRow};
@@ -21,52 +23,94 @@ use crate::store::{self, releases::StoredRelease};
 /// Retries of a 5xx or network failure before the row is given up on (about an hour).
 const MAX_ATTEMPTS: u32 = 12;
 
+/// Card edits of one release are spaced by this much real time: Discord sustains about one
+/// message edit a second, and whenever an edit goes out it shows the latest state anyway.
+const CARD_EDIT_SPACING: Duration = Duration::from_secs(1);
+
+/// How many due heads are considered at once, so a paced card does not hold up other releases.
+const HEADS_CONSIDERED: u32 = 16;
+
+/// When each release's card was last edited.
+#[derive(Default)]
+struct Pacer {
+    last_edit: HashMap<ReleaseId, Instant>,
+}
+
+impl Pacer {
+    /// When `row` may go out; `None` when it may go now.
+    fn hold_until(&self, row: &OutboxRow) -> Option<Instant> {
+        if row.kind != OutboxKind::RefreshCard {
+            return None;
+        }
+        let ready = *self.last_edit.get(&row.release_id)? + CARD_EDIT_SPACING;
+        (ready > Instant::now()).then_some(ready)
+    }
+}
+
+/// What one pass of the dispatcher did.
+enum Pass {
+    Delivered,
+    /// Nothing could go now; a paced card edit may go at this instant.
+    Idle(Option<Instant>),
+}
+
 /// Delivers until `shutdown` turns true.
 pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<bool>) {
+    let mut pacer = Pacer::default();
     loop {
         if *shutdown.borrow() {
             return;
         }
-        let delivered = match deliver_next(&service, &rest).await {
-            Ok(delivered) => delivered,
+        let paced_until = match deliver_next(&service, &rest, &mut pacer).await {
+            Ok(Pass::Delivered) => continue,
+            Ok(Pass::Idle(paced_until)) => paced_until,
             Err(cause) => {
                 warn!("Outbox delivery failed, trying again in a second: {cause:#}");
                 // Real time, not the injected clock: this only paces retries of a failing database.
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                false
+                None
             }
         };
-        if delivered {
-            continue;
-        }
         let next_due = store::outbox::earliest_due(service.db.reader())
             .await
             .ok()
             .flatten();
-        scheduler::idle(
-            service.clock.as_ref(),
-            &service.outbox_wake,
-            next_due,
-            &mut shutdown,
-        )
-        .await;
+        let paced = async {
+            match paced_until {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = scheduler::idle(service.clock.as_ref(), &service.outbox_wake, next_due, &mut shutdown) => {}
+            () = paced => {}
+        }
     }
 }
 
-/// Delivers one due row, if any; `true` when there may be more to do at once.
-pub async fn deliver_next(service: &Service, rest: &Rest) -> anyhow::Result<bool> {
-    let now = service.now();
-    let Some(row) = store::outbox::next_due(service.db.reader(), now).await? else {
-        return Ok(false);
-    };
-    let span = info_span!(
-        "outbox",
-        row = row.id,
-        release_id = row.release_id.0,
-        kind = row.kind.as_str()
-    );
-    deliver(service, rest, &row).instrument(span).await?;
-    Ok(true)
+/// Delivers the first due row that is not being paced, if any.
+async fn deliver_next(service: &Service, rest: &Rest, pacer: &mut Pacer) -> anyhow::Result<Pass> {
+    let heads =
+        store::outbox::due_heads(service.db.reader(), service.now(), HEADS_CONSIDERED).await?;
+    let mut paced_until: Option<Instant> = None;
+    for row in heads {
+        if let Some(at) = pacer.hold_until(&row) {
+            paced_until = Some(paced_until.map_or(at, |earliest| earliest.min(at)));
+            continue;
+        }
+        let span = info_span!(
+            "outbox",
+            row = row.id,
+            release_id = row.release_id.0,
+            kind = row.kind.as_str()
+        );
+        deliver(service, rest, &row).instrument(span).await?;
+        if row.kind == OutboxKind::RefreshCard {
+            pacer.last_edit.insert(row.release_id, Instant::now());
+        }
+        return Ok(Pass::Delivered);
+    }
+    Ok(Pass::Idle(paced_until))
 }
 
 /// What a delivery learned that must be stored with its row's completion.

@@ -1,5 +1,7 @@
 //! Vote counting: who fills which approver slot, and whether the poll is decided.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -126,14 +128,23 @@ impl Tally {
 }
 
 fn latest_per_voter(history: &[Ballot]) -> Vec<Ballot> {
+    let mut position: HashMap<UserId, usize> = HashMap::with_capacity(history.len());
     let mut current: Vec<Ballot> = Vec::new();
     for ballot in history {
-        match current.iter_mut().find(|b| b.voter == ballot.voter) {
-            Some(existing) => *existing = ballot.clone(),
-            None => current.push(ballot.clone()),
+        match position.get(&ballot.voter) {
+            Some(&at) => current[at] = ballot.clone(),
+            None => {
+                position.insert(ballot.voter, current.len());
+                current.push(ballot.clone());
+            }
         }
     }
     current
+}
+
+/// The latest ballot of `voter` in `history`, if any.
+pub fn latest_of(history: &[Ballot], voter: UserId) -> Option<&Ballot> {
+    history.iter().rev().find(|b| b.voter == voter)
 }
 
 /// Kuhn's augmenting path: tries to seat `candidate`, moving earlier holders if needed.

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::ids::{ReleaseId, UserId};
 use super::policy::{Policy, Role};
-use super::poll::{Ballot, Choice, Tally};
+use super::poll::{self, Ballot, Choice, Tally};
 use super::release::{PlanRequest, Release, ReleaseState};
 
 /// What happened, as written to the audit trail.
@@ -164,10 +164,8 @@ pub fn vote(
     if cast.choice == Choice::NoGo && cast.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
         return Err(Refusal::ReasonRequired);
     }
-    let before = Tally::count(policy, release.author, history);
-    let unchanged = before
-        .latest_of(cast.voter)
-        .is_some_and(|previous| previous.choice == cast.choice);
+    let unchanged =
+        poll::latest_of(history, cast.voter).is_some_and(|previous| previous.choice == cast.choice);
     if unchanged {
         return Ok(Transition {
             release: release.clone(),

@@ -3,6 +3,7 @@
 
 mod apply;
 mod queries;
+mod votes;
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::{self, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Role, UserId};
+use crate::domain::{self, Choice, PlanRequest, Refusal, Release, Role, UserId};
 use crate::messages::Messages;
 use crate::store::releases::StoredRelease;
 use crate::store::timers::TimerKind;
@@ -60,6 +61,7 @@ pub struct Service {
     pub outbox_wake: Arc<Notify>,
     /// Woken after every commit that set or cleared a timer.
     pub timers_wake: Arc<Notify>,
+    votes: Arc<votes::VoteQueue>,
 }
 
 impl Service {
@@ -76,6 +78,7 @@ impl Service {
             messages,
             outbox_wake: Arc::new(Notify::new()),
             timers_wake: Arc::new(Notify::new()),
+            votes: Arc::default(),
         }
     }
 
@@ -122,69 +125,6 @@ impl Service {
         tx.commit().await?;
         self.wake();
         Ok(Ok(stored))
-    }
-
-    /// A Go click, or a No-Go with its reason.
-    pub async fn vote(
-        &self,
-        interaction: u64,
-        actor: &Actor,
-        release: ReleaseId,
-        choice: Choice,
-        reason: Option<String>,
-    ) -> Answer<VoteResult> {
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        if !store::interactions::claim(&mut *tx, interaction, now).await? {
-            return Ok(Err(UserError::AlreadyHandled));
-        }
-        let Some(stored) = store::releases::get(&mut *tx, release).await? else {
-            return Ok(Err(UserError::StaleCard));
-        };
-        let mut current = stored.release;
-        let expired = self.expire_if_due(&mut tx, &current, now).await?;
-        if let Some(next) = &expired {
-            current = next.clone();
-        }
-        let policy = self.config.policies.get(current.kind);
-        let history = store::votes::history(&mut *tx, release).await?;
-        let ballot = Ballot {
-            voter: actor.id,
-            voter_name: actor.name.clone(),
-            roles: actor.roles.clone(),
-            choice,
-            reason,
-            at: now,
-        };
-        match domain::transition::vote(&current, policy, &history, &ballot, now) {
-            Ok(step) => {
-                let changed = step.ballot.is_some();
-                if let Some(ballot) = &step.ballot {
-                    store::votes::insert(&mut *tx, release, ballot, Some(interaction)).await?;
-                }
-                let mut after = history;
-                after.extend(step.ballot.clone());
-                self.apply(&mut tx, &step, &after, now).await?;
-                tx.commit().await?;
-                self.wake();
-                Ok(Ok(VoteResult {
-                    release: step.release,
-                    choice,
-                    changed,
-                }))
-            }
-            Err(refusal) => {
-                // Keep an expiry found on the way; a refusal alone stores nothing.
-                if expired.is_some() {
-                    tx.commit().await?;
-                    self.wake();
-                }
-                Ok(Err(UserError::Refused {
-                    release: current,
-                    refusal,
-                }))
-            }
-        }
     }
 
     /// `/release cancel`.

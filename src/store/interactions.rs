@@ -22,3 +22,13 @@ pub async fn claim(
     .context("Cannot record the interaction id")?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Forgets `id` again, for an interaction that was refused and stored nothing.
+pub async fn release(db: impl SqliteExecutor<'_>, id: u64) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM interactions WHERE id = ?")
+        .bind(sf(id))
+        .execute(db)
+        .await
+        .context("Cannot forget the interaction id")?;
+    Ok(())
+}

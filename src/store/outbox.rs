@@ -101,30 +101,36 @@ pub async fn enqueue_refresh(
 const HEADS: &str = "FROM outbox o WHERE o.state = 'pending' AND o.id = \
     (SELECT MIN(p.id) FROM outbox p WHERE p.state = 'pending' AND p.release_id = o.release_id)";
 
-/// The next row to deliver: a head that is due.
-pub async fn next_due(
+/// The heads that are due, earliest first, at most `limit` of them.
+pub async fn due_heads(
     db: impl SqliteExecutor<'_>,
     now: DateTime<Utc>,
-) -> anyhow::Result<Option<OutboxRow>> {
-    let row = sqlx::query(&format!(
+    limit: u32,
+) -> anyhow::Result<Vec<OutboxRow>> {
+    let rows = sqlx::query(&format!(
         "SELECT o.id, o.release_id, o.kind, o.body, o.nonce, o.attempts, o.due_at {HEADS} \
-         AND o.due_at <= ? ORDER BY o.due_at, o.id LIMIT 1"
+         AND o.due_at <= ? ORDER BY o.due_at, o.id LIMIT ?"
     ))
     .bind(ts(now))
-    .fetch_optional(db)
+    .bind(limit)
+    .fetch_all(db)
     .await
     .context("Cannot read the outbox")?;
-    let Some(row) = row else { return Ok(None) };
-    let kind: &str = row.try_get("kind")?;
-    Ok(Some(OutboxRow {
-        id: row.try_get("id")?,
-        release_id: ReleaseId(row.try_get("release_id")?),
-        kind: OutboxKind::parse(kind).with_context(|| format!("Unknown outbox kind `{kind}`"))?,
-        body: row.try_get("body")?,
-        nonce: row.try_get("nonce")?,
-        attempts: row.try_get("attempts")?,
-        due_at: parse_ts(row.try_get("due_at")?)?,
-    }))
+    rows.iter()
+        .map(|row| {
+            let kind: &str = row.try_get("kind")?;
+            Ok(OutboxRow {
+                id: row.try_get("id")?,
+                release_id: ReleaseId(row.try_get("release_id")?),
+                kind: OutboxKind::parse(kind)
+                    .with_context(|| format!("Unknown outbox kind `{kind}`"))?,
+                body: row.try_get("body")?,
+                nonce: row.try_get("nonce")?,
+                attempts: row.try_get("attempts")?,
+                due_at: parse_ts(row.try_get("due_at")?)?,
+            })
+        })
+        .collect()
 }
 
 /// When the next head falls due, if any row is pending.
