@@ -75,7 +75,7 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
             .await
             .ok()
             .flatten();
-        let paced = async {
+        let spacing_over = async {
             match paced_until {
                 Some(at) => tokio::time::sleep_until(at.into()).await,
                 None => std::future::pending().await,
@@ -83,7 +83,7 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
         };
         tokio::select! {
             () = scheduler::idle(service.clock.as_ref(), &service.outbox_wake, next_due, &mut shutdown) => {}
-            () = paced => {}
+            () = spacing_over => {}
         }
     }
 }

@@ -59,19 +59,23 @@ impl SlotFill {
 
 /// The standing of a poll: each voter's latest ballot and the slot assignment.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tally {
+pub struct Tally<'a> {
     /// Each voter's latest ballot, in the order they first voted.
-    pub current: Vec<Ballot>,
+    pub current: Vec<&'a Ballot>,
     pub slots: Vec<SlotFill>,
 }
 
-impl Tally {
+impl<'a> Tally<'a> {
     /// Counts `history` (every accepted ballot, oldest first) under `policy`.
     ///
     /// Distinct people fill slots, one slot each, and the author fills none; the
     /// assignment is a bipartite matching, so a person holding two roles is
     /// placed where they unblock the most.
-    pub fn count(policy: &Policy, author: UserId, history: &[Ballot]) -> Tally {
+    pub fn count(
+        policy: &Policy,
+        author: UserId,
+        history: impl IntoIterator<Item = &'a Ballot>,
+    ) -> Tally<'a> {
         let current = latest_per_voter(history);
         let seats: Vec<Role> = policy
             .approvers
@@ -80,6 +84,7 @@ impl Tally {
             .collect();
         let candidates: Vec<&Ballot> = current
             .iter()
+            .copied()
             .filter(|b| b.choice == Choice::Go && b.voter != author)
             .collect();
         let mut seat_holder: Vec<Option<usize>> = vec![None; seats.len()];
@@ -118,25 +123,27 @@ impl Tally {
     }
 
     /// The first No-Go among the current ballots: a veto.
-    pub fn veto(&self) -> Option<&Ballot> {
-        self.current.iter().find(|b| b.choice == Choice::NoGo)
+    pub fn veto(&self) -> Option<&'a Ballot> {
+        self.current
+            .iter()
+            .copied()
+            .find(|b| b.choice == Choice::NoGo)
     }
 
-    pub fn latest_of(&self, voter: UserId) -> Option<&Ballot> {
-        self.current.iter().find(|b| b.voter == voter)
+    pub fn latest_of(&self, voter: UserId) -> Option<&'a Ballot> {
+        self.current.iter().copied().find(|b| b.voter == voter)
     }
 }
 
-fn latest_per_voter(history: &[Ballot]) -> Vec<Ballot> {
-    let mut position: HashMap<UserId, usize> = HashMap::with_capacity(history.len());
-    let mut current: Vec<Ballot> = Vec::new();
+fn latest_per_voter<'a>(history: impl IntoIterator<Item = &'a Ballot>) -> Vec<&'a Ballot> {
+    let mut position: HashMap<UserId, usize> = HashMap::new();
+    let mut current: Vec<&Ballot> = Vec::new();
     for ballot in history {
-        match position.get(&ballot.voter) {
-            Some(&at) => current[at] = ballot.clone(),
-            None => {
-                position.insert(ballot.voter, current.len());
-                current.push(ballot.clone());
-            }
+        if let Some(&at) = position.get(&ballot.voter) {
+            current[at] = ballot;
+        } else {
+            position.insert(ballot.voter, current.len());
+            current.push(ballot);
         }
     }
     current
@@ -201,7 +208,7 @@ mod tests {
         }
     }
 
-    fn count(kind: ReleaseKind, history: &[Ballot]) -> Tally {
+    fn count(kind: ReleaseKind, history: &[Ballot]) -> Tally<'_> {
         Tally::count(&Policy::default_for(kind), AUTHOR, history)
     }
 
@@ -216,7 +223,8 @@ mod tests {
     #[test]
     fn one_person_with_two_roles_fills_one_slot() {
         let both = ballot(2, &[Role::Lead, Role::Security], Choice::Go);
-        let tally = count(ReleaseKind::Hotfix, &[both.clone(), both]);
+        let history = [both.clone(), both];
+        let tally = count(ReleaseKind::Hotfix, &history);
         assert!(!tally.is_approved());
         assert_eq!(
             tally.slots.iter().map(|s| s.filled_by.len()).sum::<usize>(),
@@ -228,7 +236,8 @@ mod tests {
     fn a_dual_role_voter_moves_aside_for_a_single_role_voter() {
         let both = ballot(2, &[Role::Lead, Role::Security], Choice::Go);
         let lead = ballot(3, &[Role::Lead], Choice::Go);
-        let tally = count(ReleaseKind::Hotfix, &[both, lead]);
+        let history = [both, lead];
+        let tally = count(ReleaseKind::Hotfix, &history);
         assert!(tally.is_approved());
         assert_eq!(tally.slots[0].filled_by, vec![UserId(3)]);
         assert_eq!(tally.slots[1].filled_by, vec![UserId(2)]);
@@ -243,10 +252,8 @@ mod tests {
     #[test]
     fn minor_needs_two_distinct_team_members() {
         let alice = ballot(2, &[Role::Team], Choice::Go);
-        let tally = count(
-            ReleaseKind::Minor,
-            &[alice.clone(), alice.clone(), alice.clone()],
-        );
+        let history = [alice.clone(), alice.clone(), alice.clone()];
+        let tally = count(ReleaseKind::Minor, &history);
         assert_eq!(tally.slots[0].missing(), 1);
         let bob = ballot(3, &[Role::Team], Choice::Go);
         assert!(count(ReleaseKind::Minor, &[alice, bob]).is_approved());
@@ -256,7 +263,8 @@ mod tests {
     fn major_needs_an_exec_and_two_team_members_who_are_not_the_exec() {
         let exec_in_team = ballot(2, &[Role::Exec, Role::Team], Choice::Go);
         let team = ballot(3, &[Role::Team], Choice::Go);
-        let tally = count(ReleaseKind::Major, &[exec_in_team.clone(), team.clone()]);
+        let history = [exec_in_team.clone(), team.clone()];
+        let tally = count(ReleaseKind::Major, &history);
         assert!(!tally.is_approved());
         let team2 = ballot(4, &[Role::Team], Choice::Go);
         assert!(count(ReleaseKind::Major, &[exec_in_team, team, team2]).is_approved());
@@ -266,7 +274,8 @@ mod tests {
     fn a_changed_vote_counts_only_as_its_latest_choice() {
         let go = ballot(2, &[Role::Team], Choice::Go);
         let no_go = ballot(2, &[Role::Team], Choice::NoGo);
-        let tally = count(ReleaseKind::Minor, &[go, no_go]);
+        let history = [go, no_go];
+        let tally = count(ReleaseKind::Minor, &history);
         assert_eq!(tally.current.len(), 1);
         assert_eq!(tally.slots[0].filled_by, Vec::<UserId>::new());
         assert_eq!(tally.veto().map(|b| b.voter), Some(UserId(2)));

@@ -177,9 +177,7 @@ pub fn vote(
         });
     }
 
-    let mut all = history.to_vec();
-    all.push(cast.clone());
-    let after = Tally::count(policy, release.author, &all);
+    let after = Tally::count(policy, release.author, history.iter().chain([cast]));
     let mut next = release.clone();
     let mut events = vec![Event::VoteCast {
         choice: cast.choice,

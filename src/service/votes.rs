@@ -109,8 +109,11 @@ impl Service {
             // One failing click must not fail the others: write each on its own.
             Err(_) if jobs.len() > 1 => {
                 for job in jobs {
-                    let answer = self.try_group(polls, std::slice::from_ref(&job)).await;
-                    let _ = job.reply.send(answer.map(|mut answers| answers.remove(0)));
+                    let answer = match self.try_group(polls, std::slice::from_ref(&job)).await {
+                        Ok(mut answers) => Ok(answers.remove(0)),
+                        Err(error) => Err(error),
+                    };
+                    let _ = job.reply.send(answer);
                 }
             }
             Err(error) => {
