@@ -7,26 +7,24 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::fs::File;
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::{ConnectOptions as _, Connection as _};
 
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
+use support::process::{free_loopback_addr, wait_card, write_config, Bot, PATIENCE};
 use support::signer::Signer;
-use support::tester::{author, button_id, config_toml, content, team, RELEASES_CHANNEL, TOKEN_ENV};
+use support::tester::{author, button_id, content, plan_command, team};
 
 /// A major release: its exec slot is never filled, so every Go is accepted and the poll stays
 /// open for the whole run.
 const VERSION: &str = "7.0.0";
-/// How long the binary may take to start, to stop, or to answer one request.
-const PATIENCE: Duration = Duration::from_secs(10);
 
 /// The size of a run.
 struct Load {
@@ -90,7 +88,12 @@ async fn run(load: &Load) -> Figures {
         .build()
         .expect("reqwest client");
 
-    let mut bot = Bot::spawn(&config, &dir.path().join("gonogo.log"));
+    // `gonogo run` with JSON logs, as in production.
+    let mut bot = Bot::spawn(
+        &config,
+        &["run", "--log-format", "json"],
+        &dir.path().join("gonogo.log"),
+    );
     bot.wait_healthy(&http, addr).await;
     let url = format!("http://{addr}/interactions");
     let bodies = plan_and_prepare_clicks(&fake, &signer, &url, load.clicks).await;
@@ -104,7 +107,7 @@ async fn run(load: &Load) -> Figures {
     let flood = started.elapsed();
     clicks.sort_by_key(|c| c.elapsed);
 
-    let hwm_kb = bot.peak_rss_kb();
+    let hwm_kb = peak_rss_kb(bot.id());
     let stored = votes_total(&http, addr).await;
     bot.terminate();
     let exit = bot.wait_exit().await;
@@ -132,22 +135,16 @@ async fn plan_and_prepare_clicks(
     url: &str,
     clicks: u32,
 ) -> Vec<Vec<u8>> {
-    let plan = fixtures::slash_command(
+    let plan = plan_command(
         1_700_000_000_000_000_000,
         &author(),
-        RELEASES_CHANNEL,
-        GUILD_ID,
-        "release",
-        Some("plan"),
-        vec![
-            ("version", json!(VERSION)),
-            ("type", json!("major")),
-            ("summary", json!("Vote load")),
-        ],
+        VERSION,
+        "major",
+        "Vote load",
     );
     let (status, planned) = signer.post_interaction(url, &plan).await;
     assert_eq!(status, 200, "plan: {planned}");
-    let card = wait_card(fake).await;
+    let card = wait_card(fake, VERSION, "the card is posted", |_| true).await;
     let go = button_id(&card, "go").expect("the card has a Go button");
     (1..=clicks)
         .map(|n| {
@@ -331,138 +328,13 @@ async fn votes_total(http: &reqwest::Client, addr: SocketAddr) -> i64 {
         .unwrap_or_else(|| panic!("no gonogo_votes_total in /metrics:\n{text}"))
 }
 
-/// The card of [`VERSION`] at the fake, once it is posted.
-async fn wait_card(fake: &FakeDiscord) -> Value {
-    let title = format!("Release {VERSION} ·");
-    let find = |fake: &FakeDiscord| {
-        fake.messages(RELEASES_CHANNEL).into_iter().rev().find(|m| {
-            m["embeds"][0]["title"]
-                .as_str()
-                .is_some_and(|t| t.starts_with(&title))
-        })
-    };
-    fake.wait_until("the card is posted", |f| find(f).is_some())
-        .await;
-    find(fake).expect("the card")
-}
-
-/// A loopback address nothing listens on right now.
-fn free_loopback_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local addr")
-}
-
-/// The stories' config, served on `addr`, with the database on disk in `dir`.
-fn write_config(fake: &FakeDiscord, signer: &Signer, dir: &Path, addr: SocketAddr) -> PathBuf {
-    let toml = config_toml(fake, signer, &dir.join("gonogo.db"), false);
-    let any_port = r#"listen = "127.0.0.1:0""#;
-    assert!(
-        toml.contains(any_port),
-        "the stories' config changed: {toml}"
-    );
-    let path = dir.join("gonogo.toml");
-    std::fs::write(
-        &path,
-        toml.replace(any_port, &format!(r#"listen = "{addr}""#)),
-    )
-    .expect("write the config");
-    path
-}
-
-/// `gonogo run` with JSON logs, as in production; killed if the bench panics.
-struct Bot {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Bot {
-    fn spawn(config: &Path, log: &Path) -> Bot {
-        let file = File::create(log).expect("create the log file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_gonogo"));
-        command
-            .args(["run", "--log-format", "json", "--config"])
-            .arg(config);
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("GONOGO_") {
-                command.env_remove(key);
-            }
-        }
-        let child = command
-            .env(TOKEN_ENV.0, TOKEN_ENV.1)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("clone the log file"))
-            .stderr(file)
-            .spawn()
-            .expect("spawn gonogo run");
-        Bot {
-            child,
-            log: log.to_owned(),
-        }
-    }
-
-    async fn wait_healthy(&mut self, http: &reqwest::Client, addr: SocketAddr) {
-        let url = format!("http://{addr}/healthz");
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Ok(response) = http.get(&url).send().await {
-                if response.status() == 200 {
-                    return;
-                }
-            }
-            if let Some(status) = self.child.try_wait().expect("poll gonogo") {
-                panic!("gonogo run exited with {status} before it was healthy");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "GET /healthz did not answer 200 within {PATIENCE:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The peak resident set so far, in kB.
-    fn peak_rss_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("read /proc/PID/status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or_else(|| panic!("no VmHWM in /proc/PID/status:\n{status}"))
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM failed: {status}");
-    }
-
-    async fn wait_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("poll gonogo") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "gonogo did not exit within {PATIENCE:?} of SIGTERM"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!("--- gonogo run's log\n{log}");
-        }
-    }
+/// The peak resident set of process `pid` so far, in kB.
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmHWM in /proc/PID/status:\n{status}"))
 }

@@ -11,6 +11,7 @@ mod interactions;
 pub mod limits;
 pub mod messages;
 pub mod openapi;
+pub mod process;
 mod rest;
 mod routes;
 pub mod signer;

@@ -53,6 +53,23 @@ pub fn release_manager() -> Member {
     Member::new(1_600_000_000_000_000_010, "Remy", &[ROLE_RELEASE_MANAGER])
 }
 
+/// Interaction `id`: `who` runs `/release plan` of `version` in the releases channel.
+pub fn plan_command(id: u64, who: &Member, version: &str, kind: &str, summary: &str) -> Value {
+    fixtures::slash_command(
+        id,
+        who,
+        RELEASES_CHANNEL,
+        GUILD_ID,
+        "release",
+        Some("plan"),
+        vec![
+            ("version", json!(version)),
+            ("type", json!(kind)),
+            ("summary", json!(summary)),
+        ],
+    )
+}
+
 /// The config the stories run with, pointing at the fake Discord and a database in `dir`.
 pub fn config_toml(
     fake: &FakeDiscord,
@@ -214,19 +231,7 @@ impl Tester {
     }
 
     pub fn plan_payload(&self, who: &Member, version: &str, kind: &str) -> Value {
-        fixtures::slash_command(
-            self.next_id(),
-            who,
-            RELEASES_CHANNEL,
-            GUILD_ID,
-            "release",
-            Some("plan"),
-            vec![
-                ("version", json!(version)),
-                ("type", json!(kind)),
-                ("summary", json!("Faster search")),
-            ],
-        )
+        plan_command(self.next_id(), who, version, kind, "Faster search")
     }
 
     /// `/release plan`, then waits for the card to be posted.

@@ -1,0 +1,163 @@
+//! The real `gonogo` binary as a child process: a free port, its config, spawn, health, SIGTERM.
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::fake_discord::FakeDiscord;
+use super::signer::Signer;
+use super::tester::{card_text, config_toml, RELEASES_CHANNEL, TOKEN_ENV};
+
+/// How long the binary may take to answer `/healthz`, to exit after SIGTERM, or to answer one
+/// request.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A loopback address nothing listens on right now.
+pub fn free_loopback_addr() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr")
+}
+
+/// The stories' config, served on `addr`, with the database on disk in `dir`; returns the file.
+pub fn write_config(fake: &FakeDiscord, signer: &Signer, dir: &Path, addr: SocketAddr) -> PathBuf {
+    let toml = config_toml(fake, signer, &dir.join("gonogo.db"), false);
+    let any_port = r#"listen = "127.0.0.1:0""#;
+    assert!(
+        toml.contains(any_port),
+        "the stories' config changed: {toml}"
+    );
+    let path = dir.join("gonogo.toml");
+    std::fs::write(
+        &path,
+        toml.replace(any_port, &format!(r#"listen = "{addr}""#)),
+    )
+    .expect("write the config");
+    path
+}
+
+/// `gonogo ARGS --config CONFIG`, with no `GONOGO_*` variables but the token, if `token`.
+pub fn command(config: &Path, token: bool, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gonogo"));
+    command.args(args).arg("--config").arg(config);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("GONOGO_") {
+            command.env_remove(key);
+        }
+    }
+    if token {
+        command.env(TOKEN_ENV.0, TOKEN_ENV.1);
+    }
+    command
+}
+
+/// The card of `version` at the fake, once `pred` holds over its text.
+pub async fn wait_card(
+    fake: &FakeDiscord,
+    version: &str,
+    description: &str,
+    pred: impl Fn(&str) -> bool,
+) -> Value {
+    let title = format!("Release {version} ·");
+    let find = |fake: &FakeDiscord| {
+        fake.messages(RELEASES_CHANNEL).into_iter().rev().find(|m| {
+            m["embeds"][0]["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(&title))
+        })
+    };
+    fake.wait_until(description, |f| {
+        find(f).is_some_and(|card| pred(&card_text(&card)))
+    })
+    .await;
+    find(fake).expect("the card")
+}
+
+/// `gonogo ARGS` (a `run`) with the token and its output in a log file; killed when dropped (a
+/// failed assertion, a panicking bench), and then its log is printed.
+pub struct Bot {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Bot {
+    pub fn spawn(config: &Path, args: &[&str], log: &Path) -> Bot {
+        let file = File::create(log).expect("create the log file");
+        let child = command(config, true, args)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("clone the log file"))
+            .stderr(file)
+            .spawn()
+            .expect("spawn gonogo run");
+        Bot {
+            child,
+            log: log.to_owned(),
+        }
+    }
+
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Polls `GET /healthz` on `addr` with `http` until it answers 200, for up to [`PATIENCE`].
+    pub async fn wait_healthy(&mut self, http: &reqwest::Client, addr: SocketAddr) {
+        let url = format!("http://{addr}/healthz");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(response) = http.get(&url).send().await {
+                if response.status() == 200 {
+                    return;
+                }
+            }
+            if let Some(status) = self.child.try_wait().expect("poll gonogo") {
+                panic!("gonogo run exited with {status} before it was healthy");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "GET /healthz did not answer 200 within {PATIENCE:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed: {status}");
+    }
+
+    /// The exit status, once the child exits within [`PATIENCE`].
+    pub async fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll gonogo") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gonogo did not exit within {PATIENCE:?} of SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            eprintln!("--- gonogo run's log\n{log}");
+        }
+    }
+}
