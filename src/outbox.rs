@@ -185,14 +185,19 @@ async fn settle_failure(
     }
 }
 
+/// The card as of the latest committed state, with that state's revision.
 async fn render(
     service: &Service,
     stored: &StoredRelease,
-) -> Result<(CardView, serenity::all::CreateEmbed), RestError> {
+) -> Result<(i64, CardView, serenity::all::CreateEmbed), RestError> {
     let internal = |e: anyhow::Error| RestError::Network(format!("cannot render the card: {e:#}"));
-    let view = service.card_view(stored).await.map_err(internal)?;
+    let (revision, view) = service
+        .card_snapshot(stored.release.id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| internal(anyhow::anyhow!("the release no longer exists")))?;
     let embed = card::embed(&service.messages, &view).map_err(internal)?;
-    Ok((view, embed))
+    Ok((revision, view, embed))
 }
 
 async fn post_card(
@@ -201,7 +206,7 @@ async fn post_card(
     row: &OutboxRow,
     stored: &StoredRelease,
 ) -> Result<Delivered, RestError> {
-    let (view, embed) = render(service, stored).await?;
+    let (_, view, embed) = render(service, stored).await?;
     let message = CreateMessage::new()
         .embed(embed)
         .components(card::buttons(&view))
@@ -263,19 +268,20 @@ async fn refresh_card(
         // The card was never posted, so there is nothing to edit.
         return store::outbox::mark_sent(service.db.writer(), row.id, now).await;
     };
-    let revision = store::audit::latest_for_release(service.db.reader(), stored.release.id).await?;
     let sent = match render(service, stored).await {
-        Ok((view, embed)) => {
+        Ok((revision, view, embed)) => {
             let edit = EditMessage::new()
                 .embed(embed)
                 .components(card::buttons(&view))
                 .allowed_mentions(CreateAllowedMentions::new());
-            rest.edit_message(stored.card_channel_id, card, &edit).await
+            rest.edit_message(stored.card_channel_id, card, &edit)
+                .await
+                .map(|()| revision)
         }
         Err(e) => Err(e),
     };
     match sent {
-        Ok(()) => {
+        Ok(revision) => {
             store::outbox::mark_refresh_sent(service.db.writer(), row, revision, service.now())
                 .await?;
             Ok(())

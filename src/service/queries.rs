@@ -2,7 +2,7 @@
 
 use super::{Answer, Service, UserError};
 use crate::discord::card::CardView;
-use crate::domain::Version;
+use crate::domain::{ReleaseId, Version};
 use crate::store;
 use crate::store::releases::StoredRelease;
 
@@ -35,7 +35,11 @@ impl Service {
                 None => return Ok(Err(UserError::UnknownRelease("(none yet)".to_owned()))),
             },
         };
-        self.card_view(&stored).await.map(Ok)
+        let view = self
+            .card_snapshot(stored.release.id)
+            .await?
+            .map(|(_, view)| view);
+        Ok(view.ok_or_else(|| UserError::UnknownRelease(stored.release.version.to_string())))
     }
 
     pub async fn list(&self) -> Answer<ReleaseList> {
@@ -44,11 +48,20 @@ impl Service {
         ))
     }
 
-    /// The card of a stored release, from its committed votes.
-    pub async fn card_view(&self, stored: &StoredRelease) -> anyhow::Result<CardView> {
-        let history = store::votes::history(self.db.reader(), stored.release.id).await?;
+    /// The card of a release as of one consistent snapshot, with that snapshot's revision
+    /// (the release's newest audit event), so a sender can tell whether it is still current.
+    pub async fn card_snapshot(&self, id: ReleaseId) -> anyhow::Result<Option<(i64, CardView)>> {
+        // One read transaction: the release, its votes and the revision all come from the same
+        // committed state, never a mix of before and after a concurrent vote.
+        let mut read = self.db.reader().begin().await?;
+        let revision = store::audit::latest_for_release(&mut *read, id).await?;
+        let Some(stored) = store::releases::get(&mut *read, id).await? else {
+            return Ok(None);
+        };
+        let history = store::votes::history(&mut *read, id).await?;
+        read.commit().await?;
         let policy = self.config.policies.get(stored.release.kind);
-        Ok(CardView::new(stored, policy, &history))
+        Ok(Some((revision, CardView::new(&stored, policy, &history))))
     }
 }
 
