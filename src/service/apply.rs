@@ -3,36 +3,55 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::unit::Unit;
 use super::Service;
 use crate::domain::transition::{Effect, Notice};
-use crate::domain::{Ballot, Tally, Transition};
+use crate::domain::{Ballot, Release, Tally, Transition};
+use crate::store;
 use crate::store::outbox::OutboxKind;
 use crate::store::timers::TimerKind;
-use crate::store::{self, Tx};
 
 impl Service {
-    /// Writes `step` into `tx`. `history` is the release's ballots including this step's.
+    /// Writes `step`, which moved the release on from `previous`, into the unit. `history` is
+    /// the release's ballots including this step's.
     pub(super) async fn apply(
         &self,
-        tx: &mut Tx,
+        unit: &mut Unit,
         step: &Transition,
+        previous: &Release,
         history: &[Ballot],
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let release = &step.release;
-        store::releases::update(&mut **tx, release).await?;
+        if release != previous {
+            store::releases::update(&mut *unit.tx, release).await?;
+        }
         for event in &step.events {
-            store::audit::append(&mut *tx, Some(release.id), step.actor, event, now).await?;
+            store::audit::append(
+                &mut unit.tx,
+                &mut unit.audit,
+                Some(release.id),
+                step.actor,
+                event,
+                now,
+            )
+            .await?;
         }
         for effect in &step.effects {
             match effect {
                 Effect::PostCard => {
-                    store::outbox::enqueue(&mut **tx, release.id, OutboxKind::PostCard, None, now)
-                        .await?;
+                    store::outbox::enqueue(
+                        &mut *unit.tx,
+                        release.id,
+                        OutboxKind::PostCard,
+                        None,
+                        now,
+                    )
+                    .await?;
                 }
                 Effect::OpenThread => {
                     store::outbox::enqueue(
-                        &mut **tx,
+                        &mut *unit.tx,
                         release.id,
                         OutboxKind::OpenThread,
                         None,
@@ -41,12 +60,14 @@ impl Service {
                     .await?;
                 }
                 Effect::RefreshCard => {
-                    store::outbox::enqueue_refresh(&mut **tx, release.id, now).await?;
+                    if unit.first_refresh(release.id) {
+                        store::outbox::enqueue_refresh(&mut *unit.tx, release.id, now).await?;
+                    }
                 }
                 Effect::Notify(notice) => {
                     let text = self.render_notice(*notice, step, history)?;
                     store::outbox::enqueue(
-                        &mut **tx,
+                        &mut *unit.tx,
                         release.id,
                         OutboxKind::Notify,
                         Some(&text),
@@ -55,11 +76,11 @@ impl Service {
                     .await?;
                 }
                 Effect::ScheduleExpiry(at) => {
-                    store::timers::schedule(&mut **tx, release.id, TimerKind::PollExpiry, *at)
+                    store::timers::schedule(&mut *unit.tx, release.id, TimerKind::PollExpiry, *at)
                         .await?;
                 }
                 Effect::CancelExpiry => {
-                    store::timers::cancel(&mut **tx, release.id, TimerKind::PollExpiry).await?;
+                    store::timers::cancel(&mut *unit.tx, release.id, TimerKind::PollExpiry).await?;
                 }
             }
         }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod queries;
+mod unit;
 mod votes;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::messages::Messages;
 use crate::store::releases::StoredRelease;
 use crate::store::timers::TimerKind;
 use crate::store::{self, Db};
+use unit::Unit;
 
 pub use queries::{ReleaseList, ReleaseStatus};
 
@@ -99,18 +101,19 @@ impl Service {
         request: PlanRequest,
     ) -> Answer<StoredRelease> {
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        if !store::interactions::claim(&mut *tx, interaction, now).await? {
+        let mut unit = Unit::begin(&self.db).await?;
+        let tx = &mut unit.tx;
+        if !store::interactions::claim(&mut **tx, interaction, now).await? {
             return Ok(Err(UserError::AlreadyHandled));
         }
         if let Some(live) =
-            store::releases::find_live(&mut *tx, &request.version, &request.environment).await?
+            store::releases::find_live(&mut **tx, &request.version, &request.environment).await?
         {
             return Ok(Err(UserError::AlreadyPlanned {
                 release: live.release,
             }));
         }
-        let id = store::releases::next_id(&mut *tx).await?;
+        let id = store::releases::next_id(&mut **tx).await?;
         let step =
             domain::transition::plan(id, request, actor.id, self.config.rollout.vote_ttl, now);
         let stored = StoredRelease {
@@ -120,9 +123,10 @@ impl Service {
             card_message_id: None,
             thread_id: None,
         };
-        store::releases::insert(&mut *tx, &stored).await?;
-        self.apply(&mut tx, &step, &[], now).await?;
-        tx.commit().await?;
+        store::releases::insert(&mut **tx, &stored).await?;
+        self.apply(&mut unit, &step, &step.release, &[], now)
+            .await?;
+        unit.commit().await?;
         self.wake();
         Ok(Ok(stored))
     }
@@ -141,19 +145,20 @@ impl Service {
                 Ok(reason) => reason,
                 Err(problem) => return Ok(Err(UserError::InvalidInput(problem))),
             };
-        let mut tx = self.db.begin().await?;
-        if !store::interactions::claim(&mut *tx, interaction, now).await? {
+        let mut unit = Unit::begin(&self.db).await?;
+        if !store::interactions::claim(&mut *unit.tx, interaction, now).await? {
             return Ok(Err(UserError::AlreadyHandled));
         }
-        let stored = match self.find(&mut tx, version).await? {
+        let stored = match self.find(&mut unit.tx, version).await? {
             Ok(stored) => stored,
             Err(user_error) => return Ok(Err(user_error)),
         };
         match domain::transition::cancel(&stored.release, actor.id, &actor.roles, reason, now) {
             Ok(step) => {
-                let history = store::votes::history(&mut *tx, step.release.id).await?;
-                self.apply(&mut tx, &step, &history, now).await?;
-                tx.commit().await?;
+                let history = store::votes::history(&mut *unit.tx, step.release.id).await?;
+                self.apply(&mut unit, &step, &stored.release, &history, now)
+                    .await?;
+                unit.commit().await?;
                 self.wake();
                 Ok(Ok(step.release))
             }
@@ -168,16 +173,18 @@ impl Service {
     pub async fn fire_due_timers(&self) -> anyhow::Result<()> {
         let now = self.now();
         for timer in store::timers::due(self.db.reader(), now).await? {
-            let mut tx = self.db.begin().await?;
-            store::timers::delete(&mut *tx, timer.id).await?;
+            let mut unit = Unit::begin(&self.db).await?;
+            store::timers::delete(&mut *unit.tx, timer.id).await?;
             match timer.kind {
                 TimerKind::PollExpiry => {
-                    if let Some(stored) = store::releases::get(&mut *tx, timer.release_id).await? {
-                        self.expire_if_due(&mut tx, &stored.release, now).await?;
+                    if let Some(stored) =
+                        store::releases::get(&mut *unit.tx, timer.release_id).await?
+                    {
+                        self.expire_if_due(&mut unit, &stored.release, now).await?;
                     }
                 }
             }
-            tx.commit().await?;
+            unit.commit().await?;
             self.outbox_wake.notify_one();
         }
         Ok(())
@@ -185,15 +192,15 @@ impl Service {
 
     async fn expire_if_due(
         &self,
-        tx: &mut store::Tx,
+        unit: &mut Unit,
         release: &Release,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<Release>> {
         let Some(step) = domain::transition::expire(release, now) else {
             return Ok(None);
         };
-        let history = store::votes::history(&mut **tx, release.id).await?;
-        self.apply(tx, &step, &history, now).await?;
+        let history = store::votes::history(&mut *unit.tx, release.id).await?;
+        self.apply(unit, &step, release, &history, now).await?;
         Ok(Some(step.release))
     }
 

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
+use super::unit::Unit;
 use super::{Actor, Answer, Service, UserError, VoteResult};
 use crate::domain::{self, Ballot, Choice, Release, ReleaseId};
 use crate::store::{self, Tx};
@@ -143,20 +144,20 @@ impl Service {
         jobs: &[Job],
     ) -> anyhow::Result<Answers> {
         let now = self.now();
-        let mut tx = self.db.begin().await?;
+        let mut unit = Unit::begin(&self.db).await?;
         let mut answers = Vec::with_capacity(jobs.len());
         for job in jobs {
             if touched.insert(job.release) {
-                refresh_poll(&mut tx, polls, job.release).await?;
+                refresh_poll(&mut unit.tx, polls, job.release).await?;
             }
-            answers.push(self.vote_in(&mut tx, polls, job, now).await?);
+            answers.push(self.vote_in(&mut unit, polls, job, now).await?);
         }
         for id in touched.iter() {
             if let Some(poll) = polls.get_mut(id) {
-                poll.revision = store::audit::latest_for_release(&mut *tx, *id).await?;
+                poll.revision = store::audit::latest_for_release(&mut *unit.tx, *id).await?;
             }
         }
-        tx.commit().await.context("Cannot commit the votes")?;
+        unit.commit().await?;
         self.wake();
         // A decided poll takes no more votes; only open ones are worth keeping in memory.
         polls.retain(|_, poll| poll.release.state.is_open());
@@ -166,23 +167,23 @@ impl Service {
     /// Decides and writes one click inside the group's transaction.
     async fn vote_in(
         &self,
-        tx: &mut Tx,
+        unit: &mut Unit,
         polls: &mut Polls,
         job: &Job,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Result<VoteResult, UserError>> {
-        if !store::interactions::claim(&mut **tx, job.interaction, now).await? {
+        if !store::interactions::claim(&mut *unit.tx, job.interaction, now).await? {
             return Ok(Err(UserError::AlreadyHandled));
         }
         let Some(Poll {
             release, history, ..
         }) = polls.get_mut(&job.release)
         else {
-            store::interactions::release(&mut **tx, job.interaction).await?;
+            store::interactions::release(&mut *unit.tx, job.interaction).await?;
             return Ok(Err(UserError::StaleCard));
         };
         if let Some(step) = domain::transition::expire(release, now) {
-            self.apply(tx, &step, history, now).await?;
+            self.apply(unit, &step, release, history, now).await?;
             *release = step.release;
         }
         let ballot = Ballot {
@@ -197,11 +198,11 @@ impl Service {
         match domain::transition::vote(release, policy, history, &ballot, now) {
             Ok(step) => {
                 if let Some(ballot) = &step.ballot {
-                    store::votes::insert(&mut **tx, job.release, ballot, Some(job.interaction))
+                    store::votes::insert(&mut *unit.tx, job.release, ballot, Some(job.interaction))
                         .await?;
                     history.push(ballot.clone());
                 }
-                self.apply(tx, &step, history, now).await?;
+                self.apply(unit, &step, release, history, now).await?;
                 *release = step.release.clone();
                 Ok(Ok(VoteResult {
                     release: step.release,
@@ -211,7 +212,7 @@ impl Service {
             }
             Err(refusal) => {
                 // A refusal stores nothing, so the same click may be tried again.
-                store::interactions::release(&mut **tx, job.interaction).await?;
+                store::interactions::release(&mut *unit.tx, job.interaction).await?;
                 Ok(Err(UserError::Refused {
                     release: release.clone(),
                     refusal,

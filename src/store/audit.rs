@@ -33,9 +33,15 @@ fn chain(prev_hash: &str, content: &Canonical<'_>) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// The chain's last row as seen by one write transaction, read once and then kept up to date,
+/// since nothing else appends while that transaction holds the write lock.
+#[derive(Debug, Default)]
+pub struct Head(Option<(i64, String)>);
+
 /// Appends one event, chained to the current last row. Call inside the write transaction.
 pub async fn append(
     conn: &mut SqliteConnection,
+    head: &mut Head,
     release: Option<ReleaseId>,
     actor: Option<UserId>,
     detail: &impl Serialize,
@@ -48,16 +54,20 @@ pub async fn append(
         .unwrap_or("event")
         .to_owned();
     let detail = detail.to_string();
-    let last = sqlx::query("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await
-        .context("Cannot read the audit chain head")?;
-    let (last_id, prev_hash) = match last {
-        Some(row) => (
-            row.try_get::<i64, _>("id")?,
-            row.try_get::<String, _>("hash")?,
-        ),
-        None => (0, GENESIS.to_owned()),
+    let (last_id, prev_hash) = if let Some(known) = head.0.take() {
+        known
+    } else {
+        let last = sqlx::query("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await
+            .context("Cannot read the audit chain head")?;
+        match last {
+            Some(row) => (
+                row.try_get::<i64, _>("id")?,
+                row.try_get::<String, _>("hash")?,
+            ),
+            None => (0, GENESIS.to_owned()),
+        }
     };
     let at = ts(at);
     let content = Canonical {
@@ -84,6 +94,7 @@ pub async fn append(
     .execute(&mut *conn)
     .await
     .context("Cannot append the audit event")?;
+    head.0 = Some((content.id, hash));
     Ok(())
 }
 
