@@ -20,8 +20,11 @@ use crate::service::Service;
 use crate::store::outbox::{OutboxKind, OutboxRow};
 use crate::store::{self, releases::StoredRelease};
 
-/// Retries of a 5xx or network failure before the row is given up on (about an hour).
-const MAX_ATTEMPTS: u32 = 12;
+/// How long a 5xx or network failure is retried before the row is given up on. Rate limits
+/// are always waited out.
+const GIVE_UP_AFTER: TimeDelta = TimeDelta::hours(1);
+/// The longest wait between two retries.
+const MAX_BACKOFF_SECS: u64 = 300;
 
 /// Card edits of one release are spaced by this much real time: Discord sustains about one
 /// message edit a second, and whenever an edit goes out it shows the latest state anyway.
@@ -68,13 +71,15 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
                 warn!("Outbox delivery failed, trying again in a second: {cause:#}");
                 // Real time, not the injected clock: this only paces retries of a failing database.
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                None
+                continue;
             }
         };
-        let next_due = store::outbox::earliest_due(service.db.reader())
-            .await
-            .ok()
-            .flatten();
+        let now = service.now();
+        let next_due = match store::outbox::earliest_due(service.db.reader()).await {
+            // A head that is due but still here is waiting on its card-edit spacing.
+            Ok(due) => due.filter(|at| *at > now),
+            Err(_) => Some(now + TimeDelta::seconds(1)),
+        };
         let spacing_over = async {
             match paced_until {
                 Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -104,7 +109,16 @@ async fn deliver_next(service: &Service, rest: &Rest, pacer: &mut Pacer) -> anyh
             release_id = row.release_id.0,
             kind = row.kind.as_str()
         );
-        deliver(service, rest, &row).instrument(span).await?;
+        if let Err(cause) = deliver(service, rest, &row).instrument(span).await {
+            // Set this row aside for a while, so it cannot hold up the others.
+            warn!(
+                row = row.id,
+                "Cannot deliver an outbox row, trying it again later: {cause:#}"
+            );
+            let later = service.now() + TimeDelta::minutes(1);
+            store::outbox::retry_at(service.db.writer(), row.id, later, &format!("{cause:#}"))
+                .await?;
+        }
         if row.kind == OutboxKind::RefreshCard {
             pacer.last_edit.insert(row.release_id, Instant::now());
         }
@@ -168,10 +182,11 @@ async fn settle_failure(
             let wait = TimeDelta::from_std(*wait).unwrap_or(TimeDelta::seconds(1));
             store::outbox::retry_at(db, row.id, now + wait, &error.to_string()).await
         }
-        RestError::Server { .. } | RestError::Network(_) if row.attempts + 1 < MAX_ATTEMPTS => {
-            let backoff =
-                Duration::from_secs(1 << row.attempts.min(9)).min(Duration::from_secs(300));
-            let backoff = TimeDelta::from_std(backoff).unwrap_or(TimeDelta::minutes(5));
+        RestError::Server { .. } | RestError::Network(_)
+            if now - row.created_at < GIVE_UP_AFTER =>
+        {
+            let secs = (1_u64 << row.attempts.min(16)).min(MAX_BACKOFF_SECS);
+            let backoff = TimeDelta::seconds(i64::try_from(secs).unwrap_or(300));
             warn!(
                 "Discord delivery failed, retrying in {}s: {error}",
                 backoff.num_seconds()

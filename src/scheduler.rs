@@ -19,10 +19,11 @@ pub async fn run(service: Service, mut shutdown: watch::Receiver<bool>) {
             // Real time, not the injected clock: this only paces retries of a failing database.
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
-        let next = store::timers::earliest(service.db.reader())
-            .await
-            .ok()
-            .flatten();
+        let next = match store::timers::earliest(service.db.reader()).await {
+            Ok(next) => next,
+            // Look again soon rather than wait for a wake-up that may never come.
+            Err(_) => Some(service.now() + chrono::TimeDelta::seconds(1)),
+        };
         idle(
             service.clock.as_ref(),
             &service.timers_wake,

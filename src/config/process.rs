@@ -123,8 +123,26 @@ fn approvers(
             slots
         });
     }
+    let seats: usize = slots
+        .iter()
+        .flatten()
+        .map(|slot| usize::from(slot.count))
+        .sum();
+    if seats > MAX_SEATS {
+        // The card lists every approver by name in one embed field of 1024 characters.
+        p.add(
+            &key,
+            format!("asks for {seats} approvers; at most {MAX_SEATS} fit on the release card"),
+        );
+        return None;
+    }
     slots
 }
+
+/// The most approvers one policy may ask for.
+const MAX_SEATS: usize = 10;
+/// The longest a poll may stay open.
+const MAX_VOTE_TTL_DAYS: i64 = 30;
 
 fn default_stages() -> Vec<StageConfig> {
     let stage = |name: &str, percent, hold| StageConfig {
@@ -152,7 +170,13 @@ pub(super) fn rollout(root: &Table, p: &mut Problems) -> Option<RolloutConfig> {
     });
     let verify_for = t.or("verify_for", TimeDelta::hours(24), p, duration);
     let vote_ttl = t.or("vote_ttl", TimeDelta::hours(24), p, |v| {
-        duration_at_least(v, TimeDelta::minutes(1), "1m")
+        let ttl = duration_at_least(v, TimeDelta::minutes(1), "1m")?;
+        if ttl > TimeDelta::days(MAX_VOTE_TTL_DAYS) {
+            return Err(format!(
+                "must be at most {MAX_VOTE_TTL_DAYS}d; a poll that long is no longer a decision"
+            ));
+        }
+        Ok(ttl)
     });
     Some(RolloutConfig {
         stages: stages?,

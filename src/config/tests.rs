@@ -453,3 +453,26 @@ fn bare_integers_are_accepted_where_they_make_sense() {
     assert!(config.gates.max_error_rate.abs() < f64::EPSILON);
     assert!((config.gates.max_latency_ratio - 3.0).abs() < f64::EPSILON);
 }
+
+#[test]
+fn a_policy_asking_for_more_approvers_than_the_card_shows_is_refused() {
+    let toml = minimal() + "\n[policy.major]\napprovers = [{ role = \"exec\", count = 4 }, { role = \"team\", count = 7 }]\nrollback_window = \"3d\"\n";
+    let errors = rejected(with_token(&toml));
+    assert!(
+        problem_at(&errors, "policy.major.approvers").contains("asks for 11 approvers"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_poll_may_not_stay_open_for_more_than_thirty_days() {
+    let errors = rejected(with_token(
+        &(minimal() + "\n[rollout]\nvote_ttl = \"31d\"\n"),
+    ));
+    assert!(
+        problem_at(&errors, "rollout.vote_ttl").contains("at most 30d"),
+        "{errors}"
+    );
+    let config = with_token(&(minimal() + "\n[rollout]\nvote_ttl = \"30d\"\n")).unwrap();
+    assert_eq!(config.rollout.vote_ttl, TimeDelta::days(30));
+}

@@ -169,24 +169,35 @@ impl Service {
         }
     }
 
-    /// Fires every timer due by now, each in its own transaction.
+    /// Fires every timer due by now, each in its own transaction. A timer that fails is set
+    /// aside for a minute, so it cannot hold up the others.
     pub async fn fire_due_timers(&self) -> anyhow::Result<()> {
         let now = self.now();
         for timer in store::timers::due(self.db.reader(), now).await? {
-            let mut unit = Unit::begin(&self.db).await?;
-            store::timers::delete(&mut *unit.tx, timer.id).await?;
-            match timer.kind {
-                TimerKind::PollExpiry => {
-                    if let Some(stored) =
-                        store::releases::get(&mut *unit.tx, timer.release_id).await?
-                    {
-                        self.expire_if_due(&mut unit, &stored.release, now).await?;
-                    }
+            if let Err(cause) = self.fire(&timer, now).await {
+                tracing::warn!(
+                    timer = timer.id,
+                    "Cannot fire a timer, trying it again later: {cause:#}"
+                );
+                let later = now + chrono::TimeDelta::minutes(1);
+                store::timers::postpone(self.db.writer(), timer.id, later).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn fire(&self, timer: &store::timers::Timer, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let mut unit = Unit::begin(&self.db).await?;
+        store::timers::delete(&mut *unit.tx, timer.id).await?;
+        match timer.kind {
+            TimerKind::PollExpiry => {
+                if let Some(stored) = store::releases::get(&mut *unit.tx, timer.release_id).await? {
+                    self.expire_if_due(&mut unit, &stored.release, now).await?;
                 }
             }
-            unit.commit().await?;
-            self.outbox_wake.notify_one();
         }
+        unit.commit().await?;
+        self.outbox_wake.notify_one();
         Ok(())
     }
 

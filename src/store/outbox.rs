@@ -49,6 +49,7 @@ pub struct OutboxRow {
     pub nonce: String,
     pub attempts: u32,
     pub due_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Discord accepts nonces of up to 25 characters.
@@ -108,7 +109,7 @@ pub async fn due_heads(
     limit: u32,
 ) -> anyhow::Result<Vec<OutboxRow>> {
     let rows = sqlx::query(&format!(
-        "SELECT o.id, o.release_id, o.kind, o.body, o.nonce, o.attempts, o.due_at {HEADS} \
+        "SELECT o.id, o.release_id, o.kind, o.body, o.nonce, o.attempts, o.due_at, o.created_at {HEADS} \
          AND o.due_at <= ? ORDER BY o.due_at, o.id LIMIT ?"
     ))
     .bind(ts(now))
@@ -128,6 +129,7 @@ pub async fn due_heads(
                 nonce: row.try_get("nonce")?,
                 attempts: row.try_get("attempts")?,
                 due_at: parse_ts(row.try_get("due_at")?)?,
+                created_at: parse_ts(row.try_get("created_at")?)?,
             })
         })
         .collect()

@@ -76,6 +76,21 @@ pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Moves a timer that failed to fire to a later time.
+pub async fn postpone(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    due_at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE timers SET due_at = ? WHERE id = ?")
+        .bind(ts(due_at))
+        .bind(id)
+        .execute(db)
+        .await
+        .context("Cannot postpone the timer")?;
+    Ok(())
+}
+
 /// Timers due at or before `now`, earliest first.
 pub async fn due(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> anyhow::Result<Vec<Timer>> {
     let rows = sqlx::query(
