@@ -61,7 +61,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     });
     info!(%addr, "Serving POST /interactions, /healthz and /metrics");
 
-    let rest = Rest::new(&config.discord.api_base, config.discord.token.expose());
+    let rest = Rest::new(&config.discord.api_base, config.discord.token.expose())?;
     tasks.spawn({
         let (service, stop) = (service.clone(), stop.clone());
         async move {

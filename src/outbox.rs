@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use serenity::all::{
     AutoArchiveDuration, ChannelType, CreateAllowedMentions, CreateMessage, CreateThread,
     EditMessage, Nonce,
@@ -64,7 +64,9 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
         if *shutdown.borrow() {
             return;
         }
-        let paced_until = match deliver_next(&service, &rest, &mut pacer).await {
+        // The time this pass looked at: a head due by then that is still here is being paced.
+        let now = service.now();
+        let paced_until = match deliver_next(&service, &rest, &mut pacer, now).await {
             Ok(Pass::Delivered) => continue,
             Ok(Pass::Idle(paced_until)) => paced_until,
             Err(cause) => {
@@ -74,9 +76,7 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
                 continue;
             }
         };
-        let now = service.now();
         let next_due = match store::outbox::earliest_due(service.db.reader()).await {
-            // A head that is due but still here is waiting on its card-edit spacing.
             Ok(due) => due.filter(|at| *at > now),
             Err(_) => Some(now + TimeDelta::seconds(1)),
         };
@@ -94,9 +94,13 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
 }
 
 /// Delivers the first due row that is not being paced, if any.
-async fn deliver_next(service: &Service, rest: &Rest, pacer: &mut Pacer) -> anyhow::Result<Pass> {
-    let heads =
-        store::outbox::due_heads(service.db.reader(), service.now(), HEADS_CONSIDERED).await?;
+async fn deliver_next(
+    service: &Service,
+    rest: &Rest,
+    pacer: &mut Pacer,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Pass> {
+    let heads = store::outbox::due_heads(service.db.reader(), now, HEADS_CONSIDERED).await?;
     let mut paced_until: Option<Instant> = None;
     for row in heads {
         if let Some(at) = pacer.hold_until(&row) {

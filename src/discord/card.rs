@@ -4,7 +4,7 @@ use serde::Serialize;
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
 
 use super::custom_id::ComponentAction;
-use crate::domain::{Ballot, Choice, Policy, ReleaseState, Tally, UserId};
+use crate::domain::{Ballot, Policy, ReleaseState, Tally, UserId};
 use crate::messages::Messages;
 use crate::store::releases::StoredRelease;
 
@@ -44,7 +44,6 @@ pub struct SlotView {
 pub struct VoteView {
     pub name: String,
     pub choice: String,
-    pub reason: Option<String>,
 }
 
 impl CardView {
@@ -87,19 +86,9 @@ impl CardView {
                 .map(|b| VoteView {
                     name: b.voter_name.clone(),
                     choice: b.choice.as_str().to_owned(),
-                    reason: (b.choice == Choice::NoGo)
-                        .then(|| b.reason.clone().unwrap_or_default()),
                 })
                 .collect(),
         }
-    }
-
-    /// Names of the people seated in approver slots.
-    pub fn approvers(&self) -> Vec<String> {
-        self.slots
-            .iter()
-            .flat_map(|s| s.filled_by.iter().cloned())
-            .collect()
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::Value;
@@ -38,7 +39,7 @@ pub struct Rest {
 }
 
 impl Rest {
-    pub fn new(api_base: &str, token: &str) -> Rest {
+    pub fn new(api_base: &str, token: &str) -> anyhow::Result<Rest> {
         let authorization = if token.starts_with("Bot ") {
             token.to_owned()
         } else {
@@ -47,17 +48,17 @@ impl Rest {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .user_agent(concat!(
-                "DiscordBot (https://github.com/gonogo, ",
+                "DiscordBot (gonogo, ",
                 env!("CARGO_PKG_VERSION"),
                 ")"
             ))
             .build()
-            .unwrap_or_default();
-        Rest {
+            .context("Cannot build the HTTP client for Discord")?;
+        Ok(Rest {
             client,
             base: format!("{}{API}", api_base.trim_end_matches('/')),
             authorization,
-        }
+        })
     }
 
     /// Posts a message and returns its id.

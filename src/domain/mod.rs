@@ -10,4 +10,4 @@ pub use ids::{ReleaseId, RoleId, UserId};
 pub use policy::{Policies, Policy, Role, Slot};
 pub use poll::{Ballot, Choice, Tally};
 pub use release::{PlanRequest, Release, ReleaseKind, ReleaseState, Version};
-pub use transition::{Effect, Event, Outcome, Refusal, Transition};
+pub use transition::{Effect, Event, Refusal, Transition};

@@ -33,6 +33,7 @@ pub enum Event {
     Expired,
     Cancelled {
         reason: String,
+        by: String,
     },
 }
 
@@ -72,16 +73,6 @@ pub enum Refusal {
     CannotCancel { state: ReleaseState },
 }
 
-/// How a request ended, for the reply to its sender.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Planned,
-    VoteRecorded(Choice),
-    VoteUnchanged(Choice),
-    Cancelled,
-    Expired,
-}
-
 /// A committed-to-be step of the lifecycle.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transition {
@@ -90,7 +81,6 @@ pub struct Transition {
     pub actor: Option<UserId>,
     pub events: Vec<Event>,
     pub effects: Vec<Effect>,
-    pub outcome: Outcome,
 }
 
 /// Opens the poll for a new release: voting starts at once and ends after `vote_ttl`.
@@ -132,7 +122,6 @@ pub fn plan(
             Effect::OpenThread,
             Effect::ScheduleExpiry(expires_at),
         ],
-        outcome: Outcome::Planned,
     }
 }
 
@@ -173,7 +162,6 @@ pub fn vote(
             actor: Some(cast.voter),
             events: Vec::new(),
             effects: Vec::new(),
-            outcome: Outcome::VoteUnchanged(cast.choice),
         });
     }
 
@@ -206,7 +194,6 @@ pub fn vote(
         ballot: Some(cast.clone()),
         events,
         effects,
-        outcome: Outcome::VoteRecorded(cast.choice),
     })
 }
 
@@ -223,7 +210,6 @@ pub fn expire(release: &Release, now: DateTime<Utc>) -> Option<Transition> {
         actor: None,
         events: vec![Event::Expired],
         effects: vec![Effect::RefreshCard, Effect::Notify(Notice::Expired)],
-        outcome: Outcome::Expired,
     })
 }
 
@@ -231,6 +217,7 @@ pub fn expire(release: &Release, now: DateTime<Utc>) -> Option<Transition> {
 pub fn cancel(
     release: &Release,
     actor: UserId,
+    actor_name: &str,
     actor_roles: &[Role],
     reason: String,
     now: DateTime<Utc>,
@@ -261,13 +248,15 @@ pub fn cancel(
         release: next,
         ballot: None,
         actor: Some(actor),
-        events: vec![Event::Cancelled { reason }],
+        events: vec![Event::Cancelled {
+            reason,
+            by: actor_name.to_owned(),
+        }],
         effects: vec![
             Effect::RefreshCard,
             Effect::Notify(Notice::Cancelled),
             Effect::CancelExpiry,
         ],
-        outcome: Outcome::Cancelled,
     })
 }
 

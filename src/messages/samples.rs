@@ -19,7 +19,7 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         }
     };
     let listed: Vec<Value> = (0..voters.min(10))
-        .map(|i| json!({ "name": member(i), "choice": "go", "reason": null }))
+        .map(|i| json!({ "name": member(i), "choice": "go" }))
         .collect();
     json!({
         "id": 42,

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::unit::Unit;
 use super::Service;
-use crate::domain::transition::{Effect, Notice};
+use crate::domain::transition::{Effect, Event};
 use crate::domain::{Ballot, Release, Tally, Transition};
 use crate::store;
 use crate::store::outbox::OutboxKind;
@@ -64,8 +64,8 @@ impl Service {
                         store::outbox::enqueue_refresh(&mut *unit.tx, release.id, now).await?;
                     }
                 }
-                Effect::Notify(notice) => {
-                    let text = self.render_notice(*notice, step, history)?;
+                Effect::Notify(_) => {
+                    let text = self.render_notice(step, history)?;
                     store::outbox::enqueue(
                         &mut *unit.tx,
                         release.id,
@@ -87,39 +87,29 @@ impl Service {
         Ok(())
     }
 
-    fn render_notice(
-        &self,
-        notice: Notice,
-        step: &Transition,
-        history: &[Ballot],
-    ) -> anyhow::Result<String> {
+    /// The thread notice of a poll that just ended, named after the release's new state.
+    fn render_notice(&self, step: &Transition, history: &[Ballot]) -> anyhow::Result<String> {
         let release = &step.release;
         let policy = self.config.policies.get(release.kind);
         let tally = Tally::count(policy, release.author, history);
-        let name_of = |id| {
-            tally
-                .latest_of(id)
-                .map_or_else(|| format!("<@{id}>"), |b| b.voter_name.clone())
-        };
-        let approvers: Vec<String> = tally
+        let approvers: Vec<&str> = tally
             .slots
             .iter()
-            .flat_map(|s| s.filled_by.iter().map(|&id| name_of(id)))
+            .flat_map(|slot| &slot.filled_by)
+            .filter_map(|&id| tally.latest_of(id).map(|b| b.voter_name.as_str()))
             .collect();
-        let by = step.actor.map(name_of).unwrap_or_default();
-        let state = match notice {
-            Notice::Approved => "approved",
-            Notice::Rejected => "rejected",
-            Notice::Expired => "expired",
-            Notice::Cancelled => "cancelled",
-        };
+        let cancelled_by = step.events.iter().find_map(|event| match event {
+            Event::Cancelled { by, .. } => Some(by.as_str()),
+            _ => None,
+        });
+        let by = cancelled_by.or_else(|| tally.veto().map(|b| b.voter_name.as_str()));
         self.messages.render(
             "poll_ended",
             json!({
-                "state": state,
+                "state": release.state.as_str(),
                 "version": release.version.to_string(),
                 "approvers": approvers,
-                "by": by,
+                "by": by.unwrap_or_default(),
                 "reason": release.decision_reason,
             }),
         )

@@ -153,7 +153,14 @@ impl Service {
             Ok(stored) => stored,
             Err(user_error) => return Ok(Err(user_error)),
         };
-        match domain::transition::cancel(&stored.release, actor.id, &actor.roles, reason, now) {
+        match domain::transition::cancel(
+            &stored.release,
+            actor.id,
+            &actor.name,
+            &actor.roles,
+            reason,
+            now,
+        ) {
             Ok(step) => {
                 let history = store::votes::history(&mut *unit.tx, step.release.id).await?;
                 self.apply(&mut unit, &step, &stored.release, &history, now)

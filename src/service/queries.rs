@@ -64,37 +64,3 @@ impl Service {
         Ok(Some((revision, CardView::new(&stored, policy, &history))))
     }
 }
-
-impl Service {
-    /// Whether `actor` could cast `choice` now, without storing anything: lets the No-Go
-    /// button refuse at once instead of after the reason has been typed.
-    pub async fn check_vote(
-        &self,
-        actor: &super::Actor,
-        release: crate::domain::ReleaseId,
-        choice: crate::domain::Choice,
-    ) -> Answer<crate::domain::Release> {
-        let db = self.db.reader();
-        let Some(stored) = store::releases::get(db, release).await? else {
-            return Ok(Err(UserError::StaleCard));
-        };
-        let now = self.now();
-        let policy = self.config.policies.get(stored.release.kind);
-        let history = store::votes::history(db, release).await?;
-        let trial = crate::domain::Ballot {
-            voter: actor.id,
-            voter_name: actor.name.clone(),
-            roles: actor.roles.clone(),
-            choice,
-            reason: Some("(checking eligibility)".to_owned()),
-            at: now,
-        };
-        let release = stored.release;
-        Ok(
-            match crate::domain::transition::vote(&release, policy, &history, &trial, now) {
-                Ok(_) => Ok(release),
-                Err(refusal) => Err(UserError::Refused { release, refusal }),
-            },
-        )
-    }
-}

@@ -86,7 +86,9 @@ impl Service {
             if !jobs.is_empty() {
                 let service = self.clone();
                 let mut polls = std::mem::take(&mut *writer);
-                // Spawned, so a dropped request cannot abandon the other clicks of its group.
+                // Spawned, so a dropped request cannot abandon the other clicks of its group. If
+                // it is dropped, the next writer starts with no kept polls and reads them afresh;
+                // the one writer connection still keeps the two groups apart.
                 *writer = tokio::spawn(async move {
                     service.write_group(&mut polls, jobs).await;
                     polls
@@ -98,6 +100,38 @@ impl Service {
         answer
             .await
             .context("The vote writer ended without an answer")?
+    }
+
+    /// Whether `actor` could cast `choice` now, without storing anything: lets the No-Go
+    /// button refuse at once instead of after the reason has been typed.
+    pub async fn check_vote(
+        &self,
+        actor: &Actor,
+        release: ReleaseId,
+        choice: Choice,
+    ) -> Answer<Release> {
+        let db = self.db.reader();
+        let Some(stored) = store::releases::get(db, release).await? else {
+            return Ok(Err(UserError::StaleCard));
+        };
+        let now = self.now();
+        let policy = self.config.policies.get(stored.release.kind);
+        let history = store::votes::history(db, release).await?;
+        let trial = Ballot {
+            voter: actor.id,
+            voter_name: actor.name.clone(),
+            roles: actor.roles.clone(),
+            choice,
+            reason: Some("(checking eligibility)".to_owned()),
+            at: now,
+        };
+        let release = stored.release;
+        Ok(
+            match domain::transition::vote(&release, policy, &history, &trial, now) {
+                Ok(_) => Ok(release),
+                Err(refusal) => Err(UserError::Refused { release, refusal }),
+            },
+        )
     }
 
     async fn write_group(&self, polls: &mut Polls, jobs: Vec<Job>) {

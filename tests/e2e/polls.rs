@@ -275,6 +275,15 @@ async fn status_list_and_cancel_answer_the_person_who_asked() {
         ))
         .await;
     assert!(content(&cancelled).contains("is cancelled"), "{cancelled}");
+    t.fake
+        .wait_until("the thread hears who cancelled", |f| {
+            f.requests().iter().any(|r| {
+                r.body["content"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("was cancelled** by Remy: scope moved"))
+            })
+        })
+        .await;
     t.wait_card("4.1.0", "the card shows the cancellation", |c| {
         c.contains("Cancelled — scope moved")
     })
