@@ -221,13 +221,6 @@ impl Handler {
                 }
                 _ => None,
             });
-        let reason = match reason.map(|r| {
-            crate::domain::release::bounded_text("reason", &r, crate::domain::release::MAX_REASON)
-        }) {
-            Some(Ok(reason)) => Some(reason),
-            Some(Err(problem)) => return Ok(Err(UserError::InvalidInput(problem))),
-            None => None,
-        };
         self.vote(modal.id.get(), &actor, release, Choice::NoGo, reason)
             .await
     }

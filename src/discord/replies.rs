@@ -71,6 +71,9 @@ fn refusal_text(
         Refusal::ReasonRequired => {
             messages.render("refusal_reason_required", json!({ "version": version }))
         }
+        Refusal::InvalidReason(problem) => {
+            messages.render("refusal_invalid_input", json!({ "problem": problem }))
+        }
         Refusal::NotAllowedToCancel => messages.render(
             "refusal_not_allowed_to_cancel",
             json!({ "version": version }),

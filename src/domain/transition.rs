@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::ids::{ReleaseId, UserId};
 use super::policy::{Policy, Role};
 use super::poll::{self, Ballot, Choice, Tally};
-use super::release::{PlanRequest, Release, ReleaseState};
+use super::release::{bounded_text, PlanRequest, Release, ReleaseState, MAX_REASON};
 
 /// What happened, as written to the audit trail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -65,12 +65,20 @@ pub enum Effect {
 /// Why a request was turned down; shown only to the person who made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    NotEligible { needed: Vec<Role> },
-    PollClosed { state: ReleaseState },
+    NotEligible {
+        needed: Vec<Role>,
+    },
+    PollClosed {
+        state: ReleaseState,
+    },
     AuthorCannotApprove,
     ReasonRequired,
+    /// The reason is too long; the text says by how much.
+    InvalidReason(String),
     NotAllowedToCancel,
-    CannotCancel { state: ReleaseState },
+    CannotCancel {
+        state: ReleaseState,
+    },
 }
 
 /// A committed-to-be step of the lifecycle.
@@ -150,9 +158,13 @@ pub fn vote(
     if cast.choice == Choice::Go && cast.voter == release.author {
         return Err(Refusal::AuthorCannotApprove);
     }
-    if cast.choice == Choice::NoGo && cast.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-        return Err(Refusal::ReasonRequired);
-    }
+    let cast = &Ballot {
+        reason: match cast.choice {
+            Choice::NoGo => Some(parse_reason(cast.reason.as_deref())?),
+            Choice::Go => None,
+        },
+        ..cast.clone()
+    };
     let unchanged =
         poll::latest_of(history, cast.voter).is_some_and(|previous| previous.choice == cast.choice);
     if unchanged {
@@ -229,6 +241,7 @@ pub fn cancel(
     if !allowed {
         return Err(Refusal::NotAllowedToCancel);
     }
+    let reason = parse_reason(Some(&reason))?;
     if !matches!(
         release.state,
         ReleaseState::Planned | ReleaseState::Voting | ReleaseState::Approved
@@ -258,6 +271,14 @@ pub fn cancel(
             Effect::CancelExpiry,
         ],
     })
+}
+
+/// A veto's or cancellation's reason: trimmed, present, and short enough to show.
+pub fn parse_reason(text: Option<&str>) -> Result<String, Refusal> {
+    match text.map(str::trim) {
+        None | Some("") => Err(Refusal::ReasonRequired),
+        Some(text) => bounded_text("reason", text, MAX_REASON).map_err(Refusal::InvalidReason),
+    }
 }
 
 fn decide(release: &mut Release, state: ReleaseState, reason: Option<String>, now: DateTime<Utc>) {

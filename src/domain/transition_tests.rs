@@ -334,3 +334,24 @@ fn an_approved_release_can_still_be_cancelled() {
     let step = cancel(&release, AUTHOR, "Avery", &[], "bad build".into(), t0()).unwrap();
     assert_eq!(step.release.state, ReleaseState::Cancelled);
 }
+
+#[test]
+fn reasons_are_trimmed_and_bounded_for_vetoes_and_cancellations() {
+    let mut long = cast(2, &[Role::Team], Choice::NoGo, 1);
+    long.reason = Some("x".repeat(501));
+    let (_, history, results) = replay(ReleaseKind::Minor, &[long]);
+    assert!(matches!(&results[0], Err(Refusal::InvalidReason(p)) if p.contains("limit is 500")));
+    assert!(history.is_empty());
+
+    let mut padded = cast(2, &[Role::Team], Choice::NoGo, 1);
+    padded.reason = Some("  flaky migration  ".into());
+    let (release, history, _) = replay(ReleaseKind::Minor, &[padded]);
+    assert_eq!(history[0].reason.as_deref(), Some("flaky migration"));
+    assert_eq!(release.decision_reason.as_deref(), Some("flaky migration"));
+
+    let release = planned("minor").release;
+    assert_eq!(
+        cancel(&release, AUTHOR, "Avery", &[], "   ".into(), t0()),
+        Err(Refusal::ReasonRequired)
+    );
+}

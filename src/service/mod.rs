@@ -140,11 +140,6 @@ impl Service {
         reason: String,
     ) -> Answer<Release> {
         let now = self.now();
-        let reason =
-            match domain::release::bounded_text("reason", &reason, domain::release::MAX_REASON) {
-                Ok(reason) => reason,
-                Err(problem) => return Ok(Err(UserError::InvalidInput(problem))),
-            };
         let mut unit = Unit::begin(&self.db).await?;
         if !store::interactions::claim(&mut *unit.tx, interaction, now).await? {
             return Ok(Err(UserError::AlreadyHandled));
