@@ -231,7 +231,7 @@ pub fn cancel(
     actor: UserId,
     actor_name: &str,
     actor_roles: &[Role],
-    reason: String,
+    reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Transition, Refusal> {
     let allowed = actor == release.author
@@ -241,7 +241,7 @@ pub fn cancel(
     if !allowed {
         return Err(Refusal::NotAllowedToCancel);
     }
-    let reason = parse_reason(Some(&reason))?;
+    let reason = parse_reason(Some(reason))?;
     if !matches!(
         release.state,
         ReleaseState::Planned | ReleaseState::Voting | ReleaseState::Approved

@@ -287,10 +287,10 @@ fn a_decided_poll_does_not_expire() {
 fn cancel_is_for_the_author_or_a_release_manager() {
     let release = planned("minor").release;
     assert_eq!(
-        cancel(&release, UserId(9), "Tam", &[Role::Team], "no".into(), t0()),
+        cancel(&release, UserId(9), "Tam", &[Role::Team], "no", t0()),
         Err(Refusal::NotAllowedToCancel)
     );
-    let by_author = cancel(&release, AUTHOR, "Avery", &[], "scope changed".into(), t0()).unwrap();
+    let by_author = cancel(&release, AUTHOR, "Avery", &[], "scope changed", t0()).unwrap();
     assert_eq!(
         by_author.events,
         vec![Event::Cancelled {
@@ -308,20 +308,13 @@ fn cancel_is_for_the_author_or_a_release_manager() {
         UserId(9),
         "Remy",
         &[Role::ReleaseManager],
-        "x".into(),
+        "x",
         t0(),
     )
     .unwrap();
     assert_eq!(by_manager.release.state, ReleaseState::Cancelled);
     assert_eq!(
-        cancel(
-            &by_author.release,
-            AUTHOR,
-            "Avery",
-            &[],
-            "again".into(),
-            t0()
-        ),
+        cancel(&by_author.release, AUTHOR, "Avery", &[], "again", t0()),
         Err(Refusal::CannotCancel {
             state: ReleaseState::Cancelled
         })
@@ -331,7 +324,7 @@ fn cancel_is_for_the_author_or_a_release_manager() {
 #[test]
 fn an_approved_release_can_still_be_cancelled() {
     let (release, _, _) = replay(ReleaseKind::Patch, &[cast(2, &[Role::Lead], Choice::Go, 1)]);
-    let step = cancel(&release, AUTHOR, "Avery", &[], "bad build".into(), t0()).unwrap();
+    let step = cancel(&release, AUTHOR, "Avery", &[], "bad build", t0()).unwrap();
     assert_eq!(step.release.state, ReleaseState::Cancelled);
 }
 
@@ -351,7 +344,7 @@ fn reasons_are_trimmed_and_bounded_for_vetoes_and_cancellations() {
 
     let release = planned("minor").release;
     assert_eq!(
-        cancel(&release, AUTHOR, "Avery", &[], "   ".into(), t0()),
+        cancel(&release, AUTHOR, "Avery", &[], "   ", t0()),
         Err(Refusal::ReasonRequired)
     );
 }

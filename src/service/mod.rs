@@ -153,7 +153,7 @@ impl Service {
             actor.id,
             &actor.name,
             &actor.roles,
-            reason,
+            &reason,
             now,
         ) {
             Ok(step) => {
