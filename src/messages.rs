@@ -25,6 +25,7 @@ templates![
     "plan_confirmed",
     "poll_ended",
     "refusal_already_planned",
+    "refusal_ambiguous_version",
     "refusal_author",
     "refusal_cannot_cancel",
     "refusal_invalid_input",

@@ -23,11 +23,18 @@ pub enum Command {
         environment: Option<String>,
     },
     /// Show a release's poll and state (the newest release if no version is given)
-    Status { version: Option<String> },
+    Status {
+        version: Option<String>,
+        environment: Option<String>,
+    },
     /// List the recent releases
     List,
     /// Cancel a release that has not started deploying
-    Cancel { version: String, reason: String },
+    Cancel {
+        version: String,
+        reason: String,
+        environment: Option<String>,
+    },
 }
 
 /// The name, description and options of each subcommand, in registration order.
@@ -61,6 +68,12 @@ const fn opt(
 }
 
 const VERSION: OptionSpec = opt("version", "Semantic version, like 1.4.0", true, 64);
+const ENVIRONMENT: OptionSpec = opt(
+    "environment",
+    "Environment, when the version is planned in more than one",
+    false,
+    32,
+);
 
 const SPECS: &[Spec] = &[
     Spec {
@@ -88,7 +101,10 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "status",
         description: "Show a release's poll and state (the newest release if no version is given)",
-        options: &[opt("version", "Semantic version, like 1.4.0", false, 64)],
+        options: &[
+            opt("version", "Semantic version, like 1.4.0", false, 64),
+            ENVIRONMENT,
+        ],
     },
     Spec {
         name: "list",
@@ -101,6 +117,7 @@ const SPECS: &[Spec] = &[
         options: &[
             VERSION,
             opt("reason", "Why it is cancelled", true, MAX_REASON),
+            ENVIRONMENT,
         ],
     },
 ];
@@ -166,11 +183,13 @@ impl Command {
             }),
             "status" => Ok(Command::Status {
                 version: get("version"),
+                environment: get("environment"),
             }),
             "list" => Ok(Command::List),
             "cancel" => Ok(Command::Cancel {
                 version: need("version")?,
                 reason: need("reason")?,
+                environment: get("environment"),
             }),
             other => Err(format!(
                 "`/release {other}` is not available in this version of gonogo"

@@ -140,7 +140,14 @@ impl Handler {
                     Err(e) => Err(e),
                 }
             }
-            Command::Status { version } => match self.service.status(version.as_deref()).await? {
+            Command::Status {
+                version,
+                environment,
+            } => match self
+                .service
+                .status(version.as_deref(), environment.as_deref())
+                .await?
+            {
                 Ok(view) => Ok(ephemeral(messages.render("status", &view)?)),
                 Err(e) => Err(e),
             },
@@ -161,8 +168,16 @@ impl Handler {
                     messages.render("list", json!({ "releases": rows }))?,
                 ))
             }
-            Command::Cancel { version, reason } => {
-                match self.service.cancel(id, &actor, &version, reason).await? {
+            Command::Cancel {
+                version,
+                reason,
+                environment,
+            } => {
+                match self
+                    .service
+                    .cancel(id, &actor, &version, environment.as_deref(), reason)
+                    .await?
+                {
                     Ok(release) => Ok(ephemeral(messages.render(
                         "cancel_confirmed",
                         json!({ "version": release.version.to_string() }),

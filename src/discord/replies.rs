@@ -41,6 +41,13 @@ pub fn user_error(messages: &Messages, error: &UserError) -> anyhow::Result<Stri
                 "state": release.state.as_str(),
             }),
         ),
+        UserError::AmbiguousVersion {
+            version,
+            environments,
+        } => messages.render(
+            "refusal_ambiguous_version",
+            json!({ "version": version, "environments": environments }),
+        ),
         UserError::StaleCard => messages.render("refusal_stale_card", json!({})),
         UserError::AlreadyHandled => messages.render("already_handled", json!({})),
     }

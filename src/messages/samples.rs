@@ -77,6 +77,10 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
         ],
         "refusal_not_eligible" => vec![("hotfix", json!({ "version": "1.4.0", "kind": "hotfix", "needed": ["lead", "security"] }))],
         "refusal_invalid_input" => vec![("bad version", json!({ "problem": "`1.4` is not a semantic version; write it like 1.4.0 or 2.0.0-rc.1" }))],
+        "refusal_ambiguous_version" => vec![(
+            "two environments",
+            json!({ "version": "1.4.0", "environments": ["production", "staging"] }),
+        )],
         "refusal_unknown_release" => vec![("unknown", json!({ "version": "9.9.9" }))],
         "internal_error" => vec![("error", json!({ "error_id": "0badc0de" }))],
         "nogo_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],

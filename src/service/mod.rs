@@ -33,10 +33,20 @@ pub struct Actor {
 /// A request the person must fix or cannot make; shown to them alone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UserError {
-    Refused { release: Release, refusal: Refusal },
+    Refused {
+        release: Release,
+        refusal: Refusal,
+    },
     InvalidInput(String),
     UnknownRelease(String),
-    AlreadyPlanned { release: Release },
+    /// The version lives in several environments; the person must say which.
+    AmbiguousVersion {
+        version: String,
+        environments: Vec<String>,
+    },
+    AlreadyPlanned {
+        release: Release,
+    },
     StaleCard,
     AlreadyHandled,
 }
@@ -137,6 +147,7 @@ impl Service {
         interaction: u64,
         actor: &Actor,
         version: &str,
+        environment: Option<&str>,
         reason: String,
     ) -> Answer<Release> {
         let now = self.now();
@@ -144,7 +155,7 @@ impl Service {
         if !store::interactions::claim(&mut *unit.tx, interaction, now).await? {
             return Ok(Err(UserError::AlreadyHandled));
         }
-        let stored = match self.find(&mut unit.tx, version).await? {
+        let stored = match self.find(&mut *unit.tx, version, environment).await? {
             Ok(stored) => stored,
             Err(user_error) => return Ok(Err(user_error)),
         };
@@ -217,18 +228,37 @@ impl Service {
         Ok(Some(step.release))
     }
 
-    /// Looks a release up by the version a person typed.
+    /// Looks a release up by the version (and environment) a person typed: the newest one,
+    /// unless the version lives in several environments and none was named.
     async fn find(
         &self,
-        tx: &mut store::Tx,
+        db: impl sqlx::SqliteExecutor<'_>,
         version: &str,
+        environment: Option<&str>,
     ) -> anyhow::Result<Result<StoredRelease, UserError>> {
         let version = match domain::Version::parse(version) {
             Ok(version) => version,
             Err(problem) => return Ok(Err(UserError::InvalidInput(problem))),
         };
-        Ok(store::releases::find_by_version(&mut **tx, &version)
-            .await?
+        let mut found = store::releases::by_version(db, &version).await?;
+        if let Some(environment) = environment {
+            found.retain(|s| s.release.environment == environment.trim());
+        }
+        let mut environments: Vec<String> = found
+            .iter()
+            .map(|s| s.release.environment.clone())
+            .collect();
+        environments.sort();
+        environments.dedup();
+        if environments.len() > 1 {
+            return Ok(Err(UserError::AmbiguousVersion {
+                version: version.to_string(),
+                environments,
+            }));
+        }
+        Ok(found
+            .into_iter()
+            .next()
             .ok_or_else(|| UserError::UnknownRelease(version.to_string())))
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{Answer, Service, UserError};
 use crate::discord::card::CardView;
-use crate::domain::{ReleaseId, Version};
+use crate::domain::ReleaseId;
 use crate::store;
 use crate::store::releases::StoredRelease;
 
@@ -17,19 +17,17 @@ pub type ReleaseList = Vec<StoredRelease>;
 
 impl Service {
     /// The named release, or the newest one when no version is given.
-    pub async fn status(&self, version: Option<&str>) -> Answer<ReleaseStatus> {
+    pub async fn status(
+        &self,
+        version: Option<&str>,
+        environment: Option<&str>,
+    ) -> Answer<ReleaseStatus> {
         let db = self.db.reader();
         let stored = match version {
-            Some(text) => {
-                let version = match Version::parse(text) {
-                    Ok(version) => version,
-                    Err(problem) => return Ok(Err(UserError::InvalidInput(problem))),
-                };
-                let Some(stored) = store::releases::find_by_version(db, &version).await? else {
-                    return Ok(Err(UserError::UnknownRelease(version.to_string())));
-                };
-                stored
-            }
+            Some(text) => match self.find(db, text, environment).await? {
+                Ok(stored) => stored,
+                Err(error) => return Ok(Err(error)),
+            },
             None => match store::releases::recent(db, 1).await?.pop() {
                 Some(stored) => stored,
                 None => return Ok(Err(UserError::UnknownRelease("(none yet)".to_owned()))),

@@ -113,19 +113,19 @@ pub async fn get(
     row.as_ref().map(from_row).transpose()
 }
 
-/// The newest release with this version, in any environment.
-pub async fn find_by_version(
+/// Every release of this version, in any environment, newest first.
+pub async fn by_version(
     db: impl SqliteExecutor<'_>,
     version: &Version,
-) -> anyhow::Result<Option<StoredRelease>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM releases WHERE version = ? ORDER BY id DESC LIMIT 1"
+) -> anyhow::Result<Vec<StoredRelease>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM releases WHERE version = ? ORDER BY id DESC"
     ))
     .bind(version.to_string())
-    .fetch_optional(db)
+    .fetch_all(db)
     .await
     .context("Cannot look up the release by version")?;
-    row.as_ref().map(from_row).transpose()
+    rows.iter().map(from_row).collect()
 }
 
 /// A release of this version and environment that is still in play (not ended in failure).

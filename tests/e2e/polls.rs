@@ -290,3 +290,52 @@ async fn status_list_and_cancel_answer_the_person_who_asked() {
     .await;
     t.finish().await;
 }
+
+#[tokio::test]
+async fn a_version_in_two_environments_is_named_with_its_environment() {
+    let t = Tester::start().await;
+    t.plan(&author(), "4.2.0", "minor").await;
+    let staging = t.command(
+        &author(),
+        "plan",
+        vec![
+            ("version", json!("4.2.0")),
+            ("type", json!("minor")),
+            ("summary", json!("Faster search")),
+            ("environment", json!("staging")),
+        ],
+    );
+    assert!(content(&t.send(staging).await).contains("planned for staging"));
+
+    let ambiguous = t
+        .send(t.command(&lead(), "status", vec![("version", json!("4.2.0"))]))
+        .await;
+    assert!(
+        content(&ambiguous).contains("production, staging"),
+        "{ambiguous}"
+    );
+    let cancel = t.command(
+        &author(),
+        "cancel",
+        vec![
+            ("version", json!("4.2.0")),
+            ("reason", json!("staging only")),
+            ("environment", json!("staging")),
+        ],
+    );
+    assert!(content(&t.send(cancel).await).contains("is cancelled"));
+    let states: Vec<(String, String)> = sqlx::query_as(
+        "SELECT environment, state FROM releases WHERE version = '4.2.0' ORDER BY environment",
+    )
+    .fetch_all(t.db())
+    .await
+    .unwrap();
+    assert_eq!(
+        states,
+        [
+            ("production".to_owned(), "voting".to_owned()),
+            ("staging".to_owned(), "cancelled".to_owned())
+        ]
+    );
+    t.finish().await;
+}
