@@ -27,15 +27,9 @@ impl Service {
             store::releases::update(&mut *unit.tx, release).await?;
         }
         for event in &step.events {
-            store::audit::append(
-                &mut unit.tx,
-                &mut unit.audit,
-                Some(release.id),
-                step.actor,
-                event,
-                now,
-            )
-            .await?;
+            unit.audit
+                .append(&mut unit.tx, Some(release.id), step.actor, event, now)
+                .await?;
         }
         for effect in &step.effects {
             match effect {

@@ -111,7 +111,7 @@ impl Service {
         request: PlanRequest,
     ) -> Answer<StoredRelease> {
         let now = self.now();
-        let mut unit = Unit::begin(&self.db).await?;
+        let mut unit = Unit::begin(&self.db, now).await?;
         let tx = &mut unit.tx;
         if !store::interactions::claim(&mut **tx, interaction, now).await? {
             return Ok(Err(UserError::AlreadyHandled));
@@ -151,7 +151,7 @@ impl Service {
         reason: String,
     ) -> Answer<Release> {
         let now = self.now();
-        let mut unit = Unit::begin(&self.db).await?;
+        let mut unit = Unit::begin(&self.db, now).await?;
         if !store::interactions::claim(&mut *unit.tx, interaction, now).await? {
             return Ok(Err(UserError::AlreadyHandled));
         }
@@ -200,7 +200,7 @@ impl Service {
     }
 
     async fn fire(&self, timer: &store::timers::Timer, now: DateTime<Utc>) -> anyhow::Result<()> {
-        let mut unit = Unit::begin(&self.db).await?;
+        let mut unit = Unit::begin(&self.db, now).await?;
         store::timers::delete(&mut *unit.tx, timer.id).await?;
         match timer.kind {
             TimerKind::PollExpiry => {

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use super::unit::Unit;
 use super::{Actor, Answer, Service, UserError, VoteResult};
 use crate::domain::{self, Ballot, Choice, Release, ReleaseId};
+use crate::store::votes::NewVote;
 use crate::store::{self, Tx};
 
 /// One click waiting for its group's commit.
@@ -178,14 +179,23 @@ impl Service {
         jobs: &[Job],
     ) -> anyhow::Result<Answers> {
         let now = self.now();
-        let mut unit = Unit::begin(&self.db).await?;
+        let mut unit = Unit::begin(&self.db, now).await?;
+        let ids: Vec<u64> = jobs.iter().map(|job| job.interaction).collect();
+        // Handled before, or earlier in this group: either way a replay.
+        let mut handled = store::interactions::handled(&mut unit.tx, &ids).await?;
         let mut answers = Vec::with_capacity(jobs.len());
         for job in jobs {
+            if !handled.insert(job.interaction) {
+                answers.push(Err(UserError::AlreadyHandled));
+                continue;
+            }
             if touched.insert(job.release) {
                 refresh_poll(&mut unit.tx, polls, job.release).await?;
             }
             answers.push(self.vote_in(&mut unit, polls, job, now).await?);
         }
+        // The revisions below read what this group wrote.
+        unit.flush().await?;
         for id in touched.iter() {
             if let Some(poll) = polls.get_mut(id) {
                 poll.revision = store::audit::latest_for_release(&mut *unit.tx, *id).await?;
@@ -206,14 +216,10 @@ impl Service {
         job: &Job,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Result<VoteResult, UserError>> {
-        if !store::interactions::claim(&mut *unit.tx, job.interaction, now).await? {
-            return Ok(Err(UserError::AlreadyHandled));
-        }
         let Some(Poll {
             release, history, ..
         }) = polls.get_mut(&job.release)
         else {
-            store::interactions::release(&mut *unit.tx, job.interaction).await?;
             return Ok(Err(UserError::StaleCard));
         };
         if let Some(step) = domain::transition::expire(release, now) {
@@ -231,9 +237,13 @@ impl Service {
         let policy = self.config.policies.get(release.kind);
         match domain::transition::vote(release, policy, history, &ballot, now) {
             Ok(step) => {
+                unit.claim(job.interaction);
                 if let Some(ballot) = &step.ballot {
-                    store::votes::insert(&mut *unit.tx, job.release, ballot, Some(job.interaction))
-                        .await?;
+                    unit.record_vote(NewVote {
+                        release: job.release,
+                        ballot: ballot.clone(),
+                        interaction_id: Some(job.interaction),
+                    });
                     history.push(ballot.clone());
                 }
                 self.apply(unit, &step, release, history, now).await?;
@@ -244,14 +254,11 @@ impl Service {
                     changed: step.ballot.is_some(),
                 }))
             }
-            Err(refusal) => {
-                // A refusal stores nothing, so the same click may be tried again.
-                store::interactions::release(&mut *unit.tx, job.interaction).await?;
-                Ok(Err(UserError::Refused {
-                    release: release.clone(),
-                    refusal,
-                }))
-            }
+            // A refusal stores nothing, not even its interaction id, so it may be tried again.
+            Err(refusal) => Ok(Err(UserError::Refused {
+                release: release.clone(),
+                refusal,
+            })),
         }
     }
 }

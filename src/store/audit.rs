@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqliteConnection, SqliteExecutor};
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqliteExecutor};
 
 use super::{sf, ts};
 use crate::domain::{ReleaseId, UserId};
@@ -33,69 +33,113 @@ fn chain(prev_hash: &str, content: &Canonical<'_>) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// The chain's last row as seen by one write transaction, read once and then kept up to date,
-/// since nothing else appends while that transaction holds the write lock.
+/// The chain as one write transaction extends it: the last row, read once and then kept up
+/// to date (nothing else appends while that transaction holds the write lock), and the rows
+/// appended but not yet written, which [`Chain::flush`] inserts in one statement.
 #[derive(Debug, Default)]
-pub struct Head(Option<(i64, String)>);
+pub struct Chain {
+    head: Option<(i64, String)>,
+    pending: Vec<Row>,
+}
 
-/// Appends one event, chained to the current last row. Call inside the write transaction.
-pub async fn append(
-    conn: &mut SqliteConnection,
-    head: &mut Head,
-    release: Option<ReleaseId>,
-    actor: Option<UserId>,
-    detail: &impl Serialize,
-    at: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let detail = serde_json::to_value(detail).context("Cannot serialize the audit event")?;
-    let kind = detail
-        .get("event")
-        .and_then(|k| k.as_str())
-        .unwrap_or("event")
-        .to_owned();
-    let detail = detail.to_string();
-    let (last_id, prev_hash) = if let Some(known) = head.0.take() {
-        known
-    } else {
-        let last = sqlx::query("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await
-            .context("Cannot read the audit chain head")?;
-        match last {
-            Some(row) => (
-                row.try_get::<i64, _>("id")?,
-                row.try_get::<String, _>("hash")?,
-            ),
-            None => (0, GENESIS.to_owned()),
+#[derive(Debug)]
+struct Row {
+    id: i64,
+    release_id: Option<i64>,
+    actor_id: Option<i64>,
+    kind: String,
+    detail: String,
+    at: String,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Rows per INSERT statement, well inside `SQLite`'s limit on bound values.
+const ROWS_PER_INSERT: usize = 100;
+
+impl Chain {
+    /// Appends one event, chained to the last row. It is written by the next [`Chain::flush`].
+    pub async fn append(
+        &mut self,
+        conn: &mut SqliteConnection,
+        release: Option<ReleaseId>,
+        actor: Option<UserId>,
+        detail: &impl Serialize,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let detail = serde_json::to_value(detail).context("Cannot serialize the audit event")?;
+        let kind = detail
+            .get("event")
+            .and_then(|k| k.as_str())
+            .unwrap_or("event")
+            .to_owned();
+        let detail = detail.to_string();
+        let (last_id, prev_hash) = match self.head.take() {
+            Some(known) => known,
+            None => read_head(conn).await?,
+        };
+        let at = ts(at);
+        let content = Canonical {
+            id: last_id + 1,
+            release_id: release.map(|r| r.0),
+            actor_id: actor.map(|a| sf(a.0)),
+            kind: &kind,
+            detail: &detail,
+            at: &at,
+        };
+        let hash = chain(&prev_hash, &content);
+        let row = Row {
+            id: content.id,
+            release_id: content.release_id,
+            actor_id: content.actor_id,
+            kind,
+            detail,
+            at,
+            prev_hash,
+            hash,
+        };
+        self.head = Some((row.id, row.hash.clone()));
+        self.pending.push(row);
+        Ok(())
+    }
+
+    /// Writes the appended rows. Call before reading `audit_events` in the same transaction.
+    pub async fn flush(&mut self, conn: &mut SqliteConnection) -> anyhow::Result<()> {
+        for rows in self.pending.chunks(ROWS_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO audit_events (id, release_id, actor_id, kind, detail, at, prev_hash, hash) ",
+            );
+            insert.push_values(rows, |mut values, row| {
+                values
+                    .push_bind(row.id)
+                    .push_bind(row.release_id)
+                    .push_bind(row.actor_id)
+                    .push_bind(&row.kind)
+                    .push_bind(&row.detail)
+                    .push_bind(&row.at)
+                    .push_bind(&row.prev_hash)
+                    .push_bind(&row.hash);
+            });
+            insert
+                .build()
+                .execute(&mut *conn)
+                .await
+                .context("Cannot append the audit events")?;
         }
-    };
-    let at = ts(at);
-    let content = Canonical {
-        id: last_id + 1,
-        release_id: release.map(|r| r.0),
-        actor_id: actor.map(|a| sf(a.0)),
-        kind: &kind,
-        detail: &detail,
-        at: &at,
-    };
-    let hash = chain(&prev_hash, &content);
-    sqlx::query(
-        "INSERT INTO audit_events (id, release_id, actor_id, kind, detail, at, prev_hash, hash) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(content.id)
-    .bind(content.release_id)
-    .bind(content.actor_id)
-    .bind(&kind)
-    .bind(&detail)
-    .bind(&at)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await
-    .context("Cannot append the audit event")?;
-    head.0 = Some((content.id, hash));
-    Ok(())
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+async fn read_head(conn: &mut SqliteConnection) -> anyhow::Result<(i64, String)> {
+    let last = sqlx::query("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await
+        .context("Cannot read the audit chain head")?;
+    Ok(match last {
+        Some(row) => (row.try_get("id")?, row.try_get("hash")?),
+        None => (0, GENESIS.to_owned()),
+    })
 }
 
 /// Where the chain breaks.

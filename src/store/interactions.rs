@@ -2,7 +2,9 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteExecutor;
+use std::collections::HashSet;
+
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor};
 
 use super::{sf, ts};
 
@@ -23,12 +25,43 @@ pub async fn claim(
     Ok(done.rows_affected() == 1)
 }
 
-/// Forgets `id` again, for an interaction that was refused and stored nothing.
-pub async fn release(db: impl SqliteExecutor<'_>, id: u64) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM interactions WHERE id = ?")
-        .bind(sf(id))
-        .execute(db)
-        .await
-        .context("Cannot forget the interaction id")?;
+/// Which of `ids` were handled before.
+pub async fn handled(conn: &mut SqliteConnection, ids: &[u64]) -> anyhow::Result<HashSet<u64>> {
+    let mut handled = HashSet::new();
+    for chunk in ids.chunks(500) {
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT id FROM interactions WHERE id IN (");
+        let mut list = query.separated(", ");
+        for id in chunk {
+            list.push_bind(sf(*id));
+        }
+        query.push(")");
+        let found: Vec<i64> = query
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await
+            .context("Cannot look up interaction ids")?;
+        handled.extend(found.into_iter().map(super::unsf));
+    }
+    Ok(handled)
+}
+
+/// Records `ids`, none of them handled before, as handled.
+pub async fn claim_all(
+    conn: &mut SqliteConnection,
+    ids: &[u64],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let received_at = ts(now);
+    for chunk in ids.chunks(500) {
+        let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO interactions (id, received_at) ");
+        insert.push_values(chunk, |mut values, id| {
+            values.push_bind(sf(*id)).push_bind(received_at.clone());
+        });
+        insert
+            .build()
+            .execute(&mut *conn)
+            .await
+            .context("Cannot record the interaction ids")?;
+    }
     Ok(())
 }

@@ -1,33 +1,43 @@
 //! The `votes` table: every accepted click, in order, with the roles held at the time.
 
 use anyhow::Context as _;
-use sqlx::{Row, SqliteExecutor};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 
 use super::{parse_ts, sf, ts, unsf};
 use crate::domain::{Ballot, Choice, ReleaseId, Role, UserId};
 
-pub async fn insert(
-    db: impl SqliteExecutor<'_>,
-    release: ReleaseId,
-    ballot: &Ballot,
-    interaction_id: Option<u64>,
-) -> anyhow::Result<()> {
-    let roles: Vec<&str> = ballot.roles.iter().map(|r| r.as_str()).collect();
-    sqlx::query(
-        "INSERT INTO votes (release_id, voter_id, voter_name, roles, choice, reason, cast_at, interaction_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(release.0)
-    .bind(sf(ballot.voter.0))
-    .bind(&ballot.voter_name)
-    .bind(roles.join(","))
-    .bind(ballot.choice.as_str())
-    .bind(&ballot.reason)
-    .bind(ts(ballot.at))
-    .bind(interaction_id.map(sf))
-    .execute(db)
-    .await
-    .context("Cannot store the vote")?;
+/// A vote to store, with the interaction that cast it.
+#[derive(Clone, Debug)]
+pub struct NewVote {
+    pub release: ReleaseId,
+    pub ballot: Ballot,
+    pub interaction_id: Option<u64>,
+}
+
+/// Stores votes in order, in as few statements as `SQLite`'s limit on bound values allows.
+pub async fn insert_all(conn: &mut SqliteConnection, votes: &[NewVote]) -> anyhow::Result<()> {
+    for chunk in votes.chunks(100) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO votes (release_id, voter_id, voter_name, roles, choice, reason, cast_at, interaction_id) ",
+        );
+        insert.push_values(chunk, |mut values, vote| {
+            let roles: Vec<&str> = vote.ballot.roles.iter().map(|r| r.as_str()).collect();
+            values
+                .push_bind(vote.release.0)
+                .push_bind(sf(vote.ballot.voter.0))
+                .push_bind(vote.ballot.voter_name.clone())
+                .push_bind(roles.join(","))
+                .push_bind(vote.ballot.choice.as_str())
+                .push_bind(vote.ballot.reason.clone())
+                .push_bind(ts(vote.ballot.at))
+                .push_bind(vote.interaction_id.map(sf));
+        });
+        insert
+            .build()
+            .execute(&mut *conn)
+            .await
+            .context("Cannot store the votes")?;
+    }
     Ok(())
 }
 
