@@ -80,6 +80,35 @@ async fn the_binary_checks_its_config_runs_a_poll_and_stops_on_sigterm() {
         "gonogo audit verify: {}",
         printed(&verified)
     );
+
+    // Someone with raw SQL access rewrites the Go into a No-Go, past the append-only guard.
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("gonogo.db").display()
+    ))
+    .await
+    .expect("open the database");
+    sqlx::query("DROP TRIGGER audit_events_no_update")
+        .execute(&db)
+        .await
+        .expect("drop the guard");
+    sqlx::query("UPDATE audit_events SET detail = replace(detail, '\"go\"', '\"no_go\"') WHERE kind = 'vote_cast'")
+        .execute(&db)
+        .await
+        .expect("edit the vote");
+    db.close().await;
+    let broken = gonogo(&config, true, &["audit", "verify"]);
+    assert_eq!(
+        broken.status.code(),
+        Some(1),
+        "gonogo audit verify after an edit: {}",
+        printed(&broken)
+    );
+    assert!(
+        printed(&broken).contains("BROKEN at audit event 2"),
+        "{}",
+        printed(&broken)
+    );
     fake.assert_clean();
 }
 
