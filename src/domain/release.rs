@@ -117,6 +117,17 @@ impl ReleaseState {
     pub fn is_open(self) -> bool {
         matches!(self, ReleaseState::Planned | ReleaseState::Voting)
     }
+
+    /// Whether the release ended without shipping, so its version may be planned again.
+    pub fn ended_unshipped(self) -> bool {
+        matches!(
+            self,
+            ReleaseState::Rejected
+                | ReleaseState::Expired
+                | ReleaseState::Cancelled
+                | ReleaseState::RolledBack
+        )
+    }
 }
 
 impl fmt::Display for ReleaseState {
@@ -274,6 +285,12 @@ mod tests {
             assert_eq!(state.as_str().parse::<ReleaseState>(), Ok(state));
         }
         assert_eq!(ReleaseState::RolledBack.as_str(), "rolled_back");
+        assert!(
+            ReleaseState::Expired.ended_unshipped() && ReleaseState::RolledBack.ended_unshipped()
+        );
+        assert!(
+            !ReleaseState::Voting.ended_unshipped() && !ReleaseState::Completed.ended_unshipped()
+        );
     }
 
     #[test]

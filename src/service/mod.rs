@@ -20,8 +20,6 @@ use crate::store::timers::TimerKind;
 use crate::store::{self, Db};
 use unit::Unit;
 
-pub use queries::{ReleaseList, ReleaseStatus};
-
 /// Who is acting, with the policy roles they hold right now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
@@ -116,9 +114,11 @@ impl Service {
         if !store::interactions::claim(&mut **tx, interaction, now).await? {
             return Ok(Err(UserError::AlreadyHandled));
         }
-        if let Some(live) =
-            store::releases::find_live(&mut **tx, &request.version, &request.environment).await?
-        {
+        let planned = store::releases::by_version(&mut **tx, &request.version).await?;
+        let live = planned.into_iter().find(|s| {
+            s.release.environment == request.environment && !s.release.state.ended_unshipped()
+        });
+        if let Some(live) = live {
             return Ok(Err(UserError::AlreadyPlanned {
                 release: live.release,
             }));

@@ -9,19 +9,13 @@ use crate::store::releases::StoredRelease;
 /// How many releases `/release list` shows.
 const LIST_LIMIT: u32 = 10;
 
-/// One release and its poll, as `/release status` shows it.
-pub type ReleaseStatus = CardView;
-
-/// The recent releases, newest first.
-pub type ReleaseList = Vec<StoredRelease>;
-
 impl Service {
     /// The named release, or the newest one when no version is given.
     pub async fn status(
         &self,
         version: Option<&str>,
         environment: Option<&str>,
-    ) -> Answer<ReleaseStatus> {
+    ) -> Answer<CardView> {
         let db = self.db.reader();
         let stored = match version {
             Some(text) => match self.find(db, text, environment).await? {
@@ -40,7 +34,7 @@ impl Service {
         Ok(view.ok_or_else(|| UserError::UnknownRelease(stored.release.version.to_string())))
     }
 
-    pub async fn list(&self) -> Answer<ReleaseList> {
+    pub async fn list(&self) -> Answer<Vec<StoredRelease>> {
         Ok(Ok(
             store::releases::recent(self.db.reader(), LIST_LIMIT).await?
         ))

@@ -128,25 +128,6 @@ pub async fn by_version(
     rows.iter().map(from_row).collect()
 }
 
-/// A release of this version and environment that is still in play (not ended in failure).
-pub async fn find_live(
-    db: impl SqliteExecutor<'_>,
-    version: &Version,
-    environment: &str,
-) -> anyhow::Result<Option<StoredRelease>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM releases WHERE version = ? AND environment = ? \
-         AND state NOT IN ('rejected', 'expired', 'cancelled', 'rolled_back') \
-         ORDER BY id DESC LIMIT 1"
-    ))
-    .bind(version.to_string())
-    .bind(environment)
-    .fetch_optional(db)
-    .await
-    .context("Cannot look up the release by version")?;
-    row.as_ref().map(from_row).transpose()
-}
-
 /// The most recent releases, newest first.
 pub async fn recent(db: impl SqliteExecutor<'_>, limit: u32) -> anyhow::Result<Vec<StoredRelease>> {
     let rows = sqlx::query(&format!(
