@@ -152,7 +152,7 @@ impl Handler {
                 Err(e) => Err(e),
             },
             Command::List => {
-                let releases = self.service.list().await?.unwrap_or_default();
+                let releases = self.service.list().await?;
                 let rows: Vec<_> = releases
                     .iter()
                     .map(|s| {

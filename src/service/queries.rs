@@ -34,10 +34,8 @@ impl Service {
         Ok(view.ok_or_else(|| UserError::UnknownRelease(stored.release.version.to_string())))
     }
 
-    pub async fn list(&self) -> Answer<Vec<StoredRelease>> {
-        Ok(Ok(
-            store::releases::recent(self.db.reader(), LIST_LIMIT).await?
-        ))
+    pub async fn list(&self) -> anyhow::Result<Vec<StoredRelease>> {
+        store::releases::recent(self.db.reader(), LIST_LIMIT).await
     }
 
     /// The card of a release as of one consistent snapshot, with that snapshot's revision
