@@ -12,13 +12,14 @@ use tracing::info;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::discord::dispatcher;
 use crate::discord::gateway;
 use crate::discord::handler::Handler;
 use crate::discord::rest::Rest;
 use crate::messages::Messages;
 use crate::service::Service;
 use crate::store::Db;
-use crate::{http, outbox, scheduler};
+use crate::{http, scheduler};
 
 /// A started bot.
 pub struct Running {
@@ -65,7 +66,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     tasks.spawn({
         let (service, stop) = (service.clone(), stop.clone());
         async move {
-            outbox::run(service, rest, stop).await;
+            dispatcher::run(service, rest, stop).await;
             Ok(())
         }
     });

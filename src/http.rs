@@ -61,11 +61,8 @@ async fn interactions(State(door): State<Door>, headers: HeaderMap, body: Bytes)
 }
 
 async fn healthz(State(door): State<Door>) -> Response {
-    match sqlx::query("SELECT 1")
-        .execute(door.handler.service().db.reader())
-        .await
-    {
-        Ok(_) => (StatusCode::OK, "ok").into_response(),
+    match door.handler.service().db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
     }
 }

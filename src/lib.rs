@@ -8,7 +8,6 @@ pub mod domain;
 pub mod http;
 pub mod messages;
 pub mod metrics;
-pub mod outbox;
 pub mod scheduler;
 pub mod service;
 pub mod store;

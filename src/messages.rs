@@ -28,6 +28,7 @@ templates![
     "refusal_ambiguous_version",
     "refusal_author",
     "refusal_cannot_cancel",
+    "refusal_deploy_locked",
     "refusal_invalid_input",
     "refusal_not_allowed_to_cancel",
     "refusal_not_eligible",

@@ -10,8 +10,8 @@ use tracing::{error, info_span, Instrument as _};
 use super::commands::Command;
 use super::custom_id::{ComponentAction, REASON_INPUT};
 use super::replies::{ephemeral, no_go_modal, user_error};
-use crate::domain::{Choice, PlanRequest, RoleId, UserId};
-use crate::service::{Actor, Answer, Service, UserError};
+use crate::domain::{Choice, PlanRequest, ReleaseId, RoleId, UserId};
+use crate::service::{Actor, Error, Result, Service, UserError};
 
 /// What to send back, and whether it answers a replay (which the gateway must not send again).
 pub struct Reply {
@@ -47,34 +47,26 @@ impl Handler {
 
     async fn dispatch(&self, interaction: &Interaction) -> Reply {
         let result = match interaction {
-            Interaction::Ping(_) => return reply(CreateInteractionResponse::Pong),
+            Interaction::Ping(_) => Ok(CreateInteractionResponse::Pong),
             Interaction::Command(command) => self.command(command).await,
             Interaction::Component(component) => self.component(component).await,
             Interaction::Modal(modal) => self.modal(modal).await,
-            _ => Ok(Err(UserError::InvalidInput(
+            _ => Err(UserError::InvalidInput(
                 "this kind of interaction is not supported".to_owned(),
-            ))),
+            )
+            .into()),
         };
-        match result.and_then(|answer| self.finish(answer)) {
-            Ok(reply) => reply,
+        let refusal = match result {
+            Ok(response) => return reply(response),
+            Err(Error::User(refusal)) => refusal,
+            Err(Error::Internal(cause)) => return self.internal_error(&cause),
+        };
+        match user_error(&self.service.messages, &refusal) {
+            Ok(text) => Reply {
+                response: ephemeral(text),
+                replay: refusal == UserError::AlreadyHandled,
+            },
             Err(cause) => self.internal_error(&cause),
-        }
-    }
-
-    fn finish(
-        &self,
-        answer: Result<CreateInteractionResponse, UserError>,
-    ) -> anyhow::Result<Reply> {
-        match answer {
-            Ok(response) => Ok(reply(response)),
-            Err(error) => {
-                let replay = error == UserError::AlreadyHandled;
-                let text = user_error(&self.service.messages, &error)?;
-                Ok(Reply {
-                    response: ephemeral(text),
-                    replay,
-                })
-            }
         }
     }
 
@@ -89,17 +81,10 @@ impl Handler {
         reply(ephemeral(text))
     }
 
-    async fn command(&self, command: &CommandInteraction) -> Answer<CreateInteractionResponse> {
-        let Some(actor) = self.actor(command.member.as_deref(), command.user.id.get()) else {
-            return Ok(Err(outside_guild()));
-        };
-        let parsed = match Command::parse(command) {
-            Ok(parsed) => parsed,
-            Err(problem) => return Ok(Err(UserError::InvalidInput(problem))),
-        };
+    async fn command(&self, command: &CommandInteraction) -> Result<CreateInteractionResponse> {
+        let actor = self.actor(command.member.as_deref(), command.user.id.get())?;
         let id = command.id.get();
-        let messages = &self.service.messages;
-        Ok(match parsed {
+        match Command::parse(command).map_err(UserError::InvalidInput)? {
             Command::Plan {
                 version,
                 kind,
@@ -107,123 +92,145 @@ impl Handler {
                 changelog,
                 environment,
             } => {
-                let request = match PlanRequest::parse(
+                let request = PlanRequest::parse(
                     &version,
                     &kind,
                     &summary,
                     changelog.as_deref(),
                     environment.as_deref(),
-                ) {
-                    Ok(request) => request,
-                    Err(problem) => return Ok(Err(UserError::InvalidInput(problem))),
-                };
-                match self.service.plan(id, &actor, request).await? {
-                    Ok(stored) => {
-                        let release = &stored.release;
-                        let policy = self.service.config.policies.get(release.kind);
-                        let needed: Vec<String> = policy
-                            .approvers
-                            .iter()
-                            .map(|s| format!("{} × {}", s.count, s.role))
-                            .collect();
-                        Ok(ephemeral(messages.render(
-                            "plan_confirmed",
-                            json!({
-                                "version": release.version.to_string(),
-                                "kind": release.kind.as_str(),
-                                "environment": release.environment,
-                                "channel": stored.card_channel_id.to_string(),
-                                "needed": needed.join(" and "),
-                            }),
-                        )?))
-                    }
-                    Err(e) => Err(e),
-                }
+                )
+                .map_err(UserError::InvalidInput)?;
+                self.plan(id, &actor, request).await
             }
             Command::Status {
                 version,
                 environment,
-            } => match self
-                .service
-                .status(version.as_deref(), environment.as_deref())
-                .await?
-            {
-                Ok(view) => Ok(ephemeral(messages.render("status", &view)?)),
-                Err(e) => Err(e),
-            },
-            Command::List => {
-                let releases = self.service.list().await?;
-                let rows: Vec<_> = releases
-                    .iter()
-                    .map(|s| {
-                        json!({
-                            "version": s.release.version.to_string(),
-                            "kind": s.release.kind.as_str(),
-                            "environment": s.release.environment,
-                            "state": s.release.state.as_str(),
-                        })
-                    })
-                    .collect();
-                Ok(ephemeral(
-                    messages.render("list", json!({ "releases": rows }))?,
-                ))
+            } => {
+                self.status(version.as_deref(), environment.as_deref())
+                    .await
             }
+            Command::List => self.list().await,
             Command::Cancel {
                 version,
                 reason,
                 environment,
             } => {
-                match self
-                    .service
-                    .cancel(id, &actor, &version, environment.as_deref(), reason)
-                    .await?
-                {
-                    Ok(release) => Ok(ephemeral(messages.render(
-                        "cancel_confirmed",
-                        json!({ "version": release.version.to_string() }),
-                    )?)),
-                    Err(e) => Err(e),
-                }
+                self.cancel(id, &actor, &version, environment.as_deref(), reason)
+                    .await
             }
-        })
+        }
+    }
+
+    /// `/release plan`.
+    async fn plan(
+        &self,
+        id: u64,
+        actor: &Actor,
+        request: PlanRequest,
+    ) -> Result<CreateInteractionResponse> {
+        let stored = self.service.plan(id, actor, request).await?;
+        let release = &stored.release;
+        let policy = self.service.config.policies.get(release.kind);
+        let needed: Vec<String> = policy
+            .approvers
+            .iter()
+            .map(|s| format!("{} × {}", s.count, s.role))
+            .collect();
+        let text = self.service.messages.render(
+            "plan_confirmed",
+            json!({
+                "version": release.version.to_string(),
+                "kind": release.kind.as_str(),
+                "environment": release.environment,
+                "channel": stored.card_channel_id.to_string(),
+                "needed": needed.join(" and "),
+            }),
+        )?;
+        Ok(ephemeral(text))
+    }
+
+    /// `/release status`.
+    async fn status(
+        &self,
+        version: Option<&str>,
+        environment: Option<&str>,
+    ) -> Result<CreateInteractionResponse> {
+        let view = self.service.status(version, environment).await?;
+        Ok(ephemeral(self.service.messages.render("status", &view)?))
+    }
+
+    /// `/release list`.
+    async fn list(&self) -> Result<CreateInteractionResponse> {
+        let releases = self.service.list().await?;
+        let rows: Vec<_> = releases
+            .iter()
+            .map(|s| {
+                json!({
+                    "version": s.release.version.to_string(),
+                    "kind": s.release.kind.as_str(),
+                    "environment": s.release.environment,
+                    "state": s.release.state.as_str(),
+                })
+            })
+            .collect();
+        let text = self
+            .service
+            .messages
+            .render("list", json!({ "releases": rows }))?;
+        Ok(ephemeral(text))
+    }
+
+    /// `/release cancel`.
+    async fn cancel(
+        &self,
+        id: u64,
+        actor: &Actor,
+        version: &str,
+        environment: Option<&str>,
+        reason: String,
+    ) -> Result<CreateInteractionResponse> {
+        let release = self
+            .service
+            .cancel(id, actor, version, environment, reason)
+            .await?;
+        let text = self.service.messages.render(
+            "cancel_confirmed",
+            json!({ "version": release.version.to_string() }),
+        )?;
+        Ok(ephemeral(text))
     }
 
     async fn component(
         &self,
         component: &ComponentInteraction,
-    ) -> Answer<CreateInteractionResponse> {
-        let Some(actor) = self.actor(component.member.as_ref(), component.user.id.get()) else {
-            return Ok(Err(outside_guild()));
-        };
+    ) -> Result<CreateInteractionResponse> {
+        let actor = self.actor(component.member.as_ref(), component.user.id.get())?;
         match ComponentAction::parse(&component.data.custom_id) {
             Some(ComponentAction::Go(release)) => {
                 self.vote(component.id.get(), &actor, release, Choice::Go, None)
                     .await
             }
-            Some(ComponentAction::NoGo(release)) => match self
-                .service
-                .check_vote(&actor, release, Choice::NoGo)
-                .await?
-            {
-                Ok(current) => Ok(Ok(no_go_modal(
-                    &self.service.messages,
-                    release,
-                    &current.version.to_string(),
-                )?)),
-                Err(e) => Ok(Err(e)),
-            },
-            Some(ComponentAction::NoGoReason(_)) | None => Ok(Err(UserError::StaleCard)),
+            Some(ComponentAction::NoGo(release)) => self.no_go(&actor, release).await,
+            Some(ComponentAction::NoGoReason(_)) | None => Err(UserError::StaleCard.into()),
         }
     }
 
-    async fn modal(&self, modal: &ModalInteraction) -> Answer<CreateInteractionResponse> {
-        let Some(actor) = self.actor(modal.member.as_ref(), modal.user.id.get()) else {
-            return Ok(Err(outside_guild()));
-        };
+    /// The No-Go button: asks for the reason, unless the vote would be refused anyway.
+    async fn no_go(&self, actor: &Actor, release: ReleaseId) -> Result<CreateInteractionResponse> {
+        let current = self
+            .service
+            .check_vote(actor, release, Choice::NoGo)
+            .await?;
+        let version = current.version.to_string();
+        Ok(no_go_modal(&self.service.messages, release, &version)?)
+    }
+
+    async fn modal(&self, modal: &ModalInteraction) -> Result<CreateInteractionResponse> {
+        let actor = self.actor(modal.member.as_ref(), modal.user.id.get())?;
         let Some(ComponentAction::NoGoReason(release)) =
             ComponentAction::parse(&modal.data.custom_id)
         else {
-            return Ok(Err(UserError::StaleCard));
+            return Err(UserError::StaleCard.into());
         };
         let reason = modal
             .data
@@ -244,18 +251,14 @@ impl Handler {
         &self,
         interaction: u64,
         actor: &Actor,
-        release: crate::domain::ReleaseId,
+        release: ReleaseId,
         choice: Choice,
         reason: Option<String>,
-    ) -> Answer<CreateInteractionResponse> {
-        let result = match self
+    ) -> Result<CreateInteractionResponse> {
+        let result = self
             .service
             .vote(interaction, actor, release, choice, reason)
-            .await?
-        {
-            Ok(result) => result,
-            Err(e) => return Ok(Err(e)),
-        };
+            .await?;
         let template = if result.changed {
             "vote_recorded"
         } else {
@@ -269,14 +272,14 @@ impl Handler {
                 "state": result.release.state.as_str(),
             }),
         )?;
-        Ok(Ok(ephemeral(text)))
+        Ok(ephemeral(text))
     }
 
     /// The acting member with the policy roles their Discord roles map to.
-    fn actor(&self, member: Option<&Member>, user: u64) -> Option<Actor> {
-        let member = member?;
+    fn actor(&self, member: Option<&Member>, user: u64) -> Result<Actor, UserError> {
+        let member = member.ok_or_else(outside_guild)?;
         let discord_roles: Vec<RoleId> = member.roles.iter().map(|r| RoleId(r.get())).collect();
-        Some(Actor {
+        Ok(Actor {
             id: UserId(user),
             name: member.display_name().to_owned(),
             roles: self.service.config.roles.roles_of(&discord_roles),

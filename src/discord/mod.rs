@@ -1,8 +1,10 @@
-//! The Discord adapter: the two doors, the one handler behind them, and the REST client.
+//! The Discord adapter: the two doors, the one handler behind them, the REST client and the
+//! dispatcher that delivers the outbox through it.
 
 pub mod card;
 pub mod commands;
 pub mod custom_id;
+pub mod dispatcher;
 pub mod gateway;
 pub mod handler;
 pub mod replies;

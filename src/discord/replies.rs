@@ -9,7 +9,7 @@ use serenity::all::{
 
 use super::custom_id::{ComponentAction, REASON_INPUT};
 use crate::domain::release::MAX_REASON;
-use crate::domain::{Refusal, Release, ReleaseId};
+use crate::domain::{Refusal, ReleaseId};
 use crate::messages::Messages;
 use crate::service::UserError;
 
@@ -26,45 +26,23 @@ pub fn ephemeral(text: String) -> CreateInteractionResponse {
 /// The text that tells a person why their request was refused and what to do.
 pub fn user_error(messages: &Messages, error: &UserError) -> anyhow::Result<String> {
     match error {
-        UserError::Refused { release, refusal } => refusal_text(messages, release, refusal),
+        UserError::Refused { version, refusal } => refusal_text(messages, version, refusal),
         UserError::InvalidInput(problem) => {
             messages.render("refusal_invalid_input", json!({ "problem": problem }))
         }
-        UserError::UnknownRelease(version) => {
-            messages.render("refusal_unknown_release", json!({ "version": version }))
-        }
-        UserError::AlreadyPlanned { release } => messages.render(
-            "refusal_already_planned",
-            json!({
-                "version": release.version.to_string(),
-                "environment": release.environment,
-                "state": release.state.as_str(),
-            }),
-        ),
-        UserError::AmbiguousVersion {
-            version,
-            environments,
-        } => messages.render(
-            "refusal_ambiguous_version",
-            json!({ "version": version, "environments": environments }),
-        ),
         UserError::StaleCard => messages.render("refusal_stale_card", json!({})),
         UserError::AlreadyHandled => messages.render("already_handled", json!({})),
     }
 }
 
-fn refusal_text(
-    messages: &Messages,
-    release: &Release,
-    refusal: &Refusal,
-) -> anyhow::Result<String> {
-    let version = release.version.to_string();
+fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow::Result<String> {
+    let just_version = || json!({ "version": version });
     match refusal {
-        Refusal::NotEligible { needed } => messages.render(
+        Refusal::NotEligible { kind, needed } => messages.render(
             "refusal_not_eligible",
             json!({
                 "version": version,
-                "kind": release.kind.as_str(),
+                "kind": kind.as_str(),
                 "needed": needed.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             }),
         ),
@@ -72,22 +50,39 @@ fn refusal_text(
             "refusal_poll_closed",
             json!({ "version": version, "state": state.as_str() }),
         ),
-        Refusal::AuthorCannotApprove => {
-            messages.render("refusal_author", json!({ "version": version }))
-        }
-        Refusal::ReasonRequired => {
-            messages.render("refusal_reason_required", json!({ "version": version }))
-        }
+        Refusal::AuthorCannotApprove => messages.render("refusal_author", just_version()),
+        Refusal::ReasonRequired => messages.render("refusal_reason_required", just_version()),
         Refusal::InvalidReason(problem) => {
             messages.render("refusal_invalid_input", json!({ "problem": problem }))
         }
-        Refusal::NotAllowedToCancel => messages.render(
-            "refusal_not_allowed_to_cancel",
-            json!({ "version": version }),
-        ),
+        Refusal::NotAllowedToCancel => {
+            messages.render("refusal_not_allowed_to_cancel", just_version())
+        }
         Refusal::CannotCancel { state } => messages.render(
             "refusal_cannot_cancel",
             json!({ "version": version, "state": state.as_str() }),
+        ),
+        Refusal::AlreadyPlanned { environment, state } => messages.render(
+            "refusal_already_planned",
+            json!({ "version": version, "environment": environment, "state": state.as_str() }),
+        ),
+        Refusal::UnknownRelease => messages.render("refusal_unknown_release", just_version()),
+        Refusal::AmbiguousVersion { environments } => messages.render(
+            "refusal_ambiguous_version",
+            json!({ "version": version, "environments": environments }),
+        ),
+        Refusal::DeployLocked {
+            holder,
+            environment,
+            state,
+        } => messages.render(
+            "refusal_deploy_locked",
+            json!({
+                "version": version,
+                "holder": holder,
+                "environment": environment,
+                "state": state.as_str(),
+            }),
         ),
     }
 }

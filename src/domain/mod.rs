@@ -1,13 +1,19 @@
-//! The pure core: releases, policies and votes. No I/O, no clock: `now` comes in as an argument.
+//! The pure core: releases, policies, votes and the lifecycle. No I/O, no clock: `now` comes
+//! in as an argument, and decisions come out as new state, audit events and effects.
 
+pub mod effect;
 pub mod ids;
+pub mod lifecycle;
+pub mod lookup;
 pub mod policy;
 pub mod poll;
+pub mod refusal;
 pub mod release;
-pub mod transition;
 
+pub use effect::{Audience, Effect, Notice, TimerKind};
 pub use ids::{ReleaseId, RoleId, UserId};
+pub use lifecycle::{Event, Transition};
 pub use policy::{Policies, Policy, Role, Slot};
 pub use poll::{Ballot, Choice, Tally};
-pub use release::{PlanRequest, Release, ReleaseKind, ReleaseState, Version};
-pub use transition::{Effect, Event, Refusal, Transition};
+pub use refusal::Refusal;
+pub use release::{Deployment, PlanRequest, Release, ReleaseKind, ReleaseState, Version};

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{ReleaseId, UserId};
@@ -118,6 +118,17 @@ impl ReleaseState {
         matches!(self, ReleaseState::Planned | ReleaseState::Voting)
     }
 
+    /// Whether a release in this state holds its environment's deploy lock: at most one does.
+    pub fn holds_deploy_lock(self) -> bool {
+        matches!(
+            self,
+            ReleaseState::Deploying
+                | ReleaseState::Halted
+                | ReleaseState::Verifying
+                | ReleaseState::RollingBack
+        )
+    }
+
     /// Whether the release ended without shipping, so its version may be planned again.
     pub fn ended_unshipped(self) -> bool {
         matches!(
@@ -190,6 +201,28 @@ pub struct Release {
     pub decided_at: Option<DateTime<Utc>>,
     /// Why the poll ended as it did: the veto or cancellation reason.
     pub decision_reason: Option<String>,
+    /// The rollout, once someone has started it.
+    pub deployment: Option<Deployment>,
+}
+
+impl AsRef<Release> for Release {
+    fn as_ref(&self) -> &Release {
+        self
+    }
+}
+
+/// Where a started rollout stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deployment {
+    pub started_by: UserId,
+    pub started_at: DateTime<Utc>,
+    /// The index of the current stage in the rollout's stages.
+    pub stage: u8,
+    pub stage_started_at: DateTime<Utc>,
+    /// Time spent halted so far, which does not count toward a stage's hold.
+    pub halted_for: TimeDelta,
+    /// When it completed or finished rolling back.
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 /// What `/release plan` asks for, already parsed.
@@ -290,6 +323,67 @@ mod tests {
         );
         assert!(
             !ReleaseState::Voting.ended_unshipped() && !ReleaseState::Completed.ended_unshipped()
+        );
+    }
+
+    #[test]
+    fn a_version_may_be_64_characters_long_and_no_longer() {
+        let longest = format!("1.0.0-{}", "a".repeat(58));
+        assert_eq!(Version::parse(&longest).unwrap().to_string(), longest);
+        let too_long = format!("{longest}a");
+        assert_eq!(
+            Version::parse(&too_long).unwrap_err(),
+            "a version is at most 64 characters long"
+        );
+    }
+
+    #[test]
+    fn texts_are_bounded_in_characters_not_bytes() {
+        assert_eq!(
+            bounded_text("summary", &"é".repeat(10), 10)
+                .unwrap()
+                .chars()
+                .count(),
+            10
+        );
+        assert_eq!(
+            bounded_text("summary", &"é".repeat(11), 10).unwrap_err(),
+            "the summary is 11 characters long; the limit is 10"
+        );
+    }
+
+    #[test]
+    fn environment_names_are_short_lowercase_words() {
+        let env = |name| PlanRequest::parse("1.4.0", "minor", "x", None, Some(name));
+        assert_eq!(env(" prod-eu_2 ").unwrap().environment, "prod-eu_2");
+        let longest = "a".repeat(32);
+        assert_eq!(env(&longest).unwrap().environment, longest);
+        let too_long = "a".repeat(33);
+        for bad in ["", "  ", "Prod", "prod eu", "prod.eu", &too_long] {
+            assert!(
+                env(bad).unwrap_err().contains("not an environment name"),
+                "{bad:?}"
+            );
+        }
+        for single in ["a", "7", "-", "_"] {
+            assert!(env(single).is_ok(), "{single:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_running_rollout_holds_the_deploy_lock() {
+        let holders: Vec<_> = ReleaseState::ALL
+            .into_iter()
+            .filter(|s| s.holds_deploy_lock())
+            .collect();
+        assert_eq!(
+            holders,
+            [
+                ReleaseState::Deploying,
+                ReleaseState::Halted,
+                ReleaseState::Verifying,
+                ReleaseState::RollingBack
+            ]
         );
     }
 

@@ -1,10 +1,13 @@
-//! The service: load → decide in the domain → commit the state, audit events, timers and
-//! outbox rows in one transaction → wake the dispatcher and the scheduler.
+//! The service: every change goes through the one write path (load → decide in the domain →
+//! commit state, audit events, timers and outbox rows in one transaction), then wakes the
+//! dispatcher and the scheduler. Reads come from a neutral read model.
 
 mod apply;
+mod error;
 mod queries;
 mod unit;
-mod votes;
+pub mod view;
+mod write;
 
 use std::sync::Arc;
 
@@ -13,12 +16,13 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::{self, Choice, PlanRequest, Refusal, Release, Role, UserId};
+use crate::domain::lifecycle::poll;
+use crate::domain::{Choice, PlanRequest, Release, ReleaseId, Role, UserId, Version};
 use crate::messages::Messages;
 use crate::store::releases::StoredRelease;
-use crate::store::timers::TimerKind;
 use crate::store::{self, Db};
-use unit::Unit;
+pub use error::{refused, Error, Result, UserError};
+use write::{Change, Done, WriteQueue};
 
 /// Who is acting, with the policy roles they hold right now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,30 +31,6 @@ pub struct Actor {
     pub name: String,
     pub roles: Vec<Role>,
 }
-
-/// A request the person must fix or cannot make; shown to them alone.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UserError {
-    Refused {
-        release: Release,
-        refusal: Refusal,
-    },
-    InvalidInput(String),
-    UnknownRelease(String),
-    /// The version lives in several environments; the person must say which.
-    AmbiguousVersion {
-        version: String,
-        environments: Vec<String>,
-    },
-    AlreadyPlanned {
-        release: Release,
-    },
-    StaleCard,
-    AlreadyHandled,
-}
-
-/// A service call's result: done, refused (a user error), or broken (an internal error).
-pub type Answer<T> = Result<Result<T, UserError>, anyhow::Error>;
 
 /// What a vote did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,7 +51,7 @@ pub struct Service {
     pub outbox_wake: Arc<Notify>,
     /// Woken after every commit that set or cleared a timer.
     pub timers_wake: Arc<Notify>,
-    votes: Arc<votes::VoteQueue>,
+    writes: Arc<WriteQueue>,
 }
 
 impl Service {
@@ -88,7 +68,7 @@ impl Service {
             messages,
             outbox_wake: Arc::new(Notify::new()),
             timers_wake: Arc::new(Notify::new()),
-            votes: Arc::default(),
+            writes: Arc::default(),
         }
     }
 
@@ -107,38 +87,36 @@ impl Service {
         interaction: u64,
         actor: &Actor,
         request: PlanRequest,
-    ) -> Answer<StoredRelease> {
-        let now = self.now();
-        let mut unit = Unit::begin(&self.db, now).await?;
-        let tx = &mut unit.tx;
-        if !store::interactions::claim(&mut **tx, interaction, now).await? {
-            return Ok(Err(UserError::AlreadyHandled));
+    ) -> Result<StoredRelease> {
+        let actor = actor.clone();
+        match self
+            .submit(Some(interaction), Change::Plan { actor, request })
+            .await?
+        {
+            Done::Planned(stored) => Ok(stored),
+            _ => Err(unexpected("plan")),
         }
-        let planned = store::releases::by_version(&mut **tx, &request.version).await?;
-        let live = planned.into_iter().find(|s| {
-            s.release.environment == request.environment && !s.release.state.ended_unshipped()
-        });
-        if let Some(live) = live {
-            return Ok(Err(UserError::AlreadyPlanned {
-                release: live.release,
-            }));
-        }
-        let id = store::releases::next_id(&mut **tx).await?;
-        let step =
-            domain::transition::plan(id, request, actor.id, self.config.rollout.vote_ttl, now);
-        let stored = StoredRelease {
-            release: step.release.clone(),
-            author_name: actor.name.clone(),
-            card_channel_id: self.config.channels.releases,
-            card_message_id: None,
-            thread_id: None,
+    }
+
+    /// A Go click, or a No-Go with its reason.
+    pub async fn vote(
+        &self,
+        interaction: u64,
+        actor: &Actor,
+        release: ReleaseId,
+        choice: Choice,
+        reason: Option<String>,
+    ) -> Result<VoteResult> {
+        let change = Change::Vote {
+            actor: actor.clone(),
+            release,
+            choice,
+            reason,
         };
-        store::releases::insert(&mut **tx, &stored).await?;
-        self.apply(&mut unit, &step, &step.release, &[], now)
-            .await?;
-        unit.commit().await?;
-        self.wake();
-        Ok(Ok(stored))
+        match self.submit(Some(interaction), change).await? {
+            Done::Voted(result) => Ok(result),
+            _ => Err(unexpected("vote")),
+        }
     }
 
     /// `/release cancel`.
@@ -149,116 +127,59 @@ impl Service {
         version: &str,
         environment: Option<&str>,
         reason: String,
-    ) -> Answer<Release> {
-        let now = self.now();
-        let mut unit = Unit::begin(&self.db, now).await?;
-        if !store::interactions::claim(&mut *unit.tx, interaction, now).await? {
-            return Ok(Err(UserError::AlreadyHandled));
-        }
-        let stored = match self.find(&mut *unit.tx, version, environment).await? {
-            Ok(stored) => stored,
-            Err(user_error) => return Ok(Err(user_error)),
+    ) -> Result<Release> {
+        let change = Change::Cancel {
+            actor: actor.clone(),
+            version: Version::parse(version).map_err(UserError::InvalidInput)?,
+            environment: environment.map(str::to_owned),
+            reason,
         };
-        match domain::transition::cancel(
-            &stored.release,
-            actor.id,
-            &actor.name,
-            &actor.roles,
-            &reason,
-            now,
-        ) {
-            Ok(step) => {
-                let history = store::votes::history(&mut *unit.tx, step.release.id).await?;
-                self.apply(&mut unit, &step, &stored.release, &history, now)
-                    .await?;
-                unit.commit().await?;
-                self.wake();
-                Ok(Ok(step.release))
-            }
-            Err(refusal) => Ok(Err(UserError::Refused {
-                release: stored.release,
-                refusal,
-            })),
+        match self.submit(Some(interaction), change).await? {
+            Done::Cancelled(release) => Ok(release),
+            _ => Err(unexpected("cancel")),
         }
     }
 
-    /// Fires every timer due by now, each in its own transaction. A timer that fails is set
-    /// aside for a minute, so it cannot hold up the others.
+    /// Whether `actor` could cast `choice` now, without storing anything: lets the No-Go
+    /// button refuse at once instead of after the reason has been typed.
+    pub async fn check_vote(
+        &self,
+        actor: &Actor,
+        release: ReleaseId,
+        choice: Choice,
+    ) -> Result<Release> {
+        let Some(stored) = store::releases::get(self.db.reader(), release).await? else {
+            return Err(UserError::StaleCard.into());
+        };
+        let release = stored.release;
+        let policy = self.config.policies.get(release.kind);
+        poll::may_vote(&release, policy, actor.id, &actor.roles, choice, self.now())
+            .map_err(|refusal| refused(&release.version, refusal))?;
+        Ok(release)
+    }
+
+    /// Fires every timer due by now through the write path. A timer that fails is set aside
+    /// for a minute, so it cannot hold up the others.
     pub async fn fire_due_timers(&self) -> anyhow::Result<()> {
         let now = self.now();
         for timer in store::timers::due(self.db.reader(), now).await? {
-            if let Err(cause) = self.fire(&timer, now).await {
+            let id = timer.id;
+            if let Err(cause) = self.submit(None, Change::Timer(timer)).await {
                 tracing::warn!(
-                    timer = timer.id,
+                    timer = id,
                     "Cannot fire a timer, trying it again later: {cause:#}"
                 );
                 let later = now + chrono::TimeDelta::minutes(1);
-                store::timers::postpone(self.db.writer(), timer.id, later).await?;
+                store::timers::postpone(self.db.writer(), id, later).await?;
             }
         }
         Ok(())
     }
+}
 
-    async fn fire(&self, timer: &store::timers::Timer, now: DateTime<Utc>) -> anyhow::Result<()> {
-        let mut unit = Unit::begin(&self.db, now).await?;
-        store::timers::delete(&mut *unit.tx, timer.id).await?;
-        match timer.kind {
-            TimerKind::PollExpiry => {
-                if let Some(stored) = store::releases::get(&mut *unit.tx, timer.release_id).await? {
-                    self.expire_if_due(&mut unit, &stored.release, now).await?;
-                }
-            }
-        }
-        unit.commit().await?;
-        self.outbox_wake.notify_one();
-        Ok(())
-    }
-
-    async fn expire_if_due(
-        &self,
-        unit: &mut Unit,
-        release: &Release,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<Release>> {
-        let Some(step) = domain::transition::expire(release, now) else {
-            return Ok(None);
-        };
-        let history = store::votes::history(&mut *unit.tx, release.id).await?;
-        self.apply(unit, &step, release, &history, now).await?;
-        Ok(Some(step.release))
-    }
-
-    /// Looks a release up by the version (and environment) a person typed: the newest one,
-    /// unless the version lives in several environments and none was named.
-    async fn find(
-        &self,
-        db: impl sqlx::SqliteExecutor<'_>,
-        version: &str,
-        environment: Option<&str>,
-    ) -> anyhow::Result<Result<StoredRelease, UserError>> {
-        let version = match domain::Version::parse(version) {
-            Ok(version) => version,
-            Err(problem) => return Ok(Err(UserError::InvalidInput(problem))),
-        };
-        let mut found = store::releases::by_version(db, &version).await?;
-        if let Some(environment) = environment {
-            found.retain(|s| s.release.environment == environment.trim());
-        }
-        let mut environments: Vec<String> = found
-            .iter()
-            .map(|s| s.release.environment.clone())
-            .collect();
-        environments.sort();
-        environments.dedup();
-        if environments.len() > 1 {
-            return Ok(Err(UserError::AmbiguousVersion {
-                version: version.to_string(),
-                environments,
-            }));
-        }
-        Ok(found
-            .into_iter()
-            .next()
-            .ok_or_else(|| UserError::UnknownRelease(version.to_string())))
-    }
+/// The write path answered a change with the outcome of another kind: a bug of ours.
+fn unexpected(what: &str) -> Error {
+    Error::Internal(anyhow::anyhow!(
+        "the write path answered a {what} with another outcome"
+    ))
 }

@@ -1,8 +1,9 @@
-//! Read-only questions: `/release status` and `/release list`.
+//! Read-only questions: `/release status`, `/release list`, and a card's read model.
 
-use super::{Answer, Service, UserError};
-use crate::discord::card::CardView;
-use crate::domain::ReleaseId;
+use super::error::{refused, Result};
+use super::view::ReleaseView;
+use super::{Service, UserError};
+use crate::domain::{lookup, Refusal, ReleaseId, Version};
 use crate::store;
 use crate::store::releases::StoredRelease;
 
@@ -15,42 +16,43 @@ impl Service {
         &self,
         version: Option<&str>,
         environment: Option<&str>,
-    ) -> Answer<CardView> {
+    ) -> Result<ReleaseView> {
         let db = self.db.reader();
         let stored = match version {
-            Some(text) => match self.find(db, text, environment).await? {
-                Ok(stored) => stored,
-                Err(error) => return Ok(Err(error)),
-            },
-            None => match store::releases::recent(db, 1).await?.pop() {
-                Some(stored) => stored,
-                None => return Ok(Err(UserError::UnknownRelease("(none yet)".to_owned()))),
-            },
+            Some(text) => {
+                let version = Version::parse(text).map_err(UserError::InvalidInput)?;
+                let found = store::releases::by_version(db, &version).await?;
+                lookup::pick(found, environment).map_err(|r| refused(&version, r))?
+            }
+            None => store::releases::recent(db, 1)
+                .await?
+                .pop()
+                .ok_or_else(|| refused(&"(none yet)", Refusal::UnknownRelease))?,
         };
-        let view = self
-            .card_snapshot(stored.release.id)
-            .await?
-            .map(|(_, view)| view);
-        Ok(view.ok_or_else(|| UserError::UnknownRelease(stored.release.version.to_string())))
+        let version = stored.release.version.to_string();
+        let view = self.card_snapshot(stored.release.id).await?;
+        Ok(view
+            .map(|(_, view)| view)
+            .ok_or_else(|| refused(&version, Refusal::UnknownRelease))?)
     }
 
     pub async fn list(&self) -> anyhow::Result<Vec<StoredRelease>> {
         store::releases::recent(self.db.reader(), LIST_LIMIT).await
     }
 
-    /// The card of a release as of one consistent snapshot, with that snapshot's revision
-    /// (the release's newest audit event), so a sender can tell whether it is still current.
-    pub async fn card_snapshot(&self, id: ReleaseId) -> anyhow::Result<Option<(i64, CardView)>> {
-        // One read transaction: the release, its votes and the revision all come from the same
-        // committed state, never a mix of before and after a concurrent vote.
+    /// The read model of a release as of one consistent snapshot, with that snapshot's
+    /// revision, so a sender can tell whether what it rendered is still current.
+    pub async fn card_snapshot(&self, id: ReleaseId) -> anyhow::Result<Option<(i64, ReleaseView)>> {
+        // One read transaction: the release and its votes come from the same committed state,
+        // never a mix of before and after a concurrent vote.
         let mut read = self.db.reader().begin().await?;
-        let revision = store::audit::latest_for_release(&mut *read, id).await?;
         let Some(stored) = store::releases::get(&mut *read, id).await? else {
             return Ok(None);
         };
         let history = store::votes::history(&mut *read, id).await?;
         read.commit().await?;
         let policy = self.config.policies.get(stored.release.kind);
-        Ok(Some((revision, CardView::new(&stored, policy, &history))))
+        let view = ReleaseView::new(&stored, policy, &history);
+        Ok(Some((stored.revision, view)))
     }
 }

@@ -1,13 +1,13 @@
-//! One write transaction and what it has gathered on the way: a group of votes writes its
-//! votes, audit events and interaction ids in a few statements at the end instead of one
-//! round trip each, and queues one card refresh per release.
+//! One write transaction and what it has gathered on the way: a group of requests writes its
+//! releases, votes, audit events and interaction ids in a few statements at the end instead of
+//! one round trip each, and queues one card refresh per release.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use crate::domain::ReleaseId;
+use crate::domain::{Release, ReleaseId};
 use crate::store::votes::NewVote;
 use crate::store::{self, Db, Tx};
 
@@ -15,6 +15,10 @@ pub(super) struct Unit {
     pub tx: Tx,
     pub audit: store::audit::Chain,
     pub now: DateTime<Utc>,
+    /// Releases changed in this unit, written (and their revision bumped) once each by flush.
+    changed: HashMap<ReleaseId, Release>,
+    /// The revision each release written so far now has.
+    pub revisions: HashMap<ReleaseId, i64>,
     votes: Vec<NewVote>,
     claims: Vec<u64>,
     refreshed: HashSet<ReleaseId>,
@@ -26,10 +30,17 @@ impl Unit {
             tx: db.begin().await?,
             audit: store::audit::Chain::default(),
             now,
+            changed: HashMap::new(),
+            revisions: HashMap::new(),
             votes: Vec::new(),
             claims: Vec::new(),
             refreshed: HashSet::new(),
         })
+    }
+
+    /// Queues the release's new state; the next [`Unit::flush`] writes the latest one.
+    pub fn record_release(&mut self, release: &Release) {
+        self.changed.insert(release.id, release.clone());
     }
 
     /// Queues a vote; it is written by the next [`Unit::flush`].
@@ -48,8 +59,12 @@ impl Unit {
         self.refreshed.insert(release)
     }
 
-    /// Writes everything queued so far.
+    /// Writes everything queued so far. Call before a query that reads what was queued.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
+        for (id, release) in self.changed.drain() {
+            let revision = store::releases::update(&mut *self.tx, &release).await?;
+            self.revisions.insert(id, revision);
+        }
         self.audit.flush(&mut self.tx).await?;
         store::votes::insert_all(&mut self.tx, &self.votes).await?;
         self.votes.clear();

@@ -261,15 +261,3 @@ pub fn format_export(events: &[ExportedEvent], csv: bool) -> anyhow::Result<Stri
     }
     Ok(out)
 }
-
-/// The id of the newest event about `release`: it changes whenever the release's card would.
-pub async fn latest_for_release(
-    db: impl SqliteExecutor<'_>,
-    release: ReleaseId,
-) -> anyhow::Result<i64> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_events WHERE release_id = ?")
-        .bind(release.0)
-        .fetch_one(db)
-        .await
-        .context("Cannot read the release's latest audit event")
-}

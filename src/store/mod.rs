@@ -80,6 +80,15 @@ impl Db {
         &self.writer
     }
 
+    /// Whether the database answers a query.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .context("The database does not answer")?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;

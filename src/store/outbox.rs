@@ -161,7 +161,7 @@ pub async fn mark_sent(
 }
 
 /// Marks a card refresh sent only if the card it rendered is still the latest (`revision` is
-/// the release's newest audit event id); otherwise it stays pending and is rendered again.
+/// the release's revision it was rendered at); otherwise it stays pending and is rendered again.
 pub async fn mark_refresh_sent(
     db: impl SqliteExecutor<'_>,
     row: &OutboxRow,
@@ -170,7 +170,7 @@ pub async fn mark_refresh_sent(
 ) -> anyhow::Result<bool> {
     let done = sqlx::query(
         "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ? AND \
-         (SELECT COALESCE(MAX(id), 0) FROM audit_events WHERE release_id = ?) = ?",
+         (SELECT revision FROM releases WHERE id = ?) = ?",
     )
     .bind(ts(now))
     .bind(row.id)
@@ -211,4 +211,20 @@ pub async fn mark_failed(db: impl SqliteExecutor<'_>, id: i64, error: &str) -> a
     .await
     .context("Cannot mark the message failed")?;
     Ok(())
+}
+
+/// How many rows are in each delivery state, for the metrics.
+pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")
+        .fetch_all(db)
+        .await
+        .context("Cannot count the outbox")
+}
+
+/// The body of a `notify` row: whom the notice is for and the facts it reports, rendered
+/// into text only when it is sent.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NoticeBody {
+    pub audience: crate::domain::Audience,
+    pub notice: crate::domain::Notice,
 }

@@ -1,11 +1,12 @@
 //! The `releases` table: the lifecycle state plus where its card and thread live in Discord.
 
 use anyhow::Context as _;
+use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteExecutor};
 
 use super::{parse_ts, sf, ts, unsf};
-use crate::domain::{Release, ReleaseId, UserId, Version};
+use crate::domain::{Deployment, Release, ReleaseId, UserId, Version};
 
 /// A release with the Discord coordinates of its card.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,11 +16,20 @@ pub struct StoredRelease {
     pub card_channel_id: u64,
     pub card_message_id: Option<u64>,
     pub thread_id: Option<u64>,
+    /// Bumped by every change to the release, so a rendered card knows whether it is current.
+    pub revision: i64,
+}
+
+impl AsRef<Release> for StoredRelease {
+    fn as_ref(&self) -> &Release {
+        &self.release
+    }
 }
 
 const COLUMNS: &str = "id, version, kind, state, summary, changelog, environment, author_id, \
     author_name, created_at, expires_at, decided_at, decision_reason, card_channel_id, \
-    card_message_id, thread_id";
+    card_message_id, thread_id, revision, deployed_by, deploy_started_at, stage, \
+    stage_started_at, halted_secs, deploy_finished_at";
 
 fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
     let parse_err = |e: String| anyhow::anyhow!(e);
@@ -42,6 +52,7 @@ fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
             .map(parse_ts)
             .transpose()?,
         decision_reason: row.try_get("decision_reason")?,
+        deployment: deployment_from_row(row)?,
     };
     Ok(StoredRelease {
         release,
@@ -49,7 +60,31 @@ fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
         card_channel_id: unsf(row.try_get("card_channel_id")?),
         card_message_id: row.try_get::<Option<i64>, _>("card_message_id")?.map(unsf),
         thread_id: row.try_get::<Option<i64>, _>("thread_id")?.map(unsf),
+        revision: row.try_get("revision")?,
     })
+}
+
+fn deployment_from_row(row: &SqliteRow) -> anyhow::Result<Option<Deployment>> {
+    let Some(started_by) = row.try_get::<Option<i64>, _>("deployed_by")? else {
+        return Ok(None);
+    };
+    let time = |column: &str| -> anyhow::Result<Option<DateTime<Utc>>> {
+        row.try_get::<Option<&str>, _>(column)?
+            .map(parse_ts)
+            .transpose()
+    };
+    let required = |column: &str| {
+        time(column)?.with_context(|| format!("A started deployment has no {column}"))
+    };
+    Ok(Some(Deployment {
+        started_by: UserId(unsf(started_by)),
+        started_at: required("deploy_started_at")?,
+        stage: u8::try_from(row.try_get::<i64, _>("stage")?)
+            .context("Stored stage is out of range")?,
+        stage_started_at: required("stage_started_at")?,
+        halted_for: TimeDelta::seconds(row.try_get("halted_secs")?),
+        finished_at: time("deploy_finished_at")?,
+    }))
 }
 
 /// The id the next release will get; call inside the write transaction that inserts it.
@@ -63,42 +98,83 @@ pub async fn next_id(db: impl SqliteExecutor<'_>) -> anyhow::Result<ReleaseId> {
 
 pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyhow::Result<()> {
     let r = &stored.release;
-    sqlx::query(&format!(
-        "INSERT INTO releases ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ))
-    .bind(r.id.0)
-    .bind(r.version.to_string())
-    .bind(r.kind.as_str())
-    .bind(r.state.as_str())
-    .bind(&r.summary)
-    .bind(&r.changelog)
-    .bind(&r.environment)
-    .bind(sf(r.author.0))
-    .bind(&stored.author_name)
-    .bind(ts(r.created_at))
-    .bind(ts(r.expires_at))
-    .bind(r.decided_at.map(ts))
-    .bind(&r.decision_reason)
-    .bind(sf(stored.card_channel_id))
-    .bind(stored.card_message_id.map(sf))
-    .bind(stored.thread_id.map(sf))
-    .execute(db)
-    .await
-    .context("Cannot insert the release")?;
+    let sql = format!(
+        "INSERT INTO releases ({COLUMNS}) VALUES \
+         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    );
+    let insert = sqlx::query(&sql)
+        .bind(r.id.0)
+        .bind(r.version.to_string())
+        .bind(r.kind.as_str())
+        .bind(r.state.as_str())
+        .bind(&r.summary)
+        .bind(&r.changelog)
+        .bind(&r.environment)
+        .bind(sf(r.author.0))
+        .bind(&stored.author_name)
+        .bind(ts(r.created_at))
+        .bind(ts(r.expires_at))
+        .bind(r.decided_at.map(ts))
+        .bind(&r.decision_reason)
+        .bind(sf(stored.card_channel_id))
+        .bind(stored.card_message_id.map(sf))
+        .bind(stored.thread_id.map(sf))
+        .bind(stored.revision);
+    bind_deployment(insert, r.deployment.as_ref())
+        .execute(db)
+        .await
+        .context("Cannot insert the release")?;
     Ok(())
 }
 
-/// Writes the lifecycle fields of `release` (state and decision).
-pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::Result<()> {
-    sqlx::query("UPDATE releases SET state = ?, decided_at = ?, decision_reason = ? WHERE id = ?")
-        .bind(release.state.as_str())
-        .bind(release.decided_at.map(ts))
-        .bind(&release.decision_reason)
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Binds the six deployment columns, in `COLUMNS` order.
+fn bind_deployment<'q>(query: Query<'q>, deployment: Option<&Deployment>) -> Query<'q> {
+    query
+        .bind(deployment.map(|d| sf(d.started_by.0)))
+        .bind(deployment.map(|d| ts(d.started_at)))
+        .bind(deployment.map(|d| i64::from(d.stage)))
+        .bind(deployment.map(|d| ts(d.stage_started_at)))
+        .bind(deployment.map_or(0, |d| d.halted_for.num_seconds()))
+        .bind(deployment.and_then(|d| d.finished_at.map(ts)))
+}
+
+/// Writes the lifecycle fields of `release` (state, decision, deployment) and bumps its
+/// revision; returns the new revision.
+pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::Result<i64> {
+    let update = sqlx::query(
+        "UPDATE releases SET state = ?, decided_at = ?, decision_reason = ?, deployed_by = ?, \
+         deploy_started_at = ?, stage = ?, stage_started_at = ?, halted_secs = ?, \
+         deploy_finished_at = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
+    )
+    .bind(release.state.as_str())
+    .bind(release.decided_at.map(ts))
+    .bind(&release.decision_reason);
+    let revision: i64 = bind_deployment(update, release.deployment.as_ref())
         .bind(release.id.0)
-        .execute(db)
+        .fetch_one(db)
         .await
-        .context("Cannot update the release")?;
-    Ok(())
+        .context("Cannot update the release")?
+        .try_get(0)?;
+    Ok(revision)
+}
+
+/// The release's current revision; `None` when there is no such release.
+pub async fn revision(db: impl SqliteExecutor<'_>, id: ReleaseId) -> anyhow::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT revision FROM releases WHERE id = ?")
+        .bind(id.0)
+        .fetch_optional(db)
+        .await
+        .context("Cannot read the release's revision")
+}
+
+/// How many releases are in each lifecycle state, for the metrics.
+pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT state, COUNT(*) FROM releases GROUP BY state ORDER BY state")
+        .fetch_all(db)
+        .await
+        .context("Cannot count the releases")
 }
 
 pub async fn get(

@@ -1,29 +1,11 @@
-//! The `timers` table: due times that the scheduler wakes on.
+//! The `timers` table: due times that the scheduler wakes on, one per release and kind.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, SqliteExecutor};
 
 use super::{parse_ts, ts};
-use crate::domain::ReleaseId;
-
-/// What a timer does when it fires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimerKind {
-    PollExpiry,
-}
-
-impl TimerKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TimerKind::PollExpiry => "poll_expiry",
-        }
-    }
-
-    fn parse(text: &str) -> Option<TimerKind> {
-        (text == "poll_expiry").then_some(TimerKind::PollExpiry)
-    }
-}
+use crate::domain::{ReleaseId, TimerKind};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timer {

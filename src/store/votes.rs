@@ -74,3 +74,11 @@ pub async fn history(
         })
         .collect()
 }
+
+/// How many votes were ever cast, changes included.
+pub async fn count(db: impl SqliteExecutor<'_>) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM votes")
+        .fetch_one(db)
+        .await
+        .context("Cannot count the votes")
+}

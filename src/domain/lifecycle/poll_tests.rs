@@ -1,4 +1,4 @@
-//! Exhaustive cases for the lifecycle up to deployment.
+//! Stories of the poll phase: plan, vote, expire, cancel.
 
 use chrono::{TimeDelta, TimeZone, Utc};
 
@@ -49,6 +49,14 @@ fn replay(
     (release, history, results)
 }
 
+/// The notice a step posts, if it posts one.
+fn notice_of(step: &Transition) -> Option<&Notice> {
+    step.effects.iter().find_map(|effect| match effect {
+        Effect::Notify { notice, .. } => Some(notice),
+        _ => None,
+    })
+}
+
 #[test]
 fn planning_opens_the_poll_and_schedules_its_expiry() {
     let step = planned("patch");
@@ -59,7 +67,10 @@ fn planning_opens_the_poll_and_schedules_its_expiry() {
         vec![
             Effect::PostCard,
             Effect::OpenThread,
-            Effect::ScheduleExpiry(t0() + TimeDelta::hours(24))
+            Effect::ScheduleTimer {
+                timer: TimerKind::PollExpiry,
+                at: t0() + TimeDelta::hours(24)
+            }
         ]
     );
     assert!(matches!(step.events[0], Event::Planned { .. }));
@@ -81,8 +92,16 @@ fn hotfix_is_approved_by_a_lead_and_a_security() {
     assert!(last.events.contains(&Event::Approved {
         approvers: vec![UserId(2), UserId(3)]
     }));
-    assert!(last.effects.contains(&Effect::Notify(Notice::Approved)));
-    assert!(last.effects.contains(&Effect::CancelExpiry));
+    assert_eq!(
+        notice_of(last),
+        Some(&Notice::Approved {
+            version: "1.4.0".into(),
+            approvers: vec!["user2".into(), "user3".into()]
+        })
+    );
+    assert!(last
+        .effects
+        .contains(&Effect::CancelTimer(TimerKind::PollExpiry)));
 }
 
 #[test]
@@ -171,7 +190,17 @@ fn a_veto_after_partial_approval_rejects() {
     assert!(last.events.contains(&Event::Rejected {
         reason: "error budget spent".into()
     }));
-    assert!(last.effects.contains(&Effect::Notify(Notice::Rejected)));
+    assert_eq!(
+        notice_of(last),
+        Some(&Notice::Rejected {
+            version: "1.4.0".into(),
+            by: "user4".into(),
+            reason: "error budget spent".into()
+        })
+    );
+    assert!(last
+        .effects
+        .contains(&Effect::CancelTimer(TimerKind::PollExpiry)));
 }
 
 #[test]
@@ -222,6 +251,7 @@ fn a_voter_without_a_policy_role_is_refused() {
     assert_eq!(
         results[0],
         Err(Refusal::NotEligible {
+            kind: ReleaseKind::Hotfix,
             needed: vec![Role::Lead, Role::Security]
         })
     );
@@ -269,7 +299,12 @@ fn the_poll_expires_only_once_its_time_has_passed() {
     let step = expire(&release, t0() + TimeDelta::hours(24)).unwrap();
     assert_eq!(step.release.state, ReleaseState::Expired);
     assert_eq!(step.events, vec![Event::Expired]);
-    assert!(step.effects.contains(&Effect::Notify(Notice::Expired)));
+    assert_eq!(
+        notice_of(&step),
+        Some(&Notice::Expired {
+            version: "1.4.0".into()
+        })
+    );
     assert_eq!(
         expire(&step.release, t0() + TimeDelta::hours(25)),
         None,

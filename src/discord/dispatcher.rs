@@ -1,5 +1,6 @@
 //! The dispatcher: delivers the outbox in order per release, rendering cards from the latest
-//! committed state at send time, waiting out 429s and backing off on 5xx.
+//! committed state and notices from their facts at send time, waiting out 429s and backing
+//! off on 5xx.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -12,12 +13,13 @@ use serenity::all::{
 use tokio::sync::watch;
 use tracing::{info_span, warn, Instrument as _};
 
-use crate::discord::card::{self, CardView};
-use crate::discord::rest::{Rest, RestError, THREAD_ALREADY_CREATED};
-use crate::domain::ReleaseId;
+use super::card;
+use super::rest::{Rest, RestError, THREAD_ALREADY_CREATED};
+use crate::domain::{Audience, ReleaseId};
 use crate::scheduler;
+use crate::service::view::ReleaseView;
 use crate::service::Service;
-use crate::store::outbox::{OutboxKind, OutboxRow};
+use crate::store::outbox::{NoticeBody, OutboxKind, OutboxRow};
 use crate::store::{self, releases::StoredRelease};
 
 /// How long a 5xx or network failure is retried before the row is given up on. Rate limits
@@ -47,6 +49,34 @@ impl Pacer {
         }
         let ready = *self.last_edit.get(&row.release_id)? + CARD_EDIT_SPACING;
         (ready > Instant::now()).then_some(ready)
+    }
+}
+
+/// Why a delivery did not go out, in the terms the retry decision needs.
+#[derive(Debug, thiserror::Error)]
+enum DeliveryError {
+    #[error("rate limited for {0:?}")]
+    RateLimited(Duration),
+    /// Discord or the network failed in a way that may pass: retried with backoff.
+    #[error("{0}")]
+    Transient(String),
+    /// Discord refused the request itself; sending it again would be refused again.
+    #[error("{0}")]
+    Permanent(String),
+    /// Our own fault (a template, the database): set aside and tried again later.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<RestError> for DeliveryError {
+    fn from(error: RestError) -> DeliveryError {
+        match error {
+            RestError::RateLimited(wait) => DeliveryError::RateLimited(wait),
+            RestError::Server { .. } | RestError::Network(_) => {
+                DeliveryError::Transient(error.to_string())
+            }
+            RestError::Refused { .. } => DeliveryError::Permanent(error.to_string()),
+        }
     }
 }
 
@@ -151,7 +181,7 @@ async fn deliver(service: &Service, rest: &Rest, row: &OutboxRow) -> anyhow::Res
         OutboxKind::PostCard => post_card(service, rest, row, &stored).await,
         OutboxKind::OpenThread => open_thread(service, rest, &stored).await,
         OutboxKind::RefreshCard => return refresh_card(service, rest, row, &stored).await,
-        OutboxKind::Notify => notify(rest, row, &stored).await,
+        OutboxKind::Notify => notify(service, rest, row, &stored).await,
     };
     let delivered = match result {
         Ok(delivered) => delivered,
@@ -177,18 +207,16 @@ async fn deliver(service: &Service, rest: &Rest, row: &OutboxRow) -> anyhow::Res
 async fn settle_failure(
     service: &Service,
     row: &OutboxRow,
-    error: &RestError,
+    error: &DeliveryError,
 ) -> anyhow::Result<()> {
     let db = service.db.writer();
     let now = service.now();
     match error {
-        RestError::RateLimited(wait) => {
+        DeliveryError::RateLimited(wait) => {
             let wait = TimeDelta::from_std(*wait).unwrap_or(TimeDelta::seconds(1));
             store::outbox::retry_at(db, row.id, now + wait, &error.to_string()).await
         }
-        RestError::Server { .. } | RestError::Network(_)
-            if now - row.created_at < GIVE_UP_AFTER =>
-        {
+        DeliveryError::Transient(_) if now - row.created_at < GIVE_UP_AFTER => {
             let secs = (1_u64 << row.attempts.min(16)).min(MAX_BACKOFF_SECS);
             let backoff = TimeDelta::seconds(i64::try_from(secs).unwrap_or(300));
             warn!(
@@ -197,7 +225,12 @@ async fn settle_failure(
             );
             store::outbox::retry_at(db, row.id, now + backoff, &error.to_string()).await
         }
-        _ => {
+        DeliveryError::Internal(cause) => {
+            warn!("Cannot deliver an outbox row, trying it again later: {cause:#}");
+            let later = now + TimeDelta::minutes(1);
+            store::outbox::retry_at(db, row.id, later, &format!("{cause:#}")).await
+        }
+        DeliveryError::Transient(_) | DeliveryError::Permanent(_) => {
             warn!("Discord delivery gave up: {error}");
             store::outbox::mark_failed(db, row.id, &error.to_string()).await
         }
@@ -208,14 +241,12 @@ async fn settle_failure(
 async fn render(
     service: &Service,
     stored: &StoredRelease,
-) -> Result<(i64, CardView, serenity::all::CreateEmbed), RestError> {
-    let internal = |e: anyhow::Error| RestError::Network(format!("cannot render the card: {e:#}"));
+) -> Result<(i64, ReleaseView, serenity::all::CreateEmbed), DeliveryError> {
     let (revision, view) = service
         .card_snapshot(stored.release.id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| internal(anyhow::anyhow!("the release no longer exists")))?;
-    let embed = card::embed(&service.messages, &view).map_err(internal)?;
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the release no longer exists"))?;
+    let embed = card::embed(&service.messages, &view)?;
     Ok((revision, view, embed))
 }
 
@@ -224,7 +255,7 @@ async fn post_card(
     rest: &Rest,
     row: &OutboxRow,
     stored: &StoredRelease,
-) -> Result<Delivered, RestError> {
+) -> Result<Delivered, DeliveryError> {
     let (_, view, embed) = render(service, stored).await?;
     let message = CreateMessage::new()
         .embed(embed)
@@ -242,24 +273,17 @@ async fn open_thread(
     service: &Service,
     rest: &Rest,
     stored: &StoredRelease,
-) -> Result<Delivered, RestError> {
+) -> Result<Delivered, DeliveryError> {
     let Some(card) = stored.card_message_id else {
-        return Err(RestError::Refused {
-            status: 0,
-            code: 0,
-            message: "the card was never posted".into(),
-        });
+        return Err(DeliveryError::Permanent("the card was never posted".into()));
     };
-    let name = service
-        .messages
-        .render(
-            "thread_name",
-            serde_json::json!({
-                "version": stored.release.version.to_string(),
-                "kind": stored.release.kind.as_str(),
-            }),
-        )
-        .map_err(|e| RestError::Network(format!("{e:#}")))?;
+    let name = service.messages.render(
+        "thread_name",
+        serde_json::json!({
+            "version": stored.release.version.to_string(),
+            "kind": stored.release.kind.as_str(),
+        }),
+    )?;
     let body = CreateThread::new(name)
         .kind(ChannelType::PublicThread)
         .auto_archive_duration(AutoArchiveDuration::OneWeek);
@@ -270,7 +294,7 @@ async fn open_thread(
             code: THREAD_ALREADY_CREATED,
             ..
         }) => card,
-        Err(other) => return Err(other),
+        Err(other) => return Err(other.into()),
     };
     Ok(Delivered::ThreadOpened(thread))
 }
@@ -296,6 +320,7 @@ async fn refresh_card(
             rest.edit_message(stored.card_channel_id, card, &edit)
                 .await
                 .map(|()| revision)
+                .map_err(DeliveryError::from)
         }
         Err(e) => Err(e),
     };
@@ -309,14 +334,26 @@ async fn refresh_card(
     }
 }
 
+/// Posts a notice, rendered now from the facts its row carries.
 async fn notify(
+    service: &Service,
     rest: &Rest,
     row: &OutboxRow,
     stored: &StoredRelease,
-) -> Result<Delivered, RestError> {
-    let channel = stored.thread_id.unwrap_or(stored.card_channel_id);
+) -> Result<Delivered, DeliveryError> {
+    let body = row.body.as_deref().unwrap_or_default();
+    let (audience, text) = match serde_json::from_str::<NoticeBody>(body) {
+        Ok(NoticeBody { audience, notice }) => {
+            (audience, service.messages.render("poll_ended", &notice)?)
+        }
+        // A row queued before notices were stored as facts holds its finished text.
+        Err(_) => (Audience::Thread, body.to_owned()),
+    };
+    let channel = match audience {
+        Audience::Thread => stored.thread_id.unwrap_or(stored.card_channel_id),
+    };
     let message = CreateMessage::new()
-        .content(row.body.clone().unwrap_or_default())
+        .content(text)
         .allowed_mentions(CreateAllowedMentions::new())
         .nonce(Nonce::String(row.nonce.clone()))
         .enforce_nonce(true);

@@ -1,95 +1,14 @@
-//! The lifecycle up to deployment: plan, vote, expire, cancel. Each step returns the new
-//! release, the audit events and the effects for the service to carry out.
+//! The poll phase: plan, vote, expire, cancel. A poll ends as soon as its outcome is certain.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Serialize;
 
-use super::ids::{ReleaseId, UserId};
-use super::policy::{Policy, Role};
-use super::poll::{self, Ballot, Choice, Tally};
-use super::release::{bounded_text, PlanRequest, Release, ReleaseState, MAX_REASON};
-
-/// What happened, as written to the audit trail.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
-    Planned {
-        version: String,
-        kind: String,
-        environment: String,
-        summary: String,
-    },
-    VoteCast {
-        choice: Choice,
-        roles: Vec<Role>,
-        reason: Option<String>,
-    },
-    Approved {
-        approvers: Vec<UserId>,
-    },
-    Rejected {
-        reason: String,
-    },
-    Expired,
-    Cancelled {
-        reason: String,
-        by: String,
-    },
-}
-
-/// A notice posted to the release thread.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Notice {
-    Approved,
-    Rejected,
-    Expired,
-    Cancelled,
-}
-
-/// Work the service must do once the transition is committed (or within its transaction).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// Post the release card in the releases channel.
-    PostCard,
-    /// Start the release thread on the card.
-    OpenThread,
-    /// Edit the card to show the latest state.
-    RefreshCard,
-    /// Post a notice to the release thread.
-    Notify(Notice),
-    /// Expire the poll at this time unless it is decided first.
-    ScheduleExpiry(DateTime<Utc>),
-    CancelExpiry,
-}
-
-/// Why a request was turned down; shown only to the person who made it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    NotEligible {
-        needed: Vec<Role>,
-    },
-    PollClosed {
-        state: ReleaseState,
-    },
-    AuthorCannotApprove,
-    ReasonRequired,
-    /// The reason is too long; the text says by how much.
-    InvalidReason(String),
-    NotAllowedToCancel,
-    CannotCancel {
-        state: ReleaseState,
-    },
-}
-
-/// A committed-to-be step of the lifecycle.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Transition {
-    pub release: Release,
-    pub ballot: Option<Ballot>,
-    pub actor: Option<UserId>,
-    pub events: Vec<Event>,
-    pub effects: Vec<Effect>,
-}
+use super::{Event, Transition};
+use crate::domain::effect::{Audience, Effect, Notice, TimerKind};
+use crate::domain::ids::{ReleaseId, UserId};
+use crate::domain::policy::{Policy, Role};
+use crate::domain::poll::{self, Ballot, Choice, Tally};
+use crate::domain::refusal::Refusal;
+use crate::domain::release::{bounded_text, PlanRequest, Release, ReleaseState, MAX_REASON};
 
 /// Opens the poll for a new release: voting starts at once and ends after `vote_ttl`.
 pub fn plan(
@@ -119,6 +38,7 @@ pub fn plan(
         expires_at,
         decided_at: None,
         decision_reason: None,
+        deployment: None,
     };
     Transition {
         release,
@@ -128,19 +48,24 @@ pub fn plan(
         effects: vec![
             Effect::PostCard,
             Effect::OpenThread,
-            Effect::ScheduleExpiry(expires_at),
+            Effect::ScheduleTimer {
+                timer: TimerKind::PollExpiry,
+                at: expires_at,
+            },
         ],
     }
 }
 
-/// Applies one click. `history` is every accepted ballot so far, oldest first.
-pub fn vote(
+/// Whether `voter`, holding `roles`, may cast `choice` on the poll now. The No-Go button asks
+/// this before opening its modal, so nobody types a reason only to be refused.
+pub fn may_vote(
     release: &Release,
     policy: &Policy,
-    history: &[Ballot],
-    cast: &Ballot,
+    voter: UserId,
+    roles: &[Role],
+    choice: Choice,
     now: DateTime<Utc>,
-) -> Result<Transition, Refusal> {
+) -> Result<(), Refusal> {
     if !release.state.is_open() {
         return Err(Refusal::PollClosed {
             state: release.state,
@@ -151,13 +76,28 @@ pub fn vote(
             state: ReleaseState::Expired,
         });
     }
-    if !policy.is_eligible(&cast.roles) {
+    if !policy.is_eligible(roles) {
         let needed = policy.approvers.iter().map(|slot| slot.role).collect();
-        return Err(Refusal::NotEligible { needed });
+        return Err(Refusal::NotEligible {
+            kind: release.kind,
+            needed,
+        });
     }
-    if cast.choice == Choice::Go && cast.voter == release.author {
+    if choice == Choice::Go && voter == release.author {
         return Err(Refusal::AuthorCannotApprove);
     }
+    Ok(())
+}
+
+/// Applies one click. `history` is every accepted ballot so far, oldest first.
+pub fn vote(
+    release: &Release,
+    policy: &Policy,
+    history: &[Ballot],
+    cast: &Ballot,
+    now: DateTime<Utc>,
+) -> Result<Transition, Refusal> {
+    may_vote(release, policy, cast.voter, &cast.roles, cast.choice, now)?;
     let cast = &Ballot {
         reason: match cast.choice {
             Choice::NoGo => Some(parse_reason(cast.reason.as_deref())?),
@@ -168,13 +108,7 @@ pub fn vote(
     let unchanged =
         poll::latest_of(history, cast.voter).is_some_and(|previous| previous.choice == cast.choice);
     if unchanged {
-        return Ok(Transition {
-            release: release.clone(),
-            ballot: None,
-            actor: Some(cast.voter),
-            events: Vec::new(),
-            effects: Vec::new(),
-        });
+        return Ok(Transition::unchanged(release, Some(cast.voter)));
     }
 
     let after = Tally::count(policy, release.author, history.iter().chain([cast]));
@@ -185,20 +119,32 @@ pub fn vote(
         reason: cast.reason.clone(),
     }];
     let mut effects = vec![Effect::RefreshCard];
+    let version = release.version.to_string();
     if let Some(veto) = after.veto() {
         let reason = veto.reason.clone().unwrap_or_default();
         decide(&mut next, ReleaseState::Rejected, Some(reason.clone()), now);
-        events.push(Event::Rejected { reason });
-        effects.extend([Effect::Notify(Notice::Rejected), Effect::CancelExpiry]);
+        events.push(Event::Rejected {
+            reason: reason.clone(),
+        });
+        let by = veto.voter_name.clone();
+        effects.extend(poll_ended(Notice::Rejected {
+            version,
+            by,
+            reason,
+        }));
     } else if after.is_approved() {
         decide(&mut next, ReleaseState::Approved, None, now);
-        let approvers = after
+        let seated: Vec<&Ballot> = after
             .slots
             .iter()
-            .flat_map(|s| s.filled_by.iter().copied())
+            .flat_map(|slot| &slot.filled_by)
+            .filter_map(|&voter| after.latest_of(voter))
             .collect();
-        events.push(Event::Approved { approvers });
-        effects.extend([Effect::Notify(Notice::Approved), Effect::CancelExpiry]);
+        events.push(Event::Approved {
+            approvers: seated.iter().map(|b| b.voter).collect(),
+        });
+        let approvers = seated.iter().map(|b| b.voter_name.clone()).collect();
+        effects.extend(poll_ended(Notice::Approved { version, approvers }));
     }
     Ok(Transition {
         release: next,
@@ -216,12 +162,19 @@ pub fn expire(release: &Release, now: DateTime<Utc>) -> Option<Transition> {
     }
     let mut next = release.clone();
     decide(&mut next, ReleaseState::Expired, None, now);
+    let version = release.version.to_string();
     Some(Transition {
         release: next,
         ballot: None,
         actor: None,
         events: vec![Event::Expired],
-        effects: vec![Effect::RefreshCard, Effect::Notify(Notice::Expired)],
+        effects: vec![
+            Effect::RefreshCard,
+            Effect::Notify {
+                audience: Audience::Thread,
+                notice: Notice::Expired { version },
+            },
+        ],
     })
 }
 
@@ -257,6 +210,13 @@ pub fn cancel(
         Some(reason.clone()),
         now,
     );
+    let notice = Notice::Cancelled {
+        version: release.version.to_string(),
+        by: actor_name.to_owned(),
+        reason: reason.clone(),
+    };
+    let mut effects = vec![Effect::RefreshCard];
+    effects.extend(poll_ended(notice));
     Ok(Transition {
         release: next,
         ballot: None,
@@ -265,11 +225,7 @@ pub fn cancel(
             reason,
             by: actor_name.to_owned(),
         }],
-        effects: vec![
-            Effect::RefreshCard,
-            Effect::Notify(Notice::Cancelled),
-            Effect::CancelExpiry,
-        ],
+        effects,
     })
 }
 
@@ -281,6 +237,17 @@ pub fn parse_reason(text: Option<&str>) -> Result<String, Refusal> {
     }
 }
 
+/// A decided poll tells its thread and needs its expiry no more.
+fn poll_ended(notice: Notice) -> [Effect; 2] {
+    [
+        Effect::Notify {
+            audience: Audience::Thread,
+            notice,
+        },
+        Effect::CancelTimer(TimerKind::PollExpiry),
+    ]
+}
+
 fn decide(release: &mut Release, state: ReleaseState, reason: Option<String>, now: DateTime<Utc>) {
     release.state = state;
     release.decided_at = Some(now);
@@ -288,5 +255,5 @@ fn decide(release: &mut Release, state: ReleaseState, reason: Option<String>, no
 }
 
 #[cfg(test)]
-#[path = "transition_tests.rs"]
+#[path = "poll_tests.rs"]
 mod tests;

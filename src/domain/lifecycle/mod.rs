@@ -1,0 +1,80 @@
+//! The release lifecycle, one file per phase. Each step is a pure function of (state, input,
+//! now) that returns the next state with its audit events and effects, or a refusal.
+
+pub mod deploy;
+pub mod poll;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::effect::TimerKind;
+use super::ids::UserId;
+use super::policy::Role;
+use super::poll::{Ballot, Choice};
+use super::release::Release;
+
+/// What happened, as written to the audit trail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Planned {
+        version: String,
+        kind: String,
+        environment: String,
+        summary: String,
+    },
+    VoteCast {
+        choice: Choice,
+        roles: Vec<Role>,
+        reason: Option<String>,
+    },
+    Approved {
+        approvers: Vec<UserId>,
+    },
+    Rejected {
+        reason: String,
+    },
+    Expired,
+    Cancelled {
+        reason: String,
+        by: String,
+    },
+}
+
+/// One step of the lifecycle, to be committed whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition {
+    pub release: Release,
+    /// The vote this step records, if it records one.
+    pub ballot: Option<Ballot>,
+    pub actor: Option<UserId>,
+    pub events: Vec<Event>,
+    pub effects: Vec<super::Effect>,
+}
+
+impl Transition {
+    /// A step that changes nothing, such as a repeated click.
+    pub fn unchanged(release: &Release, actor: Option<UserId>) -> Transition {
+        Transition {
+            release: release.clone(),
+            ballot: None,
+            actor,
+            events: Vec::new(),
+            effects: Vec::new(),
+        }
+    }
+}
+
+/// What time alone has made due by `now`, such as the end of a poll whose timer has not
+/// fired yet. Every request is decided against the release after this step, so a late vote
+/// finds the poll expired rather than open.
+pub fn catch_up(release: &Release, now: DateTime<Utc>) -> Option<Transition> {
+    poll::expire(release, now)
+}
+
+/// The step a timer of `kind` firing at `now` takes; `None` when it has nothing left to do.
+pub fn on_timer(release: &Release, kind: TimerKind, now: DateTime<Utc>) -> Option<Transition> {
+    match kind {
+        TimerKind::PollExpiry => poll::expire(release, now),
+    }
+}

@@ -1,0 +1,120 @@
+//! Which release a person means, and whether a version may be planned: the rules that turn a
+//! typed version into one release.
+
+use super::refusal::Refusal;
+use super::release::Release;
+
+/// One live release per version and environment: `same_version` holds every release of the
+/// version being planned, and one that is still alive in `environment` refuses the plan.
+pub fn ensure_unplanned<T: AsRef<Release>>(
+    same_version: &[T],
+    environment: &str,
+) -> Result<(), Refusal> {
+    match same_version
+        .iter()
+        .map(AsRef::as_ref)
+        .find(|r| r.environment == environment && !r.state.ended_unshipped())
+    {
+        Some(live) => Err(Refusal::AlreadyPlanned {
+            environment: live.environment.clone(),
+            state: live.state,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The release meant by a version: `found` holds every release of it, newest first. Named an
+/// environment, only that one counts; otherwise the version must live in just one.
+pub fn pick<T: AsRef<Release>>(found: Vec<T>, environment: Option<&str>) -> Result<T, Refusal> {
+    let mut found = found;
+    if let Some(environment) = environment.map(str::trim) {
+        found.retain(|r| r.as_ref().environment == environment);
+    }
+    let mut environments: Vec<String> = found
+        .iter()
+        .map(|r| r.as_ref().environment.clone())
+        .collect();
+    environments.sort();
+    environments.dedup();
+    if environments.len() > 1 {
+        return Err(Refusal::AmbiguousVersion { environments });
+    }
+    found.into_iter().next().ok_or(Refusal::UnknownRelease)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    use super::*;
+    use crate::domain::lifecycle::poll::plan;
+    use crate::domain::release::{PlanRequest, ReleaseState};
+    use crate::domain::{ReleaseId, UserId};
+
+    fn release(id: i64, environment: &str, state: ReleaseState) -> Release {
+        let request =
+            PlanRequest::parse("1.4.0", "minor", "Faster search", None, Some(environment)).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
+        let mut release = plan(ReleaseId(id), request, UserId(1), TimeDelta::hours(1), now).release;
+        release.state = state;
+        release
+    }
+
+    #[test]
+    fn a_live_release_blocks_planning_its_version_again_in_its_environment() {
+        let live = [release(1, "production", ReleaseState::Approved)];
+        assert_eq!(
+            ensure_unplanned(&live, "production"),
+            Err(Refusal::AlreadyPlanned {
+                environment: "production".into(),
+                state: ReleaseState::Approved
+            })
+        );
+        assert_eq!(ensure_unplanned(&live, "staging"), Ok(()));
+    }
+
+    #[test]
+    fn a_release_that_ended_unshipped_frees_its_version() {
+        let ended = [
+            release(1, "production", ReleaseState::Rejected),
+            release(2, "production", ReleaseState::RolledBack),
+        ];
+        assert_eq!(ensure_unplanned(&ended, "production"), Ok(()));
+        let shipped = [release(3, "production", ReleaseState::Completed)];
+        assert!(ensure_unplanned(&shipped, "production").is_err());
+    }
+
+    #[test]
+    fn a_version_in_one_environment_needs_no_environment_named() {
+        let found = vec![
+            release(2, "staging", ReleaseState::Voting),
+            release(1, "staging", ReleaseState::Expired),
+        ];
+        assert_eq!(pick(found, None).unwrap().id, ReleaseId(2), "the newest");
+    }
+
+    #[test]
+    fn a_version_in_two_environments_asks_which() {
+        let found = || {
+            vec![
+                release(2, "staging", ReleaseState::Voting),
+                release(1, "production", ReleaseState::Voting),
+            ]
+        };
+        assert_eq!(
+            pick(found(), None),
+            Err(Refusal::AmbiguousVersion {
+                environments: vec!["production".into(), "staging".into()]
+            })
+        );
+        assert_eq!(
+            pick(found(), Some(" production ")).unwrap().id,
+            ReleaseId(1)
+        );
+        assert_eq!(pick(found(), Some("qa")), Err(Refusal::UnknownRelease));
+        assert_eq!(
+            pick(Vec::<Release>::new(), None),
+            Err(Refusal::UnknownRelease)
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! Why a request was turned down: the rules of the domain, each shown only to the person who
+//! asked, with what they need to know to do better.
+
+use super::policy::Role;
+use super::release::{ReleaseKind, ReleaseState};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The voter holds none of the roles the release's policy takes votes from.
+    NotEligible {
+        kind: ReleaseKind,
+        needed: Vec<Role>,
+    },
+    PollClosed {
+        state: ReleaseState,
+    },
+    AuthorCannotApprove,
+    ReasonRequired,
+    /// The reason is too long; the text says by how much.
+    InvalidReason(String),
+    NotAllowedToCancel,
+    CannotCancel {
+        state: ReleaseState,
+    },
+    /// A live release of this version already exists in the environment.
+    AlreadyPlanned {
+        environment: String,
+        state: ReleaseState,
+    },
+    UnknownRelease,
+    /// The version lives in several environments; the person must say which.
+    AmbiguousVersion {
+        environments: Vec<String>,
+    },
+    /// Another release holds the environment's deploy lock.
+    DeployLocked {
+        holder: String,
+        environment: String,
+        state: ReleaseState,
+    },
+}

@@ -1,0 +1,90 @@
+//! The read model: what a release looks like to people, built from one consistent read.
+
+use serde::Serialize;
+
+use crate::domain::{Ballot, Policy, Tally, UserId};
+use crate::store::releases::StoredRelease;
+
+/// A release as its card and `/release status` show it: plain data, no Discord types.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReleaseView {
+    pub id: i64,
+    pub version: String,
+    pub kind: String,
+    pub state: String,
+    pub open: bool,
+    pub summary: String,
+    pub changelog: Option<String>,
+    pub environment: String,
+    pub author: String,
+    pub expires_at: i64,
+    pub decision_reason: Option<String>,
+    pub slots: Vec<SlotView>,
+    /// The latest votes, newest last, capped so the field stays within Discord's 1024.
+    pub votes: Vec<VoteView>,
+    pub more_votes: usize,
+}
+
+/// How many voters the card lists by name.
+const LISTED_VOTES: usize = 10;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SlotView {
+    pub role: String,
+    pub count: usize,
+    pub filled: usize,
+    pub missing: usize,
+    pub filled_by: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VoteView {
+    pub name: String,
+    pub choice: String,
+}
+
+impl ReleaseView {
+    pub fn new(stored: &StoredRelease, policy: &Policy, history: &[Ballot]) -> ReleaseView {
+        let release = &stored.release;
+        let tally = Tally::count(policy, release.author, history);
+        let name_of = |id: UserId| {
+            tally
+                .latest_of(id)
+                .map_or_else(|| id.to_string(), |b| b.voter_name.clone())
+        };
+        ReleaseView {
+            id: release.id.0,
+            version: release.version.to_string(),
+            kind: release.kind.to_string(),
+            state: release.state.to_string(),
+            open: release.state.is_open(),
+            summary: release.summary.clone(),
+            changelog: release.changelog.clone(),
+            environment: release.environment.clone(),
+            author: stored.author_name.clone(),
+            expires_at: release.expires_at.timestamp(),
+            decision_reason: release.decision_reason.clone(),
+            slots: tally
+                .slots
+                .iter()
+                .map(|fill| SlotView {
+                    role: fill.slot.role.to_string(),
+                    count: usize::from(fill.slot.count),
+                    filled: fill.filled_by.len(),
+                    missing: fill.missing(),
+                    filled_by: fill.filled_by.iter().map(|&id| name_of(id)).collect(),
+                })
+                .collect(),
+            more_votes: tally.current.len().saturating_sub(LISTED_VOTES),
+            votes: tally
+                .current
+                .iter()
+                .skip(tally.current.len().saturating_sub(LISTED_VOTES))
+                .map(|b| VoteView {
+                    name: b.voter_name.clone(),
+                    choice: b.choice.as_str().to_owned(),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! The one write path. Every request that changes state (plan, vote, cancel, a timer firing)
+//! goes load → decide in the domain → apply → commit here. Requests that arrive together form
+//! a group that shares one transaction and one commit, each still decided in arrival order
+//! against the state its predecessors left.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use anyhow::Context as _;
+use tokio::sync::oneshot;
+
+use super::apply::apply;
+use super::error::{refused, Error, Result, UserError};
+use super::unit::Unit;
+use super::{Actor, Service, VoteResult};
+use crate::domain::lifecycle::{self, poll};
+use crate::domain::{lookup, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Version};
+use crate::store;
+use crate::store::releases::StoredRelease;
+use crate::store::timers::Timer;
+use crate::store::votes::NewVote;
+
+/// A request to change state.
+pub(super) enum Change {
+    Plan {
+        actor: Actor,
+        request: PlanRequest,
+    },
+    Vote {
+        actor: Actor,
+        release: ReleaseId,
+        choice: Choice,
+        reason: Option<String>,
+    },
+    Cancel {
+        actor: Actor,
+        version: Version,
+        environment: Option<String>,
+        reason: String,
+    },
+    Timer(Timer),
+}
+
+/// What a change did.
+pub(super) enum Done {
+    Planned(StoredRelease),
+    Voted(VoteResult),
+    Cancelled(Release),
+    Fired,
+}
+
+/// One request waiting for its group's commit.
+struct Job {
+    interaction: Option<u64>,
+    change: Change,
+    reply: oneshot::Sender<Result<Done>>,
+}
+
+/// Requests waiting to be written, and the lock held by whoever writes the next group, which
+/// guards the releases kept in memory between groups.
+#[derive(Default)]
+pub(super) struct WriteQueue {
+    pending: Mutex<Vec<Job>>,
+    writer: tokio::sync::Mutex<Kept>,
+}
+
+/// Releases kept between groups, so a busy poll is not read back from the database per click.
+type Kept = HashMap<ReleaseId, Loaded>;
+
+/// A release and every ballot on it, as of `revision`: every change to a release bumps it, so
+/// a differing revision in the database means the copy is stale.
+struct Loaded {
+    revision: i64,
+    release: Release,
+    history: Vec<Ballot>,
+}
+
+/// A group's answers, one per job, in order; an `Err` here fails the whole group.
+type Answers = Vec<Result<Done, UserError>>;
+
+impl WriteQueue {
+    fn push(&self, job: Job) -> anyhow::Result<()> {
+        self.lock_pending()?.push(job);
+        Ok(())
+    }
+
+    fn take_pending(&self) -> anyhow::Result<Vec<Job>> {
+        Ok(std::mem::take(&mut *self.lock_pending()?))
+    }
+
+    fn lock_pending(&self) -> anyhow::Result<std::sync::MutexGuard<'_, Vec<Job>>> {
+        self.pending
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the write queue is poisoned"))
+    }
+}
+
+impl Service {
+    /// Writes `change` through the one write path and waits for its commit. `interaction` is
+    /// the Discord interaction that asked for it, so a replay changes nothing.
+    pub(super) async fn submit(&self, interaction: Option<u64>, change: Change) -> Result<Done> {
+        let (reply, answer) = oneshot::channel();
+        self.writes.push(Job {
+            interaction,
+            change,
+            reply,
+        })?;
+        {
+            // Whoever holds the writer lock writes everything queued so far: this request
+            // too, unless an earlier writer already took it.
+            let mut writer = self.writes.writer.lock().await;
+            let jobs = self.writes.take_pending()?;
+            if !jobs.is_empty() {
+                let service = self.clone();
+                let mut kept = std::mem::take(&mut *writer);
+                // Spawned, so a dropped request cannot abandon the others of its group. If it
+                // is dropped, the next writer starts with nothing kept and reads afresh; the
+                // one writer connection still keeps the two groups apart.
+                *writer = tokio::spawn(async move {
+                    service.write_group(&mut kept, jobs).await;
+                    kept
+                })
+                .await
+                .context("The writer panicked")?;
+            }
+        }
+        answer.await.context("The writer ended without an answer")?
+    }
+
+    async fn write_group(&self, kept: &mut Kept, jobs: Vec<Job>) {
+        match self.try_group(kept, &jobs).await {
+            Ok(answers) => {
+                for (job, answer) in jobs.into_iter().zip(answers) {
+                    let _ = job.reply.send(answer.map_err(Error::User));
+                }
+            }
+            // One failing request must not fail the others: write each on its own.
+            Err(_) if jobs.len() > 1 => {
+                for job in jobs {
+                    let answer = match self.try_group(kept, std::slice::from_ref(&job)).await {
+                        Ok(mut answers) => answers.remove(0).map_err(Error::User),
+                        Err(error) => Err(Error::Internal(error)),
+                    };
+                    let _ = job.reply.send(answer);
+                }
+            }
+            Err(error) => {
+                for job in jobs {
+                    let copy = anyhow::anyhow!("{error:#}");
+                    let _ = job.reply.send(Err(Error::Internal(copy)));
+                }
+            }
+        }
+    }
+
+    async fn try_group(&self, kept: &mut Kept, jobs: &[Job]) -> anyhow::Result<Answers> {
+        let mut touched = HashSet::new();
+        let result = self
+            .write_in_one_transaction(kept, &mut touched, jobs)
+            .await;
+        if result.is_err() {
+            // The copies may hold changes that were rolled back.
+            kept.retain(|id, _| !touched.contains(id));
+        }
+        result
+    }
+
+    async fn write_in_one_transaction(
+        &self,
+        kept: &mut Kept,
+        touched: &mut HashSet<ReleaseId>,
+        jobs: &[Job],
+    ) -> anyhow::Result<Answers> {
+        let mut unit = Unit::begin(&self.db, self.now()).await?;
+        let ids: Vec<u64> = jobs.iter().filter_map(|job| job.interaction).collect();
+        // Handled before, or earlier in this group: either way a replay.
+        let mut handled = store::interactions::handled(&mut unit.tx, &ids).await?;
+        let mut answers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if let Some(id) = job.interaction {
+                if !handled.insert(id) {
+                    answers.push(Err(UserError::AlreadyHandled));
+                    continue;
+                }
+            }
+            let mut writer = Writer {
+                service: self,
+                unit: &mut unit,
+                kept,
+                touched,
+            };
+            let answer = writer.decide(job.interaction, &job.change).await?;
+            // A refusal stores nothing, not even its interaction id, so it may be tried again.
+            if let (Ok(_), Some(id)) = (&answer, job.interaction) {
+                unit.claim(id);
+            }
+            answers.push(answer);
+        }
+        unit.flush().await?;
+        for (id, revision) in &unit.revisions {
+            if let Some(loaded) = kept.get_mut(id) {
+                loaded.revision = *revision;
+            }
+        }
+        unit.commit().await?;
+        self.wake();
+        // A decided poll takes no more votes; only open ones are worth keeping in memory.
+        kept.retain(|_, loaded| loaded.release.state.is_open());
+        Ok(answers)
+    }
+}
+
+/// Decides one change inside its group's transaction.
+struct Writer<'a> {
+    service: &'a Service,
+    unit: &'a mut Unit,
+    kept: &'a mut Kept,
+    touched: &'a mut HashSet<ReleaseId>,
+}
+
+impl Writer<'_> {
+    async fn decide(
+        &mut self,
+        interaction: Option<u64>,
+        change: &Change,
+    ) -> anyhow::Result<Result<Done, UserError>> {
+        match change {
+            Change::Plan { actor, request } => self.plan(actor, request).await,
+            Change::Vote {
+                actor,
+                release,
+                choice,
+                reason,
+            } => {
+                let ballot = (actor, *choice, reason.clone());
+                self.vote(interaction, ballot, *release).await
+            }
+            Change::Cancel {
+                actor,
+                version,
+                environment,
+                reason,
+            } => {
+                self.cancel(actor, version, environment.as_deref(), reason)
+                    .await
+            }
+            Change::Timer(timer) => {
+                store::timers::delete(&mut *self.unit.tx, timer.id).await?;
+                self.load(timer.release_id).await?;
+                if let Some(loaded) = self.kept.get_mut(&timer.release_id) {
+                    let fired = lifecycle::on_timer(&loaded.release, timer.kind, self.unit.now);
+                    if let Some(step) = fired {
+                        apply(self.unit, &step).await?;
+                        loaded.release = step.release;
+                    }
+                }
+                Ok(Ok(Done::Fired))
+            }
+        }
+    }
+
+    async fn plan(
+        &mut self,
+        actor: &Actor,
+        request: &PlanRequest,
+    ) -> anyhow::Result<Result<Done, UserError>> {
+        // The lookup reads what this group has decided so far.
+        self.unit.flush().await?;
+        let same_version =
+            store::releases::by_version(&mut *self.unit.tx, &request.version).await?;
+        if let Err(refusal) = lookup::ensure_unplanned(&same_version, &request.environment) {
+            return Ok(Err(refused(&request.version, refusal)));
+        }
+        let id = store::releases::next_id(&mut *self.unit.tx).await?;
+        let config = &self.service.config;
+        let step = poll::plan(
+            id,
+            request.clone(),
+            actor.id,
+            config.rollout.vote_ttl,
+            self.unit.now,
+        );
+        let stored = StoredRelease {
+            release: step.release.clone(),
+            author_name: actor.name.clone(),
+            card_channel_id: config.channels.releases,
+            card_message_id: None,
+            thread_id: None,
+            revision: 0,
+        };
+        store::releases::insert(&mut *self.unit.tx, &stored).await?;
+        apply(self.unit, &step).await?;
+        Ok(Ok(Done::Planned(stored)))
+    }
+
+    async fn vote(
+        &mut self,
+        interaction: Option<u64>,
+        (actor, choice, reason): (&Actor, Choice, Option<String>),
+        release: ReleaseId,
+    ) -> anyhow::Result<Result<Done, UserError>> {
+        let service = self.service;
+        let now = self.unit.now;
+        self.catch_up(release).await?;
+        let Some(loaded) = self.kept.get_mut(&release) else {
+            return Ok(Err(UserError::StaleCard));
+        };
+        let ballot = Ballot {
+            voter: actor.id,
+            voter_name: actor.name.clone(),
+            roles: actor.roles.clone(),
+            choice,
+            reason,
+            at: now,
+        };
+        let policy = service.config.policies.get(loaded.release.kind);
+        let step = match poll::vote(&loaded.release, policy, &loaded.history, &ballot, now) {
+            Ok(step) => step,
+            Err(refusal) => return Ok(Err(refused(&loaded.release.version, refusal))),
+        };
+        if let Some(ballot) = &step.ballot {
+            self.unit.record_vote(NewVote {
+                release,
+                ballot: ballot.clone(),
+                interaction_id: interaction,
+            });
+            loaded.history.push(ballot.clone());
+        }
+        apply(self.unit, &step).await?;
+        let changed = step.ballot.is_some();
+        loaded.release = step.release;
+        Ok(Ok(Done::Voted(VoteResult {
+            release: loaded.release.clone(),
+            choice,
+            changed,
+        })))
+    }
+
+    async fn cancel(
+        &mut self,
+        actor: &Actor,
+        version: &Version,
+        environment: Option<&str>,
+        reason: &str,
+    ) -> anyhow::Result<Result<Done, UserError>> {
+        self.unit.flush().await?;
+        let found = store::releases::by_version(&mut *self.unit.tx, version).await?;
+        let id = match lookup::pick(found, environment) {
+            Ok(stored) => stored.release.id,
+            Err(refusal) => return Ok(Err(refused(version, refusal))),
+        };
+        let now = self.unit.now;
+        self.catch_up(id).await?;
+        let Some(loaded) = self.kept.get_mut(&id) else {
+            return Ok(Err(refused(version, Refusal::UnknownRelease)));
+        };
+        let step = match poll::cancel(
+            &loaded.release,
+            actor.id,
+            &actor.name,
+            &actor.roles,
+            reason,
+            now,
+        ) {
+            Ok(step) => step,
+            Err(refusal) => return Ok(Err(refused(version, refusal))),
+        };
+        apply(self.unit, &step).await?;
+        loaded.release = step.release;
+        Ok(Ok(Done::Cancelled(loaded.release.clone())))
+    }
+
+    /// Brings the kept release up to date with whatever time alone has made due: a poll
+    /// past its time to live expires here, before any request is decided against it.
+    async fn catch_up(&mut self, id: ReleaseId) -> anyhow::Result<()> {
+        self.load(id).await?;
+        let Some(loaded) = self.kept.get_mut(&id) else {
+            return Ok(());
+        };
+        if let Some(step) = lifecycle::catch_up(&loaded.release, self.unit.now) {
+            apply(self.unit, &step).await?;
+            loaded.release = step.release;
+        }
+        Ok(())
+    }
+
+    /// The kept copy of a release, read again only if it changed since it was kept.
+    async fn load(&mut self, id: ReleaseId) -> anyhow::Result<()> {
+        if self.touched.insert(id) {
+            let tx = &mut *self.unit.tx;
+            let current = self.kept.get(&id).map(|loaded| loaded.revision);
+            let revision = store::releases::revision(&mut *tx, id).await?;
+            if revision.is_none() || revision != current {
+                self.kept.remove(&id);
+            }
+            if revision.is_some() && !self.kept.contains_key(&id) {
+                if let Some(stored) = store::releases::get(&mut *tx, id).await? {
+                    let history = store::votes::history(&mut *tx, id).await?;
+                    let loaded = Loaded {
+                        revision: stored.revision,
+                        release: stored.release,
+                        history,
+                    };
+                    self.kept.insert(id, loaded);
+                }
+            }
+        }
+        Ok(())
+    }
+}
