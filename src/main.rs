@@ -105,8 +105,10 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let db = Db::connect(&config.database.url).await?;
             match store::audit::verify(db.reader()).await? {
-                Ok(rows) => println!("audit trail intact: {rows} events"),
-                Err(broken) => {
+                store::audit::Verdict::Intact(rows) => {
+                    println!("audit trail intact: {rows} events");
+                }
+                store::audit::Verdict::Broken(broken) => {
                     println!("audit trail BROKEN at {broken}");
                     return Ok(ExitCode::FAILURE);
                 }

@@ -1,4 +1,5 @@
-//! The slash commands: one enum, from which both parsing and registration are generated.
+//! The slash commands: one table of names, descriptions and options, from which both the
+//! registration and the parsing into the command enum are generated.
 
 use serenity::all::{
     CommandDataOptionValue, CommandInteraction, CommandOptionType, CreateCommand,
@@ -11,10 +12,10 @@ use crate::domain::ReleaseKind;
 /// The top-level command that groups the release subcommands.
 pub const RELEASE: &str = "release";
 
-/// A `/release` subcommand, with its options as typed.
+/// A `/release` subcommand, with its options as typed. Each variant's name and description
+/// live in `SPECS`, the one place they are written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    /// Plan a release and open its go/no-go poll
     Plan {
         version: String,
         kind: String,
@@ -22,14 +23,11 @@ pub enum Command {
         changelog: Option<String>,
         environment: Option<String>,
     },
-    /// Show a release's poll and state (the newest release if no version is given)
     Status {
         version: Option<String>,
         environment: Option<String>,
     },
-    /// List the recent releases
     List,
-    /// Cancel a release that has not started deploying
     Cancel {
         version: String,
         reason: String,
@@ -37,11 +35,31 @@ pub enum Command {
     },
 }
 
-/// The name, description and options of each subcommand, in registration order.
+/// The name, description and options of each subcommand, in registration order, and how to
+/// build the command from its options.
 struct Spec {
     name: &'static str,
     description: &'static str,
     options: &'static [OptionSpec],
+    build: fn(&Options<'_>) -> Result<Command, String>,
+}
+
+/// The options of one invocation, as typed.
+struct Options<'a>(&'a [serenity::all::CommandDataOption]);
+
+impl Options<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|o| o.name == name)
+            .and_then(|o| o.value.as_str())
+            .map(str::to_owned)
+    }
+
+    fn need(&self, name: &str) -> Result<String, String> {
+        self.get(name)
+            .ok_or_else(|| format!("the `{name}` option is required"))
+    }
 }
 
 struct OptionSpec {
@@ -97,6 +115,15 @@ const SPECS: &[Spec] = &[
                 32,
             ),
         ],
+        build: |o| {
+            Ok(Command::Plan {
+                version: o.need("version")?,
+                kind: o.need("type")?,
+                summary: o.need("summary")?,
+                changelog: o.get("changelog"),
+                environment: o.get("environment"),
+            })
+        },
     },
     Spec {
         name: "status",
@@ -105,11 +132,18 @@ const SPECS: &[Spec] = &[
             opt("version", "Semantic version, like 1.4.0", false, 64),
             ENVIRONMENT,
         ],
+        build: |o| {
+            Ok(Command::Status {
+                version: o.get("version"),
+                environment: o.get("environment"),
+            })
+        },
     },
     Spec {
         name: "list",
         description: "List the recent releases",
         options: &[],
+        build: |_| Ok(Command::List),
     },
     Spec {
         name: "cancel",
@@ -119,6 +153,13 @@ const SPECS: &[Spec] = &[
             opt("reason", "Why it is cancelled", true, MAX_REASON),
             ENVIRONMENT,
         ],
+        build: |o| {
+            Ok(Command::Cancel {
+                version: o.need("version")?,
+                reason: o.need("reason")?,
+                environment: o.get("environment"),
+            })
+        },
     },
 ];
 
@@ -165,36 +206,16 @@ impl Command {
         let CommandDataOptionValue::SubCommand(options) = &sub.value else {
             return Err("choose a /release subcommand".to_owned());
         };
-        let get = |name: &str| {
-            options
-                .iter()
-                .find(|o| o.name == name)
-                .and_then(|o| o.value.as_str())
-                .map(str::to_owned)
-        };
-        let need = |name: &str| get(name).ok_or_else(|| format!("the `{name}` option is required"));
-        match sub.name.as_str() {
-            "plan" => Ok(Command::Plan {
-                version: need("version")?,
-                kind: need("type")?,
-                summary: need("summary")?,
-                changelog: get("changelog"),
-                environment: get("environment"),
-            }),
-            "status" => Ok(Command::Status {
-                version: get("version"),
-                environment: get("environment"),
-            }),
-            "list" => Ok(Command::List),
-            "cancel" => Ok(Command::Cancel {
-                version: need("version")?,
-                reason: need("reason")?,
-                environment: get("environment"),
-            }),
-            other => Err(format!(
-                "`/release {other}` is not available in this version of gonogo"
-            )),
-        }
+        let spec = SPECS
+            .iter()
+            .find(|spec| spec.name == sub.name)
+            .ok_or_else(|| {
+                format!(
+                    "`/release {}` is not available in this version of gonogo",
+                    sub.name
+                )
+            })?;
+        (spec.build)(&Options(options))
     }
 }
 

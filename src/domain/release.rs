@@ -81,7 +81,7 @@ pub enum ReleaseState {
 }
 
 impl ReleaseState {
-    const ALL: [ReleaseState; 12] = [
+    pub const ALL: [ReleaseState; 12] = [
         ReleaseState::Planned,
         ReleaseState::Voting,
         ReleaseState::Approved,

@@ -189,7 +189,11 @@ impl Service {
                 kept,
                 touched,
             };
-            let answer = writer.decide(job.interaction, &job.change).await?;
+            let answer = match writer.decide(job.interaction, &job.change).await {
+                Ok(done) => Ok(done),
+                Err(Error::User(refusal)) => Err(refusal),
+                Err(Error::Internal(cause)) => return Err(cause),
+            };
             // A refusal stores nothing, not even its interaction id, so it may be tried again.
             if let (Ok(_), Some(id)) = (&answer, job.interaction) {
                 unit.claim(id);
@@ -219,11 +223,7 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    async fn decide(
-        &mut self,
-        interaction: Option<u64>,
-        change: &Change,
-    ) -> anyhow::Result<Result<Done, UserError>> {
+    async fn decide(&mut self, interaction: Option<u64>, change: &Change) -> Result<Done> {
         match change {
             Change::Plan { actor, request } => self.plan(actor, request).await,
             Change::Vote {
@@ -254,22 +254,18 @@ impl Writer<'_> {
                         loaded.release = step.release;
                     }
                 }
-                Ok(Ok(Done::Fired))
+                Ok(Done::Fired)
             }
         }
     }
 
-    async fn plan(
-        &mut self,
-        actor: &Actor,
-        request: &PlanRequest,
-    ) -> anyhow::Result<Result<Done, UserError>> {
+    async fn plan(&mut self, actor: &Actor, request: &PlanRequest) -> Result<Done> {
         // The lookup reads what this group has decided so far.
         self.unit.flush().await?;
         let same_version =
             store::releases::by_version(&mut *self.unit.tx, &request.version).await?;
         if let Err(refusal) = lookup::ensure_unplanned(&same_version, &request.environment) {
-            return Ok(Err(refused(&request.version, refusal)));
+            return Err(refused(&request.version, refusal).into());
         }
         let id = store::releases::next_id(&mut *self.unit.tx).await?;
         let config = &self.service.config;
@@ -290,7 +286,7 @@ impl Writer<'_> {
         };
         store::releases::insert(&mut *self.unit.tx, &stored).await?;
         apply(self.unit, &step).await?;
-        Ok(Ok(Done::Planned(stored)))
+        Ok(Done::Planned(stored))
     }
 
     async fn vote(
@@ -298,12 +294,12 @@ impl Writer<'_> {
         interaction: Option<u64>,
         (actor, choice, reason): (&Actor, Choice, Option<String>),
         release: ReleaseId,
-    ) -> anyhow::Result<Result<Done, UserError>> {
+    ) -> Result<Done> {
         let service = self.service;
         let now = self.unit.now;
         self.catch_up(release).await?;
         let Some(loaded) = self.kept.get_mut(&release) else {
-            return Ok(Err(UserError::StaleCard));
+            return Err(UserError::StaleCard.into());
         };
         let ballot = Ballot {
             voter: actor.id,
@@ -316,7 +312,7 @@ impl Writer<'_> {
         let policy = service.config.policies.get(loaded.release.kind);
         let step = match poll::vote(&loaded.release, policy, &loaded.history, &ballot, now) {
             Ok(step) => step,
-            Err(refusal) => return Ok(Err(refused(&loaded.release.version, refusal))),
+            Err(refusal) => return Err(refused(&loaded.release.version, refusal).into()),
         };
         if let Some(ballot) = &step.ballot {
             self.unit.record_vote(NewVote {
@@ -329,11 +325,11 @@ impl Writer<'_> {
         apply(self.unit, &step).await?;
         let changed = step.ballot.is_some();
         loaded.release = step.release;
-        Ok(Ok(Done::Voted(VoteResult {
+        Ok(Done::Voted(VoteResult {
             release: loaded.release.clone(),
             choice,
             changed,
-        })))
+        }))
     }
 
     async fn cancel(
@@ -342,17 +338,17 @@ impl Writer<'_> {
         version: &Version,
         environment: Option<&str>,
         reason: &str,
-    ) -> anyhow::Result<Result<Done, UserError>> {
+    ) -> Result<Done> {
         self.unit.flush().await?;
         let found = store::releases::by_version(&mut *self.unit.tx, version).await?;
         let id = match lookup::pick(found, environment) {
             Ok(stored) => stored.release.id,
-            Err(refusal) => return Ok(Err(refused(version, refusal))),
+            Err(refusal) => return Err(refused(version, refusal).into()),
         };
         let now = self.unit.now;
         self.catch_up(id).await?;
         let Some(loaded) = self.kept.get_mut(&id) else {
-            return Ok(Err(refused(version, Refusal::UnknownRelease)));
+            return Err(refused(version, Refusal::UnknownRelease).into());
         };
         let step = match poll::cancel(
             &loaded.release,
@@ -363,11 +359,11 @@ impl Writer<'_> {
             now,
         ) {
             Ok(step) => step,
-            Err(refusal) => return Ok(Err(refused(version, refusal))),
+            Err(refusal) => return Err(refused(version, refusal).into()),
         };
         apply(self.unit, &step).await?;
         loaded.release = step.release;
-        Ok(Ok(Done::Cancelled(loaded.release.clone())))
+        Ok(Done::Cancelled(loaded.release.clone()))
     }
 
     /// Brings the kept release up to date with whatever time alone has made due: a poll

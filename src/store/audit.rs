@@ -155,9 +155,17 @@ impl fmt::Display for Break {
     }
 }
 
-/// Checks every row in order. `Ok(n)` is the number of intact rows; `Err` names the first
-/// edited, deleted or reordered one.
-pub async fn verify(db: impl SqliteExecutor<'_>) -> anyhow::Result<Result<u64, Break>> {
+/// What `verify` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every row is intact; this many of them.
+    Intact(u64),
+    /// The first edited, deleted or reordered row.
+    Broken(Break),
+}
+
+/// Checks every row in order.
+pub async fn verify(db: impl SqliteExecutor<'_>) -> anyhow::Result<Verdict> {
     let rows = sqlx::query(
         "SELECT id, release_id, actor_id, kind, detail, at, prev_hash, hash FROM audit_events ORDER BY id",
     )
@@ -170,13 +178,13 @@ pub async fn verify(db: impl SqliteExecutor<'_>) -> anyhow::Result<Result<u64, B
         if id != expected_id {
             let problem =
                 format!("expected event {expected_id} here: a row was deleted or renumbered");
-            return Ok(Err(Break { id, problem }));
+            return Ok(Verdict::Broken(Break { id, problem }));
         }
         let prev_hash: String = row.try_get("prev_hash")?;
         if prev_hash != prev {
             let problem =
                 "its link to the previous event does not match: rows were removed or reordered";
-            return Ok(Err(Break {
+            return Ok(Verdict::Broken(Break {
                 id,
                 problem: problem.to_owned(),
             }));
@@ -192,11 +200,11 @@ pub async fn verify(db: impl SqliteExecutor<'_>) -> anyhow::Result<Result<u64, B
         let hash: String = row.try_get("hash")?;
         if chain(&prev, &content) != hash {
             let problem = "its content does not match its hash: the row was edited".to_owned();
-            return Ok(Err(Break { id, problem }));
+            return Ok(Verdict::Broken(Break { id, problem }));
         }
         prev = hash;
     }
-    Ok(Ok(rows.len() as u64))
+    Ok(Verdict::Intact(rows.len() as u64))
 }
 
 /// One exported row.

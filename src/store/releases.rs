@@ -243,3 +243,87 @@ pub async fn set_thread(
         .context("Cannot store the thread id")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone};
+
+    use super::*;
+    use crate::domain::lifecycle::poll::plan;
+    use crate::domain::{PlanRequest, ReleaseState};
+    use crate::store::Db;
+
+    async fn db() -> (Db, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("gonogo.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        (db, dir)
+    }
+
+    async fn planned(db: &Db, id: i64, version: &str) -> Release {
+        let request = PlanRequest::parse(version, "patch", "Fix login", None, None).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
+        let release = plan(ReleaseId(id), request, UserId(1), TimeDelta::hours(1), now).release;
+        let stored = StoredRelease {
+            release: release.clone(),
+            author_name: "Avery".into(),
+            card_channel_id: 5,
+            card_message_id: None,
+            thread_id: None,
+            revision: 0,
+        };
+        insert(db.writer(), &stored).await.unwrap();
+        release
+    }
+
+    #[tokio::test]
+    async fn every_update_bumps_the_revision_and_keeps_the_deployment() {
+        let (db, _dir) = db().await;
+        let mut release = planned(&db, 1, "1.4.0").await;
+        assert_eq!(revision(db.reader(), release.id).await.unwrap(), Some(0));
+        assert_eq!(update(db.writer(), &release).await.unwrap(), 1);
+        let started = Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap();
+        release.state = ReleaseState::Deploying;
+        release.deployment = Some(Deployment {
+            started_by: UserId(u64::MAX - 1),
+            started_at: started,
+            stage: 2,
+            stage_started_at: started + TimeDelta::minutes(30),
+            halted_for: TimeDelta::seconds(95),
+            finished_at: None,
+        });
+        assert_eq!(update(db.writer(), &release).await.unwrap(), 2);
+        let stored = get(db.reader(), release.id).await.unwrap().unwrap();
+        assert_eq!(stored.revision, 2);
+        assert_eq!(stored.release, release);
+        assert_eq!(revision(db.reader(), ReleaseId(99)).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn the_database_refuses_a_second_rollout_in_one_environment() {
+        let (db, _dir) = db().await;
+        let started = Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap();
+        let deployment = Deployment {
+            started_by: UserId(2),
+            started_at: started,
+            stage: 0,
+            stage_started_at: started,
+            halted_for: TimeDelta::zero(),
+            finished_at: None,
+        };
+        let mut first = planned(&db, 1, "1.4.0").await;
+        let mut second = planned(&db, 2, "1.5.0").await;
+        first.state = ReleaseState::Deploying;
+        first.deployment = Some(deployment.clone());
+        update(db.writer(), &first).await.unwrap();
+        second.state = ReleaseState::Halted;
+        second.deployment = Some(deployment);
+        let refused = update(db.writer(), &second).await.unwrap_err();
+        assert!(format!("{refused:#}").contains("UNIQUE"), "{refused:#}");
+
+        first.state = ReleaseState::Completed;
+        update(db.writer(), &first).await.unwrap();
+        update(db.writer(), &second).await.unwrap();
+    }
+}

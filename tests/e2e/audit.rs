@@ -13,7 +13,10 @@ async fn the_audit_check_passes_on_a_real_history_and_fails_after_an_edit() {
     t.plan(&author(), "11.0.1", "minor").await;
     t.no_go(&team(1), "11.0.1", "flaky tests").await;
 
-    assert_eq!(audit::verify(t.db()).await.unwrap(), Ok(7));
+    assert_eq!(
+        audit::verify(t.db()).await.unwrap(),
+        audit::Verdict::Intact(7)
+    );
 
     let writer = t.db().clone();
     let blocked = sqlx::query("UPDATE audit_events SET detail = '{}' WHERE id = 3")
@@ -30,7 +33,7 @@ async fn the_audit_check_passes_on_a_real_history_and_fails_after_an_edit() {
         .execute(&writer)
         .await
         .unwrap();
-    let broken = audit::verify(t.db()).await.unwrap().unwrap_err();
+    let broken = broken(&t).await;
     assert_eq!(broken.id, 6);
     assert!(broken.problem.contains("edited"), "{broken}");
     t.finish().await;
@@ -64,14 +67,22 @@ async fn a_deleted_or_reordered_row_breaks_the_chain() {
         .execute(&writer)
         .await
         .unwrap();
-    let swapped = audit::verify(t.db()).await.unwrap().unwrap_err();
+    let swapped = broken(&t).await;
     assert_eq!(swapped.id, 2, "{swapped}");
 
     sqlx::query("DELETE FROM audit_events WHERE id = 2")
         .execute(&writer)
         .await
         .unwrap();
-    let deleted = audit::verify(t.db()).await.unwrap().unwrap_err();
+    let deleted = broken(&t).await;
     assert!(deleted.problem.contains("deleted"), "{deleted}");
     t.finish().await;
+}
+
+/// Where `verify` finds the chain broken; fails the test when it finds it intact.
+async fn broken(t: &Tester) -> audit::Break {
+    match audit::verify(t.db()).await.unwrap() {
+        audit::Verdict::Broken(broken) => broken,
+        audit::Verdict::Intact(rows) => panic!("the chain of {rows} events verified"),
+    }
 }

@@ -78,3 +78,6 @@ pub fn on_timer(release: &Release, kind: TimerKind, now: DateTime<Utc>) -> Optio
         TimerKind::PollExpiry => poll::expire(release, now),
     }
 }
+
+#[cfg(test)]
+mod matrix_tests;
