@@ -71,6 +71,14 @@ fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow
             "refusal_ambiguous_version",
             json!({ "version": version, "environments": environments }),
         ),
+        Refusal::NothingToRollBack { state } => messages.render(
+            "refusal_nothing_to_roll_back",
+            json!({ "version": version, "state": state.as_str() }),
+        ),
+        Refusal::RollbackWindowClosed { closed_at } => messages.render(
+            "refusal_rollback_window_closed",
+            json!({ "version": version, "closed_at": closed_at.timestamp() }),
+        ),
         Refusal::DeployLocked {
             holder,
             environment,

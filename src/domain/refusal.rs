@@ -1,6 +1,8 @@
 //! Why a request was turned down: the rules of the domain, each shown only to the person who
 //! asked, with what they need to know to do better.
 
+use chrono::{DateTime, Utc};
+
 use super::policy::Role;
 use super::release::{ReleaseKind, ReleaseState};
 
@@ -37,5 +39,13 @@ pub enum Refusal {
         holder: String,
         environment: String,
         state: ReleaseState,
+    },
+    /// There is no rollout in progress or recently completed to undo.
+    NothingToRollBack {
+        state: ReleaseState,
+    },
+    /// The release completed and its type's rollback window has passed.
+    RollbackWindowClosed {
+        closed_at: DateTime<Utc>,
     },
 }

@@ -85,6 +85,7 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             "typical",
             json!({ "version": "1.5.0", "holder": "1.4.0", "environment": "production", "state": "verifying" }),
         )],
+        "refusal_rollback_window_closed" => vec![("typical", json!({ "version": "1.4.0", "closed_at": 1_772_445_600 }))],
         "refusal_unknown_release" => vec![("unknown", json!({ "version": "9.9.9" }))],
         "internal_error" => vec![("error", json!({ "error_id": "0badc0de" }))],
         "nogo_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],

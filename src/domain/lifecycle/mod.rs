@@ -3,6 +3,7 @@
 
 pub mod deploy;
 pub mod poll;
+pub mod rollback;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
