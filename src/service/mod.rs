@@ -22,7 +22,7 @@ use crate::messages::Messages;
 use crate::store::releases::StoredRelease;
 use crate::store::{self, Db};
 pub use error::{refused, Error, Result, UserError};
-use write::{Change, Done, WriteQueue};
+use write::{Change, Done, VoteRequest, WriteQueue};
 
 /// Who is acting, with the policy roles they hold right now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,12 +107,12 @@ impl Service {
         choice: Choice,
         reason: Option<String>,
     ) -> Result<VoteResult> {
-        let change = Change::Vote {
+        let change = Change::Vote(VoteRequest {
             actor: actor.clone(),
             release,
             choice,
             reason,
-        };
+        });
         match self.submit(Some(interaction), change).await? {
             Done::Voted(result) => Ok(result),
             _ => Err(unexpected("vote")),

@@ -26,12 +26,7 @@ pub(super) enum Change {
         actor: Actor,
         request: PlanRequest,
     },
-    Vote {
-        actor: Actor,
-        release: ReleaseId,
-        choice: Choice,
-        reason: Option<String>,
-    },
+    Vote(VoteRequest),
     Cancel {
         actor: Actor,
         version: Version,
@@ -39,6 +34,14 @@ pub(super) enum Change {
         reason: String,
     },
     Timer(Timer),
+}
+
+/// A Go click, or a No-Go with its reason.
+pub(super) struct VoteRequest {
+    pub actor: Actor,
+    pub release: ReleaseId,
+    pub choice: Choice,
+    pub reason: Option<String>,
 }
 
 /// What a change did.
@@ -226,15 +229,7 @@ impl Writer<'_> {
     async fn decide(&mut self, interaction: Option<u64>, change: &Change) -> Result<Done> {
         match change {
             Change::Plan { actor, request } => self.plan(actor, request).await,
-            Change::Vote {
-                actor,
-                release,
-                choice,
-                reason,
-            } => {
-                let ballot = (actor, *choice, reason.clone());
-                self.vote(interaction, ballot, *release).await
-            }
+            Change::Vote(request) => self.vote(interaction, request).await,
             Change::Cancel {
                 actor,
                 version,
@@ -289,12 +284,14 @@ impl Writer<'_> {
         Ok(Done::Planned(stored))
     }
 
-    async fn vote(
-        &mut self,
-        interaction: Option<u64>,
-        (actor, choice, reason): (&Actor, Choice, Option<String>),
-        release: ReleaseId,
-    ) -> Result<Done> {
+    async fn vote(&mut self, interaction: Option<u64>, request: &VoteRequest) -> Result<Done> {
+        let VoteRequest {
+            actor,
+            release,
+            choice,
+            reason,
+        } = request;
+        let (release, choice) = (*release, *choice);
         let service = self.service;
         let now = self.unit.now;
         self.catch_up(release).await?;
@@ -306,7 +303,7 @@ impl Writer<'_> {
             voter_name: actor.name.clone(),
             roles: actor.roles.clone(),
             choice,
-            reason,
+            reason: reason.clone(),
             at: now,
         };
         let policy = service.config.policies.get(loaded.release.kind);
