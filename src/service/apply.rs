@@ -2,18 +2,23 @@
 //! effect as outbox rows and timers, all in the one transaction.
 
 use super::unit::Unit;
-use crate::domain::{Effect, Transition};
+use crate::domain::{Effect, Release, Transition};
 use crate::store;
 use crate::store::outbox::{NoticeBody, OutboxKind};
 
-/// Writes `step` into the unit. A step with no events changed nothing, so it writes nothing.
-pub(super) async fn apply(unit: &mut Unit, step: &Transition) -> anyhow::Result<()> {
+/// Writes `step`, which moved the release on from `before`, into the unit. A step with no
+/// events changed nothing, so it writes nothing.
+pub(super) async fn apply(
+    unit: &mut Unit,
+    before: &Release,
+    step: &Transition,
+) -> anyhow::Result<()> {
     let release = &step.release;
     let now = unit.now;
     if step.events.is_empty() {
         return Ok(());
     }
-    unit.record_release(release);
+    unit.record_release(before, release);
     for event in &step.events {
         unit.audit
             .append(&mut unit.tx, Some(release.id), step.actor, event, now)

@@ -11,12 +11,19 @@ use crate::domain::{Release, ReleaseId};
 use crate::store::votes::NewVote;
 use crate::store::{self, Db, Tx};
 
+/// What flush writes of a changed release.
+enum Written {
+    /// Only a new revision: something shown on its card changed, such as its votes.
+    Revision,
+    State(Box<Release>),
+}
+
 pub(super) struct Unit {
     pub tx: Tx,
     pub audit: store::audit::Chain,
     pub now: DateTime<Utc>,
     /// Releases changed in this unit, written (and their revision bumped) once each by flush.
-    changed: HashMap<ReleaseId, Release>,
+    changed: HashMap<ReleaseId, Written>,
     /// The revision each release written so far now has.
     pub revisions: HashMap<ReleaseId, i64>,
     votes: Vec<NewVote>,
@@ -38,9 +45,14 @@ impl Unit {
         })
     }
 
-    /// Queues the release's new state; the next [`Unit::flush`] writes the latest one.
-    pub fn record_release(&mut self, release: &Release) {
-        self.changed.insert(release.id, release.clone());
+    /// Queues a change of the release from `before` to `after`; the next [`Unit::flush`]
+    /// writes the latest state once, or only bumps the revision when no field changed (a vote
+    /// that decides nothing changes the card, not the release).
+    pub fn record_release(&mut self, before: &Release, after: &Release) {
+        let entry = self.changed.entry(after.id).or_insert(Written::Revision);
+        if before != after || matches!(entry, Written::State(_)) {
+            *entry = Written::State(Box::new(after.clone()));
+        }
     }
 
     /// Queues a vote; it is written by the next [`Unit::flush`].
@@ -61,8 +73,11 @@ impl Unit {
 
     /// Writes everything queued so far. Call before a query that reads what was queued.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
-        for (id, release) in self.changed.drain() {
-            let revision = store::releases::update(&mut *self.tx, &release).await?;
+        for (id, written) in self.changed.drain() {
+            let revision = match written {
+                Written::Revision => store::releases::bump_revision(&mut *self.tx, id).await?,
+                Written::State(release) => store::releases::update(&mut *self.tx, &release).await?,
+            };
             self.revisions.insert(id, revision);
         }
         self.audit.flush(&mut self.tx).await?;

@@ -245,7 +245,7 @@ impl Writer<'_> {
                 if let Some(loaded) = self.kept.get_mut(&timer.release_id) {
                     let fired = lifecycle::on_timer(&loaded.release, timer.kind, self.unit.now);
                     if let Some(step) = fired {
-                        apply(self.unit, &step).await?;
+                        apply(self.unit, &loaded.release, &step).await?;
                         loaded.release = step.release;
                     }
                 }
@@ -280,7 +280,7 @@ impl Writer<'_> {
             revision: 0,
         };
         store::releases::insert(&mut *self.unit.tx, &stored).await?;
-        apply(self.unit, &step).await?;
+        apply(self.unit, &step.release, &step).await?;
         Ok(Done::Planned(stored))
     }
 
@@ -319,7 +319,7 @@ impl Writer<'_> {
             });
             loaded.history.push(ballot.clone());
         }
-        apply(self.unit, &step).await?;
+        apply(self.unit, &loaded.release, &step).await?;
         let changed = step.ballot.is_some();
         loaded.release = step.release;
         Ok(Done::Voted(VoteResult {
@@ -358,7 +358,7 @@ impl Writer<'_> {
             Ok(step) => step,
             Err(refusal) => return Err(refused(version, refusal).into()),
         };
-        apply(self.unit, &step).await?;
+        apply(self.unit, &loaded.release, &step).await?;
         loaded.release = step.release;
         Ok(Done::Cancelled(loaded.release.clone()))
     }
@@ -371,7 +371,7 @@ impl Writer<'_> {
             return Ok(());
         };
         if let Some(step) = lifecycle::catch_up(&loaded.release, self.unit.now) {
-            apply(self.unit, &step).await?;
+            apply(self.unit, &loaded.release, &step).await?;
             loaded.release = step.release;
         }
         Ok(())

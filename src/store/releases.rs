@@ -160,6 +160,17 @@ pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::R
     Ok(revision)
 }
 
+/// Bumps the revision of a release whose own fields did not change; returns the new one.
+pub async fn bump_revision(db: impl SqliteExecutor<'_>, id: ReleaseId) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "UPDATE releases SET revision = revision + 1 WHERE id = ? RETURNING revision",
+    )
+    .bind(id.0)
+    .fetch_one(db)
+    .await
+    .context("Cannot bump the release's revision")
+}
+
 /// The release's current revision; `None` when there is no such release.
 pub async fn revision(db: impl SqliteExecutor<'_>, id: ReleaseId) -> anyhow::Result<Option<i64>> {
     sqlx::query_scalar("SELECT revision FROM releases WHERE id = ?")
