@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 
+use crate::domain::windows::Windows;
 use crate::domain::{Policies, Role, RoleId};
 
 pub use error::{ConfigError, ConfigErrors, Secret};
@@ -59,7 +60,7 @@ const SECTIONS: [(&str, &[&str]); 11] = [
         "rollout",
         &["stages", "progress_every", "verify_for", "vote_ttl"],
     ),
-    ("windows", &["allow", "blackout"]),
+    ("windows", &["timezone", "allow", "blackout"]),
     (
         "executor",
         &["kind", "deploy", "rollback", "timeout", "url", "secret"],
@@ -89,7 +90,7 @@ pub struct Config {
     pub roles: RolesConfig,
     pub policies: Policies,
     pub rollout: RolloutConfig,
-    pub windows: WindowsConfig,
+    pub windows: Windows,
     /// How stages and rollbacks are carried out; `None` when people do it by hand.
     pub executor: Option<ExecutorConfig>,
     pub gates: GatesConfig,
@@ -170,14 +171,6 @@ pub struct StageConfig {
     pub percent: u8,
     /// How long the stage runs before the next one may start.
     pub hold: TimeDelta,
-}
-
-#[derive(Clone, Debug)]
-pub struct WindowsConfig {
-    /// A deployment may start only inside these; an empty list puts no limit.
-    pub allow: Vec<cron::Schedule>,
-    /// A deployment never starts inside these.
-    pub blackout: Vec<cron::Schedule>,
 }
 
 /// How the bot acts on the world.

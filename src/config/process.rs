@@ -3,10 +3,12 @@
 use std::collections::BTreeMap;
 
 use chrono::TimeDelta;
+use chrono_tz::Tz;
 
 use super::reader::{Problems, Table};
 use super::values::{duration, duration_at_least, integer, quote, schedule, string};
-use super::{keys_of, RolesConfig, RolloutConfig, StageConfig, WindowsConfig};
+use super::{keys_of, RolesConfig, RolloutConfig, StageConfig};
+use crate::domain::windows::{Window, Windows};
 use crate::domain::{Policies, Policy, ReleaseKind, Role, Slot};
 
 /// Reads `[policy.*]`, filling the kinds it leaves out with the contract's defaults, and checks
@@ -274,32 +276,72 @@ fn stage_name(value: &figment::value::Value) -> Result<String, String> {
     }
 }
 
-pub(super) fn windows(root: &Table, p: &mut Problems) -> Option<WindowsConfig> {
+pub(super) fn windows(root: &Table, p: &mut Problems) -> Option<Windows> {
     let t = Table::new("windows", root.get("windows"), keys_of("windows"), p);
-    let mut read = |name: &str, default: &[&str]| {
-        let Some(items) = t.list(name, p) else {
-            if t.get(name).is_some() {
-                return None;
-            }
-            return default
-                .iter()
-                .map(|text| schedule(&figment::value::Value::from(*text)).ok())
-                .collect();
-        };
-        let mut schedules = Some(Vec::new());
-        for (key, item) in items {
-            let parsed = p.check(&key, schedule(item));
-            schedules = schedules.zip(parsed).map(|(mut all, one)| {
-                all.push(one);
-                all
-            });
-        }
-        schedules
-    };
-    let allow = read("allow", &["0 0 9-16 * * Mon-Thu"]);
-    let blackout = read("blackout", &[]);
-    Some(WindowsConfig {
+    let timezone = t.or("timezone", Tz::UTC, p, timezone);
+    let allow = window_list(&t, "allow", p);
+    let blackout = window_list(&t, "blackout", p);
+    Some(Windows {
+        timezone: timezone?,
         allow: allow?,
         blackout: blackout?,
+    })
+}
+
+/// The windows under `name`: none when unset.
+fn window_list(t: &Table, name: &str, p: &mut Problems) -> Option<Vec<Window>> {
+    let Some(items) = t.list(name, p) else {
+        return t.get(name).is_none().then(Vec::new);
+    };
+    let mut windows = Some(Vec::new());
+    for (key, item) in items {
+        let window = window(&key, item, p);
+        windows = windows.zip(window).map(|(mut all, one)| {
+            all.push(one);
+            all
+        });
+    }
+    windows
+}
+
+/// `{ cron = "0 0 9 * * Mon-Thu", duration = "8h" }`: open at each firing, for `duration`.
+fn window(key: &str, item: &figment::value::Value, p: &mut Problems) -> Option<Window> {
+    if let figment::value::Value::String(_, text) = item {
+        p.add(
+            key,
+            format!(
+                "a window is now a table that says how long it lasts: write {{ cron = {:?}, duration = \"8h\" }}; it opens at each firing of the cron and stays open for the duration",
+                text.trim()
+            ),
+        );
+        return None;
+    }
+    let w = Table::new(key, Some(item), &["cron", "duration"], p);
+    let schedule = w.required(
+        "cron",
+        "set when the window opens, like \"0 0 9 * * Mon-Thu\"",
+        p,
+        schedule,
+    );
+    let duration = w.required(
+        "duration",
+        "set how long the window stays open, like \"8h\"",
+        p,
+        |v| duration_at_least(v, TimeDelta::seconds(1), "1s"),
+    );
+    Some(Window {
+        schedule: schedule?,
+        duration: duration?,
+    })
+}
+
+/// An IANA timezone name, such as `Europe/Berlin` or `UTC`.
+fn timezone(value: &figment::value::Value) -> Result<Tz, String> {
+    let text = string(value)?;
+    text.trim().parse::<Tz>().map_err(|_| {
+        format!(
+            "{} is not an IANA timezone name; write one like \"Europe/Berlin\", \"America/New_York\" or \"UTC\"",
+            quote(text.trim())
+        )
     })
 }

@@ -3,6 +3,7 @@
 use chrono::TimeDelta;
 
 use super::{Config, ConfigErrors, ExecutorConfig};
+use crate::domain::windows::Window;
 use crate::domain::{Policy, ReleaseKind};
 
 /// What `gonogo check` prints, and whether the config is usable (exit code 0).
@@ -98,18 +99,23 @@ fn rollout(config: &Config) -> String {
 }
 
 fn windows(config: &Config) -> String {
-    let list = |schedules: &[cron::Schedule], none: &str| {
-        if schedules.is_empty() {
+    let list = |windows: &[Window], none: &str| {
+        if windows.is_empty() {
             none.to_owned()
         } else {
-            let all: Vec<String> = schedules.iter().map(|s| format!("\"{s}\"")).collect();
+            let all: Vec<String> = windows
+                .iter()
+                .map(|w| format!("\"{}\" for {}", w.schedule, short(w.duration)))
+                .collect();
             all.join(", ")
         }
     };
+    let windows = &config.windows;
     format!(
-        "windows: allow {}; blackout {}",
-        list(&config.windows.allow, "at any time"),
-        list(&config.windows.blackout, "none")
+        "windows ({}): allow {}; blackout {}",
+        windows.timezone,
+        list(&windows.allow, "at any time"),
+        list(&windows.blackout, "none")
     )
 }
 

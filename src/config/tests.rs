@@ -77,8 +77,12 @@ fn defaults_fill_in() {
     assert_eq!(config.rollout.progress_every, TimeDelta::minutes(15));
     assert_eq!(config.rollout.verify_for, TimeDelta::hours(24));
     assert_eq!(config.rollout.vote_ttl, TimeDelta::hours(24));
-    assert_eq!(config.windows.allow.len(), 1);
+    assert!(
+        config.windows.allow.is_empty(),
+        "no window limits a deployment"
+    );
     assert!(config.windows.blackout.is_empty());
+    assert_eq!(config.windows.timezone, chrono_tz::Tz::UTC);
     assert!(config.executor.is_none());
     assert!(config.gates.prometheus_url.is_none());
     assert!((config.gates.max_error_rate - 0.01).abs() < f64::EPSILON);
@@ -195,18 +199,50 @@ fn a_single_underscore_override_is_pointed_out() {
 #[test]
 fn a_bad_cron_names_its_index() {
     let toml = format!(
-        "{}\n[windows]\nallow = [\"0 9-17 * * Mon-Fri\", \"0 0 9 * * Mon\", \"not cron\"]\n",
+        "{}\n[windows]\nallow = [{{ cron = \"0 9-17 * * Mon-Fri\", duration = \"8h\" }}, {{ cron = \"0 0 9 * * Mon\", duration = \"1h\" }}, {{ cron = \"not cron\", duration = \"1h\" }}]\n",
         minimal()
     );
     let errors = rejected(with_token(&toml));
-    let five_fields = problem_at(&errors, "windows.allow[0]");
+    let five_fields = problem_at(&errors, "windows.allow[0].cron");
     assert!(five_fields.contains("Invalid expression"), "{five_fields}");
     assert!(
         five_fields.contains("\"0 0 9-17 * * Mon-Fri\""),
         "{five_fields}"
     );
-    assert!(problem_at(&errors, "windows.allow[2]").contains("`not cron`"));
+    assert!(problem_at(&errors, "windows.allow[2].cron").contains("`not cron`"));
     assert_eq!(errors.0.len(), 2, "{errors}");
+}
+
+#[test]
+fn a_bare_cron_window_is_refused_with_the_form_that_says_how_long_it_lasts() {
+    let toml = format!(
+        "{}\n[windows]\nallow = [\"0 0 9 * * Mon-Thu\"]\nblackout = [{{ cron = \"0 0 0 20 Dec *\" }}]\n",
+        minimal()
+    );
+    let errors = rejected(with_token(&toml));
+    let bare = problem_at(&errors, "windows.allow[0]");
+    assert!(
+        bare.contains("{ cron = \"0 0 9 * * Mon-Thu\", duration = \"8h\" }"),
+        "{bare}"
+    );
+    assert!(problem_at(&errors, "windows.blackout[0].duration").contains("missing"));
+    assert_eq!(errors.0.len(), 2, "{errors}");
+}
+
+#[test]
+fn windows_are_read_in_the_configured_timezone() {
+    let toml = format!(
+        "{}\n[windows]\ntimezone = \"Europe/Berlin\"\nallow = [{{ cron = \"0 0 9 * * Mon-Thu\", duration = \"8h\" }}]\nblackout = [{{ cron = \"0 0 0 20 Dec *\", duration = \"13d\" }}]\n",
+        minimal()
+    );
+    let config = with_token(&toml).unwrap();
+    assert_eq!(config.windows.timezone, chrono_tz::Tz::Europe__Berlin);
+    assert_eq!(config.windows.allow[0].duration, TimeDelta::hours(8));
+    assert_eq!(config.windows.blackout[0].duration, TimeDelta::days(13));
+
+    let toml = format!("{}\n[windows]\ntimezone = \"Mars/Olympus\"\n", minimal());
+    let errors = rejected(with_token(&toml));
+    assert!(problem_at(&errors, "windows.timezone").contains("IANA"));
 }
 
 #[test]

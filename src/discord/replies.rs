@@ -79,6 +79,18 @@ fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow
             "refusal_rollback_window_closed",
             json!({ "version": version, "closed_at": closed_at.timestamp() }),
         ),
+        Refusal::OutsideWindow { next_open } => messages.render(
+            "refusal_outside_window",
+            json!({ "version": version, "next_open": next_open.map(|t| t.timestamp()) }),
+        ),
+        Refusal::InBlackout { until, next_open } => messages.render(
+            "refusal_in_blackout",
+            json!({
+                "version": version,
+                "until": until.timestamp(),
+                "next_open": next_open.map(|t| t.timestamp()),
+            }),
+        ),
         Refusal::DeployLocked {
             holder,
             environment,

@@ -48,4 +48,13 @@ pub enum Refusal {
     RollbackWindowClosed {
         closed_at: DateTime<Utc>,
     },
+    /// Outside every allow window; `next_open` is the next time a deployment may start.
+    OutsideWindow {
+        next_open: Option<DateTime<Utc>>,
+    },
+    /// Inside a blackout, which lasts `until`.
+    InBlackout {
+        until: DateTime<Utc>,
+        next_open: Option<DateTime<Utc>>,
+    },
 }

@@ -86,6 +86,14 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             json!({ "version": "1.5.0", "holder": "1.4.0", "environment": "production", "state": "verifying" }),
         )],
         "refusal_rollback_window_closed" => vec![("typical", json!({ "version": "1.4.0", "closed_at": 1_772_445_600 }))],
+        "refusal_outside_window" => vec![
+            ("next window", json!({ "version": "1.4.0", "next_open": 1_772_445_600 })),
+            ("never", json!({ "version": "1.4.0", "next_open": null })),
+        ],
+        "refusal_in_blackout" => vec![(
+            "typical",
+            json!({ "version": "1.4.0", "until": 1_798_848_000, "next_open": 1_799_053_200 }),
+        )],
         "refusal_unknown_release" => vec![("unknown", json!({ "version": "9.9.9" }))],
         "internal_error" => vec![("error", json!({ "error_id": "0badc0de" }))],
         "nogo_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],
