@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 
+use crate::domain::rollout::Rollout;
 use crate::domain::windows::Windows;
 use crate::domain::{Policies, Role, RoleId};
 
@@ -89,7 +90,7 @@ pub struct Config {
     pub channels: ChannelsConfig,
     pub roles: RolesConfig,
     pub policies: Policies,
-    pub rollout: RolloutConfig,
+    pub rollout: Rollout,
     pub windows: Windows,
     /// How stages and rollbacks are carried out; `None` when people do it by hand.
     pub executor: Option<ExecutorConfig>,
@@ -151,26 +152,6 @@ impl RolesConfig {
             .map(|(role, _)| *role)
             .collect()
     }
-}
-
-#[derive(Clone, Debug)]
-pub struct RolloutConfig {
-    /// At least one stage; percents strictly increase and the last is 100.
-    pub stages: Vec<StageConfig>,
-    pub progress_every: TimeDelta,
-    /// How long the release is watched after the last stage before it is complete.
-    pub verify_for: TimeDelta,
-    /// How long a poll stays open.
-    pub vote_ttl: TimeDelta,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StageConfig {
-    /// Like `canary`, or `10%` when the config gives no name.
-    pub name: String,
-    pub percent: u8,
-    /// How long the stage runs before the next one may start.
-    pub hold: TimeDelta,
 }
 
 /// How the bot acts on the world.

@@ -7,7 +7,8 @@ use chrono_tz::Tz;
 
 use super::reader::{Problems, Table};
 use super::values::{duration, duration_at_least, integer, quote, schedule, string};
-use super::{keys_of, RolesConfig, RolloutConfig, StageConfig};
+use super::{keys_of, RolesConfig};
+use crate::domain::rollout::{Rollout, Stage};
 use crate::domain::windows::{Window, Windows};
 use crate::domain::{Policies, Policy, ReleaseKind, Role, Slot};
 
@@ -146,32 +147,19 @@ const MAX_SEATS: usize = 10;
 /// The longest a poll may stay open.
 const MAX_VOTE_TTL_DAYS: i64 = 30;
 
-fn default_stages() -> Vec<StageConfig> {
-    let stage = |name: &str, percent, hold| StageConfig {
-        name: name.to_owned(),
-        percent,
-        hold,
-    };
-    vec![
-        stage("canary", 1, TimeDelta::minutes(30)),
-        stage("10%", 10, TimeDelta::hours(2)),
-        stage("50%", 50, TimeDelta::hours(4)),
-        stage("100%", 100, TimeDelta::zero()),
-    ]
-}
-
-pub(super) fn rollout(root: &Table, p: &mut Problems) -> Option<RolloutConfig> {
+pub(super) fn rollout(root: &Table, p: &mut Problems) -> Option<Rollout> {
+    let defaults = Rollout::default();
     let t = Table::new("rollout", root.get("rollout"), keys_of("rollout"), p);
     let stages = if t.get("stages").is_some() {
         stages(&t, p)
     } else {
-        Some(default_stages())
+        Some(defaults.stages)
     };
-    let progress_every = t.or("progress_every", TimeDelta::minutes(15), p, |v| {
-        duration_at_least(v, TimeDelta::minutes(1), "1m")
+    let progress_every = t.or("progress_every", defaults.progress_every, p, |v| {
+        duration_at_least(v, TimeDelta::seconds(1), "1s")
     });
-    let verify_for = t.or("verify_for", TimeDelta::hours(24), p, duration);
-    let vote_ttl = t.or("vote_ttl", TimeDelta::hours(24), p, |v| {
+    let verify_for = t.or("verify_for", defaults.verify_for, p, duration);
+    let vote_ttl = t.or("vote_ttl", defaults.vote_ttl, p, |v| {
         let ttl = duration_at_least(v, TimeDelta::minutes(1), "1m")?;
         if ttl > TimeDelta::days(MAX_VOTE_TTL_DAYS) {
             return Err(format!(
@@ -180,7 +168,7 @@ pub(super) fn rollout(root: &Table, p: &mut Problems) -> Option<RolloutConfig> {
         }
         Ok(ttl)
     });
-    Some(RolloutConfig {
+    Some(Rollout {
         stages: stages?,
         progress_every: progress_every?,
         verify_for: verify_for?,
@@ -189,7 +177,7 @@ pub(super) fn rollout(root: &Table, p: &mut Problems) -> Option<RolloutConfig> {
 }
 
 /// Stages whose percents climb strictly to 100, with distinct names.
-fn stages(t: &Table, p: &mut Problems) -> Option<Vec<StageConfig>> {
+fn stages(t: &Table, p: &mut Problems) -> Option<Vec<Stage>> {
     let key = t.key("stages");
     let items = t.list("stages", p)?;
     if items.is_empty() || items.len() > 20 {
@@ -245,7 +233,7 @@ fn stages(t: &Table, p: &mut Problems) -> Option<Vec<StageConfig>> {
             )
         };
         let stage = (|| {
-            Some(StageConfig {
+            Some(Stage {
                 name: name.ok()??,
                 percent: percent?,
                 hold: hold?,

@@ -512,3 +512,16 @@ fn a_poll_may_not_stay_open_for_more_than_thirty_days() {
     let config = with_token(&(minimal() + "\n[rollout]\nvote_ttl = \"30d\"\n")).unwrap();
     assert_eq!(config.rollout.vote_ttl, TimeDelta::days(30));
 }
+
+#[test]
+fn a_whole_rollout_can_be_rehearsed_in_seconds() {
+    let toml = minimal()
+        + "\n[rollout]\nstages = [{ percent = 10, hold = \"5s\" }, { percent = 100 }]\nprogress_every = \"5s\"\nverify_for = \"10s\"\n";
+    let config = with_token(&toml).unwrap();
+    assert_eq!(config.rollout.stages[0].hold, TimeDelta::seconds(5));
+    assert_eq!(config.rollout.progress_every, TimeDelta::seconds(5));
+    assert_eq!(config.rollout.verify_for, TimeDelta::seconds(10));
+    let zero = minimal() + "\n[rollout]\nprogress_every = \"0s\"\n";
+    let errors = rejected(with_token(&zero));
+    assert!(problem_at(&errors, "rollout.progress_every").contains("at least 1s"));
+}

@@ -85,6 +85,7 @@ mod tests {
         for kind in TimerKind::ALL {
             assert_eq!(TimerKind::parse(kind.as_str()), Some(kind));
         }
+        assert_eq!(TimerKind::PollExpiry.as_str(), "poll_expiry");
         assert_eq!(TimerKind::parse("stage_advance"), None);
     }
 

@@ -33,3 +33,18 @@ impl fmt::Display for ReleaseId {
         write!(f, "{}", self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_show_as_their_plain_numbers() {
+        assert_eq!(
+            UserId(1_600_000_000_000_000_001).to_string(),
+            "1600000000000000001"
+        );
+        assert_eq!(RoleId(42).to_string(), "42");
+        assert_eq!(ReleaseId(7).to_string(), "7");
+    }
+}

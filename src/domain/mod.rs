@@ -9,6 +9,7 @@ pub mod policy;
 pub mod poll;
 pub mod refusal;
 pub mod release;
+pub mod rollout;
 pub mod windows;
 
 pub use effect::{Audience, Effect, Notice, TimerKind};
