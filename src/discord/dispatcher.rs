@@ -15,7 +15,7 @@ use tracing::{info_span, warn, Instrument as _};
 
 use super::card;
 use super::rest::{Rest, RestError, THREAD_ALREADY_CREATED};
-use crate::domain::{Audience, ReleaseId};
+use crate::domain::{Notice, ReleaseId};
 use crate::scheduler;
 use crate::service::view::ReleaseView;
 use crate::service::Service;
@@ -334,7 +334,8 @@ async fn refresh_card(
     }
 }
 
-/// Posts a notice, rendered now from the facts its row carries.
+/// Posts a notice, rendered now from the facts its row carries, to its row's channel (the
+/// release's thread when it names none), pinging the stakeholder role only where allowed.
 async fn notify(
     service: &Service,
     rest: &Rest,
@@ -342,21 +343,48 @@ async fn notify(
     stored: &StoredRelease,
 ) -> Result<Delivered, DeliveryError> {
     let body = row.body.as_deref().unwrap_or_default();
-    let (audience, text) = match serde_json::from_str::<NoticeBody>(body) {
-        Ok(NoticeBody { audience, notice }) => {
-            (audience, service.messages.render("poll_ended", &notice)?)
-        }
+    let text = match serde_json::from_str::<NoticeBody>(body) {
+        Ok(NoticeBody { notice, .. }) => service.messages.render(template_of(&notice), &notice)?,
         // A row queued before notices were stored as facts holds its finished text.
-        Err(_) => (Audience::Thread, body.to_owned()),
+        Err(_) => body.to_owned(),
     };
-    let channel = match audience {
-        Audience::Thread => stored.thread_id.unwrap_or(stored.card_channel_id),
+    let channel = row
+        .channel_id
+        .unwrap_or_else(|| stored.thread_id.unwrap_or(stored.card_channel_id));
+    let ping = row
+        .ping
+        .then_some(service.config.roles.stakeholder_ping)
+        .flatten();
+    let (content, mentions) = match ping {
+        Some(role) => (
+            format!("<@&{role}> {text}"),
+            CreateAllowedMentions::new().roles([role.0]),
+        ),
+        None => (text, CreateAllowedMentions::new()),
     };
     let message = CreateMessage::new()
-        .content(text)
-        .allowed_mentions(CreateAllowedMentions::new())
+        .content(content)
+        .allowed_mentions(mentions)
         .nonce(Nonce::String(row.nonce.clone()))
         .enforce_nonce(true);
     rest.create_message(channel, &message).await?;
     Ok(Delivered::Sent)
+}
+
+/// The template that words a notice.
+pub fn template_of(notice: &Notice) -> &'static str {
+    match notice {
+        Notice::Approved { .. }
+        | Notice::Rejected { .. }
+        | Notice::Expired { .. }
+        | Notice::Cancelled { .. } => "poll_ended",
+        Notice::Started { .. } => "deploy_started",
+        Notice::Progress { .. } => "deploy_progress",
+        Notice::Completed { .. } => "deploy_completed",
+        Notice::ActionFailed { .. } => "action_failed",
+        Notice::Halted { .. } => "deploy_halted",
+        Notice::Resumed { .. } => "deploy_resumed",
+        Notice::RollingBack { .. } => "rollback_started",
+        Notice::RolledBack { .. } => "rolled_back",
+    }
 }

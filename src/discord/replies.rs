@@ -91,6 +91,25 @@ fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow
                 "next_open": next_open.map(|t| t.timestamp()),
             }),
         ),
+        Refusal::NotApproved { state } => messages.render(
+            "refusal_not_approved",
+            json!({ "version": version, "state": state.as_str() }),
+        ),
+        Refusal::NotADeployer => messages.render("refusal_not_a_deployer", just_version()),
+        Refusal::NotAReleaseManager => {
+            messages.render("refusal_not_a_release_manager", just_version())
+        }
+        Refusal::CannotHalt { state } => messages.render(
+            "refusal_cannot_halt",
+            json!({ "version": version, "state": state.as_str() }),
+        ),
+        Refusal::NotHalted { state } => messages.render(
+            "refusal_not_halted",
+            json!({ "version": version, "state": state.as_str() }),
+        ),
+        Refusal::AlreadyRollingBack => {
+            messages.render("refusal_already_rolling_back", just_version())
+        }
         Refusal::DeployLocked {
             holder,
             environment,

@@ -4,6 +4,22 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// How much of a release's summary a start notice quotes: the whole notice must fit Discord's
+/// 2,000 characters beside a twenty-stage schedule and the stakeholder mention.
+pub const NOTICE_SUMMARY: usize = 150;
+/// How much of an executor's complaint a failure notice quotes.
+pub const MAX_PROBLEM: usize = 500;
+
+/// `text`, cut to at most `max` characters with an ellipsis when it was longer.
+pub fn excerpt(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// Work the service must do in the transaction that commits the decision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -19,6 +35,33 @@ pub enum Effect {
     ScheduleTimer { timer: TimerKind, at: DateTime<Utc> },
     /// Drop the pending timer of this kind, if any.
     CancelTimer(TimerKind),
+    /// Ask the executor to act on the world; its outcome comes back as a new request.
+    RunAction(Action),
+}
+
+/// What the executor is asked to do. One durable job exists per (release, action, stage).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Roll the stage at index `stage` out to `percent` of traffic.
+    Deploy { stage: u8, percent: u8 },
+    /// Undo the release, from the stage it had reached.
+    Rollback { stage: u8 },
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Deploy { .. } => "deploy",
+            Action::Rollback { .. } => "rollback",
+        }
+    }
+
+    pub fn stage(self) -> u8 {
+        match self {
+            Action::Deploy { stage, .. } | Action::Rollback { stage } => stage,
+        }
+    }
 }
 
 /// Who a notice is for.
@@ -27,6 +70,9 @@ pub enum Effect {
 pub enum Audience {
     /// The release's thread, where the people following the release read along.
     Thread,
+    /// The releases channel and every stakeholder channel; the stakeholder role is pinged in
+    /// the stakeholder channels only.
+    Everyone,
 }
 
 /// A fact worth telling, with everything its message shows: renderers never look facts up.
@@ -51,6 +97,82 @@ pub enum Notice {
         by: String,
         reason: String,
     },
+    /// A rollout started.
+    Started {
+        version: String,
+        kind: String,
+        summary: String,
+        environment: String,
+        approvers: Vec<String>,
+        by: String,
+        /// Each stage with when it would start if every action succeeded at once.
+        stages: Vec<PlannedStage>,
+        /// When the verification would end, as a Unix timestamp.
+        verified_at: i64,
+        /// Whether an executor acts on each stage; without one only the schedule runs.
+        executor: bool,
+    },
+    /// Where a running rollout stands, posted every `progress_every`.
+    Progress {
+        version: String,
+        phase: String,
+        stage: String,
+        percent: u8,
+        /// Whole minutes in the current stage or verification.
+        minutes_in: i64,
+        /// When the next stage starts or the verification ends, if that is scheduled.
+        next_at: Option<i64>,
+        /// Since when the rollout is halted, if it is.
+        halted_since: Option<i64>,
+        /// Whether this notice also covers ticks missed while gonogo was down.
+        catching_up: bool,
+    },
+    /// The verification passed: the release is complete.
+    Completed {
+        version: String,
+        summary: String,
+        changelog: Option<String>,
+        minutes: i64,
+    },
+    /// An executor action failed; a person must retry the stage or roll back.
+    ActionFailed {
+        version: String,
+        action: String,
+        stage: String,
+        problem: String,
+    },
+    Halted {
+        version: String,
+        by: String,
+        reason: String,
+    },
+    Resumed {
+        version: String,
+        by: String,
+    },
+    RollingBack {
+        version: String,
+        by: String,
+        reason: String,
+        stage: String,
+    },
+    RolledBack {
+        version: String,
+        by: String,
+        reason: String,
+        stage: String,
+        /// Rollback requested → rollback confirmed, in seconds.
+        restore_secs: i64,
+    },
+}
+
+/// One stage of a start notice's schedule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedStage {
+    pub name: String,
+    pub percent: u8,
+    /// When it would start, as a Unix timestamp.
+    pub at: i64,
 }
 
 /// What a timer is for; a release has at most one pending timer of each kind.
@@ -58,14 +180,28 @@ pub enum Notice {
 pub enum TimerKind {
     /// The poll's time to live ends.
     PollExpiry,
+    /// The current stage's hold ends: the next stage, or the verification, starts.
+    StageHold,
+    /// The verification period ends: the release is complete.
+    VerificationEnd,
+    /// A progress notice is due.
+    ProgressTick,
 }
 
 impl TimerKind {
-    pub const ALL: [TimerKind; 1] = [TimerKind::PollExpiry];
+    pub const ALL: [TimerKind; 4] = [
+        TimerKind::PollExpiry,
+        TimerKind::StageHold,
+        TimerKind::VerificationEnd,
+        TimerKind::ProgressTick,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             TimerKind::PollExpiry => "poll_expiry",
+            TimerKind::StageHold => "stage_hold",
+            TimerKind::VerificationEnd => "verification_end",
+            TimerKind::ProgressTick => "progress_tick",
         }
     }
 
@@ -85,8 +221,24 @@ mod tests {
         for kind in TimerKind::ALL {
             assert_eq!(TimerKind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(TimerKind::PollExpiry.as_str(), "poll_expiry");
+        let names: Vec<_> = TimerKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "poll_expiry",
+                "stage_hold",
+                "verification_end",
+                "progress_tick"
+            ]
+        );
         assert_eq!(TimerKind::parse("stage_advance"), None);
+    }
+
+    #[test]
+    fn excerpts_keep_short_texts_and_cut_long_ones_to_their_limit() {
+        assert_eq!(excerpt("abc", 3), "abc");
+        assert_eq!(excerpt("abcd", 3), "ab…");
+        assert_eq!(excerpt(&"é".repeat(400), 150).chars().count(), 150);
     }
 
     #[test]

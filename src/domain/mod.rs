@@ -12,10 +12,12 @@ pub mod release;
 pub mod rollout;
 pub mod windows;
 
-pub use effect::{Audience, Effect, Notice, TimerKind};
+pub use effect::{Action, Audience, Effect, Notice, TimerKind};
 pub use ids::{ReleaseId, RoleId, UserId};
 pub use lifecycle::{Event, Transition};
 pub use policy::{Policies, Policy, Role, Slot};
 pub use poll::{Ballot, Choice, Tally};
 pub use refusal::Refusal;
-pub use release::{Deployment, PlanRequest, Release, ReleaseKind, ReleaseState, Version};
+pub use release::{
+    Deployment, PlanRequest, Release, ReleaseKind, ReleaseState, RollbackRequest, Version,
+};

@@ -213,6 +213,16 @@ mod tests {
     }
 
     #[test]
+    fn choices_are_stored_under_their_names() {
+        assert_eq!(Choice::Go.as_str(), "go");
+        assert_eq!(Choice::NoGo.as_str(), "no_go");
+        for choice in [Choice::Go, Choice::NoGo] {
+            assert_eq!(Choice::parse(choice.as_str()), Some(choice));
+        }
+        assert_eq!(Choice::parse("maybe"), None);
+    }
+
+    #[test]
     fn hotfix_needs_a_lead_and_a_security() {
         let lead = ballot(2, &[Role::Lead], Choice::Go);
         let security = ballot(3, &[Role::Security], Choice::Go);

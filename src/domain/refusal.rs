@@ -57,4 +57,22 @@ pub enum Refusal {
         until: DateTime<Utc>,
         next_open: Option<DateTime<Utc>>,
     },
+    /// Only an approved release can start deploying.
+    NotApproved {
+        state: ReleaseState,
+    },
+    /// Starting and rolling back a deployment takes the deployer role (rolling back, also
+    /// the release manager's).
+    NotADeployer,
+    /// Halting and resuming take the release manager role.
+    NotAReleaseManager,
+    /// Only a running deployment or verification can be halted.
+    CannotHalt {
+        state: ReleaseState,
+    },
+    /// Only a halted deployment can be resumed.
+    NotHalted {
+        state: ReleaseState,
+    },
+    AlreadyRollingBack,
 }

@@ -211,16 +211,35 @@ impl AsRef<Release> for Release {
     }
 }
 
+/// Who asked for a rollback, why, and when: the rollback notices repeat it, and the time to
+/// restore counts from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollbackRequest {
+    pub by: String,
+    pub reason: String,
+    pub requested_at: DateTime<Utc>,
+}
+
 /// Where a started rollout stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Deployment {
     pub started_by: UserId,
+    pub started_by_name: String,
     pub started_at: DateTime<Utc>,
     /// The index of the current stage in the rollout's stages.
     pub stage: u8,
     pub stage_started_at: DateTime<Utc>,
+    /// When the running clock ends: the current stage's hold, once its action succeeded, or
+    /// the verification. `None` while the stage's action runs.
+    pub clock_ends_at: Option<DateTime<Utc>>,
+    /// When the verification started, once it has.
+    pub verify_started_at: Option<DateTime<Utc>>,
+    /// Since when it is halted, while it is.
+    pub halted_at: Option<DateTime<Utc>>,
     /// Time spent halted so far, which does not count toward a stage's hold.
     pub halted_for: TimeDelta,
+    /// The rollback someone asked for, once they have.
+    pub rollback: Option<RollbackRequest>,
     /// When it completed or finished rolling back.
     pub finished_at: Option<DateTime<Utc>>,
 }

@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use crate::domain::effect::{Notice, PlannedStage, MAX_PROBLEM, NOTICE_SUMMARY};
 use crate::domain::release::{MAX_CHANGELOG, MAX_REASON, MAX_SUMMARY};
 
 fn long(n: usize) -> String {
@@ -39,6 +40,45 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         ],
         "votes": listed,
         "more_votes": voters.saturating_sub(10),
+    })
+}
+
+/// A notice as the domain builds it, so the samples have the notices' real shape.
+fn notice(notice: &Notice) -> Value {
+    serde_json::to_value(notice).expect("a notice serializes")
+}
+
+/// The start notice of a rollout of `stages` stages.
+fn started(stages: usize, worst_case: bool) -> Value {
+    let text = |typical: &str, n: usize| {
+        if worst_case {
+            long(n)
+        } else {
+            typical.to_owned()
+        }
+    };
+    notice(&Notice::Started {
+        version: if worst_case {
+            "1.0.0-".to_owned() + &"r".repeat(58)
+        } else {
+            "1.4.0".to_owned()
+        },
+        kind: "major".into(),
+        summary: text("Faster search and a new settings page", NOTICE_SUMMARY),
+        environment: text("production", 32),
+        approvers: (0..if worst_case { 10 } else { 2 })
+            .map(|i| text(&format!("member{i}"), 32))
+            .collect(),
+        by: text("Dee", 32),
+        stages: (0..stages)
+            .map(|i| PlannedStage {
+                name: text(&format!("stage{i}"), 32),
+                percent: u8::try_from(i + 1).unwrap_or(100),
+                at: 1_772_445_600 + 3600 * i64::try_from(i).unwrap_or(0),
+            })
+            .collect(),
+        verified_at: 1_772_532_000,
+        executor: !worst_case,
     })
 }
 
@@ -94,6 +134,26 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             "typical",
             json!({ "version": "1.4.0", "until": 1_798_848_000, "next_open": 1_799_053_200 }),
         )],
+        "deploy_started" => vec![("typical", started(4, false)), ("longest", started(20, true))],
+        "deploy_progress" => vec![
+            ("deploying", notice(&Notice::Progress { version: "1.4.0".into(), phase: "deploying".into(), stage: "canary".into(), percent: 1, minutes_in: 15, next_at: Some(1_772_447_400), halted_since: None, catching_up: false })),
+            ("action running", notice(&Notice::Progress { version: "1.4.0".into(), phase: "deploying".into(), stage: "10%".into(), percent: 10, minutes_in: 2, next_at: None, halted_since: None, catching_up: false })),
+            ("halted", notice(&Notice::Progress { version: "1.4.0".into(), phase: "halted".into(), stage: "50%".into(), percent: 50, minutes_in: 75, next_at: None, halted_since: Some(1_772_445_600), catching_up: true })),
+            ("verifying", notice(&Notice::Progress { version: "1.4.0".into(), phase: "verifying".into(), stage: "100%".into(), percent: 100, minutes_in: 90, next_at: Some(1_772_532_000), halted_since: None, catching_up: false })),
+        ],
+        "deploy_completed" => vec![
+            ("typical", notice(&Notice::Completed { version: "1.4.0".into(), summary: "Faster search".into(), changelog: None, minutes: 1830 })),
+            ("longest", notice(&Notice::Completed { version: "1.0.0-".to_owned() + &"r".repeat(58), summary: long(NOTICE_SUMMARY), changelog: Some(long(MAX_CHANGELOG)), minutes: 100_000 })),
+        ],
+        "action_failed" => vec![
+            ("deploy", notice(&Notice::ActionFailed { version: "1.4.0".into(), action: "deploy".into(), stage: "canary".into(), problem: "exit status 3: connection refused".into() })),
+            ("rollback", notice(&Notice::ActionFailed { version: "1.0.0-".to_owned() + &"r".repeat(58), action: "rollback".into(), stage: long(32), problem: long(MAX_PROBLEM) })),
+        ],
+        "deploy_halted" => vec![("typical", notice(&Notice::Halted { version: "1.4.0".into(), by: "Remy".into(), reason: long(MAX_REASON) }))],
+        "deploy_resumed" => vec![("typical", notice(&Notice::Resumed { version: "1.4.0".into(), by: "Remy".into() }))],
+        "rollback_started" => vec![("typical", notice(&Notice::RollingBack { version: "1.4.0".into(), by: "Dee".into(), reason: long(MAX_REASON), stage: "10%".into() }))],
+        "rolled_back" => vec![("typical", notice(&Notice::RolledBack { version: "1.4.0".into(), by: "Dee".into(), reason: "errors up".into(), stage: "10%".into(), restore_secs: 420 }))],
+        "refusal_not_approved" | "refusal_cannot_halt" | "refusal_not_halted" => vec![("typical", json!({ "version": "1.4.0", "state": "voting" }))],
         "refusal_unknown_release" => vec![("unknown", json!({ "version": "9.9.9" }))],
         "internal_error" => vec![("error", json!({ "error_id": "0badc0de" }))],
         "nogo_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],

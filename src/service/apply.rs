@@ -2,23 +2,24 @@
 //! effect as outbox rows and timers, all in the one transaction.
 
 use super::unit::Unit;
-use crate::domain::{Effect, Release, Transition};
+use crate::config::Config;
+use crate::domain::{Audience, Effect, Release, Transition};
 use crate::store;
 use crate::store::outbox::{NoticeBody, OutboxKind};
 
 /// Writes `step`, which moved the release on from `before`, into the unit. A step with no
-/// events changed nothing, so it writes nothing.
+/// events leaves the release as it was (a repeated click, a progress notice).
 pub(super) async fn apply(
     unit: &mut Unit,
+    config: &Config,
     before: &Release,
     step: &Transition,
 ) -> anyhow::Result<()> {
     let release = &step.release;
     let now = unit.now;
-    if step.events.is_empty() {
-        return Ok(());
+    if !step.events.is_empty() {
+        unit.record_release(before, release);
     }
-    unit.record_release(before, release);
     for event in &step.events {
         unit.audit
             .append(&mut unit.tx, Some(release.id), step.actor, event, now)
@@ -43,8 +44,14 @@ pub(super) async fn apply(
                     audience: *audience,
                     notice: notice.clone(),
                 })?;
-                store::outbox::enqueue(tx, release.id, OutboxKind::Notify, Some(&body), now)
-                    .await?;
+                for (channel, ping) in addresses(config, *audience) {
+                    let tx = &mut *unit.tx;
+                    store::outbox::enqueue_notice(tx, release.id, channel, ping, &body, now)
+                        .await?;
+                }
+            }
+            Effect::RunAction(action) => {
+                store::executions::request(tx, release.id, *action, now).await?;
             }
             Effect::ScheduleTimer { timer, at } => {
                 store::timers::schedule(tx, release.id, *timer, *at).await?;
@@ -55,4 +62,25 @@ pub(super) async fn apply(
         }
     }
     Ok(())
+}
+
+/// Where a notice for `audience` goes: `(channel, may ping)`, a `None` channel being the
+/// release's thread. Everyone means the releases channel and each stakeholder channel, and
+/// only the stakeholder channels ping the stakeholder role.
+fn addresses(config: &Config, audience: Audience) -> Vec<(Option<u64>, bool)> {
+    match audience {
+        Audience::Thread => vec![(None, false)],
+        Audience::Everyone => {
+            let ping = config.roles.stakeholder_ping.is_some();
+            std::iter::once((Some(config.channels.releases), false))
+                .chain(
+                    config
+                        .channels
+                        .stakeholders
+                        .iter()
+                        .map(|&c| (Some(c), ping)),
+                )
+                .collect()
+        }
+    }
 }

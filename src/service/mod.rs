@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::lifecycle::deploy::Plan;
 use crate::domain::lifecycle::poll;
 use crate::domain::{Choice, PlanRequest, Release, ReleaseId, Role, UserId, Version};
 use crate::messages::Messages;
@@ -74,6 +75,14 @@ impl Service {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// What the deploy phase needs from the config.
+    pub fn deploy_plan(&self) -> Plan<'_> {
+        Plan {
+            rollout: &self.config.rollout,
+            executor: self.config.executor.is_some(),
+        }
     }
 
     fn wake(&self) {

@@ -243,9 +243,12 @@ impl Writer<'_> {
                 store::timers::delete(&mut *self.unit.tx, timer.id).await?;
                 self.load(timer.release_id).await?;
                 if let Some(loaded) = self.kept.get_mut(&timer.release_id) {
-                    let fired = lifecycle::on_timer(&loaded.release, timer.kind, self.unit.now);
+                    let plan = self.service.deploy_plan();
+                    let now = self.unit.now;
+                    let fired =
+                        lifecycle::on_timer(&loaded.release, timer.kind, plan, timer.due_at, now);
                     if let Some(step) = fired {
-                        apply(self.unit, &loaded.release, &step).await?;
+                        apply(self.unit, &self.service.config, &loaded.release, &step).await?;
                         loaded.release = step.release;
                     }
                 }
@@ -280,7 +283,7 @@ impl Writer<'_> {
             revision: 0,
         };
         store::releases::insert(&mut *self.unit.tx, &stored).await?;
-        apply(self.unit, &step.release, &step).await?;
+        apply(self.unit, &self.service.config, &step.release, &step).await?;
         Ok(Done::Planned(stored))
     }
 
@@ -319,7 +322,7 @@ impl Writer<'_> {
             });
             loaded.history.push(ballot.clone());
         }
-        apply(self.unit, &loaded.release, &step).await?;
+        apply(self.unit, &self.service.config, &loaded.release, &step).await?;
         let changed = step.ballot.is_some();
         loaded.release = step.release;
         Ok(Done::Voted(VoteResult {
@@ -358,7 +361,7 @@ impl Writer<'_> {
             Ok(step) => step,
             Err(refusal) => return Err(refused(version, refusal).into()),
         };
-        apply(self.unit, &loaded.release, &step).await?;
+        apply(self.unit, &self.service.config, &loaded.release, &step).await?;
         loaded.release = step.release;
         Ok(Done::Cancelled(loaded.release.clone()))
     }
@@ -371,7 +374,7 @@ impl Writer<'_> {
             return Ok(());
         };
         if let Some(step) = lifecycle::catch_up(&loaded.release, self.unit.now) {
-            apply(self.unit, &loaded.release, &step).await?;
+            apply(self.unit, &self.service.config, &loaded.release, &step).await?;
             loaded.release = step.release;
         }
         Ok(())

@@ -50,6 +50,10 @@ pub struct OutboxRow {
     pub attempts: u32,
     pub due_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// Where a notice goes; `None` for the card, the thread and the thread's notices.
+    pub channel_id: Option<u64>,
+    /// Whether the notice may mention the stakeholder role.
+    pub ping: bool,
 }
 
 /// Discord accepts nonces of up to 25 characters.
@@ -77,6 +81,33 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// Queues a notice for `channel` (`None`: the release's thread), pinging the stakeholder role
+/// only when `ping` says so.
+pub async fn enqueue_notice(
+    db: impl SqliteExecutor<'_>,
+    release: ReleaseId,
+    channel: Option<u64>,
+    ping: bool,
+    body: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (release_id, kind, body, nonce, due_at, created_at, channel_id, ping) \
+         VALUES (?, 'notify', ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(release.0)
+    .bind(body)
+    .bind(new_nonce())
+    .bind(ts(now))
+    .bind(ts(now))
+    .bind(channel.map(super::sf))
+    .bind(ping)
+    .execute(db)
+    .await
+    .context("Cannot queue the notice")?;
+    Ok(())
+}
+
 /// Queues a card refresh unless one is already pending: the dispatcher renders the card
 /// from the latest state when it sends, so one pending refresh covers any number of changes.
 pub async fn enqueue_refresh(
@@ -98,9 +129,11 @@ pub async fn enqueue_refresh(
     Ok(())
 }
 
-/// The oldest pending row of each release is its head; rows behind it wait their turn.
+/// The oldest pending row of each (release, channel) lane is its head; rows behind it wait
+/// their turn. The card, the thread and the thread's notices share the lane of no channel.
 const HEADS: &str = "FROM outbox o WHERE o.state = 'pending' AND o.id = \
-    (SELECT MIN(p.id) FROM outbox p WHERE p.state = 'pending' AND p.release_id = o.release_id)";
+    (SELECT MIN(p.id) FROM outbox p WHERE p.state = 'pending' AND p.release_id = o.release_id \
+     AND p.channel_id IS o.channel_id)";
 
 /// The heads that are due, earliest first, at most `limit` of them.
 pub async fn due_heads(
@@ -109,7 +142,8 @@ pub async fn due_heads(
     limit: u32,
 ) -> anyhow::Result<Vec<OutboxRow>> {
     let rows = sqlx::query(&format!(
-        "SELECT o.id, o.release_id, o.kind, o.body, o.nonce, o.attempts, o.due_at, o.created_at {HEADS} \
+        "SELECT o.id, o.release_id, o.kind, o.body, o.nonce, o.attempts, o.due_at, o.created_at, \
+         o.channel_id, o.ping {HEADS} \
          AND o.due_at <= ? ORDER BY o.due_at, o.id LIMIT ?"
     ))
     .bind(ts(now))
@@ -130,6 +164,10 @@ pub async fn due_heads(
                 attempts: row.try_get("attempts")?,
                 due_at: parse_ts(row.try_get("due_at")?)?,
                 created_at: parse_ts(row.try_get("created_at")?)?,
+                channel_id: row
+                    .try_get::<Option<i64>, _>("channel_id")?
+                    .map(super::unsf),
+                ping: row.try_get("ping")?,
             })
         })
         .collect()

@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteExecutor};
 
 use super::{parse_ts, sf, ts, unsf};
-use crate::domain::{Deployment, Release, ReleaseId, UserId, Version};
+use crate::domain::{Deployment, Release, ReleaseId, RollbackRequest, UserId, Version};
 
 /// A release with the Discord coordinates of its card.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,8 +28,9 @@ impl AsRef<Release> for StoredRelease {
 
 const COLUMNS: &str = "id, version, kind, state, summary, changelog, environment, author_id, \
     author_name, created_at, expires_at, decided_at, decision_reason, card_channel_id, \
-    card_message_id, thread_id, revision, deployed_by, deploy_started_at, stage, \
-    stage_started_at, halted_secs, deploy_finished_at";
+    card_message_id, thread_id, revision, deployed_by, deployed_by_name, deploy_started_at, \
+    stage, stage_started_at, clock_ends_at, verify_started_at, halted_at, halted_secs, \
+    rollback_by_name, rollback_reason, rollback_requested_at, deploy_finished_at";
 
 fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
     let parse_err = |e: String| anyhow::anyhow!(e);
@@ -76,13 +77,32 @@ fn deployment_from_row(row: &SqliteRow) -> anyhow::Result<Option<Deployment>> {
     let required = |column: &str| {
         time(column)?.with_context(|| format!("A started deployment has no {column}"))
     };
+    let rollback = match time("rollback_requested_at")? {
+        Some(requested_at) => Some(RollbackRequest {
+            by: row
+                .try_get::<Option<String>, _>("rollback_by_name")?
+                .unwrap_or_default(),
+            reason: row
+                .try_get::<Option<String>, _>("rollback_reason")?
+                .unwrap_or_default(),
+            requested_at,
+        }),
+        None => None,
+    };
     Ok(Some(Deployment {
         started_by: UserId(unsf(started_by)),
+        started_by_name: row
+            .try_get::<Option<String>, _>("deployed_by_name")?
+            .unwrap_or_default(),
         started_at: required("deploy_started_at")?,
         stage: u8::try_from(row.try_get::<i64, _>("stage")?)
             .context("Stored stage is out of range")?,
         stage_started_at: required("stage_started_at")?,
+        clock_ends_at: time("clock_ends_at")?,
+        verify_started_at: time("verify_started_at")?,
+        halted_at: time("halted_at")?,
         halted_for: TimeDelta::seconds(row.try_get("halted_secs")?),
+        rollback,
         finished_at: time("deploy_finished_at")?,
     }))
 }
@@ -100,7 +120,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
     let r = &stored.release;
     let sql = format!(
         "INSERT INTO releases ({COLUMNS}) VALUES \
-         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     );
     let insert = sqlx::query(&sql)
         .bind(r.id.0)
@@ -129,14 +149,22 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-/// Binds the six deployment columns, in `COLUMNS` order.
+/// Binds the deployment columns, in `COLUMNS` order.
 fn bind_deployment<'q>(query: Query<'q>, deployment: Option<&Deployment>) -> Query<'q> {
+    let rollback = deployment.and_then(|d| d.rollback.as_ref());
     query
         .bind(deployment.map(|d| sf(d.started_by.0)))
+        .bind(deployment.map(|d| d.started_by_name.clone()))
         .bind(deployment.map(|d| ts(d.started_at)))
         .bind(deployment.map(|d| i64::from(d.stage)))
         .bind(deployment.map(|d| ts(d.stage_started_at)))
+        .bind(deployment.and_then(|d| d.clock_ends_at.map(ts)))
+        .bind(deployment.and_then(|d| d.verify_started_at.map(ts)))
+        .bind(deployment.and_then(|d| d.halted_at.map(ts)))
         .bind(deployment.map_or(0, |d| d.halted_for.num_seconds()))
+        .bind(rollback.map(|r| r.by.clone()))
+        .bind(rollback.map(|r| r.reason.clone()))
+        .bind(rollback.map(|r| ts(r.requested_at)))
         .bind(deployment.and_then(|d| d.finished_at.map(ts)))
 }
 
@@ -145,7 +173,9 @@ fn bind_deployment<'q>(query: Query<'q>, deployment: Option<&Deployment>) -> Que
 pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::Result<i64> {
     let update = sqlx::query(
         "UPDATE releases SET state = ?, decided_at = ?, decision_reason = ?, deployed_by = ?, \
-         deploy_started_at = ?, stage = ?, stage_started_at = ?, halted_secs = ?, \
+         deployed_by_name = ?, deploy_started_at = ?, stage = ?, stage_started_at = ?, \
+         clock_ends_at = ?, verify_started_at = ?, halted_at = ?, halted_secs = ?, \
+         rollback_by_name = ?, rollback_reason = ?, rollback_requested_at = ?, \
          deploy_finished_at = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
     )
     .bind(release.state.as_str())
@@ -298,11 +328,20 @@ mod tests {
         release.state = ReleaseState::Deploying;
         release.deployment = Some(Deployment {
             started_by: UserId(u64::MAX - 1),
+            started_by_name: "Dee".into(),
             started_at: started,
             stage: 2,
             stage_started_at: started + TimeDelta::minutes(30),
+            clock_ends_at: Some(started + TimeDelta::hours(2)),
+            verify_started_at: Some(started + TimeDelta::hours(1)),
+            halted_at: Some(started + TimeDelta::minutes(45)),
             halted_for: TimeDelta::seconds(95),
-            finished_at: None,
+            rollback: Some(RollbackRequest {
+                by: "Remy".into(),
+                reason: "errors up".into(),
+                requested_at: started + TimeDelta::minutes(50),
+            }),
+            finished_at: Some(started + TimeDelta::minutes(55)),
         });
         assert_eq!(update(db.writer(), &release).await.unwrap(), 2);
         let stored = get(db.reader(), release.id).await.unwrap().unwrap();
@@ -317,10 +356,15 @@ mod tests {
         let started = Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap();
         let deployment = Deployment {
             started_by: UserId(2),
+            started_by_name: "Dee".into(),
             started_at: started,
             stage: 0,
             stage_started_at: started,
+            clock_ends_at: None,
+            verify_started_at: None,
+            halted_at: None,
             halted_for: TimeDelta::zero(),
+            rollback: None,
             finished_at: None,
         };
         let mut first = planned(&db, 1, "1.4.0").await;

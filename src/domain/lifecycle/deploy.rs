@@ -1,8 +1,44 @@
-//! The deploy phase's rules. At most one release is deploying, halted, verifying or rolling
-//! back in an environment at a time; the store backs this with a partial unique index.
+//! The deploy phase: start, the stage engine (action → hold → next stage → verification →
+//! complete), progress, halt and resume. At most one release is deploying, halted, verifying
+//! or rolling back in an environment at a time; the store backs this with a unique index.
 
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::{Event, Transition};
+use crate::domain::effect::{
+    excerpt, Action, Audience, Effect, Notice, PlannedStage, TimerKind, MAX_PROBLEM, NOTICE_SUMMARY,
+};
+use crate::domain::ids::UserId;
+use crate::domain::policy::{Policy, Role};
+use crate::domain::poll::{Ballot, Tally};
 use crate::domain::refusal::Refusal;
-use crate::domain::release::Release;
+use crate::domain::release::{Deployment, Release, ReleaseState};
+use crate::domain::rollout::Rollout;
+use crate::domain::windows::Windows;
+
+/// What the deploy phase needs besides the release itself.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan<'a> {
+    pub rollout: &'a Rollout,
+    /// Whether an executor acts on each stage; without one only the schedule and notices run.
+    pub executor: bool,
+}
+
+/// Someone acting on a deployment, with the policy roles they hold now.
+#[derive(Clone, Copy, Debug)]
+pub struct Person<'a> {
+    pub id: UserId,
+    pub name: &'a str,
+    pub roles: &'a [Role],
+}
+
+/// How an executor action ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    /// It failed, timed out, or died with the process (its effect unknown); the text says how.
+    Failed(String),
+}
 
 /// Whether `release` may take its environment's deploy lock, given the other releases there.
 pub fn check_deploy_lock<T: AsRef<Release>>(
@@ -24,62 +60,448 @@ pub fn check_deploy_lock<T: AsRef<Release>>(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use chrono::{TimeDelta, TimeZone, Utc};
-
-    use super::*;
-    use crate::domain::lifecycle::poll::plan;
-    use crate::domain::release::{PlanRequest, ReleaseState};
-    use crate::domain::{ReleaseId, UserId};
-
-    fn release(id: i64, version: &str, environment: &str, state: ReleaseState) -> Release {
-        let request =
-            PlanRequest::parse(version, "patch", "Fix login", None, Some(environment)).unwrap();
-        let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
-        let mut release = plan(ReleaseId(id), request, UserId(1), TimeDelta::hours(1), now).release;
-        release.state = state;
-        release
+/// Starts the rollout of an approved release: its first stage, the start notice to everyone
+/// and the progress clock. `history` is its poll's ballots, for the approvers' names;
+/// `others` are the releases of its environment, for the deploy lock.
+pub fn start<T: AsRef<Release>>(
+    release: &Release,
+    (policy, history): (&Policy, &[Ballot]),
+    others: &[T],
+    windows: &Windows,
+    plan: Plan<'_>,
+    by: Person<'_>,
+    now: DateTime<Utc>,
+) -> Result<Transition, Refusal> {
+    if release.state != ReleaseState::Approved {
+        return Err(Refusal::NotApproved {
+            state: release.state,
+        });
     }
+    if !by.roles.contains(&Role::Deployer) {
+        return Err(Refusal::NotADeployer);
+    }
+    check_deploy_lock(release, others)?;
+    windows.check(now)?;
+    let tally = Tally::count(policy, release.author, history);
+    let approvers = tally
+        .slots
+        .iter()
+        .flat_map(|slot| &slot.filled_by)
+        .filter_map(|&voter| tally.latest_of(voter))
+        .map(|ballot| ballot.voter_name.clone())
+        .collect();
+    let (stages, verified_at) = plan.rollout.planned(now);
+    let notice = Notice::Started {
+        version: release.version.to_string(),
+        kind: release.kind.to_string(),
+        summary: excerpt(&release.summary, NOTICE_SUMMARY),
+        environment: release.environment.clone(),
+        approvers,
+        by: by.name.to_owned(),
+        stages: stages
+            .into_iter()
+            .map(|(stage, at)| PlannedStage {
+                name: stage.name.clone(),
+                percent: stage.percent,
+                at: at.timestamp(),
+            })
+            .collect(),
+        verified_at: verified_at.timestamp(),
+        executor: plan.executor,
+    };
+    let mut next = release.clone();
+    next.state = ReleaseState::Deploying;
+    next.deployment = Some(Deployment {
+        started_by: by.id,
+        started_by_name: by.name.to_owned(),
+        started_at: now,
+        stage: 0,
+        stage_started_at: now,
+        clock_ends_at: None,
+        verify_started_at: None,
+        halted_at: None,
+        halted_for: TimeDelta::zero(),
+        rollback: None,
+        finished_at: None,
+    });
+    let mut effects = vec![
+        Effect::RefreshCard,
+        Effect::Notify {
+            audience: Audience::Everyone,
+            notice,
+        },
+        Effect::ScheduleTimer {
+            timer: TimerKind::ProgressTick,
+            at: plan.rollout.next_tick(now, now),
+        },
+    ];
+    effects.extend(run_stage(&mut next, plan, now));
+    Ok(Transition {
+        release: next,
+        ballot: None,
+        actor: Some(by.id),
+        events: vec![Event::DeployStarted {
+            by: by.name.to_owned(),
+        }],
+        effects,
+    })
+}
 
-    #[test]
-    fn a_rollout_in_progress_holds_its_environment() {
-        let next = release(2, "1.5.0", "production", ReleaseState::Approved);
-        for state in [
-            ReleaseState::Deploying,
-            ReleaseState::Halted,
-            ReleaseState::Verifying,
-            ReleaseState::RollingBack,
-        ] {
-            let running = [release(1, "1.4.0", "production", state)];
-            assert_eq!(
-                check_deploy_lock(&next, &running),
-                Err(Refusal::DeployLocked {
-                    holder: "1.4.0".into(),
-                    environment: "production".into(),
-                    state
-                })
-            );
+/// An executor action came back. Outcomes that no longer match the release (a stage it has
+/// left, a rollback it is not in) change nothing.
+pub fn action_finished(
+    release: &Release,
+    action: Action,
+    outcome: &Outcome,
+    plan: Plan<'_>,
+    now: DateTime<Utc>,
+) -> Option<Transition> {
+    let deployment = release.deployment.as_ref()?;
+    match action {
+        Action::Deploy { stage, .. } if stage == deployment.stage => {
+            deploy_finished(release, stage, outcome, plan, now)
         }
-    }
-
-    #[test]
-    fn other_environments_and_finished_rollouts_leave_it_free() {
-        let next = release(2, "1.5.0", "production", ReleaseState::Approved);
-        let others = [
-            release(1, "1.4.0", "staging", ReleaseState::Deploying),
-            release(3, "1.3.0", "production", ReleaseState::Completed),
-            release(4, "1.2.0", "production", ReleaseState::RolledBack),
-        ];
-        assert_eq!(check_deploy_lock(&next, &others), Ok(()));
-    }
-
-    #[test]
-    fn a_release_does_not_lock_itself_out() {
-        let halted = release(1, "1.4.0", "production", ReleaseState::Halted);
-        assert_eq!(
-            check_deploy_lock(&halted, std::slice::from_ref(&halted)),
-            Ok(())
-        );
+        Action::Rollback { .. } if release.state == ReleaseState::RollingBack => {
+            super::rollback::rollback_finished(release, outcome, plan, now)
+        }
+        _ => None,
     }
 }
+
+fn deploy_finished(
+    release: &Release,
+    stage: u8,
+    outcome: &Outcome,
+    plan: Plan<'_>,
+    now: DateTime<Utc>,
+) -> Option<Transition> {
+    let running = matches!(
+        release.state,
+        ReleaseState::Deploying | ReleaseState::Halted
+    );
+    let deployment = release.deployment.as_ref()?;
+    if !running || deployment.clock_ends_at.is_some() {
+        return None;
+    }
+    let mut next = release.clone();
+    let name = stage_name(plan.rollout, stage);
+    let event = Event::ActionFinished {
+        action: "deploy".to_owned(),
+        stage: name.clone(),
+        problem: match outcome {
+            Outcome::Succeeded => None,
+            Outcome::Failed(problem) => Some(problem.clone()),
+        },
+    };
+    let mut effects = vec![Effect::RefreshCard];
+    match outcome {
+        Outcome::Succeeded => {
+            let hold = plan
+                .rollout
+                .stage(stage)
+                .map_or(TimeDelta::zero(), |s| s.hold);
+            let next_deployment = next.deployment.as_mut()?;
+            // Halted meanwhile, the whole hold waits for the resume.
+            let ends = next_deployment.halted_at.unwrap_or(now) + hold;
+            next_deployment.clock_ends_at = Some(ends);
+            // A halted rollout keeps its hold for when it resumes.
+            if next.state == ReleaseState::Deploying {
+                effects.push(Effect::ScheduleTimer {
+                    timer: TimerKind::StageHold,
+                    at: ends,
+                });
+            }
+        }
+        Outcome::Failed(problem) => {
+            if next.state == ReleaseState::Deploying {
+                next.state = ReleaseState::Halted;
+                next.deployment.as_mut()?.halted_at = Some(now);
+            }
+            effects.push(Effect::Notify {
+                audience: Audience::Thread,
+                notice: Notice::ActionFailed {
+                    version: release.version.to_string(),
+                    action: "deploy".to_owned(),
+                    stage: name,
+                    problem: excerpt(problem, MAX_PROBLEM),
+                },
+            });
+        }
+    }
+    Some(Transition {
+        release: next,
+        ballot: None,
+        actor: None,
+        events: vec![event],
+        effects,
+    })
+}
+
+/// The current stage's hold ended: the next stage starts, or after the last, the verification.
+pub fn hold_ended(release: &Release, plan: Plan<'_>, now: DateTime<Utc>) -> Option<Transition> {
+    let deployment = release.deployment.as_ref()?;
+    if release.state != ReleaseState::Deploying
+        || deployment.clock_ends_at.is_none_or(|at| at > now)
+    {
+        return None;
+    }
+    let mut next = release.clone();
+    let mut effects = vec![Effect::RefreshCard];
+    let event = if plan.rollout.is_last(deployment.stage) {
+        next.state = ReleaseState::Verifying;
+        let d = next.deployment.as_mut()?;
+        let ends = now + plan.rollout.verify_for;
+        d.verify_started_at = Some(now);
+        d.clock_ends_at = Some(ends);
+        effects.push(Effect::ScheduleTimer {
+            timer: TimerKind::VerificationEnd,
+            at: ends,
+        });
+        Event::VerificationStarted
+    } else {
+        let d = next.deployment.as_mut()?;
+        d.stage += 1;
+        d.stage_started_at = now;
+        d.clock_ends_at = None;
+        let stage = stage_name(plan.rollout, d.stage);
+        effects.extend(run_stage(&mut next, plan, now));
+        Event::StageStarted { stage }
+    };
+    Some(Transition {
+        release: next,
+        ballot: None,
+        actor: None,
+        events: vec![event],
+        effects,
+    })
+}
+
+/// The verification period passed: the release is complete, and everyone hears so.
+pub fn verification_ended(release: &Release, now: DateTime<Utc>) -> Option<Transition> {
+    let deployment = release.deployment.as_ref()?;
+    if release.state != ReleaseState::Verifying
+        || deployment.clock_ends_at.is_none_or(|at| at > now)
+    {
+        return None;
+    }
+    let mut next = release.clone();
+    next.state = ReleaseState::Completed;
+    let d = next.deployment.as_mut()?;
+    d.finished_at = Some(now);
+    d.clock_ends_at = None;
+    let minutes = (now - deployment.started_at).num_minutes();
+    Some(Transition {
+        release: next,
+        ballot: None,
+        actor: None,
+        events: vec![Event::Completed { minutes }],
+        effects: vec![
+            Effect::RefreshCard,
+            Effect::CancelTimer(TimerKind::ProgressTick),
+            Effect::Notify {
+                audience: Audience::Everyone,
+                notice: Notice::Completed {
+                    version: release.version.to_string(),
+                    summary: excerpt(&release.summary, NOTICE_SUMMARY),
+                    changelog: release.changelog.clone(),
+                    minutes,
+                },
+            },
+        ],
+    })
+}
+
+/// A progress notice is due at `due`: it goes to the thread, and the next one is set. One
+/// notice covers every tick missed while gonogo was down.
+pub fn progress_due(
+    release: &Release,
+    plan: Plan<'_>,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<Transition> {
+    let deployment = release.deployment.as_ref()?;
+    let phase = match release.state {
+        ReleaseState::Deploying | ReleaseState::Halted | ReleaseState::Verifying => release.state,
+        _ => return None,
+    };
+    let in_phase_since = deployment
+        .verify_started_at
+        .unwrap_or(deployment.stage_started_at);
+    let stage = plan.rollout.stage(deployment.stage);
+    let notice = Notice::Progress {
+        version: release.version.to_string(),
+        phase: phase.to_string(),
+        stage: stage_name(plan.rollout, deployment.stage),
+        percent: stage.map_or(0, |s| s.percent),
+        minutes_in: (now - in_phase_since).num_minutes(),
+        next_at: deployment
+            .clock_ends_at
+            .filter(|_| phase != ReleaseState::Halted)
+            .map(|at| at.timestamp()),
+        halted_since: deployment.halted_at.map(|at| at.timestamp()),
+        catching_up: now - due >= plan.rollout.progress_every,
+    };
+    Some(Transition {
+        release: release.clone(),
+        ballot: None,
+        actor: None,
+        events: Vec::new(),
+        effects: vec![
+            Effect::Notify {
+                audience: Audience::Thread,
+                notice,
+            },
+            Effect::ScheduleTimer {
+                timer: TimerKind::ProgressTick,
+                at: plan.rollout.next_tick(deployment.started_at, now),
+            },
+        ],
+    })
+}
+
+/// A release manager pauses the stage clock; the remaining hold waits for the resume.
+pub fn halt(
+    release: &Release,
+    by: Person<'_>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Transition, Refusal> {
+    if !by.roles.contains(&Role::ReleaseManager) {
+        return Err(Refusal::NotAReleaseManager);
+    }
+    let reason = super::poll::parse_reason(Some(reason))?;
+    if !matches!(
+        release.state,
+        ReleaseState::Deploying | ReleaseState::Verifying
+    ) {
+        return Err(Refusal::CannotHalt {
+            state: release.state,
+        });
+    }
+    let mut next = release.clone();
+    next.state = ReleaseState::Halted;
+    let d = next.deployment.as_mut().ok_or(Refusal::CannotHalt {
+        state: release.state,
+    })?;
+    d.halted_at = Some(now);
+    Ok(Transition {
+        release: next,
+        ballot: None,
+        actor: Some(by.id),
+        events: vec![Event::Halted {
+            by: by.name.to_owned(),
+            reason: reason.clone(),
+        }],
+        effects: vec![
+            Effect::RefreshCard,
+            Effect::CancelTimer(TimerKind::StageHold),
+            Effect::CancelTimer(TimerKind::VerificationEnd),
+            Effect::Notify {
+                audience: Audience::Thread,
+                notice: Notice::Halted {
+                    version: release.version.to_string(),
+                    by: by.name.to_owned(),
+                    reason,
+                },
+            },
+        ],
+    })
+}
+
+/// Continues a halted rollout with what remained of its clock. A stage whose action had not
+/// succeeded (it failed, or it was still running) runs its action again: the Retry button.
+pub fn resume(
+    release: &Release,
+    by: Person<'_>,
+    plan: Plan<'_>,
+    now: DateTime<Utc>,
+) -> Result<Transition, Refusal> {
+    let not_halted = Refusal::NotHalted {
+        state: release.state,
+    };
+    if !(by.roles.contains(&Role::ReleaseManager) || by.roles.contains(&Role::Deployer)) {
+        return Err(Refusal::NotAReleaseManager);
+    }
+    if release.state != ReleaseState::Halted {
+        return Err(not_halted);
+    }
+    let mut next = release.clone();
+    let d = next.deployment.as_mut().ok_or(not_halted.clone())?;
+    let halted_at = d.halted_at.take().ok_or(not_halted)?;
+    d.halted_for += now - halted_at;
+    let mut effects = vec![Effect::RefreshCard];
+    match (d.verify_started_at, d.clock_ends_at) {
+        (Some(_), Some(ends)) => {
+            let at = now + (ends - halted_at).max(TimeDelta::zero());
+            d.clock_ends_at = Some(at);
+            next.state = ReleaseState::Verifying;
+            effects.push(Effect::ScheduleTimer {
+                timer: TimerKind::VerificationEnd,
+                at,
+            });
+        }
+        (None, Some(ends)) => {
+            let at = now + (ends - halted_at).max(TimeDelta::zero());
+            d.clock_ends_at = Some(at);
+            next.state = ReleaseState::Deploying;
+            effects.push(Effect::ScheduleTimer {
+                timer: TimerKind::StageHold,
+                at,
+            });
+        }
+        (_, None) => {
+            next.state = ReleaseState::Deploying;
+            effects.extend(run_stage(&mut next, plan, now));
+        }
+    }
+    effects.push(Effect::Notify {
+        audience: Audience::Thread,
+        notice: Notice::Resumed {
+            version: release.version.to_string(),
+            by: by.name.to_owned(),
+        },
+    });
+    Ok(Transition {
+        release: next,
+        ballot: None,
+        actor: Some(by.id),
+        events: vec![Event::Resumed {
+            by: by.name.to_owned(),
+        }],
+        effects,
+    })
+}
+
+/// Sets the current stage going: its action runs, or with no executor its hold starts now.
+fn run_stage(release: &mut Release, plan: Plan<'_>, now: DateTime<Utc>) -> Vec<Effect> {
+    let Some(d) = release.deployment.as_mut() else {
+        return Vec::new();
+    };
+    let Some(stage) = plan.rollout.stage(d.stage) else {
+        return Vec::new();
+    };
+    if plan.executor {
+        vec![Effect::RunAction(Action::Deploy {
+            stage: d.stage,
+            percent: stage.percent,
+        })]
+    } else {
+        let ends = now + stage.hold;
+        d.clock_ends_at = Some(ends);
+        vec![Effect::ScheduleTimer {
+            timer: TimerKind::StageHold,
+            at: ends,
+        }]
+    }
+}
+
+/// The stage's name, as notices and the audit trail show it.
+pub(super) fn stage_name(rollout: &Rollout, index: u8) -> String {
+    rollout
+        .stage(index)
+        .map_or_else(|| format!("stage {}", index + 1), |s| s.name.clone())
+}
+
+#[cfg(test)]
+#[path = "deploy_tests.rs"]
+mod tests;

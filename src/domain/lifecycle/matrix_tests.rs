@@ -3,9 +3,11 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
+use super::deploy::Plan;
 use super::{catch_up, on_timer, poll};
 use crate::domain::lookup::ensure_unplanned;
 use crate::domain::release::{PlanRequest, Release, ReleaseState};
+use crate::domain::rollout::Rollout;
 use crate::domain::{
     Ballot, Choice, Policy, Refusal, ReleaseId, ReleaseKind, Role, TimerKind, UserId,
 };
@@ -16,6 +18,15 @@ use ReleaseState::{
 };
 
 const AUTHOR: UserId = UserId(1);
+
+static ROLLOUT: std::sync::LazyLock<Rollout> = std::sync::LazyLock::new(Rollout::default);
+
+fn plan() -> Plan<'static> {
+    Plan {
+        rollout: &ROLLOUT,
+        executor: true,
+    }
+}
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap()
@@ -101,8 +112,10 @@ fn the_no_go_button_asks_the_same_question_as_the_vote() {
 #[test]
 fn time_ends_only_an_open_poll() {
     let late = t0() + TimeDelta::hours(24);
-    let expires =
-        |state| on_timer(&in_state(state), TimerKind::PollExpiry, late).map(|s| s.release.state);
+    let expires = |state| {
+        on_timer(&in_state(state), TimerKind::PollExpiry, plan(), late, late)
+            .map(|s| s.release.state)
+    };
     let expected = vec![
         (Planned, Some(Expired)),
         (Voting, Some(Expired)),
@@ -126,7 +139,7 @@ fn time_ends_only_an_open_poll() {
         let release = in_state(state);
         assert_eq!(
             catch_up(&release, late),
-            on_timer(&release, TimerKind::PollExpiry, late)
+            on_timer(&release, TimerKind::PollExpiry, plan(), late, late)
         );
         assert_eq!(
             catch_up(&release, late - TimeDelta::seconds(1)),

@@ -40,6 +40,38 @@ pub enum Event {
         reason: String,
         by: String,
     },
+    DeployStarted {
+        by: String,
+    },
+    ActionFinished {
+        action: String,
+        stage: String,
+        /// Why it failed; `None` when it succeeded.
+        problem: Option<String>,
+    },
+    StageStarted {
+        stage: String,
+    },
+    VerificationStarted,
+    Completed {
+        minutes: i64,
+    },
+    Halted {
+        by: String,
+        reason: String,
+    },
+    Resumed {
+        by: String,
+    },
+    RollbackStarted {
+        by: String,
+        reason: String,
+        stage: String,
+    },
+    RolledBack {
+        /// Rollback requested → rollback confirmed: the time to restore.
+        restore_secs: i64,
+    },
 }
 
 /// One step of the lifecycle, to be committed whole.
@@ -73,10 +105,20 @@ pub fn catch_up(release: &Release, now: DateTime<Utc>) -> Option<Transition> {
     poll::expire(release, now)
 }
 
-/// The step a timer of `kind` firing at `now` takes; `None` when it has nothing left to do.
-pub fn on_timer(release: &Release, kind: TimerKind, now: DateTime<Utc>) -> Option<Transition> {
+/// The step a timer of `kind`, due at `due`, takes when it fires at `now`; `None` when it has
+/// nothing left to do.
+pub fn on_timer(
+    release: &Release,
+    kind: TimerKind,
+    plan: deploy::Plan<'_>,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<Transition> {
     match kind {
         TimerKind::PollExpiry => poll::expire(release, now),
+        TimerKind::StageHold => deploy::hold_ended(release, plan, now),
+        TimerKind::VerificationEnd => deploy::verification_ended(release, now),
+        TimerKind::ProgressTick => deploy::progress_due(release, plan, due, now),
     }
 }
 

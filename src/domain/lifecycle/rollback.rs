@@ -3,9 +3,12 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::policy::Policy;
+use super::deploy::{stage_name, Outcome, Person, Plan};
+use super::{Event, Transition};
+use crate::domain::effect::{excerpt, Action, Audience, Effect, Notice, TimerKind, MAX_PROBLEM};
+use crate::domain::policy::{Policy, Role};
 use crate::domain::refusal::Refusal;
-use crate::domain::release::{Release, ReleaseState};
+use crate::domain::release::{Release, ReleaseState, RollbackRequest};
 
 /// Whether `release` may be rolled back at `now` under its type's `policy`.
 pub fn may_roll_back(
@@ -33,6 +36,155 @@ pub fn may_roll_back(
     }
 }
 
+/// A deployer or release manager rolls the release back: the executor's rollback action
+/// runs, and everyone who saw the start hears of it. With no executor there is nothing to
+/// wait for, and the release is rolled back at once.
+pub fn roll_back(
+    release: &Release,
+    policy: &Policy,
+    by: Person<'_>,
+    reason: &str,
+    plan: Plan<'_>,
+    now: DateTime<Utc>,
+) -> Result<Transition, Refusal> {
+    if !by
+        .roles
+        .iter()
+        .any(|r| matches!(r, Role::Deployer | Role::ReleaseManager))
+    {
+        return Err(Refusal::NotADeployer);
+    }
+    if release.state == ReleaseState::RollingBack {
+        return Err(Refusal::AlreadyRollingBack);
+    }
+    let reason = super::poll::parse_reason(Some(reason))?;
+    may_roll_back(release, policy, now)?;
+    let mut next = release.clone();
+    let Some(d) = next.deployment.as_mut() else {
+        return Err(Refusal::NothingToRollBack {
+            state: release.state,
+        });
+    };
+    let stage = d.stage;
+    d.rollback = Some(RollbackRequest {
+        by: by.name.to_owned(),
+        reason: reason.clone(),
+        requested_at: now,
+    });
+    d.halted_at = None;
+    d.clock_ends_at = None;
+    next.state = ReleaseState::RollingBack;
+    let stage_name = stage_name(plan.rollout, stage);
+    let mut step = Transition {
+        release: next,
+        ballot: None,
+        actor: Some(by.id),
+        events: vec![Event::RollbackStarted {
+            by: by.name.to_owned(),
+            reason: reason.clone(),
+            stage: stage_name.clone(),
+        }],
+        effects: vec![
+            Effect::RefreshCard,
+            Effect::CancelTimer(TimerKind::StageHold),
+            Effect::CancelTimer(TimerKind::VerificationEnd),
+            Effect::CancelTimer(TimerKind::ProgressTick),
+        ],
+    };
+    if plan.executor {
+        step.effects.extend([
+            Effect::RunAction(Action::Rollback { stage }),
+            Effect::Notify {
+                audience: Audience::Everyone,
+                notice: Notice::RollingBack {
+                    version: release.version.to_string(),
+                    by: by.name.to_owned(),
+                    reason,
+                    stage: stage_name,
+                },
+            },
+        ]);
+        Ok(step)
+    } else {
+        let done = rollback_finished(&step.release, &Outcome::Succeeded, plan, now)
+            .ok_or(Refusal::AlreadyRollingBack)?;
+        step.release = done.release;
+        step.events.extend(done.events);
+        step.effects.extend(done.effects);
+        Ok(step)
+    }
+}
+
+/// The rollback action came back. Success ends the release `rolled_back` and tells everyone
+/// who saw the start; a failure leaves it `rolling_back`, never reported as done.
+pub fn rollback_finished(
+    release: &Release,
+    outcome: &Outcome,
+    plan: Plan<'_>,
+    now: DateTime<Utc>,
+) -> Option<Transition> {
+    let deployment = release.deployment.as_ref()?;
+    if release.state != ReleaseState::RollingBack || deployment.finished_at.is_some() {
+        return None;
+    }
+    let RollbackRequest {
+        by,
+        reason,
+        requested_at,
+    } = deployment.rollback.clone()?;
+    let stage = stage_name(plan.rollout, deployment.stage);
+    let version = release.version.to_string();
+    let mut next = release.clone();
+    match outcome {
+        Outcome::Succeeded => {
+            next.state = ReleaseState::RolledBack;
+            next.deployment.as_mut()?.finished_at = Some(now);
+            let restore_secs = (now - requested_at).num_seconds();
+            Some(Transition {
+                release: next,
+                ballot: None,
+                actor: None,
+                events: vec![Event::RolledBack { restore_secs }],
+                effects: vec![
+                    Effect::RefreshCard,
+                    Effect::Notify {
+                        audience: Audience::Everyone,
+                        notice: Notice::RolledBack {
+                            version,
+                            by,
+                            reason,
+                            stage,
+                            restore_secs,
+                        },
+                    },
+                ],
+            })
+        }
+        Outcome::Failed(problem) => Some(Transition {
+            release: next,
+            ballot: None,
+            actor: None,
+            events: vec![Event::ActionFinished {
+                action: "rollback".to_owned(),
+                stage: stage.clone(),
+                problem: Some(problem.clone()),
+            }],
+            effects: vec![
+                Effect::RefreshCard,
+                Effect::Notify {
+                    audience: Audience::Everyone,
+                    notice: Notice::ActionFailed {
+                        version,
+                        action: "rollback".to_owned(),
+                        stage,
+                        problem: excerpt(problem, MAX_PROBLEM),
+                    },
+                },
+            ],
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{TimeDelta, TimeZone};
@@ -57,10 +209,15 @@ mod tests {
         release.state = state;
         release.deployment = Some(Deployment {
             started_by: UserId(2),
+            started_by_name: "Dee".into(),
             started_at: t0() - TimeDelta::hours(30),
             stage: 3,
             stage_started_at: t0() - TimeDelta::hours(25),
+            clock_ends_at: None,
+            verify_started_at: Some(t0() - TimeDelta::hours(24)),
+            halted_at: None,
             halted_for: TimeDelta::zero(),
+            rollback: None,
             finished_at: Some(t0()),
         });
         release

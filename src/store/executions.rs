@@ -1,0 +1,166 @@
+//! The `executions` table: the executor's jobs, one row per (release, action, stage), kept
+//! apart from the Discord outbox. A job that succeeded is never run again.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use rand::Rng as _;
+use sqlx::{Row, SqliteExecutor};
+
+use super::{parse_ts, ts};
+use crate::domain::{Action, ReleaseId};
+
+/// One job, as the runner picks it up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Execution {
+    pub id: i64,
+    pub release_id: ReleaseId,
+    pub action: Action,
+    /// Stable across the runner's own retries, new for each retry a person asks for.
+    pub idempotency_key: String,
+    pub attempts: u32,
+    pub requested_at: DateTime<Utc>,
+}
+
+fn new_key(release: ReleaseId, action: Action) -> String {
+    format!(
+        "gonogo-{}-{}-{}-{:08x}",
+        release.0,
+        action.name(),
+        action.stage(),
+        rand::thread_rng().gen::<u32>()
+    )
+}
+
+fn percent(action: Action) -> i64 {
+    match action {
+        Action::Deploy { percent, .. } => i64::from(percent),
+        Action::Rollback { .. } => 0,
+    }
+}
+
+/// Asks for `action`: a new job, or a failed or unknown one made pending again (a person's
+/// retry). A job pending, running or succeeded is left alone, so nothing runs twice.
+pub async fn request(
+    db: impl SqliteExecutor<'_>,
+    release: ReleaseId,
+    action: Action,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO executions (release_id, action, stage, percent, idempotency_key, requested_at) \
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (release_id, action, stage) DO UPDATE SET \
+         state = 'pending', idempotency_key = excluded.idempotency_key, \
+         requested_at = excluded.requested_at, started_at = NULL, finished_at = NULL \
+         WHERE executions.state IN ('failed', 'unknown')",
+    )
+    .bind(release.0)
+    .bind(action.name())
+    .bind(i64::from(action.stage()))
+    .bind(percent(action))
+    .bind(new_key(release, action))
+    .bind(ts(now))
+    .execute(db)
+    .await
+    .context("Cannot queue the executor action")?;
+    Ok(())
+}
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Execution> {
+    let name: &str = row.try_get("action")?;
+    let stage =
+        u8::try_from(row.try_get::<i64, _>("stage")?).context("Stored stage is out of range")?;
+    let action = match name {
+        "deploy" => Action::Deploy {
+            stage,
+            percent: u8::try_from(row.try_get::<i64, _>("percent")?)
+                .context("Stored percent is out of range")?,
+        },
+        "rollback" => Action::Rollback { stage },
+        other => anyhow::bail!("Unknown executor action `{other}`"),
+    };
+    Ok(Execution {
+        id: row.try_get("id")?,
+        release_id: ReleaseId(row.try_get("release_id")?),
+        action,
+        idempotency_key: row.try_get("idempotency_key")?,
+        attempts: row.try_get("attempts")?,
+        requested_at: parse_ts(row.try_get("requested_at")?)?,
+    })
+}
+
+const SELECT: &str =
+    "SELECT id, release_id, action, stage, percent, idempotency_key, attempts, requested_at FROM executions";
+
+/// The jobs waiting to run, oldest first.
+pub async fn pending(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<Execution>> {
+    let rows = sqlx::query(&format!("{SELECT} WHERE state = 'pending' ORDER BY id"))
+        .fetch_all(db)
+        .await
+        .context("Cannot read the executor's jobs")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Marks a pending job running, committed before the action starts: a crash after this
+/// leaves a job whose outcome is unknown, never one that silently runs again.
+pub async fn mark_running(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE executions SET state = 'running', started_at = ?, attempts = attempts + 1 \
+         WHERE id = ? AND state = 'pending'",
+    )
+    .bind(ts(now))
+    .bind(id)
+    .execute(db)
+    .await
+    .context("Cannot mark the executor action running")?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records how a running job ended, with the tail of what it printed.
+pub async fn finish(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    succeeded: bool,
+    output: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE executions SET state = ?, output = ?, finished_at = ? WHERE id = ? AND state = 'running'",
+    )
+    .bind(if succeeded { "succeeded" } else { "failed" })
+    .bind(output)
+    .bind(ts(now))
+    .bind(id)
+    .execute(db)
+    .await
+    .context("Cannot record the executor action's outcome")?;
+    Ok(())
+}
+
+/// Jobs that were running when gonogo stopped, now of unknown outcome; each is returned so
+/// its release can halt and ask a person.
+pub async fn orphaned(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<Execution>> {
+    let rows = sqlx::query(&format!("{SELECT} WHERE state = 'running' ORDER BY id"))
+        .fetch_all(db)
+        .await
+        .context("Cannot read the running executor actions")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Marks an orphaned job's outcome unknown.
+pub async fn mark_unknown(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE executions SET state = 'unknown', finished_at = ? WHERE id = ? AND state = 'running'")
+        .bind(ts(now))
+        .bind(id)
+        .execute(db)
+        .await
+        .context("Cannot mark the executor action unknown")?;
+    Ok(())
+}
