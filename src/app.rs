@@ -19,7 +19,7 @@ use crate::discord::rest::Rest;
 use crate::messages::Messages;
 use crate::service::Service;
 use crate::store::Db;
-use crate::{http, scheduler};
+use crate::{executor, http, scheduler};
 
 /// A started bot.
 pub struct Running {
@@ -74,6 +74,13 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         let (service, stop) = (service.clone(), stop.clone());
         async move {
             scheduler::run(service, stop).await;
+            Ok(())
+        }
+    });
+    tasks.spawn({
+        let (service, stop) = (service.clone(), stop.clone());
+        async move {
+            executor::run(service, stop).await;
             Ok(())
         }
     });

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod config;
 pub mod discord;
 pub mod domain;
+pub mod executor;
 pub mod http;
 pub mod messages;
 pub mod metrics;

@@ -110,6 +110,10 @@ fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow
         Refusal::AlreadyRollingBack => {
             messages.render("refusal_already_rolling_back", just_version())
         }
+        Refusal::NothingRunning => messages.render("refusal_nothing_running", json!({})),
+        Refusal::SeveralRunning { versions } => {
+            messages.render("refusal_several_running", json!({ "versions": versions }))
+        }
         Refusal::DeployLocked {
             holder,
             environment,

@@ -42,6 +42,26 @@ pub fn pick<T: AsRef<Release>>(found: Vec<T>, environment: Option<&str>) -> Resu
     found.into_iter().next().ok_or(Refusal::UnknownRelease)
 }
 
+/// The release a `/rollback` without a version means: the one rolling out now (in
+/// `environment`, when named). `running` holds every release holding a deploy lock.
+pub fn pick_running<T: AsRef<Release>>(
+    running: Vec<T>,
+    environment: Option<&str>,
+) -> Result<T, Refusal> {
+    let mut running = running;
+    if let Some(environment) = environment.map(str::trim) {
+        running.retain(|r| r.as_ref().environment == environment);
+    }
+    if running.len() > 1 {
+        let versions = running
+            .iter()
+            .map(|r| format!("{} ({})", r.as_ref().version, r.as_ref().environment))
+            .collect();
+        return Err(Refusal::SeveralRunning { versions });
+    }
+    running.into_iter().next().ok_or(Refusal::NothingRunning)
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{TimeDelta, TimeZone, Utc};

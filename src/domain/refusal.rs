@@ -75,4 +75,10 @@ pub enum Refusal {
         state: ReleaseState,
     },
     AlreadyRollingBack,
+    /// A `/rollback` without a version, while nothing rolls out.
+    NothingRunning,
+    /// A `/rollback` without a version, while several releases roll out; it lists them.
+    SeveralRunning {
+        versions: Vec<String>,
+    },
 }

@@ -337,6 +337,8 @@ mod tests {
             assert_eq!(state.as_str().parse::<ReleaseState>(), Ok(state));
         }
         assert_eq!(ReleaseState::RolledBack.as_str(), "rolled_back");
+        assert_eq!(ReleaseState::RollingBack.to_string(), "rolling_back");
+        assert_eq!(ReleaseKind::Hotfix.to_string(), "hotfix");
         assert!(
             ReleaseState::Expired.ended_unshipped() && ReleaseState::RolledBack.ended_unshipped()
         );

@@ -154,6 +154,7 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
         "rollback_started" => vec![("typical", notice(&Notice::RollingBack { version: "1.4.0".into(), by: "Dee".into(), reason: long(MAX_REASON), stage: "10%".into() }))],
         "rolled_back" => vec![("typical", notice(&Notice::RolledBack { version: "1.4.0".into(), by: "Dee".into(), reason: "errors up".into(), stage: "10%".into(), restore_secs: 420 }))],
         "refusal_not_approved" | "refusal_cannot_halt" | "refusal_not_halted" => vec![("typical", json!({ "version": "1.4.0", "state": "voting" }))],
+        "refusal_several_running" => vec![("two", json!({ "versions": ["1.4.0 (production)", "2.0.0 (staging)"] }))],
         "refusal_unknown_release" => vec![("unknown", json!({ "version": "9.9.9" }))],
         "internal_error" => vec![("error", json!({ "error_id": "0badc0de" }))],
         "nogo_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],

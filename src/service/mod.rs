@@ -3,6 +3,7 @@
 //! dispatcher and the scheduler. Reads come from a neutral read model.
 
 mod apply;
+mod deploy;
 mod error;
 mod queries;
 mod unit;
@@ -16,14 +17,16 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::lifecycle::deploy::Plan;
+use crate::domain::lifecycle::deploy::{Outcome, Plan};
 use crate::domain::lifecycle::poll;
 use crate::domain::{Choice, PlanRequest, Release, ReleaseId, Role, UserId, Version};
 use crate::messages::Messages;
+use crate::store::executions::Execution;
 use crate::store::releases::StoredRelease;
 use crate::store::{self, Db};
 pub use error::{refused, Error, Result, UserError};
-use write::{Change, Done, VoteRequest, WriteQueue};
+pub use write::{Ask, Target};
+use write::{Change, DeployRequest, Done, VoteRequest, WriteQueue};
 
 /// Who is acting, with the policy roles they hold right now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +55,8 @@ pub struct Service {
     pub outbox_wake: Arc<Notify>,
     /// Woken after every commit that set or cleared a timer.
     pub timers_wake: Arc<Notify>,
+    /// Woken after every commit that may have queued an executor job.
+    pub jobs_wake: Arc<Notify>,
     writes: Arc<WriteQueue>,
 }
 
@@ -69,6 +74,7 @@ impl Service {
             messages,
             outbox_wake: Arc::new(Notify::new()),
             timers_wake: Arc::new(Notify::new()),
+            jobs_wake: Arc::new(Notify::new()),
             writes: Arc::default(),
         }
     }
@@ -88,6 +94,7 @@ impl Service {
     fn wake(&self) {
         self.outbox_wake.notify_one();
         self.timers_wake.notify_one();
+        self.jobs_wake.notify_one();
     }
 
     /// `/release plan`: records the release, queues its card and thread, sets its expiry.
@@ -146,6 +153,44 @@ impl Service {
         match self.submit(Some(interaction), change).await? {
             Done::Cancelled(release) => Ok(release),
             _ => Err(unexpected("cancel")),
+        }
+    }
+
+    /// `/deploy`, `/release halt`, `/release resume`, `/rollback`, and the card's buttons.
+    pub async fn deployment(
+        &self,
+        interaction: u64,
+        actor: &Actor,
+        target: Target,
+        ask: Ask,
+    ) -> Result<Release> {
+        let change = Change::Deploy(DeployRequest {
+            actor: actor.clone(),
+            target,
+            ask,
+        });
+        match self.submit(Some(interaction), change).await? {
+            Done::Deployed(release) => Ok(release),
+            _ => Err(unexpected("deployment request")),
+        }
+    }
+
+    /// An executor job's outcome, with the tail of what it printed.
+    pub async fn action_done(
+        &self,
+        execution: Execution,
+        outcome: Outcome,
+        output: String,
+    ) -> anyhow::Result<()> {
+        let change = Change::ActionDone {
+            execution,
+            outcome,
+            output,
+        };
+        match self.submit(None, change).await {
+            Ok(_) => Ok(()),
+            Err(Error::Internal(cause)) => Err(cause),
+            Err(Error::User(refusal)) => Err(anyhow::anyhow!("{refusal:?}")),
         }
     }
 

@@ -1,4 +1,5 @@
-//! The one write path. Every request that changes state (plan, vote, cancel, a timer firing)
+//! The one write path. Every request that changes state (plan, vote, cancel, deploy, halt,
+//! resume, rollback, an executor's outcome, a timer firing)
 //! goes load → decide in the domain → apply → commit here. Requests that arrive together form
 //! a group that shares one transaction and one commit, each still decided in arrival order
 //! against the state its predecessors left.
@@ -13,9 +14,11 @@ use super::apply::apply;
 use super::error::{refused, Error, Result, UserError};
 use super::unit::Unit;
 use super::{Actor, Service, VoteResult};
+use crate::domain::lifecycle::deploy::Outcome;
 use crate::domain::lifecycle::{self, poll};
 use crate::domain::{lookup, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Version};
 use crate::store;
+use crate::store::executions::Execution;
 use crate::store::releases::StoredRelease;
 use crate::store::timers::Timer;
 use crate::store::votes::NewVote;
@@ -34,6 +37,44 @@ pub(super) enum Change {
         reason: String,
     },
     Timer(Timer),
+    /// A request of the deploy phase about the release a typed version means.
+    Deploy(DeployRequest),
+    /// An executor job came back.
+    ActionDone {
+        execution: Execution,
+        outcome: Outcome,
+        output: String,
+    },
+}
+
+/// What someone asks of a deployment, and about which release.
+pub(super) struct DeployRequest {
+    pub actor: Actor,
+    pub target: Target,
+    pub ask: Ask,
+}
+
+/// Which release a deploy-phase request is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A typed version, and the environment when it lives in several.
+    Version {
+        version: String,
+        environment: Option<String>,
+    },
+    /// The one release rolling out now (in the environment, if named): `/rollback` alone.
+    Running { environment: Option<String> },
+    /// A button on the release's card.
+    Card(ReleaseId),
+}
+
+/// What is asked of the deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ask {
+    Start,
+    Halt { reason: String },
+    Resume,
+    Rollback { reason: String },
 }
 
 /// A Go click, or a No-Go with its reason.
@@ -49,6 +90,8 @@ pub(super) enum Done {
     Planned(StoredRelease),
     Voted(VoteResult),
     Cancelled(Release),
+    /// The release after a deploy-phase request.
+    Deployed(Release),
     Fired,
 }
 
@@ -68,14 +111,14 @@ pub(super) struct WriteQueue {
 }
 
 /// Releases kept between groups, so a busy poll is not read back from the database per click.
-type Kept = HashMap<ReleaseId, Loaded>;
+pub(super) type Kept = HashMap<ReleaseId, Loaded>;
 
 /// A release and every ballot on it, as of `revision`: every change to a release bumps it, so
 /// a differing revision in the database means the copy is stale.
-struct Loaded {
+pub(super) struct Loaded {
     revision: i64,
-    release: Release,
-    history: Vec<Ballot>,
+    pub release: Release,
+    pub history: Vec<Ballot>,
 }
 
 /// A group's answers, one per job, in order; an `Err` here fails the whole group.
@@ -218,10 +261,10 @@ impl Service {
 }
 
 /// Decides one change inside its group's transaction.
-struct Writer<'a> {
-    service: &'a Service,
-    unit: &'a mut Unit,
-    kept: &'a mut Kept,
+pub(super) struct Writer<'a> {
+    pub service: &'a Service,
+    pub unit: &'a mut Unit,
+    pub kept: &'a mut Kept,
     touched: &'a mut HashSet<ReleaseId>,
 }
 
@@ -239,6 +282,12 @@ impl Writer<'_> {
                 self.cancel(actor, version, environment.as_deref(), reason)
                     .await
             }
+            Change::Deploy(request) => self.deploy(request).await,
+            Change::ActionDone {
+                execution,
+                outcome,
+                output,
+            } => self.action_done(execution, outcome, output).await,
             Change::Timer(timer) => {
                 store::timers::delete(&mut *self.unit.tx, timer.id).await?;
                 self.load(timer.release_id).await?;
@@ -368,7 +417,7 @@ impl Writer<'_> {
 
     /// Brings the kept release up to date with whatever time alone has made due: a poll
     /// past its time to live expires here, before any request is decided against it.
-    async fn catch_up(&mut self, id: ReleaseId) -> anyhow::Result<()> {
+    pub(super) async fn catch_up(&mut self, id: ReleaseId) -> anyhow::Result<()> {
         self.load(id).await?;
         let Some(loaded) = self.kept.get_mut(&id) else {
             return Ok(());
@@ -381,7 +430,7 @@ impl Writer<'_> {
     }
 
     /// The kept copy of a release, read again only if it changed since it was kept.
-    async fn load(&mut self, id: ReleaseId) -> anyhow::Result<()> {
+    pub(super) async fn load(&mut self, id: ReleaseId) -> anyhow::Result<()> {
         if self.touched.insert(id) {
             let tx = &mut *self.unit.tx;
             let current = self.kept.get(&id).map(|loaded| loaded.revision);

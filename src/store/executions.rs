@@ -164,3 +164,14 @@ pub async fn mark_unknown(
         .context("Cannot mark the executor action unknown")?;
     Ok(())
 }
+
+/// Makes a job that was running when gonogo stopped pending again, with its key unchanged:
+/// a webhook is safe to send twice under the same key.
+pub async fn requeue(db: impl SqliteExecutor<'_>, id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE executions SET state = 'pending', started_at = NULL WHERE id = ? AND state = 'running'")
+        .bind(id)
+        .execute(db)
+        .await
+        .context("Cannot queue the executor action again")?;
+    Ok(())
+}

@@ -245,6 +245,36 @@ pub async fn by_version(
     rows.iter().map(from_row).collect()
 }
 
+const LOCK_STATES: &str = "('deploying', 'halted', 'verifying', 'rolling_back')";
+
+/// The releases holding the deploy lock of `environment`: at most one, by the unique index.
+pub async fn holding_lock(
+    db: impl SqliteExecutor<'_>,
+    environment: &str,
+) -> anyhow::Result<Vec<StoredRelease>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM releases WHERE environment = ? AND state IN {LOCK_STATES}"
+    ))
+    .bind(environment)
+    .fetch_all(db)
+    .await
+    .context("Cannot look up the environment's deployment")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Every release rolling out, halted, verifying or rolling back, in any environment.
+pub async fn holding_lock_anywhere(
+    db: impl SqliteExecutor<'_>,
+) -> anyhow::Result<Vec<StoredRelease>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM releases WHERE state IN {LOCK_STATES} ORDER BY id DESC"
+    ))
+    .fetch_all(db)
+    .await
+    .context("Cannot look up the running deployments")?;
+    rows.iter().map(from_row).collect()
+}
+
 /// The most recent releases, newest first.
 pub async fn recent(db: impl SqliteExecutor<'_>, limit: u32) -> anyhow::Result<Vec<StoredRelease>> {
     let rows = sqlx::query(&format!(

@@ -1,0 +1,170 @@
+//! The executor: runs the jobs the write path queued in `executions`, each once, and reports
+//! every outcome back through the write path. A command that was running when gonogo died
+//! comes back as unknown and halts its release; a webhook is sent again with its key.
+
+mod command;
+mod webhook;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tracing::{info_span, warn, Instrument as _};
+
+use crate::config::ExecutorConfig;
+use crate::domain::lifecycle::deploy::Outcome;
+use crate::domain::Action;
+use crate::scheduler;
+use crate::service::Service;
+use crate::store;
+use crate::store::executions::Execution;
+
+/// The most of an action's output kept in the deployment log.
+const OUTPUT_TAIL: usize = 2000;
+
+/// The facts every executor passes: as `{placeholders}` and `GONOGO_*` variables to a
+/// command, as the JSON body of a webhook.
+#[derive(Clone, Debug, Serialize)]
+pub struct Facts {
+    pub action: &'static str,
+    pub release_id: i64,
+    pub version: String,
+    pub kind: String,
+    pub stage: String,
+    pub percent: u8,
+}
+
+/// Runs jobs until `shutdown` turns true.
+pub async fn run(service: Service, mut shutdown: watch::Receiver<bool>) {
+    let Some(config) = service.config.executor.clone() else {
+        // No executor: nothing is ever queued, but the task lives as long as the others.
+        let _ = shutdown.wait_for(|stop| *stop).await;
+        return;
+    };
+    let config = Arc::new(config);
+    if let Err(cause) = recover(&service, &config).await {
+        warn!("Cannot recover the executor's interrupted jobs: {cause:#}");
+    }
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match store::executions::pending(service.db.reader()).await {
+            Ok(jobs) => {
+                for job in jobs {
+                    start(&service, &config, job).await;
+                }
+            }
+            Err(cause) => warn!("Cannot read the executor's jobs: {cause:#}"),
+        }
+        scheduler::idle(
+            service.clock.as_ref(),
+            &service.jobs_wake,
+            None,
+            &mut shutdown,
+        )
+        .await;
+    }
+}
+
+/// Marks a job running, committed before it starts, then runs it on its own task.
+async fn start(service: &Service, config: &Arc<ExecutorConfig>, job: Execution) {
+    match store::executions::mark_running(service.db.writer(), job.id, service.now()).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(cause) => {
+            warn!(job = job.id, "Cannot start an executor job: {cause:#}");
+            return;
+        }
+    }
+    let (service, config) = (service.clone(), config.clone());
+    let span = info_span!(
+        "job",
+        job = job.id,
+        release_id = job.release_id.0,
+        action = job.action.name()
+    );
+    tokio::spawn(
+        async move {
+            let (outcome, output) = match facts(&service, &job).await {
+                Ok(facts) => perform(&config, &job, &facts).await,
+                Err(cause) => (Outcome::Failed(format!("{cause:#}")), String::new()),
+            };
+            if let Err(cause) = service.action_done(job, outcome, output).await {
+                warn!("Cannot record an executor job's outcome: {cause:#}");
+            }
+        }
+        .instrument(span),
+    );
+}
+
+async fn perform(config: &ExecutorConfig, job: &Execution, facts: &Facts) -> (Outcome, String) {
+    match config {
+        ExecutorConfig::Command {
+            deploy,
+            rollback,
+            timeout,
+        } => {
+            let argv = match job.action {
+                Action::Deploy { .. } => deploy,
+                Action::Rollback { .. } => rollback,
+            };
+            command::run(argv, facts, timeout.to_std().unwrap_or_default()).await
+        }
+        ExecutorConfig::Webhook {
+            url,
+            secret,
+            timeout,
+        } => {
+            let timeout = timeout.to_std().unwrap_or_default();
+            webhook::send(url, secret.expose(), &job.idempotency_key, facts, timeout).await
+        }
+    }
+}
+
+async fn facts(service: &Service, job: &Execution) -> anyhow::Result<Facts> {
+    let stored = store::releases::get(service.db.reader(), job.release_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the release no longer exists"))?;
+    let release = stored.release;
+    let stage = service.config.rollout.stage(job.action.stage());
+    Ok(Facts {
+        action: job.action.name(),
+        release_id: release.id.0,
+        version: release.version.to_string(),
+        kind: release.kind.to_string(),
+        stage: stage.map_or_else(String::new, |s| s.name.clone()),
+        percent: match job.action {
+            Action::Deploy { percent, .. } => percent,
+            Action::Rollback { .. } => 0,
+        },
+    })
+}
+
+/// Jobs left running by a process that died: a command's outcome is unknown, so its release
+/// halts and asks a person; a webhook is simply sent again, with the same key.
+async fn recover(service: &Service, config: &ExecutorConfig) -> anyhow::Result<()> {
+    let now = service.now();
+    for job in store::executions::orphaned(service.db.reader()).await? {
+        match config {
+            ExecutorConfig::Command { .. } => {
+                store::executions::mark_unknown(service.db.writer(), job.id, now).await?;
+                let problem = "its outcome is unknown: gonogo stopped while the command ran. \
+                    Check what it did, then retry the stage or roll back";
+                service
+                    .action_done(job, Outcome::Failed(problem.to_owned()), String::new())
+                    .await?;
+            }
+            ExecutorConfig::Webhook { .. } => {
+                store::executions::requeue(service.db.writer(), job.id).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The last `OUTPUT_TAIL` characters of `text`.
+fn tail(text: &str) -> String {
+    let skip = text.chars().count().saturating_sub(OUTPUT_TAIL);
+    text.chars().skip(skip).collect()
+}

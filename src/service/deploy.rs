@@ -1,0 +1,110 @@
+//! The deploy phase's requests on the one write path: start, halt, resume and roll back a
+//! release, and an executor job's outcome.
+
+use super::apply::apply;
+use super::error::{refused, Result, UserError};
+use super::write::{Ask, DeployRequest, Done, Target, Writer};
+use crate::domain::lifecycle::deploy::{self, Outcome, Person};
+use crate::domain::lifecycle::rollback;
+use crate::domain::{lookup, ReleaseId, Transition, Version};
+use crate::store;
+use crate::store::executions::Execution;
+
+impl Writer<'_> {
+    pub(super) async fn deploy(&mut self, request: &DeployRequest) -> Result<Done> {
+        let id = self.meant(request).await?;
+        let service = self.service;
+        let config = &service.config;
+        let plan = service.deploy_plan();
+        let now = self.unit.now;
+        let actor = &request.actor;
+        let by = Person {
+            id: actor.id,
+            name: &actor.name,
+            roles: &actor.roles,
+        };
+        let others = match request.ask {
+            Ask::Start => {
+                let environment = self.kept.get(&id).map(|l| l.release.environment.clone());
+                let environment = environment.unwrap_or_default();
+                store::releases::holding_lock(&mut *self.unit.tx, &environment).await?
+            }
+            _ => Vec::new(),
+        };
+        let Some(loaded) = self.kept.get_mut(&id) else {
+            return Err(UserError::StaleCard.into());
+        };
+        let release = &loaded.release;
+        let policy = config.policies.get(release.kind);
+        let decided = match &request.ask {
+            Ask::Start => deploy::start(
+                release,
+                (policy, &loaded.history),
+                &others,
+                &config.windows,
+                plan,
+                by,
+                now,
+            ),
+            Ask::Halt { reason } => deploy::halt(release, by, reason, now),
+            Ask::Resume => deploy::resume(release, by, plan, now),
+            Ask::Rollback { reason } => rollback::roll_back(release, policy, by, reason, plan, now),
+        };
+        let step = decided.map_err(|refusal| refused(&release.version, refusal))?;
+        apply(self.unit, config, &loaded.release, &step).await?;
+        loaded.release = step.release;
+        Ok(Done::Deployed(loaded.release.clone()))
+    }
+
+    /// The release a deploy-phase request means, caught up with time.
+    async fn meant(&mut self, request: &DeployRequest) -> Result<ReleaseId> {
+        // The lookups read what this group has decided so far.
+        self.unit.flush().await?;
+        let id = match &request.target {
+            Target::Version {
+                version,
+                environment,
+            } => {
+                let version = Version::parse(version).map_err(UserError::InvalidInput)?;
+                let found = store::releases::by_version(&mut *self.unit.tx, &version).await?;
+                let stored = lookup::pick(found, environment.as_deref())
+                    .map_err(|r| refused(&version, r))?;
+                stored.release.id
+            }
+            Target::Running { environment } => {
+                let running = store::releases::holding_lock_anywhere(&mut *self.unit.tx).await?;
+                let stored = lookup::pick_running(running, environment.as_deref())
+                    .map_err(|r| refused(&"(none given)", r))?;
+                stored.release.id
+            }
+            Target::Card(id) => *id,
+        };
+        self.catch_up(id).await?;
+        Ok(id)
+    }
+
+    /// Records how an executor job ended and lets the release move on, in one transaction.
+    pub(super) async fn action_done(
+        &mut self,
+        execution: &Execution,
+        outcome: &Outcome,
+        output: &str,
+    ) -> Result<Done> {
+        let succeeded = *outcome == Outcome::Succeeded;
+        let now = self.unit.now;
+        let tx = &mut *self.unit.tx;
+        store::executions::finish(tx, execution.id, succeeded, output, now).await?;
+        let id = execution.release_id;
+        self.load(id).await?;
+        let plan = self.service.deploy_plan();
+        if let Some(loaded) = self.kept.get_mut(&id) {
+            let step: Option<Transition> =
+                deploy::action_finished(&loaded.release, execution.action, outcome, plan, now);
+            if let Some(step) = step {
+                apply(self.unit, &self.service.config, &loaded.release, &step).await?;
+                loaded.release = step.release;
+            }
+        }
+        Ok(Done::Fired)
+    }
+}
