@@ -18,6 +18,7 @@ ALTER TABLE releases ADD COLUMN halted_secs INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE releases ADD COLUMN rollback_by_name TEXT;
 ALTER TABLE releases ADD COLUMN rollback_reason TEXT;
 ALTER TABLE releases ADD COLUMN rollback_requested_at TEXT;
+ALTER TABLE releases ADD COLUMN rollback_failed_at TEXT;
 ALTER TABLE releases ADD COLUMN deploy_finished_at TEXT;
 
 -- At most one release per environment is deploying, halted, verifying or rolling back.

@@ -26,18 +26,44 @@ pub fn embed(messages: &Messages, view: &ReleaseView) -> anyhow::Result<CreateEm
         .colour(colour))
 }
 
-/// Go and No-Go while the poll is open; no buttons once it is decided.
+/// The buttons that fit the release's state: Go and No-Go while the poll is open, Deploy once
+/// approved, Halt and Rollback while it rolls out, Resume and Rollback while it is halted.
 pub fn buttons(view: &ReleaseView) -> Vec<CreateActionRow> {
-    if !view.open {
-        return Vec::new();
-    }
     let id = ReleaseId(view.id);
-    vec![CreateActionRow::Buttons(vec![
-        CreateButton::new(ComponentAction::Go(id).custom_id())
-            .label("Go")
-            .style(ButtonStyle::Success),
-        CreateButton::new(ComponentAction::NoGo(id).custom_id())
-            .label("No-Go")
-            .style(ButtonStyle::Danger),
-    ])]
+    let button = |action: ComponentAction, label: &str, style| {
+        CreateButton::new(action.custom_id())
+            .label(label)
+            .style(style)
+    };
+    let go = || button(ComponentAction::Go(id), "Go", ButtonStyle::Success);
+    let no_go = || button(ComponentAction::NoGo(id), "No-Go", ButtonStyle::Danger);
+    let deploy = || button(ComponentAction::Deploy(id), "Deploy", ButtonStyle::Primary);
+    let halt = || button(ComponentAction::Halt(id), "Halt", ButtonStyle::Secondary);
+    let resume = || {
+        button(
+            ComponentAction::Resume(id),
+            "Resume / retry stage",
+            ButtonStyle::Primary,
+        )
+    };
+    let rollback = || {
+        button(
+            ComponentAction::Rollback(id),
+            "Rollback",
+            ButtonStyle::Danger,
+        )
+    };
+    let row = match view.state.parse::<ReleaseState>() {
+        _ if view.open => vec![go(), no_go()],
+        Ok(ReleaseState::Approved) => vec![deploy()],
+        Ok(ReleaseState::Deploying | ReleaseState::Verifying) => vec![halt(), rollback()],
+        Ok(ReleaseState::Halted) => vec![resume(), rollback()],
+        Ok(ReleaseState::Completed | ReleaseState::RollingBack) => vec![rollback()],
+        _ => Vec::new(),
+    };
+    if row.is_empty() {
+        Vec::new()
+    } else {
+        vec![CreateActionRow::Buttons(row)]
+    }
 }

@@ -12,8 +12,8 @@ use crate::domain::ReleaseKind;
 /// The top-level command that groups the release subcommands.
 pub const RELEASE: &str = "release";
 
-/// A `/release` subcommand, with its options as typed. Each variant's name and description
-/// live in `SPECS`, the one place they are written.
+/// A gonogo command, with its options as typed. Each variant's name and description live in
+/// `SPECS` (the `/release` subcommands) or `TOP` (commands of their own), written once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Plan {
@@ -30,6 +30,24 @@ pub enum Command {
     List,
     Cancel {
         version: String,
+        reason: String,
+        environment: Option<String>,
+    },
+    Halt {
+        version: String,
+        reason: String,
+        environment: Option<String>,
+    },
+    Resume {
+        version: String,
+        environment: Option<String>,
+    },
+    Deploy {
+        version: String,
+        environment: Option<String>,
+    },
+    Rollback {
+        version: Option<String>,
         reason: String,
         environment: Option<String>,
     },
@@ -161,6 +179,64 @@ const SPECS: &[Spec] = &[
             })
         },
     },
+    Spec {
+        name: "halt",
+        description: "Pause a rollout's stage clock (release managers)",
+        options: &[
+            VERSION,
+            opt("reason", "Why it is halted", true, MAX_REASON),
+            ENVIRONMENT,
+        ],
+        build: |o| {
+            Ok(Command::Halt {
+                version: o.need("version")?,
+                reason: o.need("reason")?,
+                environment: o.get("environment"),
+            })
+        },
+    },
+    Spec {
+        name: "resume",
+        description: "Continue a halted rollout, or retry its failed stage",
+        options: &[VERSION, ENVIRONMENT],
+        build: |o| {
+            Ok(Command::Resume {
+                version: o.need("version")?,
+                environment: o.get("environment"),
+            })
+        },
+    },
+];
+
+/// Commands of their own, beside `/release`.
+const TOP: &[Spec] = &[
+    Spec {
+        name: "deploy",
+        description: "Start the staged rollout of an approved release",
+        options: &[VERSION, ENVIRONMENT],
+        build: |o| {
+            Ok(Command::Deploy {
+                version: o.need("version")?,
+                environment: o.get("environment"),
+            })
+        },
+    },
+    Spec {
+        name: "rollback",
+        description: "Roll a release back (without a version: the one rolling out now)",
+        options: &[
+            opt("reason", "Why it is rolled back", true, MAX_REASON),
+            opt("version", "Semantic version, like 1.4.0", false, 64),
+            ENVIRONMENT,
+        ],
+        build: |o| {
+            Ok(Command::Rollback {
+                version: o.get("version"),
+                reason: o.need("reason")?,
+                environment: o.get("environment"),
+            })
+        },
+    },
 ];
 
 impl Command {
@@ -174,31 +250,30 @@ impl Command {
                     spec.name,
                     spec.description,
                 ),
-                |sub, o| {
-                    let max = u16::try_from(o.max_length).unwrap_or(u16::MAX);
-                    let option = o.choices.iter().fold(
-                        CreateCommandOption::new(CommandOptionType::String, o.name, o.description)
-                            .required(o.required)
-                            .max_length(max),
-                        |option, choice| option.add_string_choice(*choice, *choice),
-                    );
-                    sub.add_sub_option(option)
-                },
+                |sub, o| sub.add_sub_option(o.option()),
             )
         });
-        vec![subcommands.fold(
+        let release = subcommands.fold(
             CreateCommand::new(RELEASE).description("Plan, vote on and follow releases"),
             CreateCommand::add_option,
-        )]
+        );
+        let top = TOP.iter().map(|spec| {
+            spec.options.iter().fold(
+                CreateCommand::new(spec.name).description(spec.description),
+                |command, o| command.add_option(o.option()),
+            )
+        });
+        std::iter::once(release).chain(top).collect()
     }
 
-    /// Reads a `/release …` invocation; the error says what was wrong.
+    /// Reads an invocation; the error says what was wrong.
     pub fn parse(interaction: &CommandInteraction) -> Result<Command, String> {
-        if interaction.data.name != RELEASE {
-            return Err(format!(
-                "`/{}` is not a gonogo command",
-                interaction.data.name
-            ));
+        let name = interaction.data.name.as_str();
+        if let Some(spec) = TOP.iter().find(|spec| spec.name == name) {
+            return (spec.build)(&Options(&interaction.data.options));
+        }
+        if name != RELEASE {
+            return Err(format!("`/{name}` is not a gonogo command"));
         }
         let Some(sub) = interaction.data.options.first() else {
             return Err("choose a /release subcommand".to_owned());
@@ -219,6 +294,19 @@ impl Command {
     }
 }
 
+impl OptionSpec {
+    /// The string option Discord shows, with its limit and choices.
+    fn option(&self) -> CreateCommandOption {
+        let max = u16::try_from(self.max_length).unwrap_or(u16::MAX);
+        self.choices.iter().fold(
+            CreateCommandOption::new(CommandOptionType::String, self.name, self.description)
+                .required(self.required)
+                .max_length(max),
+            |option, choice| option.add_string_choice(*choice, *choice),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,7 +316,18 @@ mod tests {
         let registered = serde_json::to_value(Command::registrations()).unwrap();
         let subs = registered[0]["options"].as_array().unwrap();
         let names: Vec<_> = subs.iter().map(|s| s["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["plan", "status", "list", "cancel"]);
+        assert_eq!(
+            names,
+            ["plan", "status", "list", "cancel", "halt", "resume"]
+        );
+        let top: Vec<_> = registered.as_array().unwrap()[1..]
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(top, ["deploy", "rollback"]);
+        let rollback = &registered[2]["options"];
+        assert_eq!(rollback[0]["name"], "reason");
+        assert_eq!(rollback[0]["required"], true, "required options come first");
         let plan_options: Vec<_> = subs[0]["options"]
             .as_array()
             .unwrap()

@@ -12,6 +12,14 @@ pub enum ComponentAction {
     NoGo(ReleaseId),
     /// The No-Go modal was submitted with its reason.
     NoGoReason(ReleaseId),
+    Deploy(ReleaseId),
+    /// Opens the modal that asks why.
+    Halt(ReleaseId),
+    HaltReason(ReleaseId),
+    Resume(ReleaseId),
+    /// Opens the modal that confirms and asks why.
+    Rollback(ReleaseId),
+    RollbackReason(ReleaseId),
 }
 
 /// The custom id of the reason field inside the No-Go modal.
@@ -23,6 +31,12 @@ impl ComponentAction {
             ComponentAction::Go(id) => ("go", id),
             ComponentAction::NoGo(id) => ("nogo", id),
             ComponentAction::NoGoReason(id) => ("nogo-reason", id),
+            ComponentAction::Deploy(id) => ("deploy", id),
+            ComponentAction::Halt(id) => ("halt", id),
+            ComponentAction::HaltReason(id) => ("halt-reason", id),
+            ComponentAction::Resume(id) => ("resume", id),
+            ComponentAction::Rollback(id) => ("rollback", id),
+            ComponentAction::RollbackReason(id) => ("rollback-reason", id),
         };
         format!("{PREFIX}:{verb}:{}", id.0)
     }
@@ -39,6 +53,12 @@ impl ComponentAction {
             "go" => Some(ComponentAction::Go(id)),
             "nogo" => Some(ComponentAction::NoGo(id)),
             "nogo-reason" => Some(ComponentAction::NoGoReason(id)),
+            "deploy" => Some(ComponentAction::Deploy(id)),
+            "halt" => Some(ComponentAction::Halt(id)),
+            "halt-reason" => Some(ComponentAction::HaltReason(id)),
+            "resume" => Some(ComponentAction::Resume(id)),
+            "rollback" => Some(ComponentAction::Rollback(id)),
+            "rollback-reason" => Some(ComponentAction::RollbackReason(id)),
             _ => None,
         }
     }
@@ -54,6 +74,12 @@ mod tests {
             ComponentAction::Go(ReleaseId(i64::MAX)),
             ComponentAction::NoGo(ReleaseId(1)),
             ComponentAction::NoGoReason(ReleaseId(42)),
+            ComponentAction::Deploy(ReleaseId(3)),
+            ComponentAction::Halt(ReleaseId(4)),
+            ComponentAction::HaltReason(ReleaseId(5)),
+            ComponentAction::Resume(ReleaseId(6)),
+            ComponentAction::Rollback(ReleaseId(7)),
+            ComponentAction::RollbackReason(ReleaseId(i64::MAX)),
         ] {
             let id = action.custom_id();
             assert!(id.len() <= 100);

@@ -9,9 +9,9 @@ use tracing::{error, info_span, Instrument as _};
 
 use super::commands::Command;
 use super::custom_id::{ComponentAction, REASON_INPUT};
-use super::replies::{ephemeral, no_go_modal, user_error};
+use super::replies::{ephemeral, reason_modal, user_error};
 use crate::domain::{Choice, PlanRequest, ReleaseId, RoleId, UserId};
-use crate::service::{Actor, Error, Result, Service, UserError};
+use crate::service::{Actor, Ask, Error, Result, Service, Target, UserError};
 
 /// What to send back, and whether it answers a replay (which the gateway must not send again).
 pub struct Reply {
@@ -118,6 +118,53 @@ impl Handler {
                 self.cancel(id, &actor, &version, environment.as_deref(), reason)
                     .await
             }
+            Command::Deploy {
+                version,
+                environment,
+            } => {
+                let target = Target::Version {
+                    version,
+                    environment,
+                };
+                self.deployment(id, &actor, target, Ask::Start).await
+            }
+            Command::Halt {
+                version,
+                reason,
+                environment,
+            } => {
+                let target = Target::Version {
+                    version,
+                    environment,
+                };
+                self.deployment(id, &actor, target, Ask::Halt { reason })
+                    .await
+            }
+            Command::Resume {
+                version,
+                environment,
+            } => {
+                let target = Target::Version {
+                    version,
+                    environment,
+                };
+                self.deployment(id, &actor, target, Ask::Resume).await
+            }
+            Command::Rollback {
+                version,
+                reason,
+                environment,
+            } => {
+                let target = match version {
+                    Some(version) => Target::Version {
+                        version,
+                        environment,
+                    },
+                    None => Target::Running { environment },
+                };
+                self.deployment(id, &actor, target, Ask::Rollback { reason })
+                    .await
+            }
         }
     }
 
@@ -200,6 +247,32 @@ impl Handler {
         Ok(ephemeral(text))
     }
 
+    /// `/deploy`, `/rollback`, `/release halt|resume`, and the card's buttons for them.
+    async fn deployment(
+        &self,
+        id: u64,
+        actor: &Actor,
+        target: Target,
+        ask: Ask,
+    ) -> Result<CreateInteractionResponse> {
+        let name = match &ask {
+            Ask::Start => "start",
+            Ask::Halt { .. } => "halt",
+            Ask::Resume => "resume",
+            Ask::Rollback { .. } => "rollback",
+        };
+        let release = self.service.deployment(id, actor, target, ask).await?;
+        let text = self.service.messages.render(
+            "deployment_answer",
+            json!({
+                "ask": name,
+                "version": release.version.to_string(),
+                "state": release.state.as_str(),
+            }),
+        )?;
+        Ok(ephemeral(text))
+    }
+
     async fn component(
         &self,
         component: &ComponentInteraction,
@@ -211,7 +284,30 @@ impl Handler {
                     .await
             }
             Some(ComponentAction::NoGo(release)) => self.no_go(&actor, release).await,
-            Some(ComponentAction::NoGoReason(_)) | None => Err(UserError::StaleCard.into()),
+            Some(ComponentAction::Deploy(release)) => {
+                let id = component.id.get();
+                self.deployment(id, &actor, Target::Card(release), Ask::Start)
+                    .await
+            }
+            Some(ComponentAction::Resume(release)) => {
+                let id = component.id.get();
+                self.deployment(id, &actor, Target::Card(release), Ask::Resume)
+                    .await
+            }
+            Some(ComponentAction::Halt(release)) => {
+                let submit = ComponentAction::HaltReason(release);
+                self.ask_reason("halt_modal", submit, release).await
+            }
+            Some(ComponentAction::Rollback(release)) => {
+                let submit = ComponentAction::RollbackReason(release);
+                self.ask_reason("rollback_modal", submit, release).await
+            }
+            Some(
+                ComponentAction::NoGoReason(_)
+                | ComponentAction::HaltReason(_)
+                | ComponentAction::RollbackReason(_),
+            )
+            | None => Err(UserError::StaleCard.into()),
         }
     }
 
@@ -222,16 +318,34 @@ impl Handler {
             .check_vote(actor, release, Choice::NoGo)
             .await?;
         let version = current.version.to_string();
-        Ok(no_go_modal(&self.service.messages, release, &version)?)
+        let submit = ComponentAction::NoGoReason(release);
+        Ok(reason_modal(
+            &self.service.messages,
+            "nogo_modal",
+            submit,
+            &version,
+        )?)
+    }
+
+    /// A modal asking why, for a halt or a rollback; the request itself comes with its answer.
+    async fn ask_reason(
+        &self,
+        template: &str,
+        submit: ComponentAction,
+        release: ReleaseId,
+    ) -> Result<CreateInteractionResponse> {
+        let version = self.service.version_of(release).await?;
+        Ok(reason_modal(
+            &self.service.messages,
+            template,
+            submit,
+            &version,
+        )?)
     }
 
     async fn modal(&self, modal: &ModalInteraction) -> Result<CreateInteractionResponse> {
         let actor = self.actor(modal.member.as_ref(), modal.user.id.get())?;
-        let Some(ComponentAction::NoGoReason(release)) =
-            ComponentAction::parse(&modal.data.custom_id)
-        else {
-            return Err(UserError::StaleCard.into());
-        };
+        let action = ComponentAction::parse(&modal.data.custom_id);
         let reason = modal
             .data
             .components
@@ -243,8 +357,27 @@ impl Handler {
                 }
                 _ => None,
             });
-        self.vote(modal.id.get(), &actor, release, Choice::NoGo, reason)
-            .await
+        let id = modal.id.get();
+        match action {
+            Some(ComponentAction::NoGoReason(release)) => {
+                self.vote(id, &actor, release, Choice::NoGo, reason).await
+            }
+            Some(ComponentAction::HaltReason(release)) => {
+                let ask = Ask::Halt {
+                    reason: reason.unwrap_or_default(),
+                };
+                self.deployment(id, &actor, Target::Card(release), ask)
+                    .await
+            }
+            Some(ComponentAction::RollbackReason(release)) => {
+                let ask = Ask::Rollback {
+                    reason: reason.unwrap_or_default(),
+                };
+                self.deployment(id, &actor, Target::Card(release), ask)
+                    .await
+            }
+            _ => Err(UserError::StaleCard.into()),
+        }
     }
 
     async fn vote(

@@ -9,7 +9,7 @@ use serenity::all::{
 
 use super::custom_id::{ComponentAction, REASON_INPUT};
 use crate::domain::release::MAX_REASON;
-use crate::domain::{Refusal, ReleaseId};
+use crate::domain::Refusal;
 use crate::messages::Messages;
 use crate::service::UserError;
 
@@ -130,14 +130,16 @@ fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow
     }
 }
 
-/// The modal a No-Go opens: a veto needs its reason.
-pub fn no_go_modal(
+/// A modal that asks for a reason: a No-Go's veto, a halt, or a rollback's confirmation.
+/// `template` words it; `submit` is what submitting it does.
+pub fn reason_modal(
     messages: &Messages,
-    release: ReleaseId,
+    template: &str,
+    submit: ComponentAction,
     version: &str,
 ) -> anyhow::Result<CreateInteractionResponse> {
     let ctx = json!({ "version": version });
-    let block = |name: &str| messages.render_block("nogo_modal", name, &ctx);
+    let block = |name: &str| messages.render_block(template, name, &ctx);
     let max = u16::try_from(MAX_REASON).unwrap_or(u16::MAX);
     let input = CreateInputText::new(InputTextStyle::Paragraph, block("label")?, REASON_INPUT)
         .placeholder(block("placeholder")?)
@@ -145,10 +147,7 @@ pub fn no_go_modal(
         .max_length(max)
         .required(true);
     Ok(CreateInteractionResponse::Modal(
-        CreateModal::new(
-            ComponentAction::NoGoReason(release).custom_id(),
-            block("title")?,
-        )
-        .components(vec![CreateActionRow::InputText(input)]),
+        CreateModal::new(submit.custom_id(), block("title")?)
+            .components(vec![CreateActionRow::InputText(input)]),
     ))
 }

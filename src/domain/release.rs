@@ -218,6 +218,8 @@ pub struct RollbackRequest {
     pub by: String,
     pub reason: String,
     pub requested_at: DateTime<Utc>,
+    /// When its action last failed, until someone retries it.
+    pub failed_at: Option<DateTime<Utc>>,
 }
 
 /// Where a started rollout stands.

@@ -40,6 +40,17 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         ],
         "votes": listed,
         "more_votes": voters.saturating_sub(10),
+        "deployment": if matches!(state, "voting" | "approved" | "rejected" | "expired" | "cancelled") { Value::Null } else { json!({
+            "by": member(3),
+            "started_at": 1_772_445_600,
+            "stage": if worst_case { "s".repeat(32) } else { "canary".to_owned() },
+            "percent": 1,
+            "clock_ends_at": 1_772_447_400,
+            "halted_since": 1_772_446_000,
+            "finished_at": 1_772_532_000,
+            "rollback_by": member(4),
+            "rollback_reason": if worst_case { long(MAX_REASON) } else { "errors up".to_owned() },
+        }) },
     })
 }
 
@@ -92,7 +103,14 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             ("rejected", card("rejected", 1, false)),
             ("expired", card("expired", 0, false)),
             ("cancelled", card("cancelled", 0, false)),
+            ("deploying", card("deploying", 3, false)),
+            ("halted", card("halted", 3, false)),
+            ("verifying", card("verifying", 3, false)),
+            ("completed", card("completed", 3, false)),
+            ("rolling back", card("rolling_back", 3, false)),
+            ("rolled back", card("rolled_back", 3, false)),
             ("longest", card("rejected", 40, true)),
+            ("longest rollback", card("rolled_back", 40, true)),
         ],
         "poll_ended" => ["approved", "rejected", "expired", "cancelled"]
             .into_iter()
@@ -157,7 +175,11 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
         "refusal_several_running" => vec![("two", json!({ "versions": ["1.4.0 (production)", "2.0.0 (staging)"] }))],
         "refusal_unknown_release" => vec![("unknown", json!({ "version": "9.9.9" }))],
         "internal_error" => vec![("error", json!({ "error_id": "0badc0de" }))],
-        "nogo_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],
+        "deployment_answer" => ["start", "halt", "resume", "rollback"]
+            .into_iter()
+            .map(|ask| (ask, json!({ "ask": ask, "version": "1.4.0", "state": "deploying" })))
+            .collect(),
+        "nogo_modal" | "halt_modal" | "rollback_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],
         _ => vec![("typical", version)],
     }
 }

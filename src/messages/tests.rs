@@ -13,7 +13,10 @@ fn every_template_renders_its_samples_within_discords_limits() {
 fn snapshots_of_every_message() {
     let messages = Messages::embedded();
     for (name, _) in TEMPLATES {
-        if *name == "release_card" || *name == "nogo_modal" {
+        if matches!(
+            *name,
+            "release_card" | "nogo_modal" | "halt_modal" | "rollback_modal"
+        ) {
             continue;
         }
         for (label, ctx) in for_template(name) {
@@ -89,22 +92,18 @@ fn the_longest_card_fits_an_embed() {
 fn the_modal_and_thread_name_fit() {
     let messages = Messages::embedded();
     let ctx = &for_template("nogo_modal")[0].1;
-    assert!(
-        messages
-            .render_block("nogo_modal", "title", ctx)
-            .unwrap()
-            .chars()
-            .count()
-            <= MODAL_TITLE
-    );
-    assert!(
-        messages
-            .render_block("nogo_modal", "label", ctx)
-            .unwrap()
-            .chars()
-            .count()
-            <= INPUT_LABEL
-    );
+    for modal in ["nogo_modal", "halt_modal", "rollback_modal"] {
+        let block = |name| {
+            messages
+                .render_block(modal, name, ctx)
+                .unwrap()
+                .chars()
+                .count()
+        };
+        assert!(block("title") <= MODAL_TITLE, "{modal}");
+        assert!(block("label") <= INPUT_LABEL, "{modal}");
+        assert!(block("placeholder") <= 100, "{modal}");
+    }
     assert!(messages.render("thread_name", ctx).unwrap().chars().count() <= THREAD_NAME);
 }
 

@@ -194,6 +194,14 @@ impl Service {
         }
     }
 
+    /// The version of a release a button belongs to, for the modal it opens.
+    pub async fn version_of(&self, release: ReleaseId) -> Result<String> {
+        match store::releases::get(self.db.reader(), release).await? {
+            Some(stored) => Ok(stored.release.version.to_string()),
+            None => Err(UserError::StaleCard.into()),
+        }
+    }
+
     /// Whether `actor` could cast `choice` now, without storing anything: lets the No-Go
     /// button refuse at once instead of after the reason has been typed.
     pub async fn check_vote(

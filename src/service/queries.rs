@@ -52,7 +52,7 @@ impl Service {
         let history = store::votes::history(&mut *read, id).await?;
         read.commit().await?;
         let policy = self.config.policies.get(stored.release.kind);
-        let view = ReleaseView::new(&stored, policy, &history);
+        let view = ReleaseView::new(&stored, policy, &self.config.rollout, &history);
         Ok(Some((stored.revision, view)))
     }
 }

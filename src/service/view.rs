@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::domain::rollout::Rollout;
 use crate::domain::{Ballot, Policy, Tally, UserId};
 use crate::store::releases::StoredRelease;
 
@@ -23,6 +24,23 @@ pub struct ReleaseView {
     /// The latest votes, newest last, capped so the field stays within Discord's 1024.
     pub votes: Vec<VoteView>,
     pub more_votes: usize,
+    /// Where the rollout stands, once it has started.
+    pub deployment: Option<DeploymentView>,
+}
+
+/// A started rollout as the card shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeploymentView {
+    pub by: String,
+    pub started_at: i64,
+    pub stage: String,
+    pub percent: u8,
+    /// When the running hold or verification ends, while one runs.
+    pub clock_ends_at: Option<i64>,
+    pub halted_since: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub rollback_by: Option<String>,
+    pub rollback_reason: Option<String>,
 }
 
 /// How many voters the card lists by name.
@@ -44,7 +62,12 @@ pub struct VoteView {
 }
 
 impl ReleaseView {
-    pub fn new(stored: &StoredRelease, policy: &Policy, history: &[Ballot]) -> ReleaseView {
+    pub fn new(
+        stored: &StoredRelease,
+        policy: &Policy,
+        rollout: &Rollout,
+        history: &[Ballot],
+    ) -> ReleaseView {
         let release = &stored.release;
         let tally = Tally::count(policy, release.author, history);
         let name_of = |id: UserId| {
@@ -85,6 +108,21 @@ impl ReleaseView {
                     choice: b.choice.as_str().to_owned(),
                 })
                 .collect(),
+            deployment: release.deployment.as_ref().map(|d| {
+                let stage = rollout.stage(d.stage);
+                DeploymentView {
+                    by: d.started_by_name.clone(),
+                    started_at: d.started_at.timestamp(),
+                    stage: stage
+                        .map_or_else(|| format!("stage {}", d.stage + 1), |s| s.name.clone()),
+                    percent: stage.map_or(0, |s| s.percent),
+                    clock_ends_at: d.clock_ends_at.map(|t| t.timestamp()),
+                    halted_since: d.halted_at.map(|t| t.timestamp()),
+                    finished_at: d.finished_at.map(|t| t.timestamp()),
+                    rollback_by: d.rollback.as_ref().map(|r| r.by.clone()),
+                    rollback_reason: d.rollback.as_ref().map(|r| r.reason.clone()),
+                }
+            }),
         }
     }
 }

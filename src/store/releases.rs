@@ -30,7 +30,8 @@ const COLUMNS: &str = "id, version, kind, state, summary, changelog, environment
     author_name, created_at, expires_at, decided_at, decision_reason, card_channel_id, \
     card_message_id, thread_id, revision, deployed_by, deployed_by_name, deploy_started_at, \
     stage, stage_started_at, clock_ends_at, verify_started_at, halted_at, halted_secs, \
-    rollback_by_name, rollback_reason, rollback_requested_at, deploy_finished_at";
+    rollback_by_name, rollback_reason, rollback_requested_at, rollback_failed_at, \
+    deploy_finished_at";
 
 fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
     let parse_err = |e: String| anyhow::anyhow!(e);
@@ -86,6 +87,7 @@ fn deployment_from_row(row: &SqliteRow) -> anyhow::Result<Option<Deployment>> {
                 .try_get::<Option<String>, _>("rollback_reason")?
                 .unwrap_or_default(),
             requested_at,
+            failed_at: time("rollback_failed_at")?,
         }),
         None => None,
     };
@@ -120,7 +122,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
     let r = &stored.release;
     let sql = format!(
         "INSERT INTO releases ({COLUMNS}) VALUES \
-         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     );
     let insert = sqlx::query(&sql)
         .bind(r.id.0)
@@ -165,6 +167,7 @@ fn bind_deployment<'q>(query: Query<'q>, deployment: Option<&Deployment>) -> Que
         .bind(rollback.map(|r| r.by.clone()))
         .bind(rollback.map(|r| r.reason.clone()))
         .bind(rollback.map(|r| ts(r.requested_at)))
+        .bind(rollback.and_then(|r| r.failed_at.map(ts)))
         .bind(deployment.and_then(|d| d.finished_at.map(ts)))
 }
 
@@ -176,7 +179,7 @@ pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::R
          deployed_by_name = ?, deploy_started_at = ?, stage = ?, stage_started_at = ?, \
          clock_ends_at = ?, verify_started_at = ?, halted_at = ?, halted_secs = ?, \
          rollback_by_name = ?, rollback_reason = ?, rollback_requested_at = ?, \
-         deploy_finished_at = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
+         rollback_failed_at = ?, deploy_finished_at = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
     )
     .bind(release.state.as_str())
     .bind(release.decided_at.map(ts))
@@ -370,6 +373,7 @@ mod tests {
                 by: "Remy".into(),
                 reason: "errors up".into(),
                 requested_at: started + TimeDelta::minutes(50),
+                failed_at: Some(started + TimeDelta::minutes(52)),
             }),
             finished_at: Some(started + TimeDelta::minutes(55)),
         });

@@ -68,6 +68,9 @@ pub enum Event {
         reason: String,
         stage: String,
     },
+    RollbackRetried {
+        by: String,
+    },
     RolledBack {
         /// Rollback requested → rollback confirmed: the time to restore.
         restore_secs: i64,

@@ -55,7 +55,7 @@ pub fn roll_back(
         return Err(Refusal::NotADeployer);
     }
     if release.state == ReleaseState::RollingBack {
-        return Err(Refusal::AlreadyRollingBack);
+        return retry(release, by, plan);
     }
     let reason = super::poll::parse_reason(Some(reason))?;
     may_roll_back(release, policy, now)?;
@@ -70,6 +70,7 @@ pub fn roll_back(
         by: by.name.to_owned(),
         reason: reason.clone(),
         requested_at: now,
+        failed_at: None,
     });
     d.halted_at = None;
     d.clock_ends_at = None;
@@ -115,6 +116,32 @@ pub fn roll_back(
     }
 }
 
+/// A rollback whose action failed runs again when asked; one still running is not doubled.
+fn retry(release: &Release, by: Person<'_>, plan: Plan<'_>) -> Result<Transition, Refusal> {
+    let mut next = release.clone();
+    let d = next
+        .deployment
+        .as_mut()
+        .ok_or(Refusal::AlreadyRollingBack)?;
+    let request = d.rollback.as_mut().ok_or(Refusal::AlreadyRollingBack)?;
+    if request.failed_at.take().is_none() || !plan.executor {
+        return Err(Refusal::AlreadyRollingBack);
+    }
+    let stage = d.stage;
+    Ok(Transition {
+        release: next,
+        ballot: None,
+        actor: Some(by.id),
+        events: vec![Event::RollbackRetried {
+            by: by.name.to_owned(),
+        }],
+        effects: vec![
+            Effect::RefreshCard,
+            Effect::RunAction(Action::Rollback { stage }),
+        ],
+    })
+}
+
 /// The rollback action came back. Success ends the release `rolled_back` and tells everyone
 /// who saw the start; a failure leaves it `rolling_back`, never reported as done.
 pub fn rollback_finished(
@@ -131,6 +158,7 @@ pub fn rollback_finished(
         by,
         reason,
         requested_at,
+        ..
     } = deployment.rollback.clone()?;
     let stage = stage_name(plan.rollout, deployment.stage);
     let version = release.version.to_string();
@@ -161,7 +189,12 @@ pub fn rollback_finished(
             })
         }
         Outcome::Failed(problem) => Some(Transition {
-            release: next,
+            release: {
+                if let Some(request) = next.deployment.as_mut().and_then(|d| d.rollback.as_mut()) {
+                    request.failed_at = Some(now);
+                }
+                next
+            },
             ballot: None,
             actor: None,
             events: vec![Event::ActionFinished {
