@@ -7,6 +7,7 @@ mod audit;
 mod binary;
 mod concurrency;
 mod delivery;
+mod deployments;
 mod doors;
 mod fake_discord_selftest;
 mod polls;

@@ -23,6 +23,7 @@ pub const ROLE_EXEC: u64 = 1_500_000_000_000_000_004;
 pub const ROLE_RELEASE_MANAGER: u64 = 1_500_000_000_000_000_005;
 pub const ROLE_DEPLOYER: u64 = 1_500_000_000_000_000_006;
 pub const ROLE_UNRELATED: u64 = 1_500_000_000_000_000_099;
+pub const ROLE_STAKEHOLDERS: u64 = 1_500_000_000_000_000_007;
 
 /// The people in the stories.
 pub fn author() -> Member {
@@ -51,6 +52,13 @@ pub fn outsider() -> Member {
 }
 pub fn release_manager() -> Member {
     Member::new(1_600_000_000_000_000_010, "Remy", &[ROLE_RELEASE_MANAGER])
+}
+pub fn deployer() -> Member {
+    Member::new(
+        1_600_000_000_000_000_011,
+        "Dee",
+        &[ROLE_DEPLOYER, ROLE_TEAM],
+    )
 }
 
 /// Interaction `id`: `who` runs `/release plan` of `version` in the releases channel.
@@ -103,9 +111,7 @@ team = "{ROLE_TEAM}"
 exec = "{ROLE_EXEC}"
 release_manager = "{ROLE_RELEASE_MANAGER}"
 deployer = "{ROLE_DEPLOYER}"
-
-[rollout]
-vote_ttl = "24h"
+stakeholder_ping = "{ROLE_STAKEHOLDERS}"
 "#,
         app = fake.app_id(),
         key = signer.public_key_hex(),
@@ -130,21 +136,27 @@ pub struct Tester {
 impl Tester {
     /// gonogo with only the HTTP door.
     pub async fn start() -> Tester {
-        Self::start_with(false).await
+        Self::start_with(false, "").await
+    }
+
+    /// gonogo with only the HTTP door and these sections added to the config.
+    pub async fn start_configured(extra: &str) -> Tester {
+        Self::start_with(false, extra).await
     }
 
     /// gonogo with both doors; waits until the gateway session is ready.
     pub async fn start_with_gateway() -> Tester {
-        let t = Self::start_with(true).await;
+        let t = Self::start_with(true, "").await;
         t.fake.wait_gateway_ready().await;
         t
     }
 
-    async fn start_with(gateway: bool) -> Tester {
+    async fn start_with(gateway: bool, extra: &str) -> Tester {
         let fake = FakeDiscord::start().await;
         let signer = Signer::new();
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-        let toml = config_toml(&fake, &signer, &dir.path().join("gonogo.db"), gateway);
+        let toml = config_toml(&fake, &signer, &dir.path().join("gonogo.db"), gateway)
+            + &extra.replace("{dir}", &dir.path().display().to_string());
         let config = gonogo::config::load_from_str(&toml, &[TOKEN_ENV])
             .unwrap_or_else(|e| panic!("test config: {e}"));
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap());
@@ -240,6 +252,19 @@ impl Tester {
         assert_ephemeral(&response);
         self.card(version).await;
         response
+    }
+
+    /// A command of its own, like `/deploy` or `/rollback`.
+    pub fn top_command(&self, who: &Member, name: &str, options: Vec<(&str, Value)>) -> Value {
+        fixtures::slash_command(
+            self.next_id(),
+            who,
+            RELEASES_CHANNEL,
+            GUILD_ID,
+            name,
+            None,
+            options,
+        )
     }
 
     pub fn command(&self, who: &Member, sub: &str, options: Vec<(&str, Value)>) -> Value {

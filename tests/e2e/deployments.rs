@@ -1,0 +1,314 @@
+//! Deployments from chat on a driven clock: a whole rollout with a real command executor,
+//! its notices and their audiences, a rollback from the 10% stage, and the refusals.
+
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
+use serde_json::{json, Value};
+
+use crate::support::fixtures::Member;
+use crate::support::tester::*;
+
+/// Stages of 30 minutes, progress every 15, 70 minutes of verification: the whole rollout
+/// takes 160 minutes, and each deploy or rollback appends a line to `{dir}/actions.log`.
+const ROLLOUT: &str = r#"
+[rollout]
+stages = [{ name = "canary", percent = 1, hold = "30m" }, { percent = 10, hold = "30m" },
+          { percent = 50, hold = "30m" }, { percent = 100 }]
+progress_every = "15m"
+verify_for = "70m"
+
+[executor]
+kind = "command"
+deploy = ["/bin/sh", "-c", "echo \"deploy $GONOGO_PERCENT {version}\" >> {dir}/actions.log"]
+rollback = ["/bin/sh", "-c", "echo \"rollback $GONOGO_STAGE {version}\" >> {dir}/actions.log"]
+timeout = "1m"
+"#;
+
+/// Polls the database until `query` returns `expected` (the executor runs real processes,
+/// whose outcomes arrive on their own time).
+async fn wait_db(t: &Tester, query: &str, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got: Option<String> = sqlx::query_scalar(query)
+            .fetch_optional(t.db())
+            .await
+            .expect("query");
+        if got.as_deref() == Some(expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`{query}` gave {got:?}, not {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Waits until the stage at `index` of `version` has succeeded and its hold is running.
+async fn stage_done(t: &Tester, version: &str, index: u8) {
+    let query = format!(
+        "SELECT e.state FROM executions e JOIN releases r ON r.id = e.release_id \
+         WHERE r.version = '{version}' AND e.action = 'deploy' AND e.stage = {index}"
+    );
+    wait_db(t, &query, "succeeded").await;
+    let clock = format!(
+        "SELECT CASE WHEN clock_ends_at IS NOT NULL AND stage = {index} THEN 'set' END \
+         FROM releases WHERE version = '{version}'"
+    );
+    wait_db(t, &clock, "set").await;
+}
+
+fn actions(t: &Tester) -> Vec<String> {
+    std::fs::read_to_string(t.dir.path().join("actions.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn thread_of(t: &Tester, version: &str) -> u64 {
+    let id: i64 = sqlx::query_scalar("SELECT thread_id FROM releases WHERE version = ?")
+        .bind(version)
+        .fetch_one(t.db())
+        .await
+        .expect("thread id");
+    u64::try_from(id).expect("snowflake")
+}
+
+fn texts(t: &Tester, channel: u64, starting: &str) -> Vec<Value> {
+    t.fake
+        .messages(channel)
+        .into_iter()
+        .filter(|m| m["content"].as_str().is_some_and(|c| c.contains(starting)))
+        .collect()
+}
+
+async fn approved(t: &Tester, version: &str) {
+    t.plan(&author(), version, "patch").await;
+    t.go(&lead(), version).await;
+    assert_eq!(t.state(version).await, "approved");
+}
+
+async fn deploy(t: &Tester, who: &Member, version: &str) -> Value {
+    let command = t.top_command(who, "deploy", vec![("version", json!(version))]);
+    t.send(command).await
+}
+
+#[tokio::test]
+async fn a_whole_release_rolls_out_stage_by_stage_and_completes() {
+    let t = Tester::start_configured(ROLLOUT).await;
+    approved(&t, "5.0.0").await;
+    let answer = deploy(&t, &deployer(), "5.0.0").await;
+    assert_ephemeral(&answer);
+    assert!(content(&answer).contains("deploying"), "{answer}");
+    stage_done(&t, "5.0.0", 0).await;
+
+    // The start notice: the releases channel without a ping, the stakeholders with one.
+    let start = "is rolling out";
+    t.fake
+        .wait_until("the start notice reaches both channels", |f| {
+            !texts_in(f, RELEASES_CHANNEL, start).is_empty()
+                && !texts_in(f, STAKEHOLDER_CHANNEL, start).is_empty()
+        })
+        .await;
+    let in_releases = &texts(&t, RELEASES_CHANNEL, start)[0];
+    assert!(!content_of(in_releases).contains("<@&"), "{in_releases}");
+    let to_stakeholders = &texts(&t, STAKEHOLDER_CHANNEL, start)[0];
+    assert!(content_of(to_stakeholders).starts_with(&format!("<@&{ROLE_STAKEHOLDERS}>")));
+    assert!(
+        content_of(to_stakeholders).contains("Approved by Lee"),
+        "{to_stakeholders}"
+    );
+    assert!(content_of(to_stakeholders).contains("started by Dee"));
+    let thread = thread_of(&t, "5.0.0").await;
+
+    // Every 15 minutes a progress notice in the thread; every 30 the next stage.
+    for mark in 1..=10_usize {
+        t.advance(TimeDelta::minutes(15));
+        let minute = mark * 15;
+        if minute % 30 == 0 && minute <= 90 {
+            stage_done(&t, "5.0.0", u8::try_from(minute / 30).unwrap()).await;
+        }
+        t.fake
+            .wait_until(&format!("progress notice {mark}"), |f| {
+                progress_in(f, thread) == mark
+            })
+            .await;
+    }
+    assert_eq!(t.state("5.0.0").await, "verifying");
+    t.advance(TimeDelta::minutes(10));
+    t.fake
+        .wait_until("the completion notice reaches both channels", |f| {
+            !texts_in(f, RELEASES_CHANNEL, "is complete").is_empty()
+                && !texts_in(f, STAKEHOLDER_CHANNEL, "is complete").is_empty()
+        })
+        .await;
+    assert_eq!(t.state("5.0.0").await, "completed");
+    assert_eq!(
+        actions(&t),
+        [
+            "deploy 1 5.0.0",
+            "deploy 10 5.0.0",
+            "deploy 50 5.0.0",
+            "deploy 100 5.0.0"
+        ],
+        "every stage ran once, in order"
+    );
+    assert_eq!(
+        progress(&t, thread),
+        10,
+        "one progress notice per 15-minute mark"
+    );
+    let done = &texts(&t, STAKEHOLDER_CHANNEL, "is complete")[0];
+    assert!(content_of(done).contains("after 160 min"), "{done}");
+    t.wait_card("5.0.0", "the card shows the completion", |c| {
+        c.contains("Complete")
+    })
+    .await;
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_release_rolled_back_from_the_ten_percent_stage_tells_everyone() {
+    let t = Tester::start_configured(ROLLOUT).await;
+    approved(&t, "5.1.0").await;
+    deploy(&t, &deployer(), "5.1.0").await;
+    stage_done(&t, "5.1.0", 0).await;
+    t.advance(TimeDelta::minutes(30));
+    stage_done(&t, "5.1.0", 1).await;
+
+    // Without a version, /rollback means the one release rolling out.
+    let command = t.top_command(
+        &release_manager(),
+        "rollback",
+        vec![("reason", json!("errors up"))],
+    );
+    let answer = t.send(command).await;
+    assert!(
+        content(&answer).contains("rolling_back") || content(&answer).contains("rolled_back"),
+        "{answer}"
+    );
+    wait_db(
+        &t,
+        "SELECT state FROM releases WHERE version = '5.1.0'",
+        "rolled_back",
+    )
+    .await;
+    t.fake
+        .wait_until("the rollback notice reaches both channels", |f| {
+            !texts_in(f, RELEASES_CHANNEL, "is rolled back").is_empty()
+                && !texts_in(f, STAKEHOLDER_CHANNEL, "is rolled back").is_empty()
+        })
+        .await;
+    let notice = &texts(&t, STAKEHOLDER_CHANNEL, "is rolled back")[0];
+    assert!(
+        content_of(notice).contains("from 10%, asked by Remy: errors up"),
+        "{notice}"
+    );
+    assert_eq!(
+        actions(&t),
+        ["deploy 1 5.1.0", "deploy 10 5.1.0", "rollback 10% 5.1.0"]
+    );
+    let restored: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM audit_events WHERE kind = 'rolled_back'")
+            .fetch_all(t.db())
+            .await
+            .expect("audit");
+    assert_eq!(restored.len(), 1, "time to restore is recorded once");
+    assert!(restored[0].contains("restore_secs"));
+
+    // A second /rollback finds nothing rolling out; naming it finds it already rolled back.
+    let again = t.top_command(&deployer(), "rollback", vec![("reason", json!("again"))]);
+    assert!(content(&t.send(again).await).contains("No release is rolling out"));
+    let named = t.top_command(
+        &deployer(),
+        "rollback",
+        vec![("reason", json!("again")), ("version", json!("5.1.0"))],
+    );
+    assert!(content(&t.send(named).await).contains("rolled_back"));
+    assert_eq!(actions(&t).len(), 3, "no second rollback ran");
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn deploy_refusals_say_why() {
+    let windows = r#"
+[windows]
+timezone = "Europe/Berlin"
+allow = [{ cron = "0 0 9 * * Sat", duration = "4h" }]
+"#;
+    let t = Tester::start_configured(windows).await;
+    t.plan(&author(), "6.0.0", "patch").await;
+    let not_approved = deploy(&t, &deployer(), "6.0.0").await;
+    assert!(
+        content(&not_approved).contains("only an approved release"),
+        "{not_approved}"
+    );
+    t.go(&lead(), "6.0.0").await;
+    let not_a_deployer = deploy(&t, &lead(), "6.0.0").await;
+    assert!(
+        content(&not_a_deployer).contains("deployer role"),
+        "{not_a_deployer}"
+    );
+    // The tester's clock stands on Monday 2 March 2026, 10:00 UTC; the next window opens on
+    // Saturday the 7th at 09:00 in Berlin, 08:00 UTC.
+    let outside = deploy(&t, &deployer(), "6.0.0").await;
+    assert!(
+        content(&outside).contains("outside every deployment window"),
+        "{outside}"
+    );
+    assert!(content(&outside).contains("<t:1772870400:"), "{outside}");
+    assert_eq!(
+        t.state("6.0.0").await,
+        "approved",
+        "a refusal changes nothing"
+    );
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_second_release_waits_for_the_deploy_lock() {
+    let t = Tester::start_configured(ROLLOUT).await;
+    approved(&t, "7.0.0").await;
+    approved(&t, "7.0.1").await;
+    deploy(&t, &deployer(), "7.0.0").await;
+    stage_done(&t, "7.0.0", 0).await;
+    let second = deploy(&t, &deployer(), "7.0.1").await;
+    assert!(
+        content(&second).contains("7.0.0 is **deploying** there"),
+        "{second}"
+    );
+    assert_eq!(t.state("7.0.1").await, "approved");
+    t.finish().await;
+}
+
+fn content_of(message: &Value) -> &str {
+    message["content"].as_str().unwrap_or("")
+}
+
+fn texts_in(
+    fake: &crate::support::fake_discord::FakeDiscord,
+    channel: u64,
+    part: &str,
+) -> Vec<Value> {
+    fake.messages(channel)
+        .into_iter()
+        .filter(|m| content_of(m).contains(part))
+        .collect()
+}
+
+fn progress_in(fake: &crate::support::fake_discord::FakeDiscord, thread: u64) -> usize {
+    fake.messages(thread)
+        .iter()
+        .filter(|m| {
+            ["📈", "🔎", "⏸️"]
+                .iter()
+                .any(|p| content_of(m).starts_with(p))
+        })
+        .count()
+}
+
+fn progress(t: &Tester, thread: u64) -> usize {
+    progress_in(&t.fake, thread)
+}
