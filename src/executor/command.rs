@@ -50,9 +50,13 @@ pub async fn run(argv: &[String], facts: &Facts, timeout: Duration) -> (Outcome,
             );
         }
     };
-    let group = child.id();
+    // Whatever cuts the wait short (the timeout, or gonogo stopping), the command's whole
+    // process group goes with it.
+    let mut group = Group(child.id().and_then(|pid| i32::try_from(pid).ok()));
     match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(output)) => {
+            // Reaped: its group id may belong to someone else from now on.
+            group.0 = None;
             let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
             text.push_str(&String::from_utf8_lossy(&output.stderr));
             let log = tail(&text);
@@ -72,10 +76,6 @@ pub async fn run(argv: &[String], facts: &Facts, timeout: Duration) -> (Outcome,
             String::new(),
         ),
         Err(_) => {
-            // The child itself is killed on drop; its own children share its process group.
-            if let Some(group) = group.and_then(|pid| i32::try_from(pid).ok()) {
-                let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
-            }
             let secs = timeout.as_secs();
             (
                 Outcome::Failed(format!(
@@ -83,6 +83,18 @@ pub async fn run(argv: &[String], facts: &Facts, timeout: Duration) -> (Outcome,
                 )),
                 String::new(),
             )
+        }
+    }
+}
+
+/// A command's process group, killed when it is dropped.
+struct Group(Option<i32>);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(group) = self.0 {
+            // Fails harmlessly when the group has already gone.
+            let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
         }
     }
 }

@@ -312,3 +312,54 @@ fn progress_in(fake: &crate::support::fake_discord::FakeDiscord, thread: u64) ->
 fn progress(t: &Tester, thread: u64) -> usize {
     progress_in(&t.fake, thread)
 }
+
+#[tokio::test]
+async fn a_command_cut_off_by_a_restart_comes_back_unknown_and_halts_the_release() {
+    let slow = r#"
+[executor]
+kind = "command"
+deploy = ["/bin/sh", "-c", "echo started >> {dir}/actions.log; sleep 20"]
+rollback = ["/bin/sh", "-c", "true"]
+timeout = "1m"
+"#;
+    let mut t = Tester::start_configured(slow).await;
+    approved(&t, "9.0.0").await;
+    deploy(&t, &deployer(), "9.0.0").await;
+    wait_db(
+        &t,
+        "SELECT state FROM executions WHERE stage = 0",
+        "running",
+    )
+    .await;
+    t.restart().await;
+    wait_db(
+        &t,
+        "SELECT state FROM releases WHERE version = '9.0.0'",
+        "halted",
+    )
+    .await;
+    wait_db(
+        &t,
+        "SELECT state FROM executions WHERE stage = 0",
+        "unknown",
+    )
+    .await;
+    let thread = thread_of(&t, "9.0.0").await;
+    t.fake
+        .wait_until("the thread hears the outcome is unknown", |f| {
+            !texts_in(f, thread, "outcome is unknown").is_empty()
+        })
+        .await;
+    assert_eq!(
+        actions(&t),
+        ["started"],
+        "the command did not run again by itself"
+    );
+    t.wait_card("9.0.0", "the card offers resume and rollback", |c| {
+        c.contains("Halted")
+    })
+    .await;
+    let card = t.card("9.0.0").await;
+    assert!(button_id(&card, "resume").is_some() && button_id(&card, "rollback").is_some());
+    t.finish().await;
+}

@@ -12,3 +12,4 @@ mod doors;
 mod fake_discord_selftest;
 mod polls;
 mod restart;
+mod webhook;

@@ -136,28 +136,36 @@ pub struct Tester {
 impl Tester {
     /// gonogo with only the HTTP door.
     pub async fn start() -> Tester {
-        Self::start_with(false, "").await
+        Self::start_with(false, "", &[]).await
     }
 
     /// gonogo with only the HTTP door and these sections added to the config.
     pub async fn start_configured(extra: &str) -> Tester {
-        Self::start_with(false, extra).await
+        Self::start_with(false, extra, &[]).await
+    }
+
+    /// Like [`Tester::start_configured`], with these environment overrides (for secrets).
+    pub async fn start_configured_env(extra: &str, env: &[(&str, &str)]) -> Tester {
+        Self::start_with(false, extra, env).await
     }
 
     /// gonogo with both doors; waits until the gateway session is ready.
     pub async fn start_with_gateway() -> Tester {
-        let t = Self::start_with(true, "").await;
+        let t = Self::start_with(true, "", &[]).await;
         t.fake.wait_gateway_ready().await;
         t
     }
 
-    async fn start_with(gateway: bool, extra: &str) -> Tester {
+    async fn start_with(gateway: bool, extra: &str, env: &[(&str, &str)]) -> Tester {
         let fake = FakeDiscord::start().await;
         let signer = Signer::new();
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         let toml = config_toml(&fake, &signer, &dir.path().join("gonogo.db"), gateway)
             + &extra.replace("{dir}", &dir.path().display().to_string());
-        let config = gonogo::config::load_from_str(&toml, &[TOKEN_ENV])
+        let env: Vec<(&str, &str)> = std::iter::once(TOKEN_ENV)
+            .chain(env.iter().copied())
+            .collect();
+        let config = gonogo::config::load_from_str(&toml, &env)
             .unwrap_or_else(|e| panic!("test config: {e}"));
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap());
         let mut t = Tester {
