@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::TimeDelta;
 use serde_json::{json, Value};
 
+use crate::support::fake_discord::{Fault, FaultKind};
 use crate::support::fixtures::Member;
 use crate::support::tester::*;
 
@@ -361,5 +362,121 @@ timeout = "1m"
     .await;
     let card = t.card("9.0.0").await;
     assert!(button_id(&card, "resume").is_some() && button_id(&card, "rollback").is_some());
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_refusing_stakeholder_channel_holds_up_neither_the_thread_nor_the_rollback_notice() {
+    let t = Tester::start_configured(ROLLOUT).await;
+    approved(&t, "9.1.0").await;
+    t.fake.inject(Fault {
+        method: "POST",
+        path_contains: format!("/channels/{STAKEHOLDER_CHANNEL}/messages"),
+        kind: FaultKind::Status(403),
+        times: 100,
+    });
+    deploy(&t, &deployer(), "9.1.0").await;
+    stage_done(&t, "9.1.0", 0).await;
+    let thread = thread_of(&t, "9.1.0").await;
+    t.advance(TimeDelta::minutes(15));
+    t.fake
+        .wait_until("progress reaches the thread", |f| {
+            progress_in(f, thread) == 1
+        })
+        .await;
+    let rollback = t.top_command(
+        &deployer(),
+        "rollback",
+        vec![("reason", json!("bad canary"))],
+    );
+    t.send(rollback).await;
+    t.fake
+        .wait_until("the rollback notice reaches the releases channel", |f| {
+            !texts_in(f, RELEASES_CHANNEL, "is rolled back").is_empty()
+        })
+        .await;
+    assert!(t.fake.messages(STAKEHOLDER_CHANNEL).is_empty());
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_notice_met_by_a_429_and_a_500_is_delivered_exactly_once() {
+    let t = Tester::start_configured(ROLLOUT).await;
+    approved(&t, "9.2.0").await;
+    let path = format!("/channels/{RELEASES_CHANNEL}/messages");
+    t.fake.inject(Fault {
+        method: "POST",
+        path_contains: path.clone(),
+        kind: FaultKind::RateLimited {
+            retry_after_secs: 1.0,
+        },
+        times: 1,
+    });
+    t.fake.inject(Fault {
+        method: "POST",
+        path_contains: path,
+        kind: FaultKind::Status(500),
+        times: 1,
+    });
+    deploy(&t, &deployer(), "9.2.0").await;
+    t.wait_retry_scheduled(1).await;
+    t.advance(TimeDelta::seconds(1));
+    t.wait_retry_scheduled(2).await;
+    t.advance(TimeDelta::seconds(2));
+    t.fake
+        .wait_until("the start notice reaches the releases channel", |f| {
+            !texts_in(f, RELEASES_CHANNEL, "is rolling out").is_empty()
+        })
+        .await;
+    assert_eq!(texts(&t, RELEASES_CHANNEL, "is rolling out").len(), 1);
+    assert_eq!(texts(&t, STAKEHOLDER_CHANNEL, "is rolling out").len(), 1);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_release_manager_halts_and_resumes_a_rollout() {
+    let t = Tester::start_configured(ROLLOUT).await;
+    approved(&t, "9.3.0").await;
+    deploy(&t, &deployer(), "9.3.0").await;
+    stage_done(&t, "9.3.0", 0).await;
+    let version = ("version", json!("9.3.0"));
+    let refused = t.command(
+        &deployer(),
+        "halt",
+        vec![version.clone(), ("reason", json!("x"))],
+    );
+    assert!(content(&t.send(refused).await).contains("release manager role"));
+    let halt = t.command(
+        &release_manager(),
+        "halt",
+        vec![version.clone(), ("reason", json!("dashboards"))],
+    );
+    assert!(content(&t.send(halt).await).contains("halted"));
+    t.advance(TimeDelta::minutes(45));
+    let thread = thread_of(&t, "9.3.0").await;
+    t.fake
+        .wait_until("a halted progress notice", |f| {
+            !texts_in(f, thread, "is halted** at canary").is_empty()
+        })
+        .await;
+    assert_eq!(
+        t.state("9.3.0").await,
+        "halted",
+        "the hold does not run while halted"
+    );
+    let resume = t.command(&release_manager(), "resume", vec![version]);
+    assert!(content(&t.send(resume).await).contains("deploying"));
+    // Thirty minutes of hold remained: the next stage starts half an hour after the resume,
+    // at 11:15 on the tester's clock (halted at 10:00, resumed at 10:45).
+    wait_db(
+        &t,
+        "SELECT due_at FROM timers WHERE kind = 'stage_hold'",
+        "2026-03-02T11:15:00.000Z",
+    )
+    .await;
+    assert_eq!(actions(&t).len(), 1);
+    t.advance(TimeDelta::minutes(30));
+    stage_done(&t, "9.3.0", 1).await;
+    assert_eq!(actions(&t), ["deploy 1 9.3.0", "deploy 10 9.3.0"]);
     t.finish().await;
 }
