@@ -8,6 +8,7 @@ use serenity::all::{
 
 use crate::domain::release::{MAX_CHANGELOG, MAX_REASON, MAX_SUMMARY};
 use crate::domain::ReleaseKind;
+use crate::service::Ask;
 
 /// The top-level command that groups the release subcommands.
 pub const RELEASE: &str = "release";
@@ -33,23 +34,12 @@ pub enum Command {
         reason: String,
         environment: Option<String>,
     },
-    Halt {
-        version: String,
-        reason: String,
-        environment: Option<String>,
-    },
-    Resume {
-        version: String,
-        environment: Option<String>,
-    },
-    Deploy {
-        version: String,
-        environment: Option<String>,
-    },
-    Rollback {
+    /// `/deploy`, `/rollback`, `/release halt` and `/release resume`: something asked of a
+    /// deployment. Only a rollback may leave out the version.
+    Deployment {
         version: Option<String>,
-        reason: String,
         environment: Option<String>,
+        ask: Ask,
     },
 }
 
@@ -188,10 +178,12 @@ const SPECS: &[Spec] = &[
             ENVIRONMENT,
         ],
         build: |o| {
-            Ok(Command::Halt {
-                version: o.need("version")?,
-                reason: o.need("reason")?,
+            Ok(Command::Deployment {
+                version: Some(o.need("version")?),
                 environment: o.get("environment"),
+                ask: Ask::Halt {
+                    reason: o.need("reason")?,
+                },
             })
         },
     },
@@ -200,9 +192,10 @@ const SPECS: &[Spec] = &[
         description: "Continue a halted rollout, or retry its failed stage",
         options: &[VERSION, ENVIRONMENT],
         build: |o| {
-            Ok(Command::Resume {
-                version: o.need("version")?,
+            Ok(Command::Deployment {
+                version: Some(o.need("version")?),
                 environment: o.get("environment"),
+                ask: Ask::Resume,
             })
         },
     },
@@ -215,9 +208,10 @@ const TOP: &[Spec] = &[
         description: "Start the staged rollout of an approved release",
         options: &[VERSION, ENVIRONMENT],
         build: |o| {
-            Ok(Command::Deploy {
-                version: o.need("version")?,
+            Ok(Command::Deployment {
+                version: Some(o.need("version")?),
                 environment: o.get("environment"),
+                ask: Ask::Start,
             })
         },
     },
@@ -230,10 +224,12 @@ const TOP: &[Spec] = &[
             ENVIRONMENT,
         ],
         build: |o| {
-            Ok(Command::Rollback {
+            Ok(Command::Deployment {
                 version: o.get("version"),
-                reason: o.need("reason")?,
                 environment: o.get("environment"),
+                ask: Ask::Rollback {
+                    reason: o.need("reason")?,
+                },
             })
         },
     },

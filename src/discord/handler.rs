@@ -118,42 +118,10 @@ impl Handler {
                 self.cancel(id, &actor, &version, environment.as_deref(), reason)
                     .await
             }
-            Command::Deploy {
+            Command::Deployment {
                 version,
                 environment,
-            } => {
-                let target = Target::Version {
-                    version,
-                    environment,
-                };
-                self.deployment(id, &actor, target, Ask::Start).await
-            }
-            Command::Halt {
-                version,
-                reason,
-                environment,
-            } => {
-                let target = Target::Version {
-                    version,
-                    environment,
-                };
-                self.deployment(id, &actor, target, Ask::Halt { reason })
-                    .await
-            }
-            Command::Resume {
-                version,
-                environment,
-            } => {
-                let target = Target::Version {
-                    version,
-                    environment,
-                };
-                self.deployment(id, &actor, target, Ask::Resume).await
-            }
-            Command::Rollback {
-                version,
-                reason,
-                environment,
+                ask,
             } => {
                 let target = match version {
                     Some(version) => Target::Version {
@@ -162,8 +130,7 @@ impl Handler {
                     },
                     None => Target::Running { environment },
                 };
-                self.deployment(id, &actor, target, Ask::Rollback { reason })
-                    .await
+                self.deployment(id, &actor, target, ask).await
             }
         }
     }

@@ -14,11 +14,15 @@ const ATTEMPTS: u32 = 5;
 /// The first wait between attempts; it doubles each time.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
-/// `sha256=<hex HMAC-SHA256 of body under secret>`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+/// `sha256=<hex HMAC-SHA256 of body under secret>`; `None` only if the key were refused,
+/// which HMAC never does.
+pub fn signature(secret: &str, body: &[u8]) -> Option<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
     mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    Some(format!(
+        "sha256={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
 }
 
 /// Posts `facts` to `url`; a 2xx answer means the action was accepted.
@@ -47,13 +51,19 @@ pub async fn send(
             )
         }
     };
+    let Some(signature) = signature(secret, &body) else {
+        return (
+            Outcome::Failed("cannot sign the request".into()),
+            String::new(),
+        );
+    };
     let mut backoff = FIRST_BACKOFF;
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
         let sent = client
             .post(url)
             .header("content-type", "application/json")
-            .header("x-gonogo-signature-256", signature(secret, &body))
+            .header("x-gonogo-signature-256", &signature)
             .header("idempotency-key", key)
             .body(body.clone())
             .send()
@@ -93,8 +103,8 @@ mod tests {
     fn the_signature_is_githubs_hmac_sha256_in_hex() {
         // RFC 4231, test case 2.
         assert_eq!(
-            signature("Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            signature("Jefe", b"what do ya want for nothing?").as_deref(),
+            Some("sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         );
     }
 }
