@@ -6,6 +6,7 @@ mod support;
 mod audit;
 mod binary;
 mod concurrency;
+mod crash;
 mod delivery;
 mod deployments;
 mod doors;

@@ -124,6 +124,12 @@ impl Bot {
         }
     }
 
+    /// Sends SIGKILL and reaps the child: a crash, with no chance to clean up.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL gonogo");
+        self.child.wait().expect("reap gonogo");
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         let status = Command::new("kill")

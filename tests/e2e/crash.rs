@@ -1,0 +1,215 @@
+//! The real `gonogo` binary, killed with `SIGKILL` in the middle of a stage and started again: the rollout
+//! completes, no executor action runs twice, and no notice is posted twice or lost.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions as _, Connection as _};
+
+use crate::support::fake_discord::{FakeDiscord, GUILD_ID};
+use crate::support::fixtures;
+use crate::support::process::{free_loopback_addr, wait_card, write_config, Bot};
+use crate::support::signer::Signer;
+use crate::support::tester::{
+    author, button_id, content, deployer, lead, plan_command, RELEASES_CHANNEL, STAKEHOLDER_CHANNEL,
+};
+
+/// A rollout of a few real seconds: the binary runs on the system clock.
+fn rollout(dir: &Path) -> String {
+    format!(
+        r#"
+[rollout]
+stages = [{{ percent = 10, hold = "2s" }}, {{ percent = 100 }}]
+progress_every = "2s"
+verify_for = "2s"
+
+[executor]
+kind = "command"
+deploy = ["/bin/sh", "-c", "echo \"deploy $GONOGO_PERCENT\" >> {log}"]
+rollback = ["/bin/sh", "-c", "echo rollback >> {log}"]
+timeout = "30s"
+"#,
+        log = dir.join("actions.log").display()
+    )
+}
+
+/// Polls the bot's database until `query` gives `expected`.
+async fn wait_db(dir: &Path, query: &str, expected: &str) {
+    let options = SqliteConnectOptions::new()
+        .filename(dir.join("gonogo.db"))
+        .read_only(true);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut db = options.connect().await.expect("open the database");
+        let got: Option<String> = sqlx::query_scalar(query)
+            .fetch_optional(&mut db)
+            .await
+            .expect("query");
+        db.close().await.expect("close");
+        if got.as_deref() == Some(expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`{query}` gave {got:?}, not {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn scalar(dir: &Path, query: &str) -> String {
+    let options = SqliteConnectOptions::new()
+        .filename(dir.join("gonogo.db"))
+        .read_only(true);
+    let mut db = options.connect().await.expect("open the database");
+    sqlx::query_scalar(query)
+        .fetch_one(&mut db)
+        .await
+        .expect("query")
+}
+
+fn posted(fake: &FakeDiscord, channel: u64, part: &str) -> usize {
+    fake.messages(channel)
+        .iter()
+        .filter(|m| m["content"].as_str().is_some_and(|c| c.contains(part)))
+        .count()
+}
+
+/// Plans, approves and deploys `3.3.0` through the binary's HTTP door.
+async fn plan_approve_deploy(fake: &FakeDiscord, signer: &Signer, url: &str, dir: &Path) {
+    let send = |payload: Value| async move {
+        let (status, body) = signer.post_interaction(url, &payload).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let plan = plan_command(
+        1_700_000_000_000_000_001,
+        &author(),
+        "3.3.0",
+        "patch",
+        "Crash test",
+    );
+    send(plan).await;
+    let card = wait_card(fake, "3.3.0", "the card is posted", |_| true).await;
+    let go = button_id(&card, "go").expect("a Go button");
+    let click =
+        fixtures::button_on_message(1_700_000_000_000_000_002, &lead(), GUILD_ID, card, &go);
+    send(click).await;
+    wait_db(dir, "SELECT state FROM releases", "approved").await;
+    let deploy = fixtures::slash_command(
+        1_700_000_000_000_000_003,
+        &deployer(),
+        RELEASES_CHANNEL,
+        GUILD_ID,
+        "deploy",
+        None,
+        vec![("version", json!("3.3.0"))],
+    );
+    assert!(content(&send(deploy).await).contains("deploying"));
+}
+
+/// Waits until the pending progress tick is more than one interval overdue, so a restart
+/// then owes exactly one catch-up notice for the ticks it missed.
+async fn stay_down_past_a_tick(dir: &Path) {
+    let due = scalar(
+        dir,
+        "SELECT due_at FROM timers WHERE kind = 'progress_tick'",
+    )
+    .await;
+    let due = chrono::NaiveDateTime::parse_from_str(&due, "%Y-%m-%dT%H:%M:%S%.3fZ")
+        .expect("a stored time")
+        .and_utc();
+    while chrono::Utc::now() < due + chrono::TimeDelta::milliseconds(2500) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_rollout_killed_mid_stage_completes_without_doubles_after_a_restart() {
+    let fake = FakeDiscord::start().await;
+    let signer = Signer::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let addr = free_loopback_addr();
+    let config = write_config(&fake, &signer, dir.path(), addr);
+    let mut text = std::fs::read_to_string(&config).expect("read the config");
+    text.push_str(&rollout(dir.path()));
+    std::fs::write(&config, text).expect("write the config");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("reqwest client");
+    let url = format!("http://{addr}/interactions");
+
+    let mut bot = Bot::spawn(&config, &["run"], &dir.path().join("first.log"));
+    bot.wait_healthy(&http, addr).await;
+    plan_approve_deploy(&fake, &signer, &url, dir.path()).await;
+    // Killed while the first stage holds: its action succeeded, its hold timer is pending.
+    wait_db(
+        dir.path(),
+        "SELECT state FROM executions WHERE stage = 0",
+        "succeeded",
+    )
+    .await;
+    bot.kill();
+    stay_down_past_a_tick(dir.path()).await;
+
+    let mut bot = Bot::spawn(&config, &["run"], &dir.path().join("second.log"));
+    bot.wait_healthy(&http, addr).await;
+    wait_db(dir.path(), "SELECT state FROM releases", "completed").await;
+    fake.wait_until("the completion notice reaches both channels", |f| {
+        posted(f, RELEASES_CHANNEL, "is complete") == 1
+            && posted(f, STAKEHOLDER_CHANNEL, "is complete") == 1
+    })
+    .await;
+    wait_db(
+        dir.path(),
+        "SELECT CAST(COUNT(*) AS TEXT) FROM outbox WHERE state != 'sent'",
+        "0",
+    )
+    .await;
+    bot.terminate();
+    assert!(bot.wait_exit().await.success());
+
+    let actions = std::fs::read_to_string(dir.path().join("actions.log")).expect("actions");
+    assert_eq!(
+        actions.lines().collect::<Vec<_>>(),
+        ["deploy 10", "deploy 100"],
+        "no action ran twice"
+    );
+    for channel in [RELEASES_CHANNEL, STAKEHOLDER_CHANNEL] {
+        assert_eq!(
+            posted(&fake, channel, "is rolling out"),
+            1,
+            "one start notice in {channel}"
+        );
+        assert_eq!(
+            posted(&fake, channel, "is complete"),
+            1,
+            "one completion notice in {channel}"
+        );
+    }
+    let thread_rows = scalar(
+        dir.path(),
+        "SELECT CAST(COUNT(*) AS TEXT) FROM outbox WHERE kind = 'notify' AND channel_id IS NULL",
+    )
+    .await;
+    let thread: u64 = scalar(dir.path(), "SELECT CAST(thread_id AS TEXT) FROM releases")
+        .await
+        .parse()
+        .expect("snowflake");
+    let in_thread = fake.messages(thread);
+    assert_eq!(
+        in_thread.len().to_string(),
+        thread_rows,
+        "each thread notice posted once"
+    );
+    assert_eq!(
+        posted(&fake, thread, "gonogo was down"),
+        1,
+        "one catch-up notice covers the downtime"
+    );
+    fake.assert_clean();
+}
