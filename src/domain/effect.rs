@@ -235,6 +235,17 @@ mod tests {
     }
 
     #[test]
+    fn actions_name_their_job_and_stage() {
+        let deploy = Action::Deploy {
+            stage: 2,
+            percent: 50,
+        };
+        let rollback = Action::Rollback { stage: 3 };
+        assert_eq!((deploy.name(), deploy.stage()), ("deploy", 2));
+        assert_eq!((rollback.name(), rollback.stage()), ("rollback", 3));
+    }
+
+    #[test]
     fn excerpts_keep_short_texts_and_cut_long_ones_to_their_limit() {
         assert_eq!(excerpt("abc", 3), "abc");
         assert_eq!(excerpt("abcd", 3), "ab…");
