@@ -1,0 +1,366 @@
+//! Deployment load: 1,000 releases roll out at once against the real binary, on a schedule
+//! compressed into seconds; prints how late the timers fire (due → transition committed), how
+//! many notices were queued and delivered, the bot's CPU time and its peak memory.
+//!
+//! `cargo bench --bench deployments` runs it in full; without `--bench` (as a test) it runs a
+//! smoke version, so the bench cannot rot.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use serde_json::{json, Value};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions as _, Connection as _, Row as _};
+
+use support::fake_discord::{FakeDiscord, GUILD_ID};
+use support::fixtures;
+use support::process::{free_loopback_addr, write_config, Bot};
+use support::signer::Signer;
+use support::tester::{author, button_id, deployer, lead, RELEASES_CHANNEL};
+
+/// Each release: 10% for 2 s, then 100%, then 2 s of verification; progress every second.
+const SCHEDULE: &str = r#"
+[rollout]
+stages = [{ percent = 10, hold = "2s" }, { percent = 100 }]
+progress_every = "1s"
+verify_for = "2s"
+"#;
+const HOLD_MS: i64 = 2_000;
+const VERIFY_MS: i64 = 2_000;
+
+struct Load {
+    releases: u64,
+    concurrency: usize,
+}
+
+const FULL: Load = Load {
+    releases: 1_000,
+    concurrency: 64,
+};
+const SMOKE: Load = Load {
+    releases: 5,
+    concurrency: 5,
+};
+
+fn main() {
+    let load = if std::env::args().any(|arg| arg == "--bench") {
+        FULL
+    } else {
+        SMOKE
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(run(&load));
+}
+
+async fn run(load: &Load) {
+    let fake = FakeDiscord::start().await;
+    let signer = Signer::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let addr = free_loopback_addr();
+    let config = write_config(&fake, &signer, dir.path(), addr);
+    let mut text = std::fs::read_to_string(&config).expect("read the config");
+    text.push_str(SCHEDULE);
+    std::fs::write(&config, text).expect("write the config");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("reqwest client");
+    let mut bot = Bot::spawn(
+        &config,
+        &["run", "--log-format", "json"],
+        &dir.path().join("gonogo.log"),
+    );
+    bot.wait_healthy(&http, addr).await;
+    let url = format!("http://{addr}/interactions");
+
+    let mut ids = 1_700_000_000_000_000_000_u64..;
+    plan_and_approve(&fake, &signer, &url, dir.path(), load, &mut ids).await;
+
+    let cpu_before = cpu_ticks(bot.id());
+    let deploys: Vec<Value> = (0..load.releases)
+        .map(|n| {
+            fixtures::slash_command(
+                ids.next().unwrap_or_default(),
+                &deployer(),
+                RELEASES_CHANNEL,
+                GUILD_ID,
+                "deploy",
+                None,
+                vec![
+                    ("version", json!("1.0.0")),
+                    ("environment", json!(format!("env{n}"))),
+                ],
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    flood(&signer, &url, deploys, load.concurrency).await;
+    let count = load.releases.to_string();
+    wait_db(
+        dir.path(),
+        "SELECT CAST(COUNT(*) AS TEXT) FROM releases WHERE state = 'completed'",
+        &count,
+    )
+    .await;
+    let rollout = started.elapsed();
+    wait_db(
+        dir.path(),
+        "SELECT CAST(COUNT(*) AS TEXT) FROM outbox WHERE state = 'pending'",
+        "0",
+    )
+    .await;
+    let ticks = u32::try_from(cpu_ticks(bot.id()) - cpu_before).unwrap_or(u32::MAX);
+    let cpu_s = f64::from(ticks) / 100.0;
+    let hwm_kb = peak_rss_kb(bot.id());
+    bot.terminate();
+    let exit = bot.wait_exit().await;
+    report(dir.path(), &fake, load, rollout, cpu_s, hwm_kb, exit).await;
+}
+
+/// Plans one release per environment, so all of them may roll out at once, and approves each.
+async fn plan_and_approve(
+    fake: &FakeDiscord,
+    signer: &Signer,
+    url: &str,
+    dir: &Path,
+    load: &Load,
+    ids: &mut std::ops::RangeFrom<u64>,
+) {
+    let mut plans = Vec::new();
+    for n in 0..load.releases {
+        plans.push(fixtures::slash_command(
+            ids.next().unwrap_or_default(),
+            &author(),
+            RELEASES_CHANNEL,
+            GUILD_ID,
+            "release",
+            Some("plan"),
+            vec![
+                ("version", json!("1.0.0")),
+                ("type", json!("patch")),
+                ("summary", json!("Load")),
+                ("environment", json!(format!("env{n}"))),
+            ],
+        ));
+    }
+    flood(signer, url, plans, load.concurrency).await;
+    fake.wait_until("every card is posted", |f| {
+        cards(f).len() as u64 == load.releases
+    })
+    .await;
+    let clicks: Vec<Value> = cards(fake)
+        .into_iter()
+        .map(|card| {
+            let go = button_id(&card, "go").expect("a Go button");
+            fixtures::button_on_message(
+                ids.next().unwrap_or_default(),
+                &lead(),
+                GUILD_ID,
+                card,
+                &go,
+            )
+        })
+        .collect();
+    flood(signer, url, clicks, load.concurrency).await;
+    let count = load.releases.to_string();
+    wait_db(
+        dir,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM releases WHERE state = 'approved'",
+        &count,
+    )
+    .await;
+}
+
+async fn report(
+    dir: &Path,
+    fake: &FakeDiscord,
+    load: &Load,
+    rollout: Duration,
+    cpu_s: f64,
+    hwm_kb: u64,
+    exit: std::process::ExitStatus,
+) {
+    let lateness = lateness_ms(dir).await;
+    let (expected, delivered, duplicates) = notices(dir, fake).await;
+    let missing = expected.saturating_sub(delivered);
+    let (p50, p99) = (percentile(&lateness, 50), percentile(&lateness, 99));
+    println!("gonogo deployment load, everything on 127.0.0.1");
+    println!(
+        "  releases          {} rolling out at once, each in its own environment",
+        load.releases
+    );
+    println!(
+        "  rollout           {:.1} s from the first /deploy to the last completion",
+        rollout.as_secs_f64()
+    );
+    println!(
+        "  timer lateness    p50 {p50} ms · p99 {p99} ms over {} timers",
+        lateness.len()
+    );
+    println!(
+        "  notices           {delivered} delivered of {expected} queued ({duplicates} duplicates)"
+    );
+    println!("  exit on SIGTERM   {exit}");
+    println!(
+        "  fake Discord      {} violation(s)",
+        fake.violations().len()
+    );
+    println!(
+        "deployments: releases={} timers={} lateness_p50_ms={p50} lateness_p99_ms={p99} \
+         notices={delivered} expected={expected} duplicates={duplicates} missing={missing} \
+         cpu_s={cpu_s:.2} peak_rss_mb={}",
+        load.releases,
+        lateness.len(),
+        (hwm_kb + 512) / 1024
+    );
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}
+
+/// Sends signed interactions, `concurrency` at a time; each must be answered 200.
+async fn flood(signer: &Signer, url: &str, payloads: Vec<Value>, concurrency: usize) {
+    futures::stream::iter(payloads)
+        .map(|payload| async move {
+            let (status, body) = signer.post_interaction(url, &payload).await;
+            assert_eq!(status, 200, "{body}");
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// Every release card in the releases channel.
+fn cards(fake: &FakeDiscord) -> Vec<Value> {
+    fake.messages(RELEASES_CHANNEL)
+        .into_iter()
+        .filter(|m| {
+            m["embeds"][0]["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Release "))
+        })
+        .collect()
+}
+
+async fn open(dir: &Path) -> sqlx::SqliteConnection {
+    SqliteConnectOptions::new()
+        .filename(dir.join("gonogo.db"))
+        .read_only(true)
+        .connect()
+        .await
+        .expect("open the database")
+}
+
+async fn wait_db(dir: &Path, query: &str, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let mut db = open(dir).await;
+        let got: Option<String> = sqlx::query_scalar(query)
+            .fetch_optional(&mut db)
+            .await
+            .expect("query");
+        db.close().await.expect("close");
+        if got.as_deref() == Some(expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`{query}` gave {got:?}, not {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn parse_ms(text: &str) -> i64 {
+    let at = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.3fZ")
+        .expect("a stored time");
+    at.and_utc().timestamp_millis()
+}
+
+/// How late each timed transition committed, from the audit trail: a stage starts `HOLD_MS`
+/// after the rollout started, the verification right after, completion `VERIFY_MS` later.
+async fn lateness_ms(dir: &Path) -> Vec<i64> {
+    let mut db = open(dir).await;
+    let rows = sqlx::query(
+        "SELECT release_id, kind, at FROM audit_events WHERE kind IN \
+         ('deploy_started', 'stage_started', 'verification_started', 'completed') ORDER BY id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .expect("audit");
+    let mut by_release: HashMap<i64, HashMap<String, i64>> = HashMap::new();
+    for row in rows {
+        let release: i64 = row.get("release_id");
+        let kind: String = row.get("kind");
+        let at: String = row.get("at");
+        by_release
+            .entry(release)
+            .or_default()
+            .insert(kind, parse_ms(&at));
+    }
+    let mut late = Vec::new();
+    for times in by_release.values() {
+        let at = |kind: &str| times.get(kind).copied();
+        if let (Some(started), Some(stage)) = (at("deploy_started"), at("stage_started")) {
+            late.push(stage - (started + HOLD_MS));
+        }
+        if let (Some(stage), Some(verify)) = (at("stage_started"), at("verification_started")) {
+            late.push(verify - stage);
+        }
+        if let (Some(verify), Some(done)) = (at("verification_started"), at("completed")) {
+            late.push(done - (verify + VERIFY_MS));
+        }
+    }
+    late.sort_unstable();
+    late
+}
+
+/// Notices queued in the outbox, notices the fake received, and nonces it saw more than once.
+async fn notices(dir: &Path, fake: &FakeDiscord) -> (u64, u64, u64) {
+    let mut db = open(dir).await;
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'notify'")
+        .fetch_one(&mut db)
+        .await
+        .expect("outbox");
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for request in fake.requests() {
+        let notice = request.method == "POST"
+            && request.path.ends_with("/messages")
+            && (200..300).contains(&request.status)
+            && request.body["embeds"].as_array().is_none_or(Vec::is_empty);
+        if let (true, Some(nonce)) = (notice, request.body["nonce"].as_str()) {
+            *seen.entry(nonce.to_owned()).or_default() += 1;
+        }
+    }
+    let delivered = seen.len() as u64;
+    let duplicates = seen.values().map(|n| n - 1).sum();
+    (u64::try_from(queued).unwrap_or(0), delivered, duplicates)
+}
+
+fn percentile(sorted: &[i64], p: usize) -> i64 {
+    let rank = (sorted.len() * p).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied().unwrap_or(0)
+}
+
+/// The bot's user plus system CPU time so far, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
+    let after_name = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15, the 12th and 13th after the name.
+    fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0)
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
