@@ -137,4 +137,34 @@ mod tests {
             Err(Refusal::UnknownRelease)
         );
     }
+
+    #[test]
+    fn a_rollback_without_a_version_means_the_one_release_rolling_out() {
+        let one = || vec![release(4, "production", ReleaseState::Deploying)];
+        assert_eq!(pick_running(one(), None).unwrap().id, ReleaseId(4));
+        assert_eq!(
+            pick_running(one(), Some("staging")),
+            Err(Refusal::NothingRunning)
+        );
+        assert_eq!(
+            pick_running(Vec::<Release>::new(), None),
+            Err(Refusal::NothingRunning)
+        );
+        let two = || {
+            vec![
+                release(4, "production", ReleaseState::Deploying),
+                release(5, "staging", ReleaseState::Halted),
+            ]
+        };
+        assert_eq!(
+            pick_running(two(), None),
+            Err(Refusal::SeveralRunning {
+                versions: vec!["1.4.0 (production)".into(), "1.4.0 (staging)".into()]
+            })
+        );
+        assert_eq!(
+            pick_running(two(), Some(" staging ")).unwrap().id,
+            ReleaseId(5)
+        );
+    }
 }

@@ -758,8 +758,27 @@ fn a_rollback_from_the_ten_percent_stage_runs_the_rollback_action_and_tells_ever
         notices(&failed)[..],
         [(Audience::Everyone, Notice::ActionFailed { .. })]
     ));
+    let retried = roll_back(&failed.release, &policy, manager(), "again", plan, at(46)).unwrap();
+    assert_eq!(
+        actions(&retried),
+        [Action::Rollback { stage: 1 }],
+        "a failed rollback runs again when asked"
+    );
+    assert_eq!(
+        roll_back(
+            &retried.release,
+            &policy,
+            deployer(),
+            "and again",
+            plan,
+            at(46)
+        )
+        .unwrap_err(),
+        Refusal::AlreadyRollingBack,
+        "a running one is not doubled"
+    );
     let done = action_finished(
-        &failed.release,
+        &retried.release,
         Action::Rollback { stage: 1 },
         &Outcome::Succeeded,
         plan,
