@@ -709,17 +709,16 @@ fn a_halted_rollout_keeps_reporting_that_it_is_halted() {
     );
 }
 
-#[test]
-fn a_rollback_from_the_ten_percent_stage_runs_the_rollback_action_and_tells_everyone() {
-    let rollout = Rollout::default();
-    let plan = with_executor(&rollout);
+/// A rollout at its 10% stage, rolled back by Dee at minute 40.
+fn rolling_back_from_ten(rollout: &Rollout) -> Transition {
     let policy = Policy::default_for(ReleaseKind::Patch);
-    let steps = climb(&rollout, started(&rollout, true), 0);
+    let steps = climb(rollout, started(rollout, true), 0);
     let at_ten = steps
         .iter()
         .find(|s| deployment(&s.release).stage == 1)
         .unwrap();
-    let rolling = roll_back(
+    let plan = with_executor(rollout);
+    roll_back(
         &at_ten.release,
         &policy,
         deployer(),
@@ -727,20 +726,15 @@ fn a_rollback_from_the_ten_percent_stage_runs_the_rollback_action_and_tells_ever
         plan,
         at(40),
     )
-    .unwrap();
-    assert_eq!(rolling.release.state, ReleaseState::RollingBack);
-    assert_eq!(actions(&rolling), [Action::Rollback { stage: 1 }]);
-    assert!(rolling
-        .effects
-        .contains(&Effect::CancelTimer(TimerKind::StageHold)));
-    assert!(matches!(
-        notices(&rolling)[..],
-        [(Audience::Everyone, Notice::RollingBack { .. })]
-    ));
-    assert_eq!(
-        roll_back(&rolling.release, &policy, deployer(), "again", plan, at(41)).unwrap_err(),
-        Refusal::AlreadyRollingBack
-    );
+    .unwrap()
+}
+
+#[test]
+fn a_failed_rollback_is_never_reported_done_and_runs_again_only_when_asked() {
+    let rollout = Rollout::default();
+    let plan = with_executor(&rollout);
+    let policy = Policy::default_for(ReleaseKind::Patch);
+    let rolling = rolling_back_from_ten(&rollout);
     let failed = action_finished(
         &rolling.release,
         Action::Rollback { stage: 1 },
@@ -777,8 +771,29 @@ fn a_rollback_from_the_ten_percent_stage_runs_the_rollback_action_and_tells_ever
         Refusal::AlreadyRollingBack,
         "a running one is not doubled"
     );
+}
+
+#[test]
+fn a_rollback_from_the_ten_percent_stage_runs_the_rollback_action_and_tells_everyone() {
+    let rollout = Rollout::default();
+    let plan = with_executor(&rollout);
+    let policy = Policy::default_for(ReleaseKind::Patch);
+    let rolling = rolling_back_from_ten(&rollout);
+    assert_eq!(rolling.release.state, ReleaseState::RollingBack);
+    assert_eq!(actions(&rolling), [Action::Rollback { stage: 1 }]);
+    assert!(rolling
+        .effects
+        .contains(&Effect::CancelTimer(TimerKind::StageHold)));
+    assert!(matches!(
+        notices(&rolling)[..],
+        [(Audience::Everyone, Notice::RollingBack { .. })]
+    ));
+    assert_eq!(
+        roll_back(&rolling.release, &policy, deployer(), "again", plan, at(41)).unwrap_err(),
+        Refusal::AlreadyRollingBack
+    );
     let done = action_finished(
-        &retried.release,
+        &rolling.release,
         Action::Rollback { stage: 1 },
         &Outcome::Succeeded,
         plan,
