@@ -480,3 +480,111 @@ async fn a_release_manager_halts_and_resumes_a_rollout() {
     assert_eq!(actions(&t), ["deploy 1 9.3.0", "deploy 10 9.3.0"]);
     t.finish().await;
 }
+
+/// Drives a deployed release of `ROLLOUT` to completion on the driven clock.
+async fn complete(t: &Tester, version: &str) {
+    stage_done(t, version, 0).await;
+    for stage in 1..=3 {
+        t.advance(TimeDelta::minutes(30));
+        stage_done(t, version, stage).await;
+    }
+    wait_db(
+        t,
+        &format!("SELECT state FROM releases WHERE version = '{version}'"),
+        "verifying",
+    )
+    .await;
+    t.advance(TimeDelta::minutes(70));
+    wait_db(
+        t,
+        &format!("SELECT state FROM releases WHERE version = '{version}'"),
+        "completed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_completed_release_rolls_back_inside_its_window_and_not_after() {
+    let t = Tester::start_configured(ROLLOUT).await;
+    approved(&t, "9.4.0").await;
+    deploy(&t, &deployer(), "9.4.0").await;
+    complete(&t, "9.4.0").await;
+    let rollback = |reason: &str| {
+        t.top_command(
+            &deployer(),
+            "rollback",
+            vec![("reason", json!(reason)), ("version", json!("9.4.0"))],
+        )
+    };
+    // A patch's window is four hours: after it, the rollback needs an override.
+    t.advance(TimeDelta::hours(4));
+    let late = t.send(rollback("too late")).await;
+    assert!(content(&late).contains("rollback window closed"), "{late}");
+    assert_eq!(t.state("9.4.0").await, "completed");
+
+    approved(&t, "9.4.1").await;
+    deploy(&t, &deployer(), "9.4.1").await;
+    complete(&t, "9.4.1").await;
+    t.advance(TimeDelta::hours(3));
+    let inside = t.top_command(
+        &deployer(),
+        "rollback",
+        vec![("reason", json!("regression")), ("version", json!("9.4.1"))],
+    );
+    assert!(content(&t.send(inside).await).contains("rolling_back"));
+    wait_db(
+        &t,
+        "SELECT state FROM releases WHERE version = '9.4.1'",
+        "rolled_back",
+    )
+    .await;
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_failed_stage_halts_with_a_notice_and_a_retry_continues_the_rollout() {
+    let flaky = r#"
+[rollout]
+stages = [{ name = "canary", percent = 1, hold = "30m" }, { percent = 100 }]
+progress_every = "15m"
+verify_for = "1h"
+
+[executor]
+kind = "command"
+deploy = ["/bin/sh", "-c", "echo \"deploy $GONOGO_PERCENT\" >> {dir}/actions.log; [ -e {dir}/failed ] || (touch {dir}/failed; echo 'no route to host' >&2; exit 3)"]
+rollback = ["/bin/sh", "-c", "true"]
+timeout = "1m"
+"#;
+    let t = Tester::start_configured(flaky).await;
+    approved(&t, "9.5.0").await;
+    deploy(&t, &deployer(), "9.5.0").await;
+    wait_db(
+        &t,
+        "SELECT state FROM releases WHERE version = '9.5.0'",
+        "halted",
+    )
+    .await;
+    let thread = thread_of(&t, "9.5.0").await;
+    t.fake
+        .wait_until("the thread hears the stage failed", |f| {
+            !texts_in(f, thread, "no route to host").is_empty()
+        })
+        .await;
+    let card = t
+        .wait_card("9.5.0", "the card offers a retry", |c| c.contains("Halted"))
+        .await;
+    let retry = button_id(&card, "resume").expect("a Resume / retry stage button");
+    let click = crate::support::fixtures::button_on_message(
+        t.next_id(),
+        &deployer(),
+        crate::support::fake_discord::GUILD_ID,
+        card,
+        &retry,
+    );
+    assert!(content(&t.send(click).await).contains("deploying"));
+    stage_done(&t, "9.5.0", 0).await;
+    t.advance(TimeDelta::minutes(30));
+    stage_done(&t, "9.5.0", 1).await;
+    assert_eq!(actions(&t), ["deploy 1", "deploy 1", "deploy 100"]);
+    t.finish().await;
+}

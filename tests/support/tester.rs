@@ -379,7 +379,8 @@ impl Tester {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             let failed: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(MAX(attempts), 0) FROM outbox WHERE state = 'pending'",
+                "SELECT COALESCE(MAX(attempts), 0) FROM outbox \
+                 WHERE state = 'pending' AND last_error IS NOT NULL",
             )
             .fetch_one(self.db())
             .await

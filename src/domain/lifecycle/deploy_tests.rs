@@ -920,3 +920,33 @@ fn other_environments_and_finished_rollouts_leave_the_lock_free() {
         "not locked out by itself"
     );
 }
+
+#[test]
+fn a_completed_release_rolled_back_in_its_window_ends_rolled_back() {
+    let rollout = Rollout::default();
+    let plan = with_executor(&rollout);
+    let policy = Policy::default_for(ReleaseKind::Patch);
+    let completed = climb(&rollout, started(&rollout, true), 0).pop().unwrap();
+    let finished = deployment(&completed.release).finished_at.unwrap();
+    let later = finished + TimeDelta::hours(1);
+    let rolling = roll_back(
+        &completed.release,
+        &policy,
+        deployer(),
+        "regression",
+        plan,
+        later,
+    )
+    .unwrap();
+    assert_eq!(actions(&rolling), [Action::Rollback { stage: 3 }]);
+    let done = action_finished(
+        &rolling.release,
+        Action::Rollback { stage: 3 },
+        &Outcome::Succeeded,
+        plan,
+        later + TimeDelta::minutes(2),
+    )
+    .unwrap();
+    assert_eq!(done.release.state, ReleaseState::RolledBack);
+    assert_eq!(done.events, [Event::RolledBack { restore_secs: 120 }]);
+}

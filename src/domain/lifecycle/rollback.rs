@@ -74,6 +74,8 @@ pub fn roll_back(
     });
     d.halted_at = None;
     d.clock_ends_at = None;
+    // A completed release finishes again, when its rollback does.
+    d.finished_at = None;
     next.state = ReleaseState::RollingBack;
     let stage_name = stage_name(plan.rollout, stage);
     let mut step = Transition {
