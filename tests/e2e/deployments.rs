@@ -69,6 +69,10 @@ fn actions(t: &Tester) -> Vec<String> {
 }
 
 async fn thread_of(t: &Tester, version: &str) -> u64 {
+    let opened = format!(
+        "SELECT CASE WHEN thread_id IS NOT NULL THEN 'open' END FROM releases WHERE version = '{version}'"
+    );
+    wait_db(t, &opened, "open").await;
     let id: i64 = sqlx::query_scalar("SELECT thread_id FROM releases WHERE version = ?")
         .bind(version)
         .fetch_one(t.db())
@@ -403,6 +407,9 @@ async fn a_refusing_stakeholder_channel_holds_up_neither_the_thread_nor_the_roll
 async fn a_notice_met_by_a_429_and_a_500_is_delivered_exactly_once() {
     let t = Tester::start_configured(ROLLOUT).await;
     approved(&t, "9.2.0").await;
+    // The thread is opened on the card through the same path: wait for it first.
+    let opened = "SELECT CASE WHEN thread_id IS NOT NULL THEN 'open' END FROM releases";
+    wait_db(&t, opened, "open").await;
     let path = format!("/channels/{RELEASES_CHANNEL}/messages");
     t.fake.inject(Fault {
         method: "POST",

@@ -388,10 +388,17 @@ impl Tester {
             if failed >= attempts {
                 return;
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no outbox retry with {attempts} attempts was scheduled"
-            );
+            if std::time::Instant::now() >= deadline {
+                let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+                    "SELECT kind, state, attempts, last_error FROM outbox ORDER BY id",
+                )
+                .fetch_all(self.db())
+                .await
+                .expect("outbox");
+                panic!(
+                    "no outbox retry with {attempts} attempts was scheduled; the outbox: {rows:#?}"
+                );
+            }
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
     }
