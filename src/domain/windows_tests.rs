@@ -188,3 +188,19 @@ fn a_schedule_that_never_opens_has_no_next_opening() {
         Err(Refusal::OutsideWindow { next_open: None })
     );
 }
+
+#[test]
+fn an_opening_beyond_the_horizon_is_not_named() {
+    // 400 days after 2026-03-03 09:00 UTC is 2027-04-07 09:00 UTC.
+    let windows = Windows {
+        timezone: Tz::UTC,
+        allow: vec![window("0 0 9 7 Apr * 2027", TimeDelta::hours(1))],
+        blackout: Vec::new(),
+    };
+    assert_eq!(windows.next_open(utc(2026, 3, 3, 9, 0)), None);
+    assert_eq!(
+        windows.next_open(utc(2026, 3, 3, 9, 1)),
+        Some(utc(2027, 4, 7, 9, 0)),
+        "a minute later it is inside the horizon"
+    );
+}

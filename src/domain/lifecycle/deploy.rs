@@ -161,9 +161,7 @@ pub fn action_finished(
         Action::Deploy { stage, .. } if stage == deployment.stage => {
             deploy_finished(release, stage, outcome, plan, now)
         }
-        Action::Rollback { .. } if release.state == ReleaseState::RollingBack => {
-            super::rollback::rollback_finished(release, outcome, plan, now)
-        }
+        Action::Rollback { .. } => super::rollback::rollback_finished(release, outcome, plan, now),
         _ => None,
     }
 }
