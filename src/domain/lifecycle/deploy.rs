@@ -162,7 +162,8 @@ pub fn action_finished(
             deploy_finished(release, stage, outcome, plan, now)
         }
         Action::Rollback { .. } => super::rollback::rollback_finished(release, outcome, plan, now),
-        _ => None,
+        // An outcome for a stage the rollout has left changes nothing.
+        Action::Deploy { .. } => None,
     }
 }
 
