@@ -950,3 +950,52 @@ fn a_completed_release_rolled_back_in_its_window_ends_rolled_back() {
     assert_eq!(done.release.state, ReleaseState::RolledBack);
     assert_eq!(done.events, [Event::RolledBack { restore_secs: 120 }]);
 }
+
+#[test]
+fn the_verification_ends_on_its_time_and_not_before() {
+    let rollout = Rollout::default();
+    let steps = climb(&rollout, started(&rollout, true), 0);
+    let verifying = steps
+        .iter()
+        .find(|s| s.release.state == ReleaseState::Verifying)
+        .unwrap();
+    let ends = deployment(&verifying.release).clock_ends_at.unwrap();
+    assert_eq!(
+        verification_ended(&verifying.release, ends - TimeDelta::minutes(1)),
+        None
+    );
+    let done = verification_ended(&verifying.release, ends).unwrap();
+    assert_eq!(done.release.state, ReleaseState::Completed);
+}
+
+#[test]
+fn progress_names_the_next_stage_only_while_the_clock_runs() {
+    let rollout = Rollout::default();
+    let plan = with_executor(&rollout);
+    let step = started(&rollout, true);
+    let holding = action_finished(
+        &step.release,
+        Action::Deploy {
+            stage: 0,
+            percent: 1,
+        },
+        &Outcome::Succeeded,
+        plan,
+        at(0),
+    )
+    .unwrap();
+    let next_at = |release: &Release| {
+        let tick = progress_due(release, plan, at(15), at(15)).unwrap();
+        match notices(&tick)[0].1 {
+            Notice::Progress { next_at, .. } => *next_at,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(next_at(&holding.release), Some(at(30).timestamp()));
+    let halted = halt(&holding.release, manager(), "wait", at(10)).unwrap();
+    assert_eq!(
+        next_at(&halted.release),
+        None,
+        "a halted clock names no next stage"
+    );
+}
