@@ -153,7 +153,7 @@ pub fn rollback_finished(
     now: DateTime<Utc>,
 ) -> Option<Transition> {
     let deployment = release.deployment.as_ref()?;
-    if release.state != ReleaseState::RollingBack || deployment.finished_at.is_some() {
+    if release.state != ReleaseState::RollingBack {
         return None;
     }
     let RollbackRequest {
