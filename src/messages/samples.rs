@@ -40,17 +40,7 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         ],
         "votes": listed,
         "more_votes": voters.saturating_sub(10),
-        "deployment": if matches!(state, "voting" | "approved" | "rejected" | "expired" | "cancelled") { Value::Null } else { json!({
-            "by": member(3),
-            "started_at": 1_772_445_600,
-            "stage": if worst_case { "s".repeat(32) } else { "canary".to_owned() },
-            "percent": 1,
-            "clock_ends_at": 1_772_447_400,
-            "halted_since": 1_772_446_000,
-            "finished_at": 1_772_532_000,
-            "rollback_by": member(4),
-            "rollback_reason": if worst_case { long(MAX_REASON) } else { "errors up".to_owned() },
-        }) },
+        "deployment": deployment(state, worst_case),
     })
 }
 
@@ -93,6 +83,33 @@ fn started(stages: usize, worst_case: bool) -> Value {
     })
 }
 
+/// Where the rollout of a card in `state` stands: each field only where that state has it.
+fn deployment(state: &str, worst_case: bool) -> Value {
+    let running = matches!(state, "deploying" | "halted" | "verifying");
+    let rolled = matches!(state, "rolling_back" | "rolled_back");
+    if !running && !rolled && state != "completed" {
+        return Value::Null;
+    }
+    let name = |i: usize| {
+        if worst_case {
+            format!("{}{i:02}", "n".repeat(30))
+        } else {
+            format!("member{i}")
+        }
+    };
+    json!({
+        "by": name(3),
+        "started_at": 1_772_445_600,
+        "stage": if worst_case { "s".repeat(32) } else { "canary".to_owned() },
+        "percent": 1,
+        "clock_ends_at": running.then_some(1_772_447_400),
+        "halted_since": (state == "halted").then_some(1_772_446_000),
+        "finished_at": matches!(state, "completed" | "rolled_back").then_some(1_772_532_000),
+        "rollback_by": rolled.then(|| name(4)),
+        "rollback_reason": rolled.then(|| if worst_case { long(MAX_REASON) } else { "errors up".to_owned() }),
+    })
+}
+
 /// Labelled sample contexts for `template`.
 pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
     let version = json!({ "version": "1.4.0", "kind": "minor", "state": "approved", "environment": "production" });
@@ -128,7 +145,13 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             "hotfix",
             json!({ "version": "1.4.1", "kind": "hotfix", "environment": "production", "channel": "123456789012345678", "needed": "1 × lead and 1 × security" }),
         )],
-        "status" => vec![("voting", card("voting", 2, false)), ("longest", card("rejected", 40, true))],
+        "status" => vec![
+            ("voting", card("voting", 2, false)),
+            ("deploying", card("deploying", 2, false)),
+            ("halted", card("halted", 2, false)),
+            ("longest", card("rejected", 40, true)),
+            ("longest rollback", card("rolled_back", 40, true)),
+        ],
         "list" => vec![
             ("empty", json!({ "releases": [] })),
             ("ten", json!({ "releases": vec![json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix", "environment": long(32), "state": "rolling_back" }); 10] })),
