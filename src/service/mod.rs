@@ -12,6 +12,7 @@ mod write;
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
@@ -220,13 +221,21 @@ impl Service {
         Ok(release)
     }
 
-    /// Fires every timer due by now through the write path. A timer that fails is set aside
-    /// for a minute, so it cannot hold up the others.
+    /// Fires every timer due by now through the write path, all at once so that the path
+    /// commits them as one group. A timer that fails is set aside for a minute, so it cannot
+    /// hold up the others.
     pub async fn fire_due_timers(&self) -> anyhow::Result<()> {
         let now = self.now();
-        for timer in store::timers::due(self.db.reader(), now).await? {
-            let id = timer.id;
-            if let Err(cause) = self.submit(None, Change::Timer(timer)).await {
+        let due = store::timers::due(self.db.reader(), now).await?;
+        let mut firing = tokio::task::JoinSet::new();
+        for timer in due {
+            let service = self.clone();
+            firing
+                .spawn(async move { (timer.id, service.submit(None, Change::Timer(timer)).await) });
+        }
+        while let Some(fired) = firing.join_next().await {
+            let (id, result) = fired.context("A timer's write panicked")?;
+            if let Err(cause) = result {
                 tracing::warn!(
                     timer = id,
                     "Cannot fire a timer, trying it again later: {cause:#}"

@@ -289,7 +289,9 @@ impl Writer<'_> {
                 output,
             } => self.action_done(execution, outcome, output).await,
             Change::Timer(timer) => {
-                store::timers::delete(&mut *self.unit.tx, timer.id).await?;
+                if !store::timers::take(&mut *self.unit.tx, timer).await? {
+                    return Ok(Done::Fired);
+                }
                 self.load(timer.release_id).await?;
                 if let Some(loaded) = self.kept.get_mut(&timer.release_id) {
                     let plan = self.service.deploy_plan();

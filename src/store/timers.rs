@@ -49,13 +49,16 @@ pub async fn cancel(
     Ok(())
 }
 
-pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM timers WHERE id = ?")
-        .bind(id)
+/// Removes a timer that is firing; false when it was cancelled or moved since it was read,
+/// in which case it must not fire.
+pub async fn take(db: impl SqliteExecutor<'_>, timer: &Timer) -> anyhow::Result<bool> {
+    let deleted = sqlx::query("DELETE FROM timers WHERE id = ? AND due_at = ?")
+        .bind(timer.id)
+        .bind(ts(timer.due_at))
         .execute(db)
         .await
         .context("Cannot delete the fired timer")?;
-    Ok(())
+    Ok(deleted.rows_affected() == 1)
 }
 
 /// Moves a timer that failed to fire to a later time.
