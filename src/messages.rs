@@ -83,6 +83,10 @@ impl Messages {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_trim_blocks(true);
+        // Lets a short message quote a long text, such as a summary, without outgrowing it.
+        env.add_filter("excerpt", |text: &str, max: usize| {
+            crate::domain::effect::excerpt(text, max)
+        });
         for (name, embedded) in TEMPLATES {
             let source = match dir.map(|dir| dir.join(format!("{name}.md"))) {
                 Some(path) if path.exists() => std::fs::read_to_string(&path)

@@ -17,9 +17,10 @@ use super::card;
 use super::rest::{Rest, RestError, THREAD_ALREADY_CREATED};
 use crate::domain::{Notice, ReleaseId};
 use crate::scheduler;
+use crate::service::view::NoticeBody;
 use crate::service::view::ReleaseView;
 use crate::service::Service;
-use crate::store::outbox::{NoticeBody, OutboxKind, OutboxRow};
+use crate::store::outbox::{OutboxKind, OutboxRow};
 use crate::store::{self, releases::StoredRelease};
 
 /// How long a 5xx or network failure is retried before the row is given up on. Rate limits
@@ -344,7 +345,15 @@ async fn notify(
 ) -> Result<Delivered, DeliveryError> {
     let body = row.body.as_deref().unwrap_or_default();
     let text = match serde_json::from_str::<NoticeBody>(body) {
-        Ok(NoticeBody { notice, .. }) => service.messages.render(template_of(&notice), &notice)?,
+        Ok(NoticeBody {
+            notice,
+            last_action,
+            ..
+        }) => {
+            let facts =
+                minijinja::context! { last_action, ..minijinja::Value::from_serialize(&notice) };
+            service.messages.render(template_of(&notice), facts)?
+        }
         // A row queued before notices were stored as facts holds its finished text.
         Err(_) => body.to_owned(),
     };

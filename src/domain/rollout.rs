@@ -31,6 +31,12 @@ impl Rollout {
         self.stages.get(usize::from(index))
     }
 
+    /// The stage's name, or its place when the schedule no longer has it.
+    pub fn stage_name(&self, index: u8) -> String {
+        self.stage(index)
+            .map_or_else(|| format!("stage {}", index + 1), |s| s.name.clone())
+    }
+
     /// Whether `index` is the last stage.
     pub fn is_last(&self, index: u8) -> bool {
         usize::from(index) + 1 >= self.stages.len()

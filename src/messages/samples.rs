@@ -107,7 +107,26 @@ fn deployment(state: &str, worst_case: bool) -> Value {
         "finished_at": matches!(state, "completed" | "rolled_back").then_some(1_772_532_000),
         "rollback_by": rolled.then(|| name(4)),
         "rollback_reason": rolled.then(|| if worst_case { long(MAX_REASON) } else { "errors up".to_owned() }),
+        "actions": if worst_case { (0..8).map(|i| action(i, "failed", true)).collect() } else { vec![action(0, "succeeded", false), action(1, "running", false)] },
     })
+}
+
+/// The executor's action on stage `i`.
+fn action(i: u8, state: &str, worst_case: bool) -> Value {
+    json!({
+        "action": if worst_case { "rollback" } else { "deploy" },
+        "stage": if worst_case { format!("{}{i}", "s".repeat(31)) } else { (if i % 2 == 0 { "canary" } else { "10%" }).to_owned() },
+        "percent": if i % 2 == 0 { 1 } else { 10 },
+        "state": state,
+        "finished_at": (state != "running").then_some(1_772_446_000),
+    })
+}
+
+/// A progress notice's facts with the executor's last action.
+fn progress(progress: &Notice, last: Option<Value>) -> Value {
+    let mut facts = notice(progress);
+    facts["last_action"] = last.unwrap_or(Value::Null);
+    facts
 }
 
 /// Labelled sample contexts for `template`.
@@ -177,10 +196,10 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
         )],
         "deploy_started" => vec![("typical", started(4, false)), ("longest", started(20, true))],
         "deploy_progress" => vec![
-            ("deploying", notice(&Notice::Progress { version: "1.4.0".into(), phase: "deploying".into(), stage: "canary".into(), percent: 1, minutes_in: 15, next_at: Some(1_772_447_400), halted_since: None, catching_up: false })),
-            ("action running", notice(&Notice::Progress { version: "1.4.0".into(), phase: "deploying".into(), stage: "10%".into(), percent: 10, minutes_in: 2, next_at: None, halted_since: None, catching_up: false })),
-            ("halted", notice(&Notice::Progress { version: "1.4.0".into(), phase: "halted".into(), stage: "50%".into(), percent: 50, minutes_in: 75, next_at: None, halted_since: Some(1_772_445_600), catching_up: true })),
-            ("verifying", notice(&Notice::Progress { version: "1.4.0".into(), phase: "verifying".into(), stage: "100%".into(), percent: 100, minutes_in: 90, next_at: Some(1_772_532_000), halted_since: None, catching_up: false })),
+            ("deploying", progress(&Notice::Progress { version: "1.4.0".into(), phase: "deploying".into(), stage: "canary".into(), percent: 1, minutes_in: 15, next_at: Some(1_772_447_400), halted_since: None, catching_up: false }, Some(action(0, "succeeded", false)))),
+            ("action running", progress(&Notice::Progress { version: "1.4.0".into(), phase: "deploying".into(), stage: "10%".into(), percent: 10, minutes_in: 2, next_at: None, halted_since: None, catching_up: false }, Some(action(1, "running", false)))),
+            ("halted", progress(&Notice::Progress { version: "1.4.0".into(), phase: "halted".into(), stage: "50%".into(), percent: 50, minutes_in: 75, next_at: None, halted_since: Some(1_772_445_600), catching_up: true }, Some(action(0, "failed", true)))),
+            ("verifying", progress(&Notice::Progress { version: "1.4.0".into(), phase: "verifying".into(), stage: "100%".into(), percent: 100, minutes_in: 90, next_at: Some(1_772_532_000), halted_since: None, catching_up: false }, None)),
         ],
         "deploy_completed" => vec![
             ("typical", notice(&Notice::Completed { version: "1.4.0".into(), summary: "Faster search".into(), changelog: None, minutes: 1830 })),

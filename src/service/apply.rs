@@ -2,10 +2,11 @@
 //! effect as outbox rows and timers, all in the one transaction.
 
 use super::unit::Unit;
+use super::view::{ActionView, NoticeBody};
 use crate::config::Config;
-use crate::domain::{Audience, Effect, Release, Transition};
+use crate::domain::{Audience, Effect, Notice, Release, Transition};
 use crate::store;
-use crate::store::outbox::{NoticeBody, OutboxKind};
+use crate::store::outbox::OutboxKind;
 
 /// Writes `step`, which moved the release on from `before`, into the unit. A step with no
 /// events leaves the release as it was (a repeated click, a progress notice).
@@ -40,9 +41,18 @@ pub(super) async fn apply(
                 }
             }
             Effect::Notify { audience, notice } => {
+                let last_action = match notice {
+                    Notice::Progress { .. } => {
+                        let done = store::executions::history(&mut *unit.tx, release.id).await?;
+                        done.last()
+                            .map(|record| ActionView::new(record, &config.rollout))
+                    }
+                    _ => None,
+                };
                 let body = serde_json::to_string(&NoticeBody {
                     audience: *audience,
                     notice: notice.clone(),
+                    last_action,
                 })?;
                 for (channel, ping) in addresses(config, *audience) {
                     let tx = &mut *unit.tx;

@@ -50,9 +50,11 @@ impl Service {
             return Ok(None);
         };
         let history = store::votes::history(&mut *read, id).await?;
+        let executions = store::executions::history(&mut *read, id).await?;
         read.commit().await?;
         let policy = self.config.policies.get(stored.release.kind);
-        let view = ReleaseView::new(&stored, policy, &self.config.rollout, &history);
+        let rollout = &self.config.rollout;
+        let view = ReleaseView::new(&stored, policy, rollout, &history, &executions);
         Ok(Some((stored.revision, view)))
     }
 }

@@ -1,10 +1,22 @@
 //! The read model: what a release looks like to people, built from one consistent read.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::rollout::Rollout;
-use crate::domain::{Ballot, Policy, Tally, UserId};
+use crate::domain::{Action, Audience, Ballot, Notice, Policy, Tally, UserId};
+use crate::store::executions::ExecutionRecord;
 use crate::store::releases::StoredRelease;
+
+/// The body of a `notify` outbox row: whom the notice is for and the facts it reports,
+/// rendered into text only when it is sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeBody {
+    pub audience: Audience,
+    pub notice: Notice,
+    /// The executor's latest action when the notice was queued, for progress notices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_action: Option<ActionView>,
+}
 
 /// A release as its card and `/release status` show it: plain data, no Discord types.
 #[derive(Clone, Debug, Serialize)]
@@ -41,7 +53,39 @@ pub struct DeploymentView {
     pub finished_at: Option<i64>,
     pub rollback_by: Option<String>,
     pub rollback_reason: Option<String>,
+    /// The executor's latest actions, oldest first.
+    pub actions: Vec<ActionView>,
 }
+
+/// One executor action and how it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionView {
+    pub action: String,
+    pub stage: String,
+    pub percent: u8,
+    /// `pending`, `running`, `succeeded`, `failed` or `unknown`.
+    pub state: String,
+    pub finished_at: Option<i64>,
+}
+
+impl ActionView {
+    pub fn new(record: &ExecutionRecord, rollout: &Rollout) -> ActionView {
+        let (stage, percent) = match record.action {
+            Action::Deploy { stage, percent } => (stage, percent),
+            Action::Rollback { stage } => (stage, 0),
+        };
+        ActionView {
+            action: record.action.name().to_owned(),
+            stage: rollout.stage_name(stage),
+            percent,
+            state: record.state.clone(),
+            finished_at: record.finished_at.map(|at| at.timestamp()),
+        }
+    }
+}
+
+/// How many executor actions a status lists: a rollout's stages and its rollback fit.
+const LISTED_ACTIONS: usize = 8;
 
 /// How many voters the card lists by name.
 const LISTED_VOTES: usize = 10;
@@ -67,6 +111,7 @@ impl ReleaseView {
         policy: &Policy,
         rollout: &Rollout,
         history: &[Ballot],
+        executions: &[ExecutionRecord],
     ) -> ReleaseView {
         let release = &stored.release;
         let tally = Tally::count(policy, release.author, history);
@@ -113,14 +158,18 @@ impl ReleaseView {
                 DeploymentView {
                     by: d.started_by_name.clone(),
                     started_at: d.started_at.timestamp(),
-                    stage: stage
-                        .map_or_else(|| format!("stage {}", d.stage + 1), |s| s.name.clone()),
+                    stage: rollout.stage_name(d.stage),
                     percent: stage.map_or(0, |s| s.percent),
                     clock_ends_at: d.clock_ends_at.map(|t| t.timestamp()),
                     halted_since: d.halted_at.map(|t| t.timestamp()),
                     finished_at: d.finished_at.map(|t| t.timestamp()),
                     rollback_by: d.rollback.as_ref().map(|r| r.by.clone()),
                     rollback_reason: d.rollback.as_ref().map(|r| r.reason.clone()),
+                    actions: executions
+                        .iter()
+                        .skip(executions.len().saturating_sub(LISTED_ACTIONS))
+                        .map(|record| ActionView::new(record, rollout))
+                        .collect(),
                 }
             }),
         }

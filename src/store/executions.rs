@@ -175,3 +175,39 @@ pub async fn requeue(db: impl SqliteExecutor<'_>, id: i64) -> anyhow::Result<()>
         .context("Cannot queue the executor action again")?;
     Ok(())
 }
+
+/// How one job stands, as `/release status` and the progress notices report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutionRecord {
+    pub action: Action,
+    /// `pending`, `running`, `succeeded`, `failed` or `unknown`.
+    pub state: String,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A release's jobs in the order they were first asked for.
+pub async fn history(
+    db: impl SqliteExecutor<'_>,
+    release: ReleaseId,
+) -> anyhow::Result<Vec<ExecutionRecord>> {
+    let rows = sqlx::query(
+        "SELECT id, release_id, action, stage, percent, idempotency_key, attempts, requested_at, \
+         state, finished_at FROM executions WHERE release_id = ? ORDER BY id",
+    )
+    .bind(release.0)
+    .fetch_all(db)
+    .await
+    .context("Cannot read the release's executor actions")?;
+    rows.iter()
+        .map(|row| {
+            Ok(ExecutionRecord {
+                action: from_row(row)?.action,
+                state: row.try_get("state")?,
+                finished_at: row
+                    .try_get::<Option<&str>, _>("finished_at")?
+                    .map(parse_ts)
+                    .transpose()?,
+            })
+        })
+        .collect()
+}

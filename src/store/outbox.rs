@@ -258,11 +258,3 @@ pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<(
         .await
         .context("Cannot count the outbox")
 }
-
-/// The body of a `notify` row: whom the notice is for and the facts it reports, rendered
-/// into text only when it is sent.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct NoticeBody {
-    pub audience: crate::domain::Audience,
-    pub notice: crate::domain::Notice,
-}

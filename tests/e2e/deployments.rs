@@ -142,6 +142,24 @@ async fn a_whole_release_rolls_out_stage_by_stage_and_completes() {
             .await;
     }
     assert_eq!(t.state("5.0.0").await, "verifying");
+    let first = &t.fake.messages(thread)[..]
+        .iter()
+        .find(|m| content_of(m).starts_with("📈"))
+        .cloned()
+        .expect("a progress notice");
+    assert!(
+        content_of(first).contains("Last action: deploy canary (1%), **succeeded**"),
+        "progress names the executor's last result: {first}"
+    );
+    let status = t
+        .send(t.command(&lead(), "status", vec![("version", json!("5.0.0"))]))
+        .await;
+    for line in [
+        "✅ deploy canary (1%): succeeded",
+        "✅ deploy 100%: succeeded",
+    ] {
+        assert!(content(&status).contains(line), "{line} in {status}");
+    }
     t.advance(TimeDelta::minutes(10));
     t.fake
         .wait_until("the completion notice reaches both channels", |f| {
@@ -269,6 +287,54 @@ allow = [{ cron = "0 0 9 * * Sat", duration = "4h" }]
         "approved",
         "a refusal changes nothing"
     );
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn windows_keep_local_time_across_daylight_saving_and_blackouts_name_the_next_start() {
+    let windows = r#"
+[windows]
+timezone = "Europe/Berlin"
+allow = [{ cron = "0 0 9 * * Mon-Fri", duration = "8h" }]
+blackout = [{ cron = "0 0 0 30 Mar *", duration = "1d" }]
+"#;
+    let t = Tester::start_configured(windows).await;
+    approved(&t, "6.1.0").await;
+    // Saturday 28 March 2026, 12:00 UTC; Berlin moves to summer time overnight on Sunday.
+    t.advance(TimeDelta::days(26) + TimeDelta::hours(2));
+    let weekend = deploy(&t, &deployer(), "6.1.0").await;
+    assert!(
+        content(&weekend).contains("outside every deployment window"),
+        "{weekend}"
+    );
+    // Monday is blacked out, so the next start is Tuesday 31 March at 09:00 in Berlin, which
+    // is 07:00 UTC in summer time (it was 08:00 UTC a week before).
+    let tuesday_nine = "<t:1774940400:";
+    assert!(content(&weekend).contains(tuesday_nine), "{weekend}");
+
+    // Monday 30 March, 10:00 in Berlin: inside the allow window, but blacked out until
+    // Tuesday 00:00 in Berlin (Monday 22:00 UTC).
+    t.advance(TimeDelta::hours(44));
+    let blacked_out = deploy(&t, &deployer(), "6.1.0").await;
+    assert!(
+        content(&blacked_out).contains("blacked out until <t:1774908000:"),
+        "{blacked_out}"
+    );
+    assert!(
+        content(&blacked_out).contains(tuesday_nine),
+        "{blacked_out}"
+    );
+    assert_eq!(
+        t.state("6.1.0").await,
+        "approved",
+        "a refusal changes nothing"
+    );
+
+    // Tuesday 07:00 UTC, the named moment: the deployment starts.
+    t.advance(TimeDelta::hours(23));
+    let started = deploy(&t, &deployer(), "6.1.0").await;
+    assert!(content(&started).contains("deploying"), "{started}");
+    assert_eq!(t.state("6.1.0").await, "deploying");
     t.finish().await;
 }
 

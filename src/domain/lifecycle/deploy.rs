@@ -183,7 +183,7 @@ fn deploy_finished(
         return None;
     }
     let mut next = release.clone();
-    let name = stage_name(plan.rollout, stage);
+    let name = plan.rollout.stage_name(stage);
     let event = Event::ActionFinished {
         action: "deploy".to_owned(),
         stage: name.clone(),
@@ -262,7 +262,7 @@ pub fn hold_ended(release: &Release, plan: Plan<'_>, now: DateTime<Utc>) -> Opti
         d.stage += 1;
         d.stage_started_at = now;
         d.clock_ends_at = None;
-        let stage = stage_name(plan.rollout, d.stage);
+        let stage = plan.rollout.stage_name(d.stage);
         effects.extend(run_stage(&mut next, plan, now));
         Event::StageStarted { stage }
     };
@@ -330,7 +330,7 @@ pub fn progress_due(
     let notice = Notice::Progress {
         version: release.version.to_string(),
         phase: phase.to_string(),
-        stage: stage_name(plan.rollout, deployment.stage),
+        stage: plan.rollout.stage_name(deployment.stage),
         percent: stage.map_or(0, |s| s.percent),
         minutes_in: (now - in_phase_since).num_minutes(),
         next_at: deployment
@@ -495,12 +495,6 @@ fn run_stage(release: &mut Release, plan: Plan<'_>, now: DateTime<Utc>) -> Vec<E
 }
 
 /// The stage's name, as notices and the audit trail show it.
-pub(super) fn stage_name(rollout: &Rollout, index: u8) -> String {
-    rollout
-        .stage(index)
-        .map_or_else(|| format!("stage {}", index + 1), |s| s.name.clone())
-}
-
 #[cfg(test)]
 #[path = "deploy_tests.rs"]
 mod tests;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::deploy::{stage_name, Outcome, Person, Plan};
+use super::deploy::{Outcome, Person, Plan};
 use super::{Event, Transition};
 use crate::domain::effect::{excerpt, Action, Audience, Effect, Notice, TimerKind, MAX_PROBLEM};
 use crate::domain::policy::{Policy, Role};
@@ -77,7 +77,7 @@ pub fn roll_back(
     // A completed release finishes again, when its rollback does.
     d.finished_at = None;
     next.state = ReleaseState::RollingBack;
-    let stage_name = stage_name(plan.rollout, stage);
+    let stage_name = plan.rollout.stage_name(stage);
     let mut step = Transition {
         release: next,
         ballot: None,
@@ -162,7 +162,7 @@ pub fn rollback_finished(
         requested_at,
         ..
     } = deployment.rollback.clone()?;
-    let stage = stage_name(plan.rollout, deployment.stage);
+    let stage = plan.rollout.stage_name(deployment.stage);
     let version = release.version.to_string();
     let mut next = release.clone();
     match outcome {
