@@ -124,7 +124,9 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
     }
 }
 
-/// Delivers the first due row that is not being paced, if any.
+/// Delivers every due lane head that is not being paced, at once: each lane is a separate
+/// (release, channel) queue, so their heads are independent. Their outcomes are committed in
+/// one transaction.
 async fn deliver_next(
     service: &Service,
     rest: &Rest,
@@ -133,89 +135,111 @@ async fn deliver_next(
 ) -> anyhow::Result<Pass> {
     let heads = store::outbox::due_heads(service.db.reader(), now, HEADS_CONSIDERED).await?;
     let mut paced_until: Option<Instant> = None;
+    let mut ready = Vec::with_capacity(heads.len());
     for row in heads {
-        if let Some(at) = pacer.hold_until(&row) {
-            paced_until = Some(paced_until.map_or(at, |earliest| earliest.min(at)));
-            continue;
+        match pacer.hold_until(&row) {
+            Some(at) => paced_until = Some(paced_until.map_or(at, |earliest| earliest.min(at))),
+            None => ready.push(row),
         }
+    }
+    if ready.is_empty() {
+        return Ok(Pass::Idle(paced_until));
+    }
+    let deliveries = ready.iter().map(|row| {
         let span = info_span!(
             "outbox",
             row = row.id,
             release_id = row.release_id.0,
             kind = row.kind.as_str()
         );
-        if let Err(cause) = deliver(service, rest, &row).instrument(span).await {
-            // Set this row aside for a while, so it cannot hold up the others.
+        deliver(service, rest, row).instrument(span)
+    });
+    let outcomes = futures::future::join_all(deliveries).await;
+    let mut tx = service.db.begin().await?;
+    for (row, outcome) in ready.iter().zip(outcomes) {
+        let settlement = outcome.unwrap_or_else(|cause| {
+            // Our own fault (a template, the database): set aside, so it cannot hold up the
+            // others, and tried again later.
             warn!(
                 row = row.id,
                 "Cannot deliver an outbox row, trying it again later: {cause:#}"
             );
-            let later = service.now() + TimeDelta::minutes(1);
-            store::outbox::retry_at(service.db.writer(), row.id, later, &format!("{cause:#}"))
-                .await?;
-        }
+            Settlement::RetryAt(service.now() + TimeDelta::minutes(1), format!("{cause:#}"))
+        });
+        settle(&mut tx, row, settlement, service.now()).await?;
         if row.kind == OutboxKind::RefreshCard {
             pacer.last_edit.insert(row.release_id, Instant::now());
         }
-        return Ok(Pass::Delivered);
     }
-    Ok(Pass::Idle(paced_until))
+    tx.commit().await?;
+    Ok(Pass::Delivered)
 }
 
-/// What a delivery learned that must be stored with its row's completion.
-enum Delivered {
+/// What became of one row's delivery, to be committed with the others of its pass.
+enum Settlement {
     Sent,
+    /// The card went out; its message id is stored with the row's completion.
     CardPosted(u64),
     ThreadOpened(u64),
+    /// The card was edited as of this revision: done only if nothing changed since.
+    Refreshed(i64),
+    RetryAt(DateTime<Utc>, String),
+    Failed(String),
 }
 
-async fn deliver(service: &Service, rest: &Rest, row: &OutboxRow) -> anyhow::Result<()> {
+async fn settle(
+    tx: &mut store::Tx,
+    row: &OutboxRow,
+    settlement: Settlement,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    match settlement {
+        Settlement::Sent => store::outbox::mark_sent(&mut **tx, row.id, now).await,
+        Settlement::CardPosted(id) => {
+            store::releases::set_card_message(&mut **tx, row.release_id, id).await?;
+            store::outbox::mark_sent(&mut **tx, row.id, now).await
+        }
+        Settlement::ThreadOpened(id) => {
+            store::releases::set_thread(&mut **tx, row.release_id, id).await?;
+            store::outbox::mark_sent(&mut **tx, row.id, now).await
+        }
+        Settlement::Refreshed(revision) => {
+            store::outbox::mark_refresh_sent(&mut **tx, row, revision, now)
+                .await
+                .map(drop)
+        }
+        Settlement::RetryAt(at, error) => {
+            store::outbox::retry_at(&mut **tx, row.id, at, &error).await
+        }
+        Settlement::Failed(error) => store::outbox::mark_failed(&mut **tx, row.id, &error).await,
+    }
+}
+
+async fn deliver(service: &Service, rest: &Rest, row: &OutboxRow) -> anyhow::Result<Settlement> {
     let Some(stored) = store::releases::get(service.db.reader(), row.release_id).await? else {
-        return store::outbox::mark_failed(
-            service.db.writer(),
-            row.id,
-            "the release no longer exists",
-        )
-        .await;
+        return Ok(Settlement::Failed(
+            "the release no longer exists".to_owned(),
+        ));
     };
     let result = match row.kind {
         OutboxKind::PostCard => post_card(service, rest, row, &stored).await,
         OutboxKind::OpenThread => open_thread(service, rest, &stored).await,
-        OutboxKind::RefreshCard => return refresh_card(service, rest, row, &stored).await,
+        OutboxKind::RefreshCard => refresh_card(service, rest, &stored).await,
         OutboxKind::Notify => notify(service, rest, row, &stored).await,
     };
-    let delivered = match result {
-        Ok(delivered) => delivered,
-        Err(error) => return settle_failure(service, row, &error).await,
-    };
-    // The new message or thread id and the row's completion are committed together.
-    let mut tx = service.db.begin().await?;
-    match delivered {
-        Delivered::Sent => {}
-        Delivered::CardPosted(id) => {
-            store::releases::set_card_message(&mut *tx, row.release_id, id).await?;
-        }
-        Delivered::ThreadOpened(id) => {
-            store::releases::set_thread(&mut *tx, row.release_id, id).await?;
-        }
-    }
-    store::outbox::mark_sent(&mut *tx, row.id, service.now()).await?;
-    tx.commit().await?;
-    Ok(())
+    Ok(match result {
+        Ok(settlement) => settlement,
+        Err(error) => after_failure(service, row, &error),
+    })
 }
 
 /// Reschedules or gives up, depending on what kind of failure it was.
-async fn settle_failure(
-    service: &Service,
-    row: &OutboxRow,
-    error: &DeliveryError,
-) -> anyhow::Result<()> {
-    let db = service.db.writer();
+fn after_failure(service: &Service, row: &OutboxRow, error: &DeliveryError) -> Settlement {
     let now = service.now();
     match error {
         DeliveryError::RateLimited(wait) => {
             let wait = TimeDelta::from_std(*wait).unwrap_or(TimeDelta::seconds(1));
-            store::outbox::retry_at(db, row.id, now + wait, &error.to_string()).await
+            Settlement::RetryAt(now + wait, error.to_string())
         }
         DeliveryError::Transient(_) if now - row.created_at < GIVE_UP_AFTER => {
             let secs = (1_u64 << row.attempts.min(16)).min(MAX_BACKOFF_SECS);
@@ -224,16 +248,15 @@ async fn settle_failure(
                 "Discord delivery failed, retrying in {}s: {error}",
                 backoff.num_seconds()
             );
-            store::outbox::retry_at(db, row.id, now + backoff, &error.to_string()).await
+            Settlement::RetryAt(now + backoff, error.to_string())
         }
         DeliveryError::Internal(cause) => {
             warn!("Cannot deliver an outbox row, trying it again later: {cause:#}");
-            let later = now + TimeDelta::minutes(1);
-            store::outbox::retry_at(db, row.id, later, &format!("{cause:#}")).await
+            Settlement::RetryAt(now + TimeDelta::minutes(1), format!("{cause:#}"))
         }
         DeliveryError::Transient(_) | DeliveryError::Permanent(_) => {
             warn!("Discord delivery gave up: {error}");
-            store::outbox::mark_failed(db, row.id, &error.to_string()).await
+            Settlement::Failed(error.to_string())
         }
     }
 }
@@ -256,7 +279,7 @@ async fn post_card(
     rest: &Rest,
     row: &OutboxRow,
     stored: &StoredRelease,
-) -> Result<Delivered, DeliveryError> {
+) -> Result<Settlement, DeliveryError> {
     let (_, view, embed) = render(service, stored).await?;
     let message = CreateMessage::new()
         .embed(embed)
@@ -267,14 +290,14 @@ async fn post_card(
     let id = rest
         .create_message(stored.card_channel_id, &message)
         .await?;
-    Ok(Delivered::CardPosted(id))
+    Ok(Settlement::CardPosted(id))
 }
 
 async fn open_thread(
     service: &Service,
     rest: &Rest,
     stored: &StoredRelease,
-) -> Result<Delivered, DeliveryError> {
+) -> Result<Settlement, DeliveryError> {
     let Some(card) = stored.card_message_id else {
         return Err(DeliveryError::Permanent("the card was never posted".into()));
     };
@@ -297,42 +320,27 @@ async fn open_thread(
         }) => card,
         Err(other) => return Err(other.into()),
     };
-    Ok(Delivered::ThreadOpened(thread))
+    Ok(Settlement::ThreadOpened(thread))
 }
 
-/// Edits the card; marks the row sent only if no newer change landed while it was rendered.
+/// Edits the card; the row is done only if no newer change landed while it was rendered.
 async fn refresh_card(
     service: &Service,
     rest: &Rest,
-    row: &OutboxRow,
     stored: &StoredRelease,
-) -> anyhow::Result<()> {
-    let now = service.now();
+) -> Result<Settlement, DeliveryError> {
     let Some(card) = stored.card_message_id else {
         // The card was never posted, so there is nothing to edit.
-        return store::outbox::mark_sent(service.db.writer(), row.id, now).await;
+        return Ok(Settlement::Sent);
     };
-    let sent = match render(service, stored).await {
-        Ok((revision, view, embed)) => {
-            let edit = EditMessage::new()
-                .embed(embed)
-                .components(card::buttons(&view))
-                .allowed_mentions(CreateAllowedMentions::new());
-            rest.edit_message(stored.card_channel_id, card, &edit)
-                .await
-                .map(|()| revision)
-                .map_err(DeliveryError::from)
-        }
-        Err(e) => Err(e),
-    };
-    match sent {
-        Ok(revision) => {
-            store::outbox::mark_refresh_sent(service.db.writer(), row, revision, service.now())
-                .await?;
-            Ok(())
-        }
-        Err(error) => settle_failure(service, row, &error).await,
-    }
+    let (revision, view, embed) = render(service, stored).await?;
+    let edit = EditMessage::new()
+        .embed(embed)
+        .components(card::buttons(&view))
+        .allowed_mentions(CreateAllowedMentions::new());
+    rest.edit_message(stored.card_channel_id, card, &edit)
+        .await?;
+    Ok(Settlement::Refreshed(revision))
 }
 
 /// Posts a notice, rendered now from the facts its row carries, to its row's channel (the
@@ -342,7 +350,7 @@ async fn notify(
     rest: &Rest,
     row: &OutboxRow,
     stored: &StoredRelease,
-) -> Result<Delivered, DeliveryError> {
+) -> Result<Settlement, DeliveryError> {
     let body = row.body.as_deref().unwrap_or_default();
     let text = match serde_json::from_str::<NoticeBody>(body) {
         Ok(NoticeBody {
@@ -377,7 +385,7 @@ async fn notify(
         .nonce(Nonce::String(row.nonce.clone()))
         .enforce_nonce(true);
     rest.create_message(channel, &message).await?;
-    Ok(Delivered::Sent)
+    Ok(Settlement::Sent)
 }
 
 /// The template that words a notice.

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
@@ -96,16 +96,16 @@ impl Db {
     }
 }
 
-const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
-
-/// Formats a time the way every table stores it: fixed width, so text order is time order.
+/// Formats a time the way every table stores it (`2026-03-02T10:00:00.000Z`): fixed width, so
+/// text order is time order. RFC 3339 with milliseconds and `Z` is exactly that format, and
+/// chrono writes it without interpreting a format string on every call.
 pub fn ts(time: DateTime<Utc>) -> String {
-    time.format(TIME_FORMAT).to_string()
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 pub fn parse_ts(text: &str) -> anyhow::Result<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(text, TIME_FORMAT)
-        .map(|naive| naive.and_utc())
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
         .with_context(|| format!("Cannot read the stored time `{text}`"))
 }
 
