@@ -6,7 +6,7 @@ use super::view::{ActionView, NoticeBody};
 use crate::config::Config;
 use crate::domain::{Audience, Effect, Notice, Release, Transition};
 use crate::store;
-use crate::store::outbox::OutboxKind;
+use crate::store::outbox::{NewRow, OutboxKind};
 
 /// Writes `step`, which moved the release on from `before`, into the unit. A step with no
 /// events leaves the release as it was (a repeated click, a progress notice).
@@ -27,19 +27,17 @@ pub(super) async fn apply(
             .await?;
     }
     for effect in &step.effects {
-        let tx = &mut *unit.tx;
+        let row = |kind| NewRow {
+            release: release.id,
+            kind,
+            body: None,
+            channel: None,
+            ping: false,
+        };
         match effect {
-            Effect::PostCard => {
-                store::outbox::enqueue(tx, release.id, OutboxKind::PostCard, None, now).await?;
-            }
-            Effect::OpenThread => {
-                store::outbox::enqueue(tx, release.id, OutboxKind::OpenThread, None, now).await?;
-            }
-            Effect::RefreshCard => {
-                if unit.first_refresh(release.id) {
-                    store::outbox::enqueue_refresh(&mut *unit.tx, release.id, now).await?;
-                }
-            }
+            Effect::PostCard => unit.send(row(OutboxKind::PostCard)),
+            Effect::OpenThread => unit.send(row(OutboxKind::OpenThread)),
+            Effect::RefreshCard => unit.send(row(OutboxKind::RefreshCard)),
             Effect::Notify { audience, notice } => {
                 let last_action = match notice {
                     Notice::Progress { .. } => {
@@ -55,19 +53,22 @@ pub(super) async fn apply(
                     last_action,
                 })?;
                 for (channel, ping) in addresses(config, *audience) {
-                    let tx = &mut *unit.tx;
-                    store::outbox::enqueue_notice(tx, release.id, channel, ping, &body, now)
-                        .await?;
+                    unit.send(NewRow {
+                        body: Some(body.clone()),
+                        channel,
+                        ping,
+                        ..row(OutboxKind::Notify)
+                    });
                 }
             }
             Effect::RunAction(action) => {
-                store::executions::request(tx, release.id, *action, now).await?;
+                store::executions::request(&mut *unit.tx, release.id, *action, now).await?;
             }
             Effect::ScheduleTimer { timer, at } => {
-                store::timers::schedule(tx, release.id, *timer, *at).await?;
+                store::timers::schedule(&mut *unit.tx, release.id, *timer, *at).await?;
             }
             Effect::CancelTimer(timer) => {
-                store::timers::cancel(tx, release.id, *timer).await?;
+                store::timers::cancel(&mut *unit.tx, release.id, *timer).await?;
             }
         }
     }

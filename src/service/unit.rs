@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{Release, ReleaseId};
+use crate::store::outbox::{NewRow, OutboxKind};
 use crate::store::votes::NewVote;
 use crate::store::{self, Db, Tx};
 
@@ -28,6 +29,7 @@ pub(super) struct Unit {
     pub revisions: HashMap<ReleaseId, i64>,
     votes: Vec<NewVote>,
     claims: Vec<u64>,
+    outbox: Vec<NewRow>,
     refreshed: HashSet<ReleaseId>,
 }
 
@@ -41,6 +43,7 @@ impl Unit {
             revisions: HashMap::new(),
             votes: Vec::new(),
             claims: Vec::new(),
+            outbox: Vec::new(),
             refreshed: HashSet::new(),
         })
     }
@@ -65,10 +68,13 @@ impl Unit {
         self.claims.push(interaction);
     }
 
-    /// `true` the first time a card refresh of `release` is asked for in this unit: one
-    /// pending refresh renders every change, so asking again adds nothing.
-    pub fn first_refresh(&mut self, release: ReleaseId) -> bool {
-        self.refreshed.insert(release)
+    /// Queues a Discord post, edit or thread; rows keep their order and are written by the
+    /// next [`Unit::flush`]. A card refresh is queued once per release and unit: one pending
+    /// refresh renders every change.
+    pub fn send(&mut self, row: NewRow) {
+        if row.kind != OutboxKind::RefreshCard || self.refreshed.insert(row.release) {
+            self.outbox.push(row);
+        }
     }
 
     /// Writes everything queued so far. Call before a query that reads what was queued.
@@ -85,6 +91,8 @@ impl Unit {
         self.votes.clear();
         store::interactions::claim_all(&mut self.tx, &self.claims, self.now).await?;
         self.claims.clear();
+        store::outbox::enqueue_all(&mut self.tx, &self.outbox, self.now).await?;
+        self.outbox.clear();
         Ok(())
     }
 

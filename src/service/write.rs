@@ -254,8 +254,12 @@ impl Service {
         }
         unit.commit().await?;
         self.wake();
-        // A decided poll takes no more votes; only open ones are worth keeping in memory.
-        kept.retain(|_, loaded| loaded.release.state.is_open());
+        // Only releases that still change on their own are worth keeping in memory: open
+        // polls take votes, rollouts take timer firings. At most one rollout per environment.
+        kept.retain(|_, loaded| {
+            let state = loaded.release.state;
+            state.is_open() || state.holds_deploy_lock()
+        });
         Ok(answers)
     }
 }

@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use rand::Rng as _;
-use sqlx::{Row, SqliteExecutor};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 
 use super::{parse_ts, ts};
 use crate::domain::ReleaseId;
@@ -61,59 +61,69 @@ fn new_nonce() -> String {
     format!("gng{:016x}", rand::thread_rng().gen::<u64>())
 }
 
-pub async fn enqueue(
-    db: impl SqliteExecutor<'_>,
-    release: ReleaseId,
-    kind: OutboxKind,
-    body: Option<&str>,
+/// A row to queue: a card post, a thread, a card refresh or a notice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRow {
+    pub release: ReleaseId,
+    pub kind: OutboxKind,
+    /// A notice's facts.
+    pub body: Option<String>,
+    /// Where a notice goes; `None` for the card, the thread and the thread's notices.
+    pub channel: Option<u64>,
+    /// Whether a notice may mention the stakeholder role.
+    pub ping: bool,
+}
+
+/// Rows per INSERT statement, well inside `SQLite`'s limit on bound values.
+const ROWS_PER_INSERT: usize = 100;
+
+/// Queues `rows` in order, a run of them per statement. A card refresh is skipped when one is
+/// already pending: the dispatcher renders the card from the latest state when it sends, so
+/// one pending refresh covers any number of changes.
+pub async fn enqueue_all(
+    conn: &mut SqliteConnection,
+    rows: &[NewRow],
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO outbox (release_id, kind, body, nonce, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(release.0)
-        .bind(kind.as_str())
-        .bind(body)
-        .bind(new_nonce())
-        .bind(ts(now))
-        .bind(ts(now))
-        .execute(db)
-        .await
-        .context("Cannot queue the Discord message")?;
+    let at = ts(now);
+    for run in rows
+        .chunk_by(|a, b| (a.kind == OutboxKind::RefreshCard) == (b.kind == OutboxKind::RefreshCard))
+    {
+        if run[0].kind == OutboxKind::RefreshCard {
+            for row in run {
+                enqueue_refresh(&mut *conn, row.release, &at).await?;
+            }
+            continue;
+        }
+        for chunk in run.chunks(ROWS_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO outbox (release_id, kind, body, nonce, due_at, created_at, channel_id, ping) ",
+            );
+            insert.push_values(chunk, |mut values, row| {
+                values
+                    .push_bind(row.release.0)
+                    .push_bind(row.kind.as_str())
+                    .push_bind(row.body.as_deref())
+                    .push_bind(new_nonce())
+                    .push_bind(at.clone())
+                    .push_bind(at.clone())
+                    .push_bind(row.channel.map(super::sf))
+                    .push_bind(row.ping);
+            });
+            insert
+                .build()
+                .execute(&mut *conn)
+                .await
+                .context("Cannot queue the Discord messages")?;
+        }
+    }
     Ok(())
 }
 
-/// Queues a notice for `channel` (`None`: the release's thread), pinging the stakeholder role
-/// only when `ping` says so.
-pub async fn enqueue_notice(
+async fn enqueue_refresh(
     db: impl SqliteExecutor<'_>,
     release: ReleaseId,
-    channel: Option<u64>,
-    ping: bool,
-    body: &str,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO outbox (release_id, kind, body, nonce, due_at, created_at, channel_id, ping) \
-         VALUES (?, 'notify', ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(release.0)
-    .bind(body)
-    .bind(new_nonce())
-    .bind(ts(now))
-    .bind(ts(now))
-    .bind(channel.map(super::sf))
-    .bind(ping)
-    .execute(db)
-    .await
-    .context("Cannot queue the notice")?;
-    Ok(())
-}
-
-/// Queues a card refresh unless one is already pending: the dispatcher renders the card
-/// from the latest state when it sends, so one pending refresh covers any number of changes.
-pub async fn enqueue_refresh(
-    db: impl SqliteExecutor<'_>,
-    release: ReleaseId,
-    now: DateTime<Utc>,
+    now: &str,
 ) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO outbox (release_id, kind, nonce, due_at, created_at) \
@@ -122,7 +132,7 @@ pub async fn enqueue_refresh(
     )
     .bind(release.0)
     .bind(new_nonce())
-    .bind(ts(now))
+    .bind(now)
     .execute(db)
     .await
     .context("Cannot queue the card refresh")?;
