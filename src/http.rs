@@ -46,6 +46,11 @@ async fn interactions(State(door): State<Door>, headers: HeaderMap, body: Bytes)
     if door.verifier.verify(signature, timestamp, &body).is_err() {
         return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
     }
+    // A captured request must not be replayable later: Discord signs the time it sent it.
+    let now = door.handler.service().now().timestamp();
+    if !is_fresh(timestamp, now) {
+        return (StatusCode::UNAUTHORIZED, "stale request signature").into_response();
+    }
     let interaction: Interaction = match serde_json::from_slice(&body) {
         Ok(interaction) => interaction,
         Err(error) => {
@@ -58,6 +63,17 @@ async fn interactions(State(door): State<Door>, headers: HeaderMap, body: Bytes)
     };
     let reply = door.handler.handle(&interaction).await;
     Json(reply.response).into_response()
+}
+
+/// How far a signature's timestamp may be from now, either side.
+const SIGNATURE_FRESHNESS_SECS: i64 = 5 * 60;
+
+/// Whether `timestamp` (Unix seconds, as Discord sends it) is within five minutes of `now`.
+fn is_fresh(timestamp: &str, now: i64) -> bool {
+    timestamp
+        .trim()
+        .parse::<i64>()
+        .is_ok_and(|sent| sent.abs_diff(now) <= SIGNATURE_FRESHNESS_SECS.unsigned_abs())
 }
 
 async fn healthz(State(door): State<Door>) -> Response {
@@ -74,5 +90,23 @@ async fn metrics_text(State(door): State<Door>) -> Response {
             tracing::warn!("Cannot render metrics: {cause:#}");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_fresh;
+
+    #[test]
+    fn a_signature_is_fresh_for_five_minutes_either_side() {
+        let now = 1_780_000_000;
+        assert!(is_fresh("1780000000", now));
+        assert!(is_fresh("1779999700", now));
+        assert!(is_fresh("1780000300", now));
+        assert!(!is_fresh("1779999699", now));
+        assert!(!is_fresh("1780000301", now));
+        assert!(!is_fresh("", now));
+        assert!(!is_fresh("soon", now));
+        assert!(!is_fresh("-9223372036854775808", now));
     }
 }

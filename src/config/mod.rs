@@ -56,7 +56,7 @@ const SECTIONS: [(&str, &[&str]); 11] = [
             "stakeholder_ping",
         ],
     ),
-    ("policy", &["hotfix", "patch", "minor", "major"]),
+    ("policy", &["planners", "hotfix", "patch", "minor", "major"]),
     (
         "rollout",
         &["stages", "progress_every", "verify_for", "vote_ttl"],
@@ -104,8 +104,9 @@ pub struct DiscordConfig {
     pub application_id: u64,
     /// The application's Ed25519 key, which signs HTTP interactions; checked to be a valid key.
     pub public_key: [u8; 32],
-    /// Register the slash commands in this guild; `None` registers them globally.
-    pub guild_id: Option<u64>,
+    /// The one server gonogo serves: its commands are registered there, and interactions
+    /// from anywhere else are refused.
+    pub guild_id: u64,
     /// Receive interactions over the gateway as well as over HTTP.
     pub gateway: bool,
     /// Discord's REST base, without a trailing `/`; a proxy in tests.

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use super::reader::{Problems, Table};
 use super::values::{duration, duration_at_least, integer, quote, schedule, string};
 use super::{keys_of, RolesConfig};
+use crate::domain::policy::DEFAULT_PLANNERS;
 use crate::domain::rollout::{Rollout, Stage};
 use crate::domain::windows::{Window, Windows};
 use crate::domain::{Policies, Policy, ReleaseKind, Role, Slot};
@@ -29,6 +30,7 @@ pub(super) fn policies(
             .or_default()
             .push("overrides, which exec approves".to_owned());
     }
+    let planners = planners(&t, &unmapped_role, p);
     let mut read = |kind: ReleaseKind| {
         let path = t.key(kind.as_str());
         let table = Table::new(
@@ -77,7 +79,51 @@ pub(super) fn policies(
         patch: patch?,
         minor: minor?,
         major: major?,
+        planners: planners?,
     })
+}
+
+/// `policy.planners`: the roles that may plan, each mapped in `roles`; the default when unset.
+fn planners(
+    t: &Table,
+    unmapped_role: &dyn Fn(Role) -> bool,
+    p: &mut Problems,
+) -> Option<Vec<Role>> {
+    let Some(items) = t.list("planners", p) else {
+        return t
+            .get("planners")
+            .is_none()
+            .then(|| DEFAULT_PLANNERS.to_vec());
+    };
+    let mut planners = Some(Vec::new());
+    for (key, item) in items {
+        let role = p.check(
+            &key,
+            string(item).and_then(|name| name.trim().parse::<Role>()),
+        );
+        if let Some(role) = role.filter(|role| unmapped_role(*role)) {
+            p.add(
+                &key,
+                format!("role `{role}` may plan, but roles.{role} is not set; set it to the ID of the Discord role"),
+            );
+        }
+        planners = planners
+            .zip(role)
+            .map(|(mut all, role): (Vec<Role>, Role)| {
+                if !all.contains(&role) {
+                    all.push(role);
+                }
+                all
+            });
+    }
+    if planners.as_ref().is_some_and(Vec::is_empty) {
+        p.add(
+            t.key("planners"),
+            "nobody could plan a release; name at least one role, like [\"team\", \"lead\"]",
+        );
+        return None;
+    }
+    planners
 }
 
 /// A policy's non-empty `approvers`, each role at most once.

@@ -26,19 +26,16 @@ pub fn check_report(result: &Result<Config, ConfigErrors>) -> (String, bool) {
 
 fn discord(config: &Config) -> String {
     let discord = &config.discord;
-    let commands = match discord.guild_id {
-        Some(guild) => format!("in guild {guild}"),
-        None => "globally".to_owned(),
-    };
     let doors = if discord.gateway {
         "gateway and HTTP"
     } else {
         "HTTP only"
     };
     format!(
-        "discord: application {}, commands registered {commands}, interactions over {doors}\n\
+        "discord: application {}, serving guild {} only (commands registered there), \
+         interactions over {doors}\n\
          http: {}; database: {}",
-        discord.application_id, config.http.listen, config.database.url
+        discord.application_id, discord.guild_id, config.http.listen, config.database.url
     )
 }
 
@@ -52,27 +49,32 @@ fn channels(config: &Config) -> String {
 }
 
 fn policies(config: &Config) -> Vec<String> {
-    ReleaseKind::ALL
-        .into_iter()
-        .map(|kind| {
-            let policy = config.policies.get(kind);
-            let origin = if *policy == Policy::default_for(kind) {
-                "default"
-            } else {
-                "custom"
-            };
-            let approvers: Vec<String> = policy
-                .approvers
-                .iter()
-                .map(|slot| format!("{} {}", slot.count, slot.role))
-                .collect();
-            format!(
-                "policy {kind}: {origin}, {} approve, rollback window {}",
-                approvers.join(" + "),
-                short(policy.rollback_window)
-            )
-        })
-        .collect()
+    let planners: Vec<&str> = config
+        .policies
+        .planners
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    let planners = format!("planners: {}", planners.join(", "));
+    let kinds = ReleaseKind::ALL.into_iter().map(|kind| {
+        let policy = config.policies.get(kind);
+        let origin = if *policy == Policy::default_for(kind) {
+            "default"
+        } else {
+            "custom"
+        };
+        let approvers: Vec<String> = policy
+            .approvers
+            .iter()
+            .map(|slot| format!("{} {}", slot.count, slot.role))
+            .collect();
+        format!(
+            "policy {kind}: {origin}, {} approve, rollback window {}",
+            approvers.join(" + "),
+            short(policy.rollback_window)
+        )
+    });
+    std::iter::once(planners).chain(kinds).collect()
 }
 
 fn rollout(config: &Config) -> String {

@@ -48,7 +48,14 @@ pub(super) fn discord(root: &Table, p: &mut Problems) -> Option<DiscordConfig> {
         p,
         public_key,
     );
-    let guild_id = t.optional("guild_id", p, snowflake);
+    let guild_id = t.required(
+        "guild_id",
+        "set it to the ID of the server gonogo serves (in Discord, right-click the server \
+         and Copy Server ID); the commands are registered there, and interactions from any \
+         other server or from direct messages are refused",
+        p,
+        snowflake,
+    );
     let gateway = t.or("gateway", true, p, boolean);
     let api_base = t.or("api_base", "https://discord.com".to_owned(), p, |v| {
         http_url(v, true)
@@ -57,7 +64,7 @@ pub(super) fn discord(root: &Table, p: &mut Problems) -> Option<DiscordConfig> {
         token: token?,
         application_id: application_id?,
         public_key: public_key?,
-        guild_id: guild_id.ok()?,
+        guild_id: guild_id?,
         gateway: gateway?,
         api_base: api_base?,
     })

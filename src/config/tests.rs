@@ -3,7 +3,7 @@
 use chrono::TimeDelta;
 
 use super::*;
-use crate::domain::{Policy, ReleaseKind, Slot};
+use crate::domain::{Policy, ReleaseKind, Role, Slot};
 
 const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.sekrit-token-value-0123456789";
 const KEY: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
@@ -15,6 +15,7 @@ fn minimal() -> String {
 [discord]
 application_id = "123456789012345678"
 public_key = "{KEY}"
+guild_id = "234567890123456780"
 
 [channels]
 releases = "345678901234567890"
@@ -52,7 +53,11 @@ fn defaults_fill_in() {
     let config = with_token(&minimal()).unwrap();
     assert_eq!(config.discord.token.expose(), TOKEN);
     assert_eq!(config.discord.application_id, 123_456_789_012_345_678);
-    assert_eq!(config.discord.guild_id, None);
+    assert_eq!(config.discord.guild_id, 234_567_890_123_456_780);
+    assert_eq!(
+        config.policies.planners,
+        [Role::Team, Role::Lead, Role::ReleaseManager, Role::Deployer]
+    );
     assert!(config.discord.gateway);
     assert_eq!(config.discord.api_base, "https://discord.com");
     assert_eq!(config.http.listen.to_string(), "127.0.0.1:8080");
@@ -95,7 +100,7 @@ fn defaults_fill_in() {
 #[test]
 fn the_example_file_loads_with_only_a_token() {
     let config = with_token(include_str!("../../gonogo.example.toml")).unwrap();
-    assert_eq!(config.discord.guild_id, Some(234_567_890_123_456_789));
+    assert_eq!(config.discord.guild_id, 234_567_890_123_456_789);
     assert_eq!(config.channels.stakeholders, [456_789_012_345_678_901]);
     assert_eq!(config.policies, Policies::default());
     assert!(matches!(
@@ -109,7 +114,14 @@ fn the_example_file_loads_with_only_a_token() {
     let (report, ok) = check_report(&Ok(config));
     assert!(ok);
     assert!(report.ends_with("config OK"), "{report}");
-    assert!(report.contains("in guild 234567890123456789"), "{report}");
+    assert!(
+        report.contains("serving guild 234567890123456789 only"),
+        "{report}"
+    );
+    assert!(
+        report.contains("planners: team, lead, release_manager, deployer"),
+        "{report}"
+    );
     assert!(report.contains("policy hotfix: default"), "{report}");
     assert!(report.contains("executor: command"), "{report}");
 }
@@ -136,7 +148,7 @@ fn the_environment_overrides_keys_whether_ids_look_like_strings_or_integers() {
         ("HOME", "/root"),
     ];
     let config = load_from_str(&minimal(), &env).unwrap();
-    assert_eq!(config.discord.guild_id, Some(123_456_789_012_345_678));
+    assert_eq!(config.discord.guild_id, 123_456_789_012_345_678);
     assert!(!config.discord.gateway);
     assert_eq!(config.channels.releases, 222_222_222_222_222_222);
     assert_eq!(
@@ -524,4 +536,36 @@ fn a_whole_rollout_can_be_rehearsed_in_seconds() {
     let zero = minimal() + "\n[rollout]\nprogress_every = \"0s\"\n";
     let errors = rejected(with_token(&zero));
     assert!(problem_at(&errors, "rollout.progress_every").contains("at least 1s"));
+}
+
+#[test]
+fn the_served_guild_is_required_and_check_says_why() {
+    let toml = minimal().replace("guild_id = \"234567890123456780\"\n", "");
+    let errors = rejected(with_token(&toml));
+    let problem = problem_at(&errors, "discord.guild_id");
+    assert!(problem.contains("Copy Server ID"), "{problem}");
+    assert!(problem.contains("refused"), "{problem}");
+}
+
+#[test]
+fn planners_name_mapped_roles_and_at_least_one() {
+    let custom = minimal() + "\n[policy]\nplanners = [\"lead\", \"lead\", \"security\"]\n";
+    let config = with_token(&custom).unwrap();
+    assert_eq!(config.policies.planners, [Role::Lead, Role::Security]);
+
+    let unknown = minimal() + "\n[policy]\nplanners = [\"cto\"]\n";
+    let errors = rejected(with_token(&unknown));
+    assert!(problem_at(&errors, "policy.planners[0]").contains("unknown role `cto`"));
+
+    let unmapped = minimal() + "\n[policy]\nplanners = [\"deployer\"]\n";
+    let errors = rejected(with_token(&unmapped));
+    assert!(problem_at(&errors, "policy.planners[0]").contains("roles.deployer is not set"));
+
+    let nobody = minimal() + "\n[policy]\nplanners = []\n";
+    let errors = rejected(with_token(&nobody));
+    assert!(problem_at(&errors, "policy.planners").contains("nobody could plan"));
+
+    let not_a_list = minimal() + "\n[policy]\nplanners = \"lead\"\n";
+    let errors = rejected(with_token(&not_a_list));
+    assert!(problem_at(&errors, "policy.planners").contains("a list"));
 }

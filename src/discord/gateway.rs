@@ -29,16 +29,11 @@ pub fn http(config: &DiscordConfig) -> Http {
     }
 }
 
-/// Registers the slash commands in the configured guild, or globally.
-pub async fn register_commands(http: &Http, guild: Option<u64>) -> anyhow::Result<()> {
+/// Registers the slash commands in the served guild.
+pub async fn register_commands(http: &Http, guild: u64) -> anyhow::Result<()> {
     let commands = Command::registrations();
-    if let Some(guild) = guild {
-        GuildId::new(guild).set_commands(http, commands).await?;
-        info!(guild, "Registered the slash commands in the guild");
-    } else {
-        serenity::all::Command::set_global_commands(http, commands).await?;
-        info!("Registered the slash commands globally");
-    }
+    GuildId::new(guild).set_commands(http, commands).await?;
+    info!(guild, "Registered the slash commands in the guild");
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use serde_json::json;
 use serenity::all::{
     ActionRowComponent, CommandInteraction, ComponentInteraction, CreateInteractionResponse,
-    Interaction, Member, ModalInteraction,
+    GuildId, Interaction, Member, ModalInteraction,
 };
 use tracing::{error, info_span, Instrument as _};
 
@@ -46,8 +46,11 @@ impl Handler {
     }
 
     async fn dispatch(&self, interaction: &Interaction) -> Reply {
+        let served = Some(GuildId::new(self.service.config.discord.guild_id));
         let result = match interaction {
             Interaction::Ping(_) => Ok(CreateInteractionResponse::Pong),
+            // Another server, or a direct message: nothing there is ours to touch.
+            _ if guild_of(interaction) != served => Err(UserError::OutsideGuild.into()),
             Interaction::Command(command) => self.command(command).await,
             Interaction::Component(component) => self.component(component).await,
             Interaction::Modal(modal) => self.modal(modal).await,
@@ -61,6 +64,12 @@ impl Handler {
             Err(Error::User(refusal)) => refusal,
             Err(Error::Internal(cause)) => return self.internal_error(&cause),
         };
+        if refusal != UserError::AlreadyHandled {
+            // A refusal is an answer too: its replay must not take effect later.
+            if let Err(cause) = self.service.record_handled(interaction.id().get()).await {
+                return self.internal_error(&cause);
+            }
+        }
         match user_error(&self.service.messages, &refusal) {
             Ok(text) => Reply {
                 response: ephemeral(text),
@@ -384,6 +393,16 @@ impl Handler {
             name: member.display_name().to_owned(),
             roles: self.service.config.roles.roles_of(&discord_roles),
         })
+    }
+}
+
+/// The server an interaction came from; `None` for a direct message.
+fn guild_of(interaction: &Interaction) -> Option<GuildId> {
+    match interaction {
+        Interaction::Command(c) | Interaction::Autocomplete(c) => c.guild_id,
+        Interaction::Component(c) => c.guild_id,
+        Interaction::Modal(m) => m.guild_id,
+        _ => None,
     }
 }
 

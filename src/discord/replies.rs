@@ -31,6 +31,7 @@ pub fn user_error(messages: &Messages, error: &UserError) -> anyhow::Result<Stri
             messages.render("refusal_invalid_input", json!({ "problem": problem }))
         }
         UserError::StaleCard => messages.render("refusal_stale_card", json!({})),
+        UserError::OutsideGuild => messages.render("refusal_outside_guild", json!({})),
         UserError::AlreadyHandled => messages.render("already_handled", json!({})),
     }
 }
@@ -38,6 +39,13 @@ pub fn user_error(messages: &Messages, error: &UserError) -> anyhow::Result<Stri
 fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow::Result<String> {
     let just_version = || json!({ "version": version });
     match refusal {
+        Refusal::NotAPlanner { planners } => messages.render(
+            "refusal_not_a_planner",
+            json!({
+                "version": version,
+                "roles": planners.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            }),
+        ),
         Refusal::NotEligible { kind, needed } => messages.render(
             "refusal_not_eligible",
             json!({

@@ -113,14 +113,20 @@ impl Policy {
     }
 }
 
-/// One policy per release kind.
+/// One policy per release kind, and who may plan a release at all.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policies {
     pub hotfix: Policy,
     pub patch: Policy,
     pub minor: Policy,
     pub major: Policy,
+    /// The roles that may `/release plan`; anyone holding one of them may.
+    pub planners: Vec<Role>,
 }
+
+/// Who may plan when `policy.planners` does not say.
+pub const DEFAULT_PLANNERS: [Role; 4] =
+    [Role::Team, Role::Lead, Role::ReleaseManager, Role::Deployer];
 
 impl Policies {
     pub fn get(&self, kind: ReleaseKind) -> &Policy {
@@ -140,6 +146,7 @@ impl Default for Policies {
             patch: Policy::default_for(ReleaseKind::Patch),
             minor: Policy::default_for(ReleaseKind::Minor),
             major: Policy::default_for(ReleaseKind::Major),
+            planners: DEFAULT_PLANNERS.to_vec(),
         }
     }
 }

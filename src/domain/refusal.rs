@@ -8,6 +8,10 @@ use super::release::{ReleaseKind, ReleaseState};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
+    /// Planning takes one of these roles, and the person holds none.
+    NotAPlanner {
+        planners: Vec<Role>,
+    },
     /// The voter holds none of the roles the release's policy takes votes from.
     NotEligible {
         kind: ReleaseKind,

@@ -158,9 +158,27 @@ impl FromStr for ReleaseState {
     }
 }
 
-/// A semantic version such as `1.4.0` or `2.0.0-rc.1`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// A semantic version such as `1.4.0` or `2.0.0-rc.1`. Two versions that differ only in build
+/// metadata (`1.4.0+a`, `1.4.0+b`) are the same version, as semver says; the metadata is kept
+/// for display.
+#[derive(Clone, Debug)]
 pub struct Version(semver::Version);
+
+impl PartialEq for Version {
+    fn eq(&self, other: &Version) -> bool {
+        let (a, b) = (&self.0, &other.0);
+        (a.major, a.minor, a.patch, &a.pre) == (b.major, b.minor, b.patch, &b.pre)
+    }
+}
+
+impl Eq for Version {}
+
+impl std::hash::Hash for Version {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let v = &self.0;
+        (v.major, v.minor, v.patch, &v.pre).hash(state);
+    }
+}
 
 impl Version {
     pub fn parse(text: &str) -> Result<Version, String> {
@@ -176,6 +194,18 @@ impl Version {
             };
             format!("`{text}` is not a semantic version; write it like 1.4.0 or 2.0.0-rc.1{hint}")
         })
+    }
+}
+
+impl Version {
+    /// The version without its build metadata: what identifies it.
+    pub fn key(&self) -> String {
+        let v = &self.0;
+        semver::Version {
+            build: semver::BuildMetadata::EMPTY,
+            ..v.clone()
+        }
+        .to_string()
     }
 }
 
@@ -373,6 +403,30 @@ mod tests {
             bounded_text("summary", &"é".repeat(11), 10).unwrap_err(),
             "the summary is 11 characters long; the limit is 10"
         );
+    }
+
+    #[test]
+    fn build_metadata_is_shown_but_does_not_make_another_version() {
+        use std::collections::hash_map::DefaultHasher;
+        use std::hash::{Hash, Hasher};
+        let hash = |v: &Version| {
+            let mut h = DefaultHasher::new();
+            v.hash(&mut h);
+            h.finish()
+        };
+        let a = Version::parse("1.4.0+a").unwrap();
+        let b = Version::parse("1.4.0+b").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(hash(&a), hash(&b));
+        assert_eq!(a.to_string(), "1.4.0+a");
+        assert_eq!(a.key(), "1.4.0");
+        let rc = Version::parse("1.4.0-rc.1+b").unwrap();
+        assert_eq!(rc.key(), "1.4.0-rc.1");
+        for other in ["1.4.0-rc.1", "1.4.1", "1.5.0", "2.4.0"] {
+            let other = Version::parse(other).unwrap();
+            assert_ne!(a, other, "{other}");
+            assert_ne!(hash(&a), hash(&other), "{other}");
+        }
     }
 
     #[test]

@@ -175,6 +175,10 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             ("empty", json!({ "releases": [] })),
             ("ten", json!({ "releases": vec![json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix", "environment": long(32), "state": "rolling_back" }); 10] })),
         ],
+        "refusal_not_a_planner" => vec![(
+            "default planners",
+            json!({ "version": "1.4.0", "roles": ["team", "lead", "release_manager", "deployer"] }),
+        )],
         "refusal_not_eligible" => vec![("hotfix", json!({ "version": "1.4.0", "kind": "hotfix", "needed": ["lead", "security"] }))],
         "refusal_invalid_input" => vec![("bad version", json!({ "problem": "`1.4` is not a semantic version; write it like 1.4.0 or 2.0.0-rc.1" }))],
         "refusal_ambiguous_version" => vec![(

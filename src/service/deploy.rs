@@ -66,7 +66,12 @@ impl Writer<'_> {
                 environment,
             } => {
                 let version = Version::parse(version).map_err(UserError::InvalidInput)?;
-                let found = store::releases::by_version(&mut *self.unit.tx, &version).await?;
+                let found = store::releases::by_version(
+                    &mut *self.unit.tx,
+                    &version,
+                    environment.as_deref(),
+                )
+                .await?;
                 let stored = lookup::pick(found, environment.as_deref())
                     .map_err(|r| refused(&version, r))?;
                 stored.release.id

@@ -13,6 +13,8 @@ pub enum UserError {
     InvalidInput(String),
     StaleCard,
     AlreadyHandled,
+    /// The interaction came from another server, or from a direct message.
+    OutsideGuild,
 }
 
 /// What a service call can fail with. `?` turns any internal failure into `Internal`.

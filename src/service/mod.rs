@@ -80,6 +80,13 @@ impl Service {
         }
     }
 
+    /// Records an interaction that was refused before it reached the write path as handled,
+    /// so that a replay of it is answered as one.
+    pub async fn record_handled(&self, interaction: u64) -> anyhow::Result<()> {
+        store::interactions::claim(self.db.writer(), interaction, self.now()).await?;
+        Ok(())
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }

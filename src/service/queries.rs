@@ -21,7 +21,7 @@ impl Service {
         let stored = match version {
             Some(text) => {
                 let version = Version::parse(text).map_err(UserError::InvalidInput)?;
-                let found = store::releases::by_version(db, &version).await?;
+                let found = store::releases::by_version(db, &version, environment).await?;
                 lookup::pick(found, environment).map_err(|r| refused(&version, r))?
             }
             None => store::releases::recent(db, 1)

@@ -174,7 +174,24 @@ impl Service {
     }
 
     async fn write_group(&self, kept: &mut Kept, jobs: Vec<Job>) {
-        match self.try_group(kept, &jobs).await {
+        let t0 = std::time::Instant::now();
+        let n = jobs.len();
+        let r = self.try_group(kept, &jobs).await;
+        {
+            use std::io::Write as _;
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .append(true)
+                .open("/tmp/groups.log")
+            {
+                let _ = writeln!(
+                    f,
+                    "{} GROUP n={n} ms={}",
+                    chrono::Utc::now().format("%H:%M:%S%.3f"),
+                    t0.elapsed().as_millis()
+                );
+            }
+        }
+        match r {
             Ok(answers) => {
                 for (job, answer) in jobs.into_iter().zip(answers) {
                     let _ = job.reply.send(answer.map_err(Error::User));
@@ -240,8 +257,9 @@ impl Service {
                 Err(Error::User(refusal)) => Err(refusal),
                 Err(Error::Internal(cause)) => return Err(cause),
             };
-            // A refusal stores nothing, not even its interaction id, so it may be tried again.
-            if let (Ok(_), Some(id)) = (&answer, job.interaction) {
+            // Refused or not, the interaction is handled: a replay of a refused request must
+            // not take effect later, once the state would let it.
+            if let Some(id) = job.interaction {
                 unit.claim(id);
             }
             answers.push(answer);
@@ -313,10 +331,16 @@ impl Writer<'_> {
     }
 
     async fn plan(&mut self, actor: &Actor, request: &PlanRequest) -> Result<Done> {
+        let planners = &self.service.config.policies.planners;
+        poll::may_plan(&actor.roles, planners).map_err(|r| refused(&request.version, r))?;
         // The lookup reads what this group has decided so far.
         self.unit.flush().await?;
-        let same_version =
-            store::releases::by_version(&mut *self.unit.tx, &request.version).await?;
+        let same_version = store::releases::by_version(
+            &mut *self.unit.tx,
+            &request.version,
+            Some(&request.environment),
+        )
+        .await?;
         if let Err(refusal) = lookup::ensure_unplanned(&same_version, &request.environment) {
             return Err(refused(&request.version, refusal).into());
         }
@@ -395,7 +419,7 @@ impl Writer<'_> {
         reason: &str,
     ) -> Result<Done> {
         self.unit.flush().await?;
-        let found = store::releases::by_version(&mut *self.unit.tx, version).await?;
+        let found = store::releases::by_version(&mut *self.unit.tx, version, environment).await?;
         let id = match lookup::pick(found, environment) {
             Ok(stored) => stored.release.id,
             Err(refusal) => return Err(refused(version, refusal).into()),

@@ -233,15 +233,19 @@ pub async fn get(
     row.as_ref().map(from_row).transpose()
 }
 
-/// Every release of this version, in any environment, newest first.
+/// Every release of this version (build metadata aside), newest first: in `environment`
+/// only, when it is given.
 pub async fn by_version(
     db: impl SqliteExecutor<'_>,
     version: &Version,
+    environment: Option<&str>,
 ) -> anyhow::Result<Vec<StoredRelease>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM releases WHERE version = ? ORDER BY id DESC"
+        "SELECT {COLUMNS} FROM releases WHERE version_key = ?1 \
+         AND (?2 IS NULL OR environment = ?2) ORDER BY id DESC"
     ))
-    .bind(version.to_string())
+    .bind(version.key())
+    .bind(environment.map(str::trim))
     .fetch_all(db)
     .await
     .context("Cannot look up the release by version")?;

@@ -13,4 +13,5 @@ mod doors;
 mod fake_discord_selftest;
 mod polls;
 mod restart;
+mod trust;
 mod webhook;

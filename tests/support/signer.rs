@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::{Signer as _, SigningKey};
+use gonogo::clock::{Clock as _, ManualClock};
 use serde_json::Value;
 
 use super::fake_discord::INTERACTION_DEADLINE;
@@ -25,6 +26,8 @@ pub struct SignedReply {
 pub struct Signer {
     key: SigningKey,
     http: reqwest::Client,
+    /// The clock whose time the signatures carry; the system's when `None`.
+    clock: Option<ManualClock>,
 }
 
 impl Default for Signer {
@@ -46,7 +49,33 @@ impl Signer {
                 .no_proxy()
                 .build()
                 .expect("reqwest client"),
+            clock: None,
         }
+    }
+
+    /// Signs with the time of `clock`, as the bot under test reads time from it.
+    #[must_use]
+    pub fn on_clock(mut self, clock: ManualClock) -> Signer {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The Unix time the next signature carries.
+    pub fn now_secs(&self) -> i64 {
+        match &self.clock {
+            Some(clock) => clock.now().timestamp(),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        }
+    }
+
+    /// Posts an interaction signed correctly but `age_secs` ago (negative: in the future).
+    pub async fn post_aged(&self, url: &str, body: &Value, age_secs: i64) -> (u16, Value) {
+        let r = self
+            .send_at(url, body, Some(&self.key), self.now_secs() - age_secs)
+            .await;
+        (r.status, r.body)
     }
 
     /// Hex of the public key; configure the bot with it.
@@ -104,6 +133,16 @@ impl Signer {
     }
 
     async fn send(&self, url: &str, body: &Value, key: Option<&SigningKey>) -> SignedReply {
+        self.send_at(url, body, key, self.now_secs()).await
+    }
+
+    async fn send_at(
+        &self,
+        url: &str,
+        body: &Value,
+        key: Option<&SigningKey>,
+        at: i64,
+    ) -> SignedReply {
         let bytes = serde_json::to_vec(body).expect("serialize interaction");
         let mut req = self
             .http
@@ -114,11 +153,7 @@ impl Signer {
                 "Discord-Interactions/1.0 (+https://discord.com)",
             );
         if let Some(key) = key {
-            let timestamp = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .expect("clock after 1970")
-                .as_secs()
-                .to_string();
+            let timestamp = at.to_string();
             let signature = sign_with(key, &timestamp, &bytes);
             req = req
                 .header("X-Signature-Ed25519", signature)

@@ -158,7 +158,8 @@ impl Tester {
 
     async fn start_with(gateway: bool, extra: &str, env: &[(&str, &str)]) -> Tester {
         let fake = FakeDiscord::start().await;
-        let signer = Signer::new();
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap());
+        let signer = Signer::new().on_clock(clock.clone());
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         let toml = config_toml(&fake, &signer, &dir.path().join("gonogo.db"), gateway)
             + &extra.replace("{dir}", &dir.path().display().to_string());
@@ -167,7 +168,6 @@ impl Tester {
             .collect();
         let config = gonogo::config::load_from_str(&toml, &env)
             .unwrap_or_else(|e| panic!("test config: {e}"));
-        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap());
         let mut t = Tester {
             fake,
             clock,

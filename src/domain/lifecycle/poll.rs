@@ -10,6 +10,17 @@ use crate::domain::poll::{self, Ballot, Choice, Tally};
 use crate::domain::refusal::Refusal;
 use crate::domain::release::{bounded_text, PlanRequest, Release, ReleaseState, MAX_REASON};
 
+/// Whether someone holding `roles` may plan a release: it takes one of the `planners` roles.
+pub fn may_plan(roles: &[Role], planners: &[Role]) -> Result<(), Refusal> {
+    if roles.iter().any(|role| planners.contains(role)) {
+        Ok(())
+    } else {
+        Err(Refusal::NotAPlanner {
+            planners: planners.to_vec(),
+        })
+    }
+}
+
 /// Opens the poll for a new release: voting starts at once and ends after `vote_ttl`.
 pub fn plan(
     id: ReleaseId,

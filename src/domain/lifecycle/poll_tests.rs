@@ -383,3 +383,16 @@ fn reasons_are_trimmed_and_bounded_for_vetoes_and_cancellations() {
         Err(Refusal::ReasonRequired)
     );
 }
+
+#[test]
+fn planning_takes_one_of_the_planner_roles() {
+    let planners = [Role::Team, Role::Lead];
+    assert_eq!(may_plan(&[Role::Security, Role::Lead], &planners), Ok(()));
+    assert_eq!(
+        may_plan(&[Role::Security, Role::Exec], &planners),
+        Err(Refusal::NotAPlanner {
+            planners: planners.to_vec()
+        })
+    );
+    assert!(may_plan(&[], &planners).is_err());
+}

@@ -1,0 +1,170 @@
+//! Trust boundaries: the served guild, the planners' roles, fresh signatures, refused
+//! interactions that stay refused on replay, and versions compared the way semver does.
+
+use serde_json::{json, Value};
+
+use crate::support::fixtures::{self, Member};
+use crate::support::tester::{
+    author, content, outsider, plan_command, release_manager, Tester, RELEASES_CHANNEL,
+};
+
+const OTHER_GUILD: u64 = 1_300_000_000_000_000_077;
+
+async fn count(t: &Tester, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(t.db()).await.unwrap()
+}
+
+async fn recorded(t: &Tester, payload: &Value) -> bool {
+    let id: i64 = payload["id"].as_str().unwrap().parse().unwrap();
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM interactions WHERE id = ?")
+        .bind(id)
+        .fetch_one(t.db())
+        .await
+        .unwrap()
+        == 1
+}
+
+/// `payload` as Discord sends it from a direct message: no guild, no member, just the user.
+fn as_direct_message(payload: Value, who: &Member) -> Value {
+    let mut payload = payload;
+    let fields = payload.as_object_mut().unwrap();
+    for key in ["guild_id", "guild", "member"] {
+        fields.remove(key);
+    }
+    fields.insert("user".into(), who.user());
+    fields.insert("context".into(), json!(1));
+    fields.insert(
+        "channel".into(),
+        json!({ "id": RELEASES_CHANNEL.to_string(), "type": 1 }),
+    );
+    fixtures::checked(payload)
+}
+
+#[tokio::test]
+async fn another_server_and_direct_messages_are_refused_storing_nothing_but_the_id() {
+    let t = Tester::start().await;
+    let foreign = fixtures::slash_command(
+        t.next_id(),
+        &author(),
+        RELEASES_CHANNEL,
+        OTHER_GUILD,
+        "release",
+        Some("plan"),
+        vec![
+            ("version", json!("1.4.0")),
+            ("type", json!("minor")),
+            ("summary", json!("Squatting")),
+        ],
+    );
+    let answer = t.send(foreign.clone()).await;
+    assert_eq!(answer["data"]["flags"], 64, "{answer}");
+    assert!(
+        content(&answer).contains("serves one Discord server"),
+        "{answer}"
+    );
+    assert!(recorded(&t, &foreign).await);
+
+    let listing = fixtures::slash_command(
+        t.next_id(),
+        &author(),
+        RELEASES_CHANNEL,
+        OTHER_GUILD,
+        "release",
+        Some("list"),
+        vec![],
+    );
+    let answer = t.send(listing).await;
+    assert!(
+        content(&answer).contains("serves one Discord server"),
+        "{answer}"
+    );
+
+    let direct = as_direct_message(
+        plan_command(t.next_id(), &author(), "1.4.0", "minor", "DM"),
+        &author(),
+    );
+    let answer = t.send(direct.clone()).await;
+    assert!(content(&answer).contains("direct messages"), "{answer}");
+    assert!(recorded(&t, &direct).await);
+
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM releases").await, 0);
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM audit_events").await, 0);
+    // The version is still free for the team's own server.
+    t.plan(&author(), "1.4.0", "minor").await;
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn planning_takes_a_planner_role_and_the_refusal_names_them() {
+    let t = Tester::start().await;
+    let payload = plan_command(t.next_id(), &outsider(), "1.5.0", "patch", "Mine");
+    let answer = t.send(payload.clone()).await;
+    let text = content(&answer);
+    assert!(
+        text.contains("team, lead, release_manager, deployer") && text.contains("1.5.0"),
+        "{answer}"
+    );
+    assert!(recorded(&t, &payload).await);
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM releases").await, 0);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_signature_more_than_five_minutes_off_is_refused_even_when_valid() {
+    let t = Tester::start().await;
+    let url = t.interactions_url();
+    let stale = plan_command(t.next_id(), &author(), "1.6.0", "patch", "Old");
+    let (status, body) = t.signer.post_aged(&url, &stale, 6 * 60).await;
+    assert_eq!(status, 401, "{body}");
+    let early = plan_command(t.next_id(), &author(), "1.6.0", "patch", "Early");
+    let (status, body) = t.signer.post_aged(&url, &early, -6 * 60).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM releases").await, 0);
+
+    let recent = plan_command(t.next_id(), &author(), "1.6.0", "patch", "Recent");
+    let (status, body) = t.signer.post_aged(&url, &recent, 4 * 60).await;
+    assert_eq!(status, 200, "{body}");
+    t.card("1.6.0").await;
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_refused_request_replayed_once_it_would_succeed_changes_nothing() {
+    let t = Tester::start().await;
+    let cancel = t.command(
+        &release_manager(),
+        "cancel",
+        vec![("version", json!("2.0.0")), ("reason", json!("Not needed"))],
+    );
+    let refused = t.send(cancel.clone()).await;
+    assert!(content(&refused).contains("2.0.0"), "{refused}");
+    assert!(recorded(&t, &cancel).await);
+
+    t.plan(&author(), "2.0.0", "minor").await;
+    let replay = t.send(cancel).await;
+    assert!(content(&replay).contains("already handled"), "{replay}");
+    let state: String = sqlx::query_scalar("SELECT state FROM releases WHERE version = '2.0.0'")
+        .fetch_one(t.db())
+        .await
+        .unwrap();
+    assert_eq!(state, "voting");
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn versions_differing_only_in_build_metadata_are_one_version() {
+    let t = Tester::start().await;
+    t.plan(&author(), "1.4.0+build.7", "minor").await;
+    let again = t
+        .send(t.plan_payload(&author(), "1.4.0+build.8", "minor"))
+        .await;
+    assert!(content(&again).contains("already planned"), "{again}");
+
+    let status = t
+        .send(t.command(&author(), "status", vec![("version", json!("1.4.0+other"))]))
+        .await;
+    // Found by its identity, shown with the metadata it was planned with.
+    assert!(content(&status).contains("1.4.0+build.7"), "{status}");
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM releases").await, 1);
+    t.finish().await;
+}
