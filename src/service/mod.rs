@@ -13,7 +13,7 @@ mod write;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound as _, Utc};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
@@ -87,8 +87,10 @@ impl Service {
         Ok(())
     }
 
+    /// Now, to the millisecond: the precision every time is stored at, so a release kept in
+    /// memory and the same release read back agree on when its clock ends.
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        self.clock.now().trunc_subsecs(3)
     }
 
     /// What the deploy phase needs from the config.

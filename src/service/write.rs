@@ -174,24 +174,7 @@ impl Service {
     }
 
     async fn write_group(&self, kept: &mut Kept, jobs: Vec<Job>) {
-        let t0 = std::time::Instant::now();
-        let n = jobs.len();
-        let r = self.try_group(kept, &jobs).await;
-        {
-            use std::io::Write as _;
-            if let Ok(mut f) = std::fs::OpenOptions::new()
-                .append(true)
-                .open("/tmp/groups.log")
-            {
-                let _ = writeln!(
-                    f,
-                    "{} GROUP n={n} ms={}",
-                    chrono::Utc::now().format("%H:%M:%S%.3f"),
-                    t0.elapsed().as_millis()
-                );
-            }
-        }
-        match r {
+        match self.try_group(kept, &jobs).await {
             Ok(answers) => {
                 for (job, answer) in jobs.into_iter().zip(answers) {
                     let _ = job.reply.send(answer.map_err(Error::User));

@@ -554,6 +554,20 @@ async fn a_release_manager_halts_and_resumes_a_rollout() {
     t.finish().await;
 }
 
+#[tokio::test]
+async fn a_hold_ends_on_its_stored_time_on_a_clock_finer_than_a_millisecond() {
+    let t = Tester::start_configured(ROLLOUT).await;
+    // Times are stored to the millisecond; the clock reads finer than that.
+    t.advance(TimeDelta::nanoseconds(1_234_567));
+    approved(&t, "5.9.0").await;
+    deploy(&t, &deployer(), "5.9.0").await;
+    stage_done(&t, "5.9.0", 0).await;
+    // Past the stored end of the hold, short of the unrounded one.
+    t.advance(TimeDelta::minutes(30) - TimeDelta::microseconds(200));
+    stage_done(&t, "5.9.0", 1).await;
+    t.finish().await;
+}
+
 /// Drives a deployed release of `ROLLOUT` to completion on the driven clock.
 async fn complete(t: &Tester, version: &str) {
     stage_done(t, version, 0).await;
