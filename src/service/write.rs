@@ -47,6 +47,22 @@ pub(super) enum Change {
     },
 }
 
+impl Change {
+    /// The release a change names before it is looked up, if it names one by id.
+    fn release(&self) -> Option<ReleaseId> {
+        match self {
+            Change::Vote(request) => Some(request.release),
+            Change::Timer(timer) => Some(timer.release_id),
+            Change::ActionDone { execution, .. } => Some(execution.release_id),
+            Change::Deploy(DeployRequest {
+                target: Target::Card(id),
+                ..
+            }) => Some(*id),
+            Change::Plan { .. } | Change::Cancel { .. } | Change::Deploy(_) => None,
+        }
+    }
+}
+
 /// What someone asks of a deployment, and about which release.
 pub(super) struct DeployRequest {
     pub actor: Actor,
@@ -221,6 +237,18 @@ impl Service {
         let ids: Vec<u64> = jobs.iter().filter_map(|job| job.interaction).collect();
         // Handled before, or earlier in this group: either way a replay.
         let mut handled = store::interactions::handled(&mut unit.tx, &ids).await?;
+        // What the group will need, read in a statement each rather than a round trip per job:
+        // the timers it fires, and the revision of every release it names.
+        let firing: Vec<&Timer> = jobs
+            .iter()
+            .filter_map(|job| match &job.change {
+                Change::Timer(timer) => Some(timer),
+                _ => None,
+            })
+            .collect();
+        let taken = store::timers::take_all(&mut unit.tx, &firing).await?;
+        let named: Vec<ReleaseId> = jobs.iter().filter_map(|job| job.change.release()).collect();
+        let mut revisions = store::releases::revisions(&mut unit.tx, &named).await?;
         let mut answers = Vec::with_capacity(jobs.len());
         for job in jobs {
             if let Some(id) = job.interaction {
@@ -234,6 +262,8 @@ impl Service {
                 unit: &mut unit,
                 kept,
                 touched,
+                taken: &taken,
+                revisions: &mut revisions,
             };
             let answer = match writer.decide(job.interaction, &job.change).await {
                 Ok(done) => Ok(done),
@@ -271,6 +301,10 @@ pub(super) struct Writer<'a> {
     pub unit: &'a mut Unit,
     pub kept: &'a mut Kept,
     touched: &'a mut HashSet<ReleaseId>,
+    /// The ids of the group's timers that were still due as read, and so fire.
+    taken: &'a HashSet<i64>,
+    /// Revisions read for the group, each used by the first load of its release.
+    revisions: &'a mut HashMap<ReleaseId, i64>,
 }
 
 impl Writer<'_> {
@@ -294,7 +328,7 @@ impl Writer<'_> {
                 output,
             } => self.action_done(execution, outcome, output).await,
             Change::Timer(timer) => {
-                if !store::timers::take(&mut *self.unit.tx, timer).await? {
+                if !self.taken.contains(&timer.id) {
                     return Ok(Done::Fired);
                 }
                 self.load(timer.release_id).await?;
@@ -447,7 +481,11 @@ impl Writer<'_> {
         if self.touched.insert(id) {
             let tx = &mut *self.unit.tx;
             let current = self.kept.get(&id).map(|loaded| loaded.revision);
-            let revision = store::releases::revision(&mut *tx, id).await?;
+            // Read with the group, before anything in it could have changed the release.
+            let revision = match self.revisions.remove(&id) {
+                Some(revision) => Some(revision),
+                None => store::releases::revision(&mut *tx, id).await?,
+            };
             if revision.is_none() || revision != current {
                 self.kept.remove(&id);
             }

@@ -3,7 +3,9 @@
 use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteExecutor};
+use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 
 use super::{parse_ts, sf, ts, unsf};
 use crate::domain::{Deployment, Release, ReleaseId, RollbackRequest, UserId, Version};
@@ -213,6 +215,33 @@ pub async fn revision(db: impl SqliteExecutor<'_>, id: ReleaseId) -> anyhow::Res
         .context("Cannot read the release's revision")
 }
 
+/// The revision of each of `ids` that exists, in one statement.
+pub async fn revisions(
+    conn: &mut SqliteConnection,
+    ids: &[ReleaseId],
+) -> anyhow::Result<HashMap<ReleaseId, i64>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("SELECT id, revision FROM releases WHERE id IN (");
+        let mut list = query.separated(", ");
+        for id in chunk {
+            list.push_bind(id.0);
+        }
+        query.push(")");
+        let rows: Vec<(i64, i64)> = query
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await
+            .context("Cannot read the releases' revisions")?;
+        found.extend(
+            rows.into_iter()
+                .map(|(id, revision)| (ReleaseId(id), revision)),
+        );
+    }
+    Ok(found)
+}
+
 /// How many releases are in each lifecycle state, for the metrics.
 pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<(String, i64)>> {
     sqlx::query_as("SELECT state, COUNT(*) FROM releases GROUP BY state ORDER BY state")
@@ -418,5 +447,53 @@ mod tests {
         first.state = ReleaseState::Completed;
         update(db.writer(), &first).await.unwrap();
         update(db.writer(), &second).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_version_is_found_by_its_identity_in_the_environment_asked_for() {
+        let (db, _dir) = db().await;
+        planned(&db, 1, "1.4.0+build.1").await;
+        let staging = PlanRequest::parse("1.4.0", "patch", "x", None, Some("staging")).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
+        let release = plan(ReleaseId(2), staging, UserId(1), TimeDelta::hours(1), now).release;
+        let stored = StoredRelease {
+            release,
+            author_name: "Avery".into(),
+            card_channel_id: 5,
+            card_message_id: None,
+            thread_id: None,
+            revision: 0,
+        };
+        insert(db.writer(), &stored).await.unwrap();
+        planned(&db, 3, "1.4.0-rc.1").await;
+
+        let version = Version::parse("1.4.0+build.2").unwrap();
+        let ids = |found: Vec<StoredRelease>| -> Vec<i64> {
+            found.iter().map(|s| s.release.id.0).collect()
+        };
+        let everywhere = by_version(db.reader(), &version, None).await.unwrap();
+        assert_eq!(ids(everywhere), [2, 1]);
+        let production = by_version(db.reader(), &version, Some(" production "))
+            .await
+            .unwrap();
+        assert_eq!(production[0].release.version.to_string(), "1.4.0+build.1");
+        assert_eq!(ids(production), [1]);
+        let nowhere = by_version(db.reader(), &version, Some("qa")).await.unwrap();
+        assert!(nowhere.is_empty());
+    }
+
+    #[tokio::test]
+    async fn revisions_are_read_for_many_releases_at_once() {
+        let (db, _dir) = db().await;
+        let release = planned(&db, 1, "1.4.0").await;
+        planned(&db, 2, "1.5.0").await;
+        update(db.writer(), &release).await.unwrap();
+        let mut conn = db.writer().acquire().await.unwrap();
+        let found = revisions(&mut conn, &[ReleaseId(1), ReleaseId(2), ReleaseId(9)])
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[&ReleaseId(1)], 1);
+        assert_eq!(found[&ReleaseId(2)], 0);
     }
 }

@@ -2,7 +2,9 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqliteExecutor};
+use std::collections::HashSet;
+
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 
 use super::{parse_ts, ts};
 use crate::domain::{ReleaseId, TimerKind};
@@ -49,16 +51,32 @@ pub async fn cancel(
     Ok(())
 }
 
-/// Removes a timer that is firing; false when it was cancelled or moved since it was read,
-/// in which case it must not fire.
-pub async fn take(db: impl SqliteExecutor<'_>, timer: &Timer) -> anyhow::Result<bool> {
-    let deleted = sqlx::query("DELETE FROM timers WHERE id = ? AND due_at = ?")
-        .bind(timer.id)
-        .bind(ts(timer.due_at))
-        .execute(db)
-        .await
-        .context("Cannot delete the fired timer")?;
-    Ok(deleted.rows_affected() == 1)
+/// Removes the timers that are firing, in one statement, and returns the ids of those still
+/// as they were read; a timer cancelled or moved since must not fire.
+pub async fn take_all(
+    conn: &mut SqliteConnection,
+    timers: &[&Timer],
+) -> anyhow::Result<HashSet<i64>> {
+    let mut taken = HashSet::with_capacity(timers.len());
+    for chunk in timers.chunks(400) {
+        let mut delete = QueryBuilder::<Sqlite>::new("DELETE FROM timers WHERE (id, due_at) IN (");
+        let mut list = delete.separated(", ");
+        for timer in chunk {
+            list.push("(")
+                .push_bind_unseparated(timer.id)
+                .push_unseparated(", ")
+                .push_bind_unseparated(ts(timer.due_at))
+                .push_unseparated(")");
+        }
+        delete.push(") RETURNING id");
+        let ids: Vec<i64> = delete
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await
+            .context("Cannot delete the fired timers")?;
+        taken.extend(ids);
+    }
+    Ok(taken)
 }
 
 /// Moves a timer that failed to fire to a later time.
@@ -106,4 +124,66 @@ pub async fn earliest(db: impl SqliteExecutor<'_>) -> anyhow::Result<Option<Date
         .await
         .context("Cannot find the next timer")?;
     due.as_deref().map(parse_ts).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone};
+
+    use super::*;
+    use crate::domain::lifecycle::poll::plan;
+    use crate::domain::{PlanRequest, UserId};
+    use crate::store::releases::{insert, StoredRelease};
+    use crate::store::Db;
+
+    #[tokio::test]
+    async fn only_timers_still_as_read_are_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
+        for id in 1..=3 {
+            let request = PlanRequest::parse(&format!("1.{id}.0"), "patch", "x", None, None);
+            let release = plan(
+                ReleaseId(id),
+                request.unwrap(),
+                UserId(1),
+                TimeDelta::hours(1),
+                now,
+            );
+            let stored = StoredRelease {
+                release: release.release,
+                author_name: "Avery".into(),
+                card_channel_id: 5,
+                card_message_id: None,
+                thread_id: None,
+                revision: 0,
+            };
+            insert(db.writer(), &stored).await.unwrap();
+            schedule(db.writer(), ReleaseId(id), TimerKind::StageHold, now)
+                .await
+                .unwrap();
+        }
+        let read = due(db.reader(), now).await.unwrap();
+        assert_eq!(read.len(), 3);
+        // Since they were read: one moved, one cancelled.
+        let later = now + TimeDelta::minutes(5);
+        schedule(db.writer(), ReleaseId(2), TimerKind::StageHold, later)
+            .await
+            .unwrap();
+        cancel(db.writer(), ReleaseId(3), TimerKind::StageHold)
+            .await
+            .unwrap();
+
+        let mut conn = db.writer().acquire().await.unwrap();
+        let firing: Vec<&Timer> = read.iter().collect();
+        let taken = take_all(&mut conn, &firing).await.unwrap();
+        let first = read.iter().find(|t| t.release_id == ReleaseId(1)).unwrap();
+        assert_eq!(taken, HashSet::from([first.id]));
+        let left = due(&mut *conn, later).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!((left[0].release_id, left[0].due_at), (ReleaseId(2), later));
+    }
 }
