@@ -18,7 +18,7 @@ use crate::discord::handler::Handler;
 use crate::discord::rest::Rest;
 use crate::messages::Messages;
 use crate::service::Service;
-use crate::store::Db;
+use crate::store::{self, Db};
 use crate::{executor, http, scheduler};
 
 /// A started bot.
@@ -32,12 +32,15 @@ pub struct Running {
 
 /// Starts everything `gonogo run` runs, with the given clock.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
-    let db = Db::connect(&config.database.url).await?;
+    let db = Db::connect(&config.database.url)
+        .await?
+        .with_audit_key(config.audit_key());
     db.migrate().await?;
     let messages = Messages::load(config.messages.dir.as_deref())?;
     let config = Arc::new(config);
     let service = Service::new(db, config.clone(), clock, Arc::new(messages));
     let handler = Handler::new(service.clone());
+    service.key_the_audit_chain().await?;
 
     let http_client = gateway::http(&config.discord);
     gateway::register_commands(&http_client, config.discord.guild_id)
@@ -81,6 +84,13 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         let (service, stop) = (service.clone(), stop.clone());
         async move {
             executor::run(service, stop).await;
+            Ok(())
+        }
+    });
+    tasks.spawn({
+        let (service, stop) = (service.clone(), stop.clone());
+        async move {
+            publish_audit_head(service, stop).await;
             Ok(())
         }
     });
@@ -142,5 +152,25 @@ impl Running {
         }
         self.service.db.close().await;
         result
+    }
+}
+
+/// Logs the audit chain's head now and every hour, so log storage the database file cannot
+/// reach keeps copies to check it against (`gonogo audit verify --since-head`).
+async fn publish_audit_head(service: Service, mut stop: watch::Receiver<bool>) {
+    loop {
+        match store::audit::head(service.db.reader()).await {
+            Ok(head) => info!(
+                audit_count = head.count,
+                audit_hash = %head.hash,
+                "Audit chain head {head}"
+            ),
+            Err(cause) => tracing::error!("Cannot read the audit chain head: {cause:#}"),
+        }
+        let next = service.now() + chrono::TimeDelta::hours(1);
+        tokio::select! {
+            () = service.clock.sleep_until(next) => {}
+            _ = stop.changed() => return,
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The `gonogo` command line: run the bot, check its config, migrate, verify the audit trail.
+//! The `gonogo` command line: run the bot, check its config, migrate, inspect the audit trail.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,7 +51,13 @@ enum Cmd {
 #[derive(Subcommand)]
 enum AuditCmd {
     /// Check the hash chain; exit 1 if any row was edited, deleted or reordered
-    Verify,
+    Verify {
+        /// A head printed earlier by `gonogo audit head`: fail unless it is still a prefix
+        #[arg(long, value_name = "COUNT:HASH")]
+        since_head: Option<store::audit::Head>,
+    },
+    /// Print the chain's head as COUNT:HASH, to keep outside the database
+    Head,
     /// Print every audit event
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
@@ -101,10 +107,12 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied to {}", config.database.url);
         }
         Cmd::Audit {
-            command: AuditCmd::Verify,
+            command: AuditCmd::Verify { since_head },
         } => {
-            let db = Db::connect(&config.database.url).await?;
-            match store::audit::verify(db.reader()).await? {
+            let db = open(&config).await?;
+            let verdict =
+                store::audit::verify(db.reader(), db.audit_key(), since_head.as_ref()).await?;
+            match verdict {
                 store::audit::Verdict::Intact(rows) => {
                     println!("audit trail intact: {rows} events");
                 }
@@ -115,9 +123,15 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Cmd::Audit {
+            command: AuditCmd::Head,
+        } => {
+            let db = open(&config).await?;
+            println!("{}", store::audit::head(db.reader()).await?);
+        }
+        Cmd::Audit {
             command: AuditCmd::Export { format },
         } => {
-            let db = Db::connect(&config.database.url).await?;
+            let db = open(&config).await?;
             let events = store::audit::export(db.reader()).await?;
             print!(
                 "{}",
@@ -126,6 +140,13 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The configured database, its audit chain keyed when `GONOGO_AUDIT__KEY` is set.
+async fn open(config: &Config) -> anyhow::Result<Db> {
+    Ok(Db::connect(&config.database.url)
+        .await?
+        .with_audit_key(config.audit_key()))
 }
 
 fn load(path: &std::path::Path) -> anyhow::Result<Config> {

@@ -22,5 +22,13 @@ pub async fn render(service: &Service) -> anyhow::Result<String> {
     for (state, n) in store::outbox::count_by_state(db).await? {
         writeln!(out, "gonogo_outbox{{state=\"{state}\"}} {n}")?;
     }
+    let head = store::audit::head(db).await?;
+    writeln!(
+        out,
+        "# HELP gonogo_audit_head_info The audit chain's newest event: compare with `gonogo audit verify --since-head COUNT:HASH`.\n\
+         # TYPE gonogo_audit_head_info gauge\n\
+         gonogo_audit_head_info{{count=\"{}\",hash=\"{}\"}} 1",
+        head.count, head.hash
+    )?;
     Ok(out)
 }

@@ -29,7 +29,7 @@ pub use source::{CONFIG_ENV, ENV_PREFIX};
 pub const DEFAULT_PATH: &str = "gonogo.toml";
 
 /// Every section and its keys; anything else is an error.
-const SECTIONS: [(&str, &[&str]); 11] = [
+const SECTIONS: [(&str, &[&str]); 12] = [
     (
         "discord",
         &[
@@ -79,6 +79,7 @@ const SECTIONS: [(&str, &[&str]); 11] = [
         ],
     ),
     ("messages", &["dir"]),
+    ("audit", &["key"]),
 ];
 
 /// The whole config; every value in it has been checked.
@@ -96,6 +97,7 @@ pub struct Config {
     pub executor: Option<ExecutorConfig>,
     pub gates: GatesConfig,
     pub messages: MessagesConfig,
+    pub audit: AuditConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -211,6 +213,20 @@ pub struct MessagesConfig {
     pub dir: Option<PathBuf>,
 }
 
+#[derive(Clone, Debug, Default)]
+pub struct AuditConfig {
+    /// Keys the audit chain (HMAC-SHA256); only ever from `GONOGO_AUDIT__KEY`.
+    pub key: Option<Secret>,
+}
+
+impl Config {
+    /// The audit chain's key, when `GONOGO_AUDIT__KEY` gives one.
+    pub fn audit_key(&self) -> Option<crate::store::audit::AuditKey> {
+        let key = self.audit.key.as_ref()?;
+        Some(crate::store::audit::AuditKey::new(key.expose()))
+    }
+}
+
 /// Reads the config file at `path`, applies the `GONOGO_<SECTION>__<KEY>` variables of the
 /// process environment, and checks everything, reporting every problem at once.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
@@ -263,6 +279,7 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
     let executor = sections::executor(&root, p);
     let gates = sections::gates(&root, p);
     let messages = sections::messages(&root, p);
+    let audit = sections::audit(&root, p);
     let config = (|| {
         Some(Config {
             discord: discord?,
@@ -276,6 +293,7 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
             executor: executor.ok()?,
             gates: gates?,
             messages: messages?,
+            audit: audit?,
         })
     })();
     match config {

@@ -40,6 +40,11 @@ impl Problems {
         self.list.is_empty()
     }
 
+    /// Whether the environment set `key` itself.
+    pub fn set_by_env(&self, key: &str) -> bool {
+        self.env_origin.iter().any(|(path, _)| path == key)
+    }
+
     /// The environment variable that set `key` or something below it.
     fn env_var_for(&self, key: &str) -> Option<&str> {
         self.env_origin

@@ -12,8 +12,8 @@ use super::values::{
     boolean, duration_at_least, http_url, integer, number, quote, snowflake, string,
 };
 use super::{
-    keys_of, ChannelsConfig, DatabaseConfig, DiscordConfig, ExecutorConfig, GatesConfig,
-    HttpConfig, MessagesConfig, RolesConfig, Secret,
+    keys_of, AuditConfig, ChannelsConfig, DatabaseConfig, DiscordConfig, ExecutorConfig,
+    GatesConfig, HttpConfig, MessagesConfig, RolesConfig, Secret,
 };
 use crate::domain::{Role, RoleId};
 
@@ -361,6 +361,33 @@ pub(super) fn messages(root: &Table, p: &mut Problems) -> Option<MessagesConfig>
         }
     });
     Some(MessagesConfig { dir: dir.ok()? })
+}
+
+/// The shortest `audit.key` accepted: a short key could be guessed, and a rewrite then signed.
+const MIN_AUDIT_KEY: usize = 32;
+
+pub(super) fn audit(root: &Table, p: &mut Problems) -> Option<AuditConfig> {
+    let t = Table::new("audit", root.get("audit"), keys_of("audit"), p);
+    let key = t.optional("key", p, |v| {
+        let key = string(v)?;
+        if key.trim().len() < MIN_AUDIT_KEY {
+            return Err(format!(
+                "the key is too short to resist guessing; use {MIN_AUDIT_KEY} or more random \
+                 characters, like the output of `openssl rand -hex 32`"
+            ));
+        }
+        Ok(Secret::new(key.trim()))
+    });
+    let key = key.ok()?;
+    if key.is_some() && !p.set_by_env("audit.key") {
+        p.add(
+            "audit.key",
+            "the key must not be in the file, which anyone rewriting the database could read; \
+             remove it and set GONOGO_AUDIT__KEY",
+        );
+        return None;
+    }
+    Some(AuditConfig { key })
 }
 
 #[cfg(test)]

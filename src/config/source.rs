@@ -13,7 +13,7 @@ pub const ENV_PREFIX: &str = "GONOGO_";
 pub const CONFIG_ENV: &str = "GONOGO_CONFIG";
 
 /// Keys whose values are taken verbatim from the environment and never quoted.
-pub(super) const SECRET_KEYS: [&str; 2] = ["discord.token", "executor.secret"];
+pub(super) const SECRET_KEYS: [&str; 3] = ["discord.token", "executor.secret", "audit.key"];
 
 /// The merged tree, and where its environment overrides came from.
 pub(super) struct Source {

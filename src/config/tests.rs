@@ -569,3 +569,25 @@ fn planners_name_mapped_roles_and_at_least_one() {
     let errors = rejected(with_token(&not_a_list));
     assert!(problem_at(&errors, "policy.planners").contains("a list"));
 }
+
+#[test]
+fn the_audit_key_comes_from_the_environment_only_and_is_long() {
+    let key = "3f9c1e0b7a5d4c2e8f6a1b3d5c7e9f0a";
+    let env = [("GONOGO_DISCORD__TOKEN", TOKEN), ("GONOGO_AUDIT__KEY", key)];
+    let config = load_from_str(&minimal(), &env).unwrap();
+    assert_eq!(config.audit.key.as_ref().map(Secret::expose), Some(key));
+    assert!(!format!("{config:?}").contains(key));
+
+    let in_file = minimal() + &format!("\n[audit]\nkey = \"{key}\"\n");
+    let errors = rejected(with_token(&in_file));
+    assert!(problem_at(&errors, "audit.key").contains("GONOGO_AUDIT__KEY"));
+    assert!(!errors.to_string().contains(key), "{errors}");
+
+    let short = [
+        ("GONOGO_DISCORD__TOKEN", TOKEN),
+        ("GONOGO_AUDIT__KEY", "hunter2"),
+    ];
+    let errors = rejected(load_from_str(&minimal(), &short));
+    assert!(problem_at(&errors, "audit.key").contains("too short"));
+    assert!(with_token(&minimal()).unwrap().audit.key.is_none());
+}

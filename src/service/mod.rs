@@ -80,6 +80,24 @@ impl Service {
         }
     }
 
+    /// With `audit.key` set, makes sure the chain's newest row is keyed, appending an event
+    /// that says the key was adopted when it is not: `audit verify` under the key then knows
+    /// an unkeyed head for a rewrite.
+    pub async fn key_the_audit_chain(&self) -> anyhow::Result<()> {
+        if self.db.audit_key().is_none() {
+            return Ok(());
+        }
+        let mut unit = unit::Unit::begin(&self.db, self.now()).await?;
+        if store::audit::head_keyed(&mut *unit.tx).await? == Some(false) {
+            let event = serde_json::json!({ "event": "audit_key_adopted" });
+            let now = unit.now;
+            unit.audit
+                .append(&mut unit.tx, None, None, &event, now)
+                .await?;
+        }
+        unit.commit().await
+    }
+
     /// Records an interaction that was refused before it reached the write path as handled,
     /// so that a replay of it is answered as one.
     pub async fn record_handled(&self, interaction: u64) -> anyhow::Result<()> {

@@ -37,7 +37,7 @@ impl Unit {
     pub async fn begin(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Unit> {
         Ok(Unit {
             tx: db.begin().await?,
-            audit: store::audit::Chain::default(),
+            audit: store::audit::Chain::new(db.audit_key().cloned()),
             now,
             changed: HashMap::new(),
             revisions: HashMap::new(),

@@ -27,6 +27,8 @@ pub type Tx = Transaction<'static, Sqlite>;
 pub struct Db {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// The key the audit chain is extended and checked with, if it has one.
+    audit_key: Option<audit::AuditKey>,
 }
 
 /// The durability settings shared by the bot and its benchmark: WAL with `synchronous=NORMAL`
@@ -55,7 +57,22 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("Cannot open the database `{url}`"))?;
-        Ok(Db { writer, reader })
+        Ok(Db {
+            writer,
+            reader,
+            audit_key: None,
+        })
+    }
+
+    /// The same database, its audit chain keyed with `key` from now on.
+    #[must_use]
+    pub fn with_audit_key(mut self, key: Option<audit::AuditKey>) -> Db {
+        self.audit_key = key;
+        self
+    }
+
+    pub fn audit_key(&self) -> Option<&audit::AuditKey> {
+        self.audit_key.as_ref()
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {

@@ -81,6 +81,8 @@ async fn the_binary_checks_its_config_runs_a_poll_and_stops_on_sigterm() {
         printed(&verified)
     );
 
+    heads_compare(&config);
+
     // Someone with raw SQL access rewrites the Go into a No-Go, past the append-only guard.
     let db = sqlx::SqlitePool::connect(&format!(
         "sqlite://{}",
@@ -110,6 +112,31 @@ async fn the_binary_checks_its_config_runs_a_poll_and_stops_on_sigterm() {
         printed(&broken)
     );
     fake.assert_clean();
+}
+
+/// `gonogo audit head` prints COUNT:HASH, and `verify --since-head` holds the chain to it.
+fn heads_compare(config: &Path) {
+    let head = gonogo(config, true, &["audit", "head"]);
+    let head_text = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    assert!(
+        head.status.success() && head_text.starts_with("3:") && head_text.len() == 66,
+        "gonogo audit head: {}",
+        printed(&head)
+    );
+    let since = gonogo(
+        config,
+        true,
+        &["audit", "verify", "--since-head", &head_text],
+    );
+    assert!(since.status.success(), "{}", printed(&since));
+    let later = format!("4:{}", &head_text[2..]);
+    let beyond = gonogo(config, true, &["audit", "verify", "--since-head", &later]);
+    assert_eq!(beyond.status.code(), Some(1), "{}", printed(&beyond));
+    assert!(
+        printed(&beyond).contains("deleted from its end"),
+        "{}",
+        printed(&beyond)
+    );
 }
 
 /// Runs a short-lived subcommand to completion.

@@ -1,0 +1,192 @@
+//! Checking the chain: every row links to the one before and matches its hash, keyed rows
+//! under the key, and an earlier head is still a prefix of the chain.
+
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::Context as _;
+use sqlx::{Row as _, SqliteExecutor};
+
+use super::{link, AuditKey, Canonical, GENESIS};
+
+/// Where the chain breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Break {
+    pub id: i64,
+    pub problem: String,
+}
+
+impl fmt::Display for Break {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "audit event {}: {}", self.id, self.problem)
+    }
+}
+
+/// What `verify` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every row is intact; this many of them.
+    Intact(u64),
+    /// The first edited, deleted or reordered row.
+    Broken(Break),
+}
+
+/// The chain's newest row, as `gonogo audit head` prints it: `COUNT:HASH`. Kept outside the
+/// database, it catches a truncation or a rewrite that recomputed every hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// Events in the chain, which is also the id of the newest one.
+    pub count: i64,
+    pub hash: String,
+}
+
+impl fmt::Display for Head {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.count, self.hash)
+    }
+}
+
+impl FromStr for Head {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Head, String> {
+        let bad = || {
+            format!("`{text}` is not a head; write it as `gonogo audit head` prints it, COUNT:HASH")
+        };
+        let (count, hash) = text.trim().split_once(':').ok_or_else(bad)?;
+        let count: i64 = count.parse().map_err(|_| bad())?;
+        let is_hash = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+        if count < 0 || !is_hash {
+            return Err(bad());
+        }
+        Ok(Head {
+            count,
+            hash: hash.to_ascii_lowercase(),
+        })
+    }
+}
+
+/// The newest row; the genesis head when the chain is empty. Reads one row, not the table.
+pub async fn head(db: impl SqliteExecutor<'_>) -> anyhow::Result<Head> {
+    let last: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
+            .fetch_optional(db)
+            .await
+            .context("Cannot read the audit chain head")?;
+    let (count, hash) = last.unwrap_or_else(|| (0, GENESIS.to_owned()));
+    Ok(Head { count, hash })
+}
+
+fn broken(id: i64, problem: impl Into<String>) -> Verdict {
+    Verdict::Broken(Break {
+        id,
+        problem: problem.into(),
+    })
+}
+
+/// Checks every row in order, keyed rows under `key`, and that `since`, a head taken earlier,
+/// is still a prefix of the chain.
+pub async fn verify(
+    db: impl SqliteExecutor<'_>,
+    key: Option<&AuditKey>,
+    since: Option<&Head>,
+) -> anyhow::Result<Verdict> {
+    let rows = sqlx::query(
+        "SELECT id, release_id, actor_id, kind, detail, at, prev_hash, hash, keyed \
+         FROM audit_events ORDER BY id",
+    )
+    .fetch_all(db)
+    .await
+    .context("Cannot read the audit trail")?;
+    let mut prev = GENESIS.to_owned();
+    let mut keyed_before = false;
+    let mut hashes = Vec::with_capacity(rows.len());
+    for (expected_id, row) in (1_i64..).zip(&rows) {
+        let id: i64 = row.try_get("id")?;
+        if id != expected_id {
+            let problem =
+                format!("expected event {expected_id} here: a row was deleted or renumbered");
+            return Ok(broken(id, problem));
+        }
+        let prev_hash: String = row.try_get("prev_hash")?;
+        if prev_hash != prev {
+            return Ok(broken(
+                id,
+                "its link to the previous event does not match: rows were removed or reordered",
+            ));
+        }
+        let keyed: bool = row.try_get("keyed")?;
+        if keyed_before && !keyed {
+            return Ok(broken(
+                id,
+                "it is not keyed, though earlier events are: it was written without audit.key",
+            ));
+        }
+        keyed_before = keyed;
+        let row_key = match (keyed, key) {
+            (false, _) => None,
+            (true, Some(key)) => Some(key),
+            (true, None) => {
+                return Ok(broken(
+                    id,
+                    "from here on the chain is keyed: set GONOGO_AUDIT__KEY to verify it",
+                ))
+            }
+        };
+        let content = Canonical {
+            id,
+            release_id: row.try_get("release_id")?,
+            actor_id: row.try_get("actor_id")?,
+            kind: row.try_get("kind")?,
+            detail: row.try_get("detail")?,
+            at: row.try_get("at")?,
+        };
+        let hash: String = row.try_get("hash")?;
+        if link(&prev, &content, row_key) != hash {
+            let problem = if keyed {
+                "its content does not match its hash under audit.key: the row was edited, \
+                 or the key is not the one it was written with"
+            } else {
+                "its content does not match its hash: the row was edited"
+            };
+            return Ok(broken(id, problem));
+        }
+        hashes.push(hash.clone());
+        prev = hash;
+    }
+    let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    if key.is_some() && count > 0 && !keyed_before {
+        return Ok(broken(
+            count,
+            "audit.key is set but the newest events are not keyed: they were rewritten \
+             without the key, or gonogo has not run with it yet",
+        ));
+    }
+    if let Some(since) = since {
+        let at = usize::try_from(since.count).unwrap_or(usize::MAX);
+        let then = match at {
+            0 => Some(GENESIS),
+            n => hashes.get(n - 1).map(String::as_str),
+        };
+        match then {
+            None => {
+                return Ok(broken(
+                    since.count,
+                    format!(
+                        "the chain ends at event {count}, before the earlier head's event {}: \
+                         events were deleted from its end",
+                        since.count
+                    ),
+                ))
+            }
+            Some(hash) if hash != since.hash => {
+                return Ok(broken(
+                    since.count,
+                    "its hash is not the earlier head's: the chain was rewritten since",
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(Verdict::Intact(rows.len() as u64))
+}
