@@ -65,34 +65,23 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     });
     info!(%addr, "Serving POST /interactions, /healthz and /metrics");
 
-    let rest = Rest::new(&config.discord.api_base, config.discord.token.expose())?;
-    tasks.spawn({
+    let rest = Rest::new(&config.discord.api_base, config.discord.token.expose())?
+        .counting(service.discord_answers.clone());
+    supervise(&mut tasks, "outbox dispatcher", &stop, {
         let (service, stop) = (service.clone(), stop.clone());
-        async move {
-            dispatcher::run(service, rest, stop).await;
-            Ok(())
-        }
+        move || dispatcher::run(service.clone(), rest.clone(), stop.clone())
     });
-    tasks.spawn({
+    supervise(&mut tasks, "scheduler", &stop, {
         let (service, stop) = (service.clone(), stop.clone());
-        async move {
-            scheduler::run(service, stop).await;
-            Ok(())
-        }
+        move || scheduler::run(service.clone(), stop.clone())
     });
-    tasks.spawn({
+    supervise(&mut tasks, "executor", &stop, {
         let (service, stop) = (service.clone(), stop.clone());
-        async move {
-            executor::run(service, stop).await;
-            Ok(())
-        }
+        move || executor::run(service.clone(), stop.clone())
     });
-    tasks.spawn({
+    supervise(&mut tasks, "audit head publisher", &stop, {
         let (service, stop) = (service.clone(), stop.clone());
-        async move {
-            publish_audit_head(service, stop).await;
-            Ok(())
-        }
+        move || publish_audit_head(service.clone(), stop.clone())
     });
 
     let shards = if config.discord.gateway {
@@ -173,4 +162,31 @@ async fn publish_audit_head(service: Service, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
         }
     }
+}
+
+/// Runs a background task made by `make`, and makes a new one should it panic: one bad answer
+/// must not take the whole bot down. It ends when the task returns, which it does on shutdown.
+fn supervise<F, Fut>(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    name: &'static str,
+    stop: &watch::Receiver<bool>,
+    make: F,
+) where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let stop = stop.clone();
+    tasks.spawn(async move {
+        loop {
+            match tokio::spawn(make()).await {
+                Ok(()) => return Ok(()),
+                Err(failure) if failure.is_panic() && !*stop.borrow() => {
+                    tracing::error!("The {name} failed and is restarted: {failure}");
+                    // Real time: this only paces restarts of a task that keeps failing.
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                Err(failure) => return Err(anyhow::anyhow!("The {name} stopped: {failure}")),
+            }
+        }
+    });
 }

@@ -11,11 +11,11 @@ use serenity::all::{
     EditMessage, Nonce,
 };
 use tokio::sync::watch;
-use tracing::{info_span, warn, Instrument as _};
+use tracing::{error, info_span, warn, Instrument as _};
 
 use super::card;
 use super::rest::{Rest, RestError, THREAD_ALREADY_CREATED};
-use crate::domain::{Notice, ReleaseId};
+use crate::domain::{Notice, ReleaseId, ReleaseState};
 use crate::scheduler;
 use crate::service::view::NoticeBody;
 use crate::service::view::ReleaseView;
@@ -23,9 +23,9 @@ use crate::service::Service;
 use crate::store::outbox::{OutboxKind, OutboxRow};
 use crate::store::{self, releases::StoredRelease};
 
-/// How long a 5xx or network failure is retried before the row is given up on. Rate limits
-/// are always waited out.
-const GIVE_UP_AFTER: TimeDelta = TimeDelta::hours(1);
+/// How long a row of a release that has ended keeps being retried after its first failure.
+/// While the release lives, a failing row is retried for as long as it takes.
+const GIVE_UP_AFTER: TimeDelta = TimeDelta::hours(24);
 /// The longest wait between two retries.
 const MAX_BACKOFF_SECS: u64 = 300;
 
@@ -36,10 +36,12 @@ const CARD_EDIT_SPACING: Duration = Duration::from_secs(1);
 /// How many due heads are considered at once, so a paced card does not hold up other releases.
 const HEADS_CONSIDERED: u32 = 16;
 
-/// When each release's card was last edited.
+/// When each release's card was last edited, and until when Discord paused all delivery.
 #[derive(Default)]
 struct Pacer {
     last_edit: HashMap<ReleaseId, Instant>,
+    /// A global 429 stops every request until then, on the service's clock.
+    paused_until: Option<DateTime<Utc>>,
 }
 
 impl Pacer {
@@ -51,19 +53,25 @@ impl Pacer {
         let ready = *self.last_edit.get(&row.release_id)? + CARD_EDIT_SPACING;
         (ready > Instant::now()).then_some(ready)
     }
+
+    /// The end of a global pause still running at `now`.
+    fn paused(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.paused_until.filter(|until| *until > now)
+    }
 }
 
 /// Why a delivery did not go out, in the terms the retry decision needs.
 #[derive(Debug, thiserror::Error)]
 enum DeliveryError {
-    #[error("rate limited for {0:?}")]
-    RateLimited(Duration),
-    /// Discord or the network failed in a way that may pass: retried with backoff.
     #[error("{0}")]
-    Transient(String),
-    /// Discord refused the request itself; sending it again would be refused again.
+    RateLimited(RestError),
+    /// May pass (a 5xx, the network, a 401 after a token rotation, a 403 until someone grants
+    /// the permission): retried with capped backoff.
     #[error("{0}")]
-    Permanent(String),
+    Failing(String),
+    /// Can never succeed as sent (400 Invalid Form Body, 404 Unknown Channel): parked.
+    #[error("{0}")]
+    Hopeless(String),
     /// Our own fault (a template, the database): set aside and tried again later.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -72,11 +80,14 @@ enum DeliveryError {
 impl From<RestError> for DeliveryError {
     fn from(error: RestError) -> DeliveryError {
         match error {
-            RestError::RateLimited(wait) => DeliveryError::RateLimited(wait),
-            RestError::Server { .. } | RestError::Network(_) => {
-                DeliveryError::Transient(error.to_string())
+            RestError::RateLimited { .. } => DeliveryError::RateLimited(error),
+            RestError::Refused {
+                status: 400 | 404 | 405 | 413 | 422,
+                ..
+            } => DeliveryError::Hopeless(error.to_string()),
+            RestError::Server { .. } | RestError::Network(_) | RestError::Refused { .. } => {
+                DeliveryError::Failing(error.to_string())
             }
-            RestError::Refused { .. } => DeliveryError::Permanent(error.to_string()),
         }
     }
 }
@@ -111,6 +122,11 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
             Ok(due) => due.filter(|at| *at > now),
             Err(_) => Some(now + TimeDelta::seconds(1)),
         };
+        // Nothing goes out before a global pause ends.
+        let next_due = match pacer.paused(now) {
+            Some(until) => Some(next_due.map_or(until, |due| due.max(until))),
+            None => next_due,
+        };
         let spacing_over = async {
             match paced_until {
                 Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -133,6 +149,9 @@ async fn deliver_next(
     pacer: &mut Pacer,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Pass> {
+    if pacer.paused(now).is_some() {
+        return Ok(Pass::Idle(None));
+    }
     let heads = store::outbox::due_heads(service.db.reader(), now, HEADS_CONSIDERED).await?;
     let mut paced_until: Option<Instant> = None;
     let mut ready = Vec::with_capacity(heads.len());
@@ -160,12 +179,16 @@ async fn deliver_next(
         let settlement = outcome.unwrap_or_else(|cause| {
             // Our own fault (a template, the database): set aside, so it cannot hold up the
             // others, and tried again later.
-            warn!(
+            error!(
                 row = row.id,
                 "Cannot deliver an outbox row, trying it again later: {cause:#}"
             );
-            Settlement::RetryAt(service.now() + TimeDelta::minutes(1), format!("{cause:#}"))
+            let later = service.now() + TimeDelta::minutes(1);
+            Settlement::RetryAt(later, None, format!("{cause:#}"))
         });
+        if let Settlement::PauseAll(until, _) = &settlement {
+            pacer.paused_until = Some(pacer.paused_until.map_or(*until, |p| p.max(*until)));
+        }
         settle(&mut tx, row, settlement, service.now()).await?;
         if row.kind == OutboxKind::RefreshCard {
             pacer.last_edit.insert(row.release_id, Instant::now());
@@ -183,8 +206,13 @@ enum Settlement {
     ThreadOpened(u64),
     /// The card was edited as of this revision: done only if nothing changed since.
     Refreshed(i64),
-    RetryAt(DateTime<Utc>, String),
-    Failed(String),
+    /// Tried again at this time; when it failed (rather than waited out a rate limit), the
+    /// time of the failure, which starts the row's failing streak if none is running.
+    RetryAt(DateTime<Utc>, Option<DateTime<Utc>>, String),
+    /// A global rate limit: this row and every other wait until then.
+    PauseAll(DateTime<Utc>, String),
+    /// Refused in a way that can never succeed, or failing long after its release ended.
+    Parked(String),
 }
 
 async fn settle(
@@ -208,16 +236,19 @@ async fn settle(
                 .await
                 .map(drop)
         }
-        Settlement::RetryAt(at, error) => {
-            store::outbox::retry_at(&mut **tx, row.id, at, &error).await
+        Settlement::RetryAt(at, failed, error) => {
+            store::outbox::retry_at(&mut **tx, row.id, at, failed, &error).await
         }
-        Settlement::Failed(error) => store::outbox::mark_failed(&mut **tx, row.id, &error).await,
+        Settlement::PauseAll(at, error) => {
+            store::outbox::retry_at(&mut **tx, row.id, at, None, &error).await
+        }
+        Settlement::Parked(error) => store::outbox::mark_failed(&mut **tx, row.id, &error).await,
     }
 }
 
 async fn deliver(service: &Service, rest: &Rest, row: &OutboxRow) -> anyhow::Result<Settlement> {
     let Some(stored) = store::releases::get(service.db.reader(), row.release_id).await? else {
-        return Ok(Settlement::Failed(
+        return Ok(Settlement::Parked(
             "the release no longer exists".to_owned(),
         ));
     };
@@ -229,34 +260,59 @@ async fn deliver(service: &Service, rest: &Rest, row: &OutboxRow) -> anyhow::Res
     };
     Ok(match result {
         Ok(settlement) => settlement,
-        Err(error) => after_failure(service, row, &error),
+        Err(error) => after_failure(service, row, stored.release.state, &error),
     })
 }
 
-/// Reschedules or gives up, depending on what kind of failure it was.
-fn after_failure(service: &Service, row: &OutboxRow, error: &DeliveryError) -> Settlement {
+/// Waits out a rate limit, retries a failure with capped backoff (for good while the release
+/// lives), and parks what can never succeed. Every failure is logged as an error.
+fn after_failure(
+    service: &Service,
+    row: &OutboxRow,
+    state: ReleaseState,
+    error: &DeliveryError,
+) -> Settlement {
     let now = service.now();
+    let what = row.kind.as_str();
     match error {
-        DeliveryError::RateLimited(wait) => {
-            let wait = TimeDelta::from_std(*wait).unwrap_or(TimeDelta::seconds(1));
-            Settlement::RetryAt(now + wait, error.to_string())
+        DeliveryError::RateLimited(RestError::RateLimited { wait, global }) => {
+            let wait = TimeDelta::from_std(*wait).unwrap_or(TimeDelta::hours(1));
+            let until = now.checked_add_signed(wait).unwrap_or(now);
+            warn!(row = row.id, "Discord delivery of a {what} waits: {error}");
+            if *global {
+                Settlement::PauseAll(until, error.to_string())
+            } else {
+                Settlement::RetryAt(until, None, error.to_string())
+            }
         }
-        DeliveryError::Transient(_) if now - row.created_at < GIVE_UP_AFTER => {
+        DeliveryError::Failing(_) | DeliveryError::RateLimited(_) => {
+            let failing_since = row.first_failed_at.unwrap_or(now);
+            if state.is_final() && now - failing_since > GIVE_UP_AFTER {
+                error!(row = row.id, "Discord delivery of a {what} parked after a day of failures, its release over: {error}");
+                return Settlement::Parked(error.to_string());
+            }
             let secs = (1_u64 << row.attempts.min(16)).min(MAX_BACKOFF_SECS);
             let backoff = TimeDelta::seconds(i64::try_from(secs).unwrap_or(300));
-            warn!(
-                "Discord delivery failed, retrying in {}s: {error}",
+            error!(
+                row = row.id,
+                "Discord delivery of a {what} failed, retrying in {}s: {error}",
                 backoff.num_seconds()
             );
-            Settlement::RetryAt(now + backoff, error.to_string())
+            Settlement::RetryAt(now + backoff, Some(now), error.to_string())
+        }
+        DeliveryError::Hopeless(_) => {
+            error!(
+                row = row.id,
+                "Discord delivery of a {what} parked, Discord will never take it: {error}"
+            );
+            Settlement::Parked(error.to_string())
         }
         DeliveryError::Internal(cause) => {
-            warn!("Cannot deliver an outbox row, trying it again later: {cause:#}");
-            Settlement::RetryAt(now + TimeDelta::minutes(1), format!("{cause:#}"))
-        }
-        DeliveryError::Transient(_) | DeliveryError::Permanent(_) => {
-            warn!("Discord delivery gave up: {error}");
-            Settlement::Failed(error.to_string())
+            error!(
+                row = row.id,
+                "Cannot deliver a {what}, trying it again later: {cause:#}"
+            );
+            Settlement::RetryAt(now + TimeDelta::minutes(1), None, format!("{cause:#}"))
         }
     }
 }
@@ -299,7 +355,7 @@ async fn open_thread(
     stored: &StoredRelease,
 ) -> Result<Settlement, DeliveryError> {
     let Some(card) = stored.card_message_id else {
-        return Err(DeliveryError::Permanent("the card was never posted".into()));
+        return Err(DeliveryError::Failing("the card is not posted yet".into()));
     };
     let name = service.messages.render(
         "thread_name",

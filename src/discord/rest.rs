@@ -1,6 +1,8 @@
 //! A thin REST client for the outbox: channel posts, edits and threads, with the status and
 //! `Retry-After` of every failure kept, since the outbox itself handles rate limits.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -8,34 +10,61 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::metrics::DiscordAnswers;
+
 /// Discord's REST API version.
 const API: &str = "/api/v10";
 
-/// Why a request failed, in the terms the outbox decides on.
+/// Why a request failed, in the terms the outbox decides on. Each says what happened in
+/// words an operator reads in `/release status`.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum RestError {
-    #[error("rate limited for {0:?}")]
-    RateLimited(Duration),
+    /// A 429: wait this long; `global` pauses every request, not just this route's.
+    #[error("Discord rate limited it for {wait:?}{}", if *global { " (global)" } else { "" })]
+    RateLimited { wait: Duration, global: bool },
     #[error("Discord answered {status}")]
     Server { status: u16 },
-    #[error("Discord refused the request ({status}, code {code}): {message}")]
+    #[error("Discord says {message} ({status}, code {code})")]
     Refused {
         status: u16,
         code: i64,
         message: String,
     },
-    #[error("Cannot reach Discord: {0}")]
+    #[error("Discord cannot be reached: {0}")]
     Network(String),
+}
+
+/// The longest any answer may make gonogo wait: a wait beyond it (or a negative or unreadable
+/// one) from a confused proxy must not stall delivery for days or crash the bot.
+pub const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// A wait Discord asked for, in seconds, clamped to `[0, MAX_WAIT]`; a second when unreadable.
+pub fn clamped_wait(secs: f64) -> Duration {
+    if secs.is_nan() {
+        return Duration::from_secs(1);
+    }
+    Duration::try_from_secs_f64(secs.clamp(0.0, MAX_WAIT.as_secs_f64())).unwrap_or(MAX_WAIT)
 }
 
 /// Discord's code for "a thread has already been created for this message".
 pub const THREAD_ALREADY_CREATED: i64 = 160_004;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Rest {
     client: reqwest::Client,
     base: String,
     authorization: String,
+    answers: Option<Arc<DiscordAnswers>>,
+}
+
+/// The token stays out of logs: `Debug` shows where requests go, never the header.
+impl fmt::Debug for Rest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rest")
+            .field("base", &self.base)
+            .field("authorization", &"Bot [redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 impl Rest {
@@ -58,7 +87,15 @@ impl Rest {
             client,
             base: format!("{}{API}", api_base.trim_end_matches('/')),
             authorization,
+            answers: None,
         })
+    }
+
+    /// Counts Discord's 401, 403 and 429 answers into `answers`.
+    #[must_use]
+    pub fn counting(mut self, answers: Arc<DiscordAnswers>) -> Rest {
+        self.answers = Some(answers);
+        self
     }
 
     /// Posts a message and returns its id.
@@ -120,7 +157,11 @@ impl Rest {
             .await
             .map_err(|e| RestError::Network(e.without_url().to_string()))?;
         let status = response.status();
+        if let Some(answers) = &self.answers {
+            answers.count(status.as_u16());
+        }
         let retry_after = retry_after_header(&response);
+        let global_header = response.headers().contains_key("x-ratelimit-global");
         let text = response
             .text()
             .await
@@ -132,8 +173,12 @@ impl Rest {
         Err(match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 let body_secs = json.get("retry_after").and_then(Value::as_f64);
-                let wait = retry_after.or_else(|| body_secs.map(Duration::from_secs_f64));
-                RestError::RateLimited(wait.unwrap_or(Duration::from_secs(1)))
+                let global =
+                    global_header || json.get("global").and_then(Value::as_bool) == Some(true);
+                RestError::RateLimited {
+                    wait: clamped_wait(retry_after.or(body_secs).unwrap_or(1.0)),
+                    global,
+                }
             }
             s if s.is_server_error() => RestError::Server { status: s.as_u16() },
             s => RestError::Refused {
@@ -150,10 +195,9 @@ impl Rest {
 }
 
 /// `Retry-After` in seconds; Discord may send a fraction.
-fn retry_after_header(response: &reqwest::Response) -> Option<Duration> {
+fn retry_after_header(response: &reqwest::Response) -> Option<f64> {
     let value = response.headers().get("retry-after")?.to_str().ok()?;
-    let secs: f64 = value.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    value.trim().parse().ok()
 }
 
 fn snowflake(object: &Value) -> Result<u64, RestError> {
@@ -162,4 +206,48 @@ fn snowflake(object: &Value) -> Result<u64, RestError> {
         .and_then(Value::as_str)
         .and_then(|id| id.parse().ok())
         .ok_or_else(|| RestError::Network("Discord's answer has no id".to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_is_clamped_to_an_hour_and_never_negative() {
+        assert_eq!(clamped_wait(1.5), Duration::from_millis(1500));
+        assert_eq!(clamped_wait(-3.0), Duration::ZERO);
+        assert_eq!(clamped_wait(1e300), MAX_WAIT);
+        assert_eq!(clamped_wait(f64::INFINITY), MAX_WAIT);
+        assert_eq!(clamped_wait(f64::NEG_INFINITY), Duration::ZERO);
+        assert_eq!(clamped_wait(f64::NAN), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug() {
+        let rest = Rest::new("http://127.0.0.1:9", "secret-token-value").unwrap();
+        let shown = format!("{rest:?}");
+        assert!(!shown.contains("secret-token-value"), "{shown}");
+        assert!(shown.contains("127.0.0.1:9"), "{shown}");
+    }
+
+    #[test]
+    fn failures_read_as_what_happened() {
+        let refused = RestError::Refused {
+            status: 403,
+            code: 50013,
+            message: "Missing Permissions".into(),
+        };
+        assert_eq!(
+            refused.to_string(),
+            "Discord says Missing Permissions (403, code 50013)"
+        );
+        let global = RestError::RateLimited {
+            wait: Duration::from_secs(2),
+            global: true,
+        };
+        assert_eq!(
+            global.to_string(),
+            "Discord rate limited it for 2s (global)"
+        );
+    }
 }

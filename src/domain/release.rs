@@ -129,6 +129,11 @@ impl ReleaseState {
         )
     }
 
+    /// Whether nothing more will happen to the release: shipped, rolled back or never shipped.
+    pub fn is_final(self) -> bool {
+        self == ReleaseState::Completed || self.ended_unshipped()
+    }
+
     /// Whether the release ended without shipping, so its version may be planned again.
     pub fn ended_unshipped(self) -> bool {
         matches!(
@@ -445,6 +450,25 @@ mod tests {
         for single in ["a", "7", "-", "_"] {
             assert!(env(single).is_ok(), "{single:?}");
         }
+    }
+
+    #[test]
+    fn only_shipped_rolled_back_and_unshipped_releases_are_final() {
+        let final_states: Vec<_> = ReleaseState::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .map(ReleaseState::as_str)
+            .collect();
+        assert_eq!(
+            final_states,
+            [
+                "rejected",
+                "expired",
+                "cancelled",
+                "completed",
+                "rolled_back"
+            ]
+        );
     }
 
     #[test]

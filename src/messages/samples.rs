@@ -41,7 +41,23 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         "votes": listed,
         "more_votes": voters.saturating_sub(10),
         "deployment": deployment(state, worst_case),
+        "undelivered": undelivered(state, worst_case),
     })
+}
+
+/// What `/release status` lists as not delivered: nothing, except while a rollout is halted.
+fn undelivered(state: &str, worst_case: bool) -> Value {
+    if worst_case {
+        let row = json!({ "what": "card update", "channel": "123456789012345678", "problem": long(80), "parked": true });
+        return json!(vec![row; 2]);
+    }
+    if state != "halted" {
+        return json!([]);
+    }
+    json!([
+        { "what": "card", "channel": "123456789012345678", "problem": "Discord says Missing Permissions (403, code 50013)", "parked": false },
+        { "what": "notice", "channel": "123456789012345679", "problem": "Discord says Unknown Channel (404, code 10003)", "parked": true },
+    ])
 }
 
 /// A notice as the domain builds it, so the samples have the notices' real shape.

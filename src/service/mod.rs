@@ -58,6 +58,8 @@ pub struct Service {
     pub timers_wake: Arc<Notify>,
     /// Woken after every commit that may have queued an executor job.
     pub jobs_wake: Arc<Notify>,
+    /// Discord's answers that the metrics count.
+    pub discord_answers: Arc<crate::metrics::DiscordAnswers>,
     writes: Arc<WriteQueue>,
 }
 
@@ -76,6 +78,7 @@ impl Service {
             outbox_wake: Arc::new(Notify::new()),
             timers_wake: Arc::new(Notify::new()),
             jobs_wake: Arc::new(Notify::new()),
+            discord_answers: Arc::default(),
             writes: Arc::default(),
         }
     }

@@ -1,11 +1,15 @@
 //! Read-only questions: `/release status`, `/release list`, and a card's read model.
 
 use super::error::{refused, Result};
-use super::view::ReleaseView;
+use super::view::{ReleaseView, UndeliveredView};
 use super::{Service, UserError};
 use crate::domain::{lookup, Refusal, ReleaseId, Version};
 use crate::store;
 use crate::store::releases::StoredRelease;
+
+/// At most this many undelivered messages are listed, so the answer stays within Discord's
+/// 2,000 characters.
+const MAX_UNDELIVERED_LISTED: usize = 2;
 
 /// How many releases `/release list` shows.
 const LIST_LIMIT: u32 = 10;
@@ -30,10 +34,16 @@ impl Service {
                 .ok_or_else(|| refused(&"(none yet)", Refusal::UnknownRelease))?,
         };
         let version = stored.release.version.to_string();
-        let view = self.card_snapshot(stored.release.id).await?;
-        Ok(view
-            .map(|(_, view)| view)
-            .ok_or_else(|| refused(&version, Refusal::UnknownRelease))?)
+        let Some((_, mut view)) = self.card_snapshot(stored.release.id).await? else {
+            return Err(refused(&version, Refusal::UnknownRelease).into());
+        };
+        let undelivered = store::outbox::undelivered(db, stored.release.id).await?;
+        view.undelivered = undelivered
+            .iter()
+            .take(MAX_UNDELIVERED_LISTED)
+            .map(|row| UndeliveredView::new(row, &stored))
+            .collect();
+        Ok(view)
     }
 
     pub async fn list(&self) -> anyhow::Result<Vec<StoredRelease>> {

@@ -2,9 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::effect::excerpt;
 use crate::domain::rollout::Rollout;
 use crate::domain::{Action, Audience, Ballot, Notice, Policy, Tally, UserId};
 use crate::store::executions::ExecutionRecord;
+use crate::store::outbox::{OutboxKind, Undelivered};
 use crate::store::releases::StoredRelease;
 
 /// The body of a `notify` outbox row: whom the notice is for and the facts it reports,
@@ -38,6 +40,43 @@ pub struct ReleaseView {
     pub more_votes: usize,
     /// Where the rollout stands, once it has started.
     pub deployment: Option<DeploymentView>,
+    /// Messages of the release that Discord keeps refusing; only `/release status` reads them.
+    pub undelivered: Vec<UndeliveredView>,
+}
+
+/// A message of the release whose delivery keeps failing, or was set aside for good.
+#[derive(Clone, Debug, Serialize)]
+pub struct UndeliveredView {
+    /// "card", "thread", "card update" or "notice".
+    pub what: &'static str,
+    /// Where it was going, as a snowflake string.
+    pub channel: String,
+    /// What went wrong, such as "Discord says Missing Permissions (403, code 50013)".
+    pub problem: String,
+    /// Set aside for good: Discord will never take it as it is.
+    pub parked: bool,
+}
+
+impl UndeliveredView {
+    pub fn new(row: &Undelivered, stored: &StoredRelease) -> UndeliveredView {
+        let what = match row.kind {
+            OutboxKind::PostCard => "card",
+            OutboxKind::OpenThread => "thread",
+            OutboxKind::RefreshCard => "card update",
+            OutboxKind::Notify => "notice",
+        };
+        let channel = match (row.kind, row.channel_id) {
+            (_, Some(channel)) => channel,
+            (OutboxKind::Notify, None) => stored.thread_id.unwrap_or(stored.card_channel_id),
+            _ => stored.card_channel_id,
+        };
+        UndeliveredView {
+            what,
+            channel: channel.to_string(),
+            problem: excerpt(&row.last_error, 80),
+            parked: row.parked,
+        }
+    }
 }
 
 /// A started rollout as the card shows it.
@@ -172,6 +211,7 @@ impl ReleaseView {
                         .collect(),
                 }
             }),
+            undelivered: Vec::new(),
         }
     }
 }

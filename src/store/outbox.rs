@@ -50,6 +50,8 @@ pub struct OutboxRow {
     pub attempts: u32,
     pub due_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// When its delivery first failed, while it keeps failing.
+    pub first_failed_at: Option<DateTime<Utc>>,
     /// Where a notice goes; `None` for the card, the thread and the thread's notices.
     pub channel_id: Option<u64>,
     /// Whether the notice may mention the stakeholder role.
@@ -155,7 +157,7 @@ pub async fn due_heads(
 ) -> anyhow::Result<Vec<OutboxRow>> {
     let rows = sqlx::query(&format!(
         "SELECT o.id, o.release_id, o.kind, o.body, o.nonce, o.attempts, o.due_at, o.created_at, \
-         o.channel_id, o.ping {HEADS} \
+         o.first_failed_at, o.channel_id, o.ping {HEADS} \
          AND o.due_at <= ? ORDER BY o.due_at, o.id LIMIT ?"
     ))
     .bind(ts(now))
@@ -176,6 +178,10 @@ pub async fn due_heads(
                 attempts: row.try_get("attempts")?,
                 due_at: parse_ts(row.try_get("due_at")?)?,
                 created_at: parse_ts(row.try_get("created_at")?)?,
+                first_failed_at: row
+                    .try_get::<Option<&str>, _>("first_failed_at")?
+                    .map(parse_ts)
+                    .transpose()?,
                 channel_id: row
                     .try_get::<Option<i64>, _>("channel_id")?
                     .map(super::unsf),
@@ -234,17 +240,22 @@ pub async fn mark_refresh_sent(
     Ok(done.rows_affected() == 1)
 }
 
+/// Tries the row again at `due_at`. A `failure` (not a rate limit, which is only waited out)
+/// marks when the row started failing, if it was not failing already.
 pub async fn retry_at(
     db: impl SqliteExecutor<'_>,
     id: i64,
     due_at: DateTime<Utc>,
+    failure: Option<DateTime<Utc>>,
     error: &str,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+        "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ?, \
+         first_failed_at = COALESCE(first_failed_at, ?) WHERE id = ?",
     )
     .bind(ts(due_at))
     .bind(error)
+    .bind(failure.map(ts))
     .bind(id)
     .execute(db)
     .await
@@ -265,10 +276,53 @@ pub async fn mark_failed(db: impl SqliteExecutor<'_>, id: i64, error: &str) -> a
     Ok(())
 }
 
-/// How many rows are in each delivery state, for the metrics.
-pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<(String, i64)>> {
-    sqlx::query_as("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")
-        .fetch_all(db)
-        .await
-        .context("Cannot count the outbox")
+/// Rows waiting, failing and parked, by kind, for the metrics: `(state, kind, rows)`, where
+/// `state` is `pending`, `failing` or `parked`. Delivered rows are not counted; they are most
+/// of the table.
+pub async fn count_undelivered(
+    db: impl SqliteExecutor<'_>,
+) -> anyhow::Result<Vec<(String, String, i64)>> {
+    sqlx::query_as(
+        "SELECT CASE WHEN state = 'failed' THEN 'parked' \
+                     WHEN first_failed_at IS NOT NULL THEN 'failing' ELSE 'pending' END AS s, \
+                kind, COUNT(*) FROM outbox WHERE state IN ('pending', 'failed') \
+         GROUP BY s, kind ORDER BY s, kind",
+    )
+    .fetch_all(db)
+    .await
+    .context("Cannot count the outbox")
+}
+
+/// A row of a release that is failing or was parked, as `/release status` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undelivered {
+    pub kind: OutboxKind,
+    pub channel_id: Option<u64>,
+    pub parked: bool,
+    pub last_error: String,
+}
+
+pub async fn undelivered(
+    db: impl SqliteExecutor<'_>,
+    release: ReleaseId,
+) -> anyhow::Result<Vec<Undelivered>> {
+    let rows: Vec<(String, Option<i64>, String, Option<String>)> = sqlx::query_as(
+        "SELECT kind, channel_id, state, last_error FROM outbox WHERE release_id = ?1 AND \
+         ((state = 'pending' AND first_failed_at IS NOT NULL) OR state = 'failed') ORDER BY id",
+    )
+    .bind(release.0)
+    .fetch_all(db)
+    .await
+    .context("Cannot read the undelivered messages")?;
+    rows.into_iter()
+        .map(|(kind, channel, state, error)| {
+            Ok(Undelivered {
+                kind: OutboxKind::parse(&kind)
+                    .with_context(|| format!("Unknown outbox kind `{kind}`"))?,
+                channel_id: channel.map(super::unsf),
+                parked: state == "failed",
+                last_error: error.unwrap_or_default(),
+            })
+        })
+        .collect()
 }

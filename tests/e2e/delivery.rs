@@ -1,6 +1,7 @@
 //! Outbox delivery: rate limits, server errors, and nothing posted twice.
 
 use chrono::TimeDelta;
+use serde_json::json;
 
 use crate::support::tester::*;
 use crate::support::{Fault, FaultKind};
@@ -162,5 +163,183 @@ async fn a_thread_whose_answer_was_lost_is_found_again_and_used() {
         })
         .await;
     assert_eq!(t.fake.threads().len(), 1);
+    t.finish().await;
+}
+
+/// How many cards the fake holds in the releases channel.
+fn cards(t: &Tester) -> usize {
+    t.fake.messages(RELEASES_CHANNEL).len()
+}
+
+#[tokio::test]
+async fn a_card_refused_403_shows_in_status_and_is_posted_once_the_permission_is_granted() {
+    let t = Tester::start().await;
+    t.fake.inject(Fault {
+        method: "POST",
+        path_contains: format!("/channels/{RELEASES_CHANNEL}/messages"),
+        kind: FaultKind::Refused {
+            status: 403,
+            code: 50013,
+            message: "Missing Permissions",
+        },
+        times: 4,
+    });
+    // Hours after the release was planned: the first failure, not the row's age, counts.
+    t.send(t.plan_payload(&author(), "8.5.0", "patch")).await;
+    t.advance(TimeDelta::hours(3));
+    for attempt in 1..=4 {
+        t.fake
+            .wait_for("a post is refused", |r| {
+                r.method == "POST" && r.status == 403 && r.path.ends_with("/messages")
+            })
+            .await;
+        t.wait_retry_scheduled(attempt).await;
+        if attempt == 2 {
+            let status = t
+                .send(t.command(&lead(), "status", vec![("version", json!("8.5.0"))]))
+                .await;
+            assert!(
+                content(&status).contains(&format!(
+                    "card not delivered: Discord says Missing Permissions (403, code 50013) in <#{RELEASES_CHANNEL}>"
+                )),
+                "{status}"
+            );
+        }
+        assert_eq!(cards(&t), 0);
+        t.advance(TimeDelta::minutes(5));
+    }
+    // The operator granted the permission: the fake answers 200 again.
+    t.card("8.5.0").await;
+    assert_eq!(cards(&t), 1, "the card is posted exactly once");
+    let metrics = reqwest::get(t.interactions_url().replace("/interactions", "/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("gonogo_discord_responses_total{status=\"403\"} 4"),
+        "{metrics}"
+    );
+    let status = t
+        .send(t.command(&lead(), "status", vec![("version", json!("8.5.0"))]))
+        .await;
+    assert!(!content(&status).contains("not delivered"), "{status}");
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_global_429_pauses_every_row_until_it_ends() {
+    let t = Tester::start().await;
+    t.fake.inject(Fault {
+        method: "POST",
+        path_contains: "/messages".to_owned(),
+        kind: FaultKind::GlobalRateLimited {
+            retry_after_secs: 30.0,
+        },
+        times: 1,
+    });
+    t.send(t.plan_payload(&author(), "8.6.0", "patch")).await;
+    t.fake
+        .wait_for("the global limit", |r| r.status == 429)
+        .await;
+    t.wait_retry_scheduled(1).await;
+    // Another release's card is due at once, but Discord said to stop everything.
+    t.send(t.plan_payload(&author(), "8.6.1", "patch")).await;
+    t.advance(TimeDelta::seconds(20));
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let sent = |t: &Tester| {
+        t.fake
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count()
+    };
+    assert_eq!(sent(&t), 1, "nothing is sent during a global pause");
+    t.advance(TimeDelta::seconds(11));
+    t.card("8.6.0").await;
+    t.card("8.6.1").await;
+    assert_eq!(cards(&t), 2);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn odd_retry_afters_neither_crash_the_bot_nor_stall_delivery() {
+    let t = Tester::start().await;
+    for (header, body) in [("-5", -5.0), ("1e300", 1e300), ("soon", f64::MAX)] {
+        t.fake.inject(Fault {
+            method: "POST",
+            path_contains: format!("/channels/{RELEASES_CHANNEL}/messages"),
+            kind: FaultKind::OddRateLimit { header, body },
+            times: 1,
+        });
+    }
+    t.send(t.plan_payload(&author(), "8.7.0", "patch")).await;
+    let limited = |n: usize| {
+        move |f: &crate::support::fake_discord::FakeDiscord| {
+            f.requests().iter().filter(|r| r.status == 429).count() == n
+        }
+    };
+    // A negative wait is no wait; a huge one is an hour, whatever the answer said.
+    t.fake.wait_until("two odd 429s", limited(2)).await;
+    t.wait_retry_scheduled(2).await;
+    t.advance(TimeDelta::hours(1));
+    t.fake.wait_until("three odd 429s", limited(3)).await;
+    t.wait_retry_scheduled(3).await;
+    t.advance(TimeDelta::hours(1));
+    t.card("8.7.0").await;
+    let health = reqwest::get(t.interactions_url().replace("/interactions", "/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_notice_discord_can_never_take_is_parked_and_blocks_nothing() {
+    let t = Tester::start().await;
+    t.plan(&author(), "8.8.0", "patch").await;
+    t.fake
+        .wait_until("the thread is open", |f| !f.threads().is_empty())
+        .await;
+    t.fake.inject(Fault {
+        method: "POST",
+        path_contains: "/messages".to_owned(),
+        kind: FaultKind::Refused {
+            status: 404,
+            code: 10003,
+            message: "Unknown Channel",
+        },
+        times: 1,
+    });
+    t.go(&lead(), "8.8.0").await;
+    t.fake
+        .wait_for("the notice is refused", |r| r.status == 404)
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE state = 'failed'")
+        .fetch_one(t.db())
+        .await
+        .unwrap()
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the notice is never parked"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    t.wait_card("8.8.0", "the card shows the approval", |c| {
+        c.contains("Approved")
+    })
+    .await;
+    let status = t
+        .send(t.command(&lead(), "status", vec![("version", json!("8.8.0"))]))
+        .await;
+    assert!(
+        content(&status)
+            .contains("notice not delivered (set aside for good): Discord says Unknown Channel"),
+        "{status}"
+    );
     t.finish().await;
 }

@@ -54,6 +54,16 @@ pub enum FaultKind {
     Status(u16),
     /// The request is carried out, but the answer is lost: the client sees this status.
     AnswerLost(u16),
+    /// A refusal with Discord's error code and message, like 403, 50013, Missing Permissions.
+    Refused {
+        status: u16,
+        code: u64,
+        message: &'static str,
+    },
+    /// A global 429: `X-RateLimit-Global: true` and `"global": true`; every route must wait.
+    GlobalRateLimited { retry_after_secs: f64 },
+    /// A 429 whose `Retry-After` header and `retry_after` body say these, however odd.
+    OddRateLimit { header: &'static str, body: f64 },
 }
 
 /// Answer the next `times` requests matching `method` (`"*"` for any) and `path_contains`

@@ -260,5 +260,30 @@ fn take_fault(fake: &FakeDiscord, method: &str, path: &str) -> Option<Result<Rep
             r
         }
         FaultKind::Status(status) => status_reply(status),
+        FaultKind::Refused {
+            status,
+            code,
+            message,
+        } => Reply::error(status, code, message),
+        FaultKind::GlobalRateLimited { retry_after_secs } => {
+            let mut r = Reply::json(
+                429,
+                json!({"message": "You are being rate limited.", "retry_after": retry_after_secs, "global": true, "code": 0}),
+            );
+            r.headers = vec![
+                ("retry-after", retry_after_secs.to_string()),
+                ("x-ratelimit-global", "true".into()),
+                ("x-ratelimit-scope", "global".into()),
+            ];
+            r
+        }
+        FaultKind::OddRateLimit { header, body } => {
+            let mut r = Reply::json(
+                429,
+                json!({"message": "You are being rate limited.", "retry_after": body, "global": false, "code": 0}),
+            );
+            r.headers = vec![("retry-after", header.to_owned())];
+            r
+        }
     }))
 }
