@@ -27,8 +27,11 @@ pub struct Running {
     pub service: Service,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<anyhow::Result<()>>,
-    shards: Option<Arc<ShardManager>>,
+    shards: Shards,
 }
+
+/// The gateway connection's shards, once it is connected, so that stopping can close them.
+type Shards = Arc<std::sync::Mutex<Option<Arc<ShardManager>>>>;
 
 /// Starts everything `gonogo run` runs, with the given clock.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
@@ -42,28 +45,28 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let handler = Handler::new(service.clone());
     service.key_the_audit_chain().await?;
 
-    let http_client = gateway::http(&config.discord);
-    gateway::register_commands(&http_client, config.discord.guild_id)
-        .await
-        .context("Cannot register the slash commands with Discord")?;
-
+    // The database and the HTTP door first: Discord being unreachable must not stop the bot.
     let (shutdown, stop) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let listener = tokio::net::TcpListener::bind(config.http.listen)
-        .await
-        .with_context(|| format!("Cannot listen on {}", config.http.listen))?;
-    let addr = listener.local_addr()?;
-    let router = http::router(handler.clone(), &config.discord.public_key)?;
-    let mut stop_http = stop.clone();
-    tasks.spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stop_http.wait_for(|stop| *stop).await;
-            })
-            .await
-            .context("The HTTP server failed")
+    let metrics_apart = config.http.metrics_listen.is_some();
+    let router = http::router(handler.clone(), &config.discord.public_key, !metrics_apart)?;
+    let addr = serve(&mut tasks, config.http.listen, router, &stop).await?;
+    info!(%addr, "Serving POST /interactions, /healthz, /livez{}", if metrics_apart { "" } else { " and /metrics" });
+    if let Some(listen) = config.http.metrics_listen {
+        let metrics_addr = serve(
+            &mut tasks,
+            listen,
+            http::metrics_router(handler.clone()),
+            &stop,
+        )
+        .await?;
+        info!(addr = %metrics_addr, "Serving GET /metrics");
+    }
+    let http_client = Arc::new(gateway::http(&config.discord));
+    supervise(&mut tasks, "command registration", &stop, {
+        let (service, stop, http_client) = (service.clone(), stop.clone(), http_client.clone());
+        move || register_commands(service.clone(), http_client.clone(), stop.clone())
     });
-    info!(%addr, "Serving POST /interactions, /healthz and /metrics");
 
     let rest = Rest::new(&config.discord.api_base, config.discord.token.expose())?
         .counting(service.discord_answers.clone());
@@ -84,19 +87,14 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         move || publish_audit_head(service.clone(), stop.clone())
     });
 
-    let shards = if config.discord.gateway {
-        let mut client = gateway::client(&config.discord, handler).await?;
-        let shards = client.shard_manager.clone();
+    let shards = Shards::default();
+    if config.discord.gateway {
+        let (service, stop, shards) = (service.clone(), stop.clone(), shards.clone());
         tasks.spawn(async move {
-            client
-                .start()
-                .await
-                .context("The Discord gateway connection failed")
+            connect_gateway(service, handler, shards, stop).await;
+            Ok(())
         });
-        Some(shards)
-    } else {
-        None
-    };
+    }
     Ok(Running {
         addr,
         service,
@@ -112,20 +110,32 @@ impl Running {
         mut self,
         signal: impl std::future::Future<Output = ()>,
     ) -> anyhow::Result<()> {
-        tokio::select! {
-            () = signal => info!("Shutting down"),
-            Some(ended) = self.tasks.join_next() => {
-                self.stop().await?;
-                return ended.context("A gonogo task panicked")?.context("A gonogo task stopped");
+        tokio::pin!(signal);
+        loop {
+            tokio::select! {
+                () = &mut signal => {
+                    info!("Shutting down");
+                    return self.stop().await;
+                }
+                Some(ended) = self.tasks.join_next() => match ended {
+                    // A task that finished its work, such as registering the commands.
+                    Ok(Ok(())) => {}
+                    failed => {
+                        self.stop().await?;
+                        return failed
+                            .context("A gonogo task panicked")?
+                            .context("A gonogo task stopped");
+                    }
+                },
             }
         }
-        self.stop().await
     }
 
     /// Stops every task and fails if any of them panicked or failed.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        if let Some(shards) = &self.shards {
+        let shards = self.shards.lock().ok().and_then(|mut shards| shards.take());
+        if let Some(shards) = shards {
             shards.shutdown_all().await;
         }
         let mut result = Ok(());
@@ -141,6 +151,94 @@ impl Running {
         }
         self.service.db.close().await;
         result
+    }
+}
+
+/// Serves `router` on `listen` until shutdown, and returns the address it is bound to.
+async fn serve(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    listen: SocketAddr,
+    router: axum::Router,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("Cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let mut stop = stop.clone();
+    tasks.spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            })
+            .await
+            .context("The HTTP server failed")
+    });
+    Ok(addr)
+}
+
+/// Registers the slash commands in the guild, retrying with backoff until Discord takes them;
+/// `/healthz` reports ready from then on.
+async fn register_commands(
+    service: Service,
+    http: Arc<serenity::all::Http>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = chrono::TimeDelta::seconds(1);
+    loop {
+        match gateway::register_commands(&http, service.config.discord.guild_id).await {
+            Ok(()) => {
+                service.mark_ready();
+                return;
+            }
+            Err(cause) => tracing::error!(
+                "Cannot register the slash commands with Discord, retrying in {}s: {cause}",
+                backoff.num_seconds()
+            ),
+        }
+        let next = service.now() + backoff;
+        backoff = (backoff * 2).min(chrono::TimeDelta::minutes(5));
+        tokio::select! {
+            () = service.clock.sleep_until(next) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Connects to the gateway and serves interactions, connecting again with backoff whenever
+/// the connection cannot be made or ends, until shutdown.
+async fn connect_gateway(
+    service: Service,
+    handler: Handler,
+    shards: Shards,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = chrono::TimeDelta::seconds(1);
+    loop {
+        match gateway::client(&service.config.discord, handler.clone()).await {
+            Ok(mut client) => {
+                if let Ok(mut shards) = shards.lock() {
+                    *shards = Some(client.shard_manager.clone());
+                }
+                tokio::select! {
+                    ended = client.start() => match ended {
+                        Ok(()) => tracing::warn!("The Discord gateway connection ended; connecting again"),
+                        Err(cause) => tracing::error!("The Discord gateway connection failed, connecting again in {}s: {cause}", backoff.num_seconds()),
+                    },
+                    _ = stop.changed() => return,
+                }
+            }
+            Err(cause) => tracing::error!(
+                "Cannot connect to the Discord gateway, trying again in {}s: {cause}",
+                backoff.num_seconds()
+            ),
+        }
+        let next = service.now() + backoff;
+        backoff = (backoff * 2).min(chrono::TimeDelta::minutes(5));
+        tokio::select! {
+            () = service.clock.sleep_until(next) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 

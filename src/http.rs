@@ -1,6 +1,8 @@
-//! The HTTP door and operator endpoints: `POST /interactions`, `GET /healthz`, `GET /metrics`.
+//! The HTTP door and operator endpoints: `POST /interactions`, `GET /healthz`, `GET /livez`,
+//! `GET /metrics`, behind explicit limits.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,6 +12,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serenity::interactions_endpoint::Verifier;
 use serenity::model::application::Interaction;
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::discord::handler::Handler;
 use crate::metrics;
@@ -20,19 +25,57 @@ struct Door {
     verifier: Arc<Verifier>,
 }
 
-/// The router; `public_key` is the application's Ed25519 key.
-pub fn router(handler: Handler, public_key: &[u8; 32]) -> anyhow::Result<Router> {
+/// Discord's interaction payloads are a few kilobytes; anything near this is not one.
+const BODY_LIMIT: usize = 256 * 1024;
+/// Discord gives up on an interaction after 3 seconds; a request still running at this is stuck.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Requests served at once; more wait their turn rather than pile onto the database.
+const CONCURRENT_REQUESTS: usize = 256;
+
+/// The public router; `public_key` is the application's Ed25519 key. `/metrics` is served
+/// here unless it has a listener of its own (`with_metrics` false).
+pub fn router(
+    handler: Handler,
+    public_key: &[u8; 32],
+    with_metrics: bool,
+) -> anyhow::Result<Router> {
     let verifier = Verifier::try_new(*public_key)
         .map_err(|_| anyhow::anyhow!("discord.public_key is not an Ed25519 key"))?;
     let door = Door {
         handler,
         verifier: Arc::new(verifier),
     };
-    Ok(Router::new()
+    let mut router = Router::new()
         .route("/interactions", post(interactions))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
-        .with_state(door))
+        .route("/livez", get(livez));
+    if with_metrics {
+        router = router.route("/metrics", get(metrics_text));
+    }
+    Ok(limited(router.with_state(door)))
+}
+
+/// `/metrics` alone, for `http.metrics_listen`.
+pub fn metrics_router(handler: Handler) -> Router {
+    limited(
+        Router::new()
+            .route(
+                "/metrics",
+                get(|State(handler): State<Handler>| async move { metrics(&handler).await }),
+            )
+            .with_state(handler),
+    )
+}
+
+/// The listener's limits: body size, time per request, requests at once.
+fn limited(router: Router) -> Router {
+    router
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(ConcurrencyLimitLayer::new(CONCURRENT_REQUESTS))
 }
 
 async fn interactions(State(door): State<Door>, headers: HeaderMap, body: Bytes) -> Response {
@@ -76,7 +119,19 @@ fn is_fresh(timestamp: &str, now: i64) -> bool {
         .is_ok_and(|sent| sent.abs_diff(now) <= SIGNATURE_FRESHNESS_SECS.unsigned_abs())
 }
 
+/// Liveness: the process answers. Readiness (`/healthz`) also needs the database.
+async fn livez() -> &'static str {
+    "alive"
+}
+
 async fn healthz(State(door): State<Door>) -> Response {
+    if !door.handler.service().is_ready() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "starting: the slash commands are not registered with Discord yet",
+        )
+            .into_response();
+    }
     match door.handler.service().db.ping().await {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
@@ -84,7 +139,11 @@ async fn healthz(State(door): State<Door>) -> Response {
 }
 
 async fn metrics_text(State(door): State<Door>) -> Response {
-    match metrics::render(door.handler.service()).await {
+    metrics(&door.handler).await
+}
+
+async fn metrics(handler: &Handler) -> Response {
+    match metrics::render(handler.service()).await {
         Ok(text) => ([("content-type", "text/plain; version=0.0.4")], text).into_response(),
         Err(cause) => {
             tracing::warn!("Cannot render metrics: {cause:#}");

@@ -40,7 +40,7 @@ pub async fn render(service: &Service) -> anyhow::Result<String> {
     let db = service.db.reader();
     let mut out = String::new();
     out.push_str(
-        "# HELP gonogo_releases Releases by lifecycle state.\n# TYPE gonogo_releases gauge\n",
+        "# HELP gonogo_releases Live releases by lifecycle state.\n# TYPE gonogo_releases gauge\n",
     );
     for (state, n) in store::releases::count_by_state(db).await? {
         writeln!(out, "gonogo_releases{{state=\"{state}\"}} {n}")?;

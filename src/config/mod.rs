@@ -41,7 +41,7 @@ const SECTIONS: [(&str, &[&str]); 12] = [
             "api_base",
         ],
     ),
-    ("http", &["listen"]),
+    ("http", &["listen", "metrics_listen"]),
     ("database", &["url"]),
     ("channels", &["releases", "stakeholders"]),
     (
@@ -118,6 +118,8 @@ pub struct DiscordConfig {
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// Serves `/metrics` here, and not on `listen`, when set.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Clone, Debug)]

@@ -84,17 +84,23 @@ fn public_key(value: &Value) -> Result<[u8; 32], String> {
 pub(super) fn http(root: &Table, p: &mut Problems) -> Option<HttpConfig> {
     let t = Table::new("http", root.get("http"), keys_of("http"), p);
     let default = SocketAddr::from(([127, 0, 0, 1], 8080));
-    let listen = t.or("listen", default, p, |v| {
-        let text = string(v)?;
-        text.trim().parse().map_err(|_| {
-            format!(
-                "{} is not an address and port; write an IP address like \"127.0.0.1:8080\" \
-                 or \"0.0.0.0:8080\"",
-                quote(&text)
-            )
-        })
-    });
-    Some(HttpConfig { listen: listen? })
+    let listen = t.or("listen", default, p, socket_addr);
+    let metrics_listen = t.optional("metrics_listen", p, socket_addr);
+    Some(HttpConfig {
+        listen: listen?,
+        metrics_listen: metrics_listen.ok()?,
+    })
+}
+
+fn socket_addr(v: &Value) -> Result<SocketAddr, String> {
+    let text = string(v)?;
+    text.trim().parse().map_err(|_| {
+        format!(
+            "{} is not an address and port; write an IP address like \"127.0.0.1:8080\" \
+             or \"0.0.0.0:8080\"",
+            quote(&text)
+        )
+    })
 }
 
 pub(super) fn database(root: &Table, p: &mut Problems) -> Option<DatabaseConfig> {

@@ -30,7 +30,7 @@ pub fn http(config: &DiscordConfig) -> Http {
 }
 
 /// Registers the slash commands in the served guild.
-pub async fn register_commands(http: &Http, guild: u64) -> anyhow::Result<()> {
+pub async fn register_commands(http: &Http, guild: u64) -> Result<(), serenity::Error> {
     let commands = Command::registrations();
     GuildId::new(guild).set_commands(http, commands).await?;
     info!(guild, "Registered the slash commands in the guild");
@@ -72,10 +72,9 @@ impl EventHandler for Door {
     }
 }
 
-/// Connects to the gateway and serves interactions until the client stops.
-pub async fn client(config: &DiscordConfig, handler: Handler) -> anyhow::Result<Client> {
-    let client = serenity::all::ClientBuilder::new_with_http(http(config), GatewayIntents::empty())
+/// A gateway client that serves interactions once started.
+pub async fn client(config: &DiscordConfig, handler: Handler) -> Result<Client, serenity::Error> {
+    serenity::all::ClientBuilder::new_with_http(http(config), GatewayIntents::empty())
         .event_handler(Door { handler })
-        .await?;
-    Ok(client)
+        .await
 }

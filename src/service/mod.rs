@@ -60,6 +60,8 @@ pub struct Service {
     pub jobs_wake: Arc<Notify>,
     /// Discord's answers that the metrics count.
     pub discord_answers: Arc<crate::metrics::DiscordAnswers>,
+    /// Whether the slash commands are registered: until then gonogo is alive but not ready.
+    ready: Arc<tokio::sync::watch::Sender<bool>>,
     writes: Arc<WriteQueue>,
 }
 
@@ -79,8 +81,24 @@ impl Service {
             timers_wake: Arc::new(Notify::new()),
             jobs_wake: Arc::new(Notify::new()),
             discord_answers: Arc::default(),
+            ready: Arc::new(tokio::sync::watch::Sender::new(false)),
             writes: Arc::default(),
         }
+    }
+
+    /// Marks gonogo ready: its commands are registered with Discord.
+    pub fn mark_ready(&self) {
+        self.ready.send_replace(true);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    /// Waits until gonogo is ready.
+    pub async fn wait_ready(&self) {
+        let mut ready = self.ready.subscribe();
+        let _ = ready.wait_for(|ready| *ready).await;
     }
 
     /// With `audit.key` set, makes sure the chain's newest row is keyed, appending an event

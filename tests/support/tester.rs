@@ -187,10 +187,24 @@ impl Tester {
     }
 
     async fn boot(&mut self) {
+        self.boot_unready().await;
+        self.running().service.wait_ready().await;
+    }
+
+    /// Starts gonogo without waiting for its commands to be registered.
+    async fn boot_unready(&mut self) {
         let running = app::start(self.config.clone(), Arc::new(self.clock.clone()))
             .await
             .unwrap_or_else(|e| panic!("gonogo did not start: {e:#}"));
         self.running = Some(running);
+    }
+
+    /// Like [`Tester::restart`], without waiting until gonogo is ready.
+    pub async fn restart_unready(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.expect("gonogo stopped cleanly");
+        }
+        self.boot_unready().await;
     }
 
     /// Stops gonogo gracefully and starts it again on the same database.
