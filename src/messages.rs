@@ -68,6 +68,33 @@ templates![
     "vote_unchanged",
 ];
 
+/// User text made inert for Discord markdown: every formatting character is escaped, line
+/// breaks become spaces (no line can pass for one of the bot's), and a URL stays a plain URL
+/// (escaped brackets around it mean it can never be a masked link).
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("https://") || rest.starts_with("http://") {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        match c {
+            '\r' | '\n' => out.push(' '),
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '-' | '[' | ']' | '(' | ')' | '<'
+            | '@' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 /// The loaded templates.
 #[derive(Debug)]
 pub struct Messages {
@@ -89,6 +116,8 @@ impl Messages {
         env.add_filter("excerpt", |text: &str, max: usize| {
             crate::domain::effect::excerpt(text, max)
         });
+        // Text people typed is shown as typed, never as the bot's own formatting.
+        env.add_filter("md", |text: &str| escape_markdown(text));
         for (name, embedded) in TEMPLATES {
             let source = match dir.map(|dir| dir.join(format!("{name}.md"))) {
                 Some(path) if path.exists() => std::fs::read_to_string(&path)

@@ -45,6 +45,18 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
     })
 }
 
+/// A rejected release whose people typed markdown meant to pass for the bot's own words.
+fn hostile() -> Value {
+    let mut card = card("rejected", 2, false);
+    card["summary"] =
+        json!("**✅ Approved — ready to deploy** [release notes](https://evil.example/x_y) ~~");
+    card["author"] = json!("@everyone");
+    card["decision_reason"] = json!("fine\n# ✅ Approved by security <@&1> `ok`");
+    card["votes"][0]["name"] = json!("~~member0~~");
+    card["slots"][0]["filled_by"] = json!(["||exec||"]);
+    card
+}
+
 /// What `/release status` lists as not delivered: nothing, except while a rollout is halted.
 fn undelivered(state: &str, worst_case: bool) -> Value {
     if worst_case {
@@ -163,6 +175,7 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             ("rolled back", card("rolled_back", 3, false)),
             ("longest", card("rejected", 40, true)),
             ("longest rollback", card("rolled_back", 40, true)),
+            ("hostile", hostile()),
         ],
         "poll_ended" => ["approved", "rejected", "expired", "cancelled"]
             .into_iter()
@@ -186,6 +199,7 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             ("halted", card("halted", 2, false)),
             ("longest", card("rejected", 40, true)),
             ("longest rollback", card("rolled_back", 40, true)),
+            ("hostile", hostile()),
         ],
         "list" => vec![
             ("empty", json!({ "releases": [] })),

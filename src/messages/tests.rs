@@ -132,3 +132,20 @@ fn a_broken_override_is_reported_with_its_name() {
     let error = Messages::load(Some(dir.path())).unwrap_err();
     assert!(format!("{error:#}").contains("`list`"), "{error:#}");
 }
+
+#[test]
+fn user_text_is_made_inert_for_markdown() {
+    use crate::messages::escape_markdown;
+    assert_eq!(escape_markdown("plain words, 1.4"), "plain words, 1.4");
+    assert_eq!(escape_markdown("**bold** _i_"), "\\*\\*bold\\*\\* \\_i\\_");
+    assert_eq!(escape_markdown("a\nb\r\nc"), "a b  c");
+    assert_eq!(
+        escape_markdown("[x](https://e.example/a_b) see http://f.example/*"),
+        "\\[x\\]\\(https://e.example/a_b) see http://f.example/*"
+    );
+    assert_eq!(
+        escape_markdown("<@&1> @here \\"),
+        "\\<\\@&1\\> \\@here \\\\"
+    );
+    assert_eq!(escape_markdown("Jean-Luc é"), "Jean\\-Luc é");
+}
