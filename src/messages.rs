@@ -57,6 +57,7 @@ templates![
     "refusal_rollback_window_closed",
     "refusal_several_running",
     "refusal_stale_card",
+    "refusal_too_late",
     "refusal_unknown_release",
     "release_card",
     "rollback_modal",

@@ -33,7 +33,7 @@ pub fn http(config: &DiscordConfig) -> Http {
 pub async fn register_commands(http: &Http, guild: u64) -> Result<(), serenity::Error> {
     let commands = Command::registrations();
     GuildId::new(guild).set_commands(http, commands).await?;
-    info!(guild, "Registered the slash commands in the guild");
+    info!(guild = %guild, "Registered the slash commands in the guild");
     Ok(())
 }
 
@@ -65,7 +65,7 @@ impl EventHandler for Door {
             .await
         {
             warn!(
-                interaction_id = id.get(),
+                interaction_id = %id,
                 "Cannot answer the interaction: {cause}"
             );
         }

@@ -41,7 +41,8 @@ impl Handler {
             Interaction::Modal(m) => (m.id.get(), m.user.id.get()),
             _ => (0, 0),
         };
-        let span = info_span!("interaction", interaction_id = id, user_id = user);
+        // Snowflakes go out as strings: JSON readers round integers past 2^53.
+        let span = info_span!("interaction", interaction_id = %id, user_id = %user);
         self.dispatch(interaction).instrument(span).await
     }
 
@@ -64,7 +65,8 @@ impl Handler {
             Err(Error::User(refusal)) => refusal,
             Err(Error::Internal(cause)) => return self.internal_error(&cause),
         };
-        if refusal != UserError::AlreadyHandled {
+        // A replay and a request discarded unwritten leave nothing to record.
+        if refusal != UserError::AlreadyHandled && refusal != UserError::TooLate {
             // A refusal is an answer too: its replay must not take effect later.
             if let Err(cause) = self.service.record_handled(interaction.id().get()).await {
                 return self.internal_error(&cause);

@@ -32,6 +32,7 @@ pub fn user_error(messages: &Messages, error: &UserError) -> anyhow::Result<Stri
         }
         UserError::StaleCard => messages.render("refusal_stale_card", json!({})),
         UserError::OutsideGuild => messages.render("refusal_outside_guild", json!({})),
+        UserError::TooLate => messages.render("refusal_too_late", json!({})),
         UserError::AlreadyHandled => messages.render("already_handled", json!({})),
     }
 }

@@ -15,6 +15,8 @@ pub enum UserError {
     AlreadyHandled,
     /// The interaction came from another server, or from a direct message.
     OutsideGuild,
+    /// The request waited past Discord's deadline, or its sender left: nothing was written.
+    TooLate,
 }
 
 /// What a service call can fail with. `?` turns any internal failure into `Internal`.

@@ -6,9 +6,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use super::apply::apply;
 use super::error::{refused, Error, Result, UserError};
@@ -116,6 +118,18 @@ struct Job {
     interaction: Option<u64>,
     change: Change,
     reply: oneshot::Sender<Result<Done>>,
+    queued_at: Instant,
+}
+
+/// Discord stops waiting for an interaction's answer after 3 seconds. A request still queued by
+/// then, or whose HTTP request was dropped, is discarded unwritten: nobody can be told of it.
+const INTERACTION_DEADLINE: Duration = Duration::from_secs(3);
+
+impl Job {
+    fn is_abandoned(&self) -> bool {
+        self.interaction.is_some()
+            && (self.reply.is_closed() || self.queued_at.elapsed() > INTERACTION_DEADLINE)
+    }
 }
 
 /// Requests waiting to be written, and the lock held by whoever writes the next group, which
@@ -166,6 +180,7 @@ impl Service {
             interaction,
             change,
             reply,
+            queued_at: Instant::now(),
         })?;
         {
             // Whoever holds the writer lock writes everything queued so far: this request
@@ -251,6 +266,10 @@ impl Service {
         let mut revisions = store::releases::revisions(&mut unit.tx, &named).await?;
         let mut answers = Vec::with_capacity(jobs.len());
         for job in jobs {
+            if job.is_abandoned() {
+                answers.push(Err(UserError::TooLate));
+                continue;
+            }
             if let Some(id) = job.interaction {
                 if !handled.insert(id) {
                     answers.push(Err(UserError::AlreadyHandled));
@@ -502,5 +521,98 @@ impl Writer<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{TimeZone as _, Utc};
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::domain::{Role, UserId};
+    use crate::messages::Messages;
+    use crate::store::Db;
+
+    const CONFIG: &str = r#"
+[discord]
+application_id = "123456789012345678"
+public_key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+guild_id = "234567890123456780"
+[channels]
+releases = "345678901234567890"
+[roles]
+lead = "500000000000000001"
+security = "500000000000000002"
+team = "500000000000000003"
+exec = "500000000000000004"
+"#;
+
+    fn plan(version: &str) -> Change {
+        Change::Plan {
+            actor: Actor {
+                id: UserId(7),
+                name: "Avery".into(),
+                roles: vec![Role::Lead],
+            },
+            request: PlanRequest::parse(version, "patch", "x", None, None).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_queued_past_discords_deadline_is_discarded_unwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        let env = [("GONOGO_DISCORD__TOKEN", "t")];
+        let config = Arc::new(crate::config::load_from_str(CONFIG, &env).unwrap());
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
+        ));
+        let service = Service::new(db, config, clock, Arc::new(Messages::embedded()));
+
+        let (stale_reply, stale_answer) = oneshot::channel();
+        let waited = Instant::now()
+            .checked_sub(INTERACTION_DEADLINE + Duration::from_millis(1))
+            .unwrap();
+        service
+            .writes
+            .push(Job {
+                interaction: Some(1),
+                change: plan("1.0.0"),
+                reply: stale_reply,
+                queued_at: waited,
+            })
+            .unwrap();
+        let (gone_reply, gone_answer) = oneshot::channel();
+        drop(gone_answer);
+        service
+            .writes
+            .push(Job {
+                interaction: Some(2),
+                change: plan("2.0.0"),
+                reply: gone_reply,
+                queued_at: Instant::now(),
+            })
+            .unwrap();
+        let fresh = service.submit(Some(3), plan("3.0.0")).await;
+        assert!(matches!(fresh, Ok(Done::Planned(_))));
+        assert!(matches!(
+            stale_answer.await.unwrap(),
+            Err(Error::User(UserError::TooLate))
+        ));
+        let versions: Vec<String> = sqlx::query_scalar("SELECT version FROM releases")
+            .fetch_all(service.db.reader())
+            .await
+            .unwrap();
+        assert_eq!(versions, ["3.0.0"]);
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM interactions")
+            .fetch_all(service.db.reader())
+            .await
+            .unwrap();
+        assert_eq!(ids, [3]);
     }
 }
