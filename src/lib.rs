@@ -6,6 +6,7 @@ pub mod config;
 pub mod discord;
 pub mod domain;
 pub mod executor;
+pub mod housekeeping;
 pub mod http;
 pub mod messages;
 pub mod metrics;

@@ -152,6 +152,10 @@ async fn deliver_next(
     if pacer.paused(now).is_some() {
         return Ok(Pass::Idle(None));
     }
+    // Only edits still inside their spacing matter; the map must not grow with every release.
+    pacer
+        .last_edit
+        .retain(|_, at| at.elapsed() < CARD_EDIT_SPACING);
     let heads = store::outbox::due_heads(service.db.reader(), now, HEADS_CONSIDERED).await?;
     let mut paced_until: Option<Instant> = None;
     let mut ready = Vec::with_capacity(heads.len());

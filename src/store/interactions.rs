@@ -65,3 +65,13 @@ pub async fn claim_all(
     }
     Ok(())
 }
+
+/// Forgets the ids handled before `before`; returns how many.
+pub async fn prune(db: impl SqliteExecutor<'_>, before: DateTime<Utc>) -> anyhow::Result<u64> {
+    let done = sqlx::query("DELETE FROM interactions WHERE received_at < ?")
+        .bind(ts(before))
+        .execute(db)
+        .await
+        .context("Cannot prune the handled interaction ids")?;
+    Ok(done.rows_affected())
+}

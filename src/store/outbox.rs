@@ -276,6 +276,16 @@ pub async fn mark_failed(db: impl SqliteExecutor<'_>, id: i64, error: &str) -> a
     Ok(())
 }
 
+/// Deletes the rows delivered before `before`; returns how many.
+pub async fn prune_sent(db: impl SqliteExecutor<'_>, before: DateTime<Utc>) -> anyhow::Result<u64> {
+    let done = sqlx::query("DELETE FROM outbox WHERE state = 'sent' AND sent_at < ?")
+        .bind(ts(before))
+        .execute(db)
+        .await
+        .context("Cannot prune the delivered messages")?;
+    Ok(done.rows_affected())
+}
+
 /// Rows waiting, failing and parked, by kind, for the metrics: `(state, kind, rows)`, where
 /// `state` is `pending`, `failing` or `parked`. Delivered rows are not counted; they are most
 /// of the table.

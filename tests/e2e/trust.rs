@@ -168,3 +168,34 @@ async fn versions_differing_only_in_build_metadata_are_one_version() {
     assert_eq!(count(&t, "SELECT COUNT(*) FROM releases").await, 1);
     t.finish().await;
 }
+
+#[tokio::test]
+async fn old_interaction_ids_and_delivered_messages_are_pruned() {
+    let t = Tester::start().await;
+    let plan = plan_command(t.next_id(), &author(), "1.9.0", "patch", "Old news");
+    t.send(plan.clone()).await;
+    t.card("1.9.0").await;
+    t.fake
+        .wait_until("the thread is open", |f| !f.threads().is_empty())
+        .await;
+    assert!(recorded(&t, &plan).await);
+    let delivered = "SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND sent_at < '2026-03-03'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count(&t, delivered).await < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the card and thread are never marked sent"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+
+    t.advance(chrono::TimeDelta::days(8));
+    while recorded(&t, &plan).await || count(&t, delivered).await > 0 {
+        assert!(std::time::Instant::now() < deadline, "nothing was pruned");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // The release itself and its audit trail are kept.
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM releases").await, 1);
+    assert!(count(&t, "SELECT COUNT(*) FROM audit_events").await >= 1);
+    t.finish().await;
+}
