@@ -69,7 +69,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     });
 
     let rest = Rest::new(&config.discord.api_base, config.discord.token.expose())?
-        .counting(service.discord_answers.clone());
+        .counting(service.discord_answers.clone())
+        .pacing(service.clock.clone());
     supervise(&mut tasks, "outbox dispatcher", &stop, {
         let (service, stop) = (service.clone(), stop.clone());
         move || dispatcher::run(service.clone(), rest.clone(), stop.clone())

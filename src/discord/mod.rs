@@ -1,6 +1,7 @@
 //! The Discord adapter: the two doors, the one handler behind them, the REST client and the
 //! dispatcher that delivers the outbox through it.
 
+pub mod buckets;
 pub mod card;
 pub mod commands;
 pub mod custom_id;

@@ -10,6 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::buckets::{self, Buckets, Reading};
+use crate::clock::Clock;
 use crate::metrics::DiscordAnswers;
 
 /// Discord's REST API version.
@@ -55,6 +57,7 @@ pub struct Rest {
     base: String,
     authorization: String,
     answers: Option<Arc<DiscordAnswers>>,
+    buckets: Option<Buckets>,
 }
 
 /// The token stays out of logs: `Debug` shows where requests go, never the header.
@@ -88,7 +91,16 @@ impl Rest {
             base: format!("{}{API}", api_base.trim_end_matches('/')),
             authorization,
             answers: None,
+            buckets: None,
         })
+    }
+
+    /// Keeps Discord's rate limit buckets, timed on `clock`, and sends nothing into one that
+    /// is empty.
+    #[must_use]
+    pub fn pacing(mut self, clock: Arc<dyn Clock>) -> Rest {
+        self.buckets = Some(Buckets::new(clock));
+        self
     }
 
     /// Counts Discord's 401, 403 and 429 answers into `answers`.
@@ -148,6 +160,14 @@ impl Rest {
         path: &str,
         body: &impl Serialize,
     ) -> Result<Value, RestError> {
+        let route = buckets::route(method.as_str(), path);
+        if let Some(wait) = self.buckets.as_ref().and_then(|b| b.wait_for(&route)) {
+            // Known to be refused: not sent, so it costs nothing against the invalid-request limit.
+            return Err(RestError::RateLimited {
+                wait,
+                global: false,
+            });
+        }
         let response = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -159,6 +179,9 @@ impl Rest {
         let status = response.status();
         if let Some(answers) = &self.answers {
             answers.count(status.as_u16());
+        }
+        if let (Some(buckets), Some(reading)) = (&self.buckets, bucket_reading(&response)) {
+            buckets.record(&route, reading);
         }
         let retry_after = retry_after_header(&response);
         let global_header = response.headers().contains_key("x-ratelimit-global");
@@ -192,6 +215,16 @@ impl Rest {
             },
         })
     }
+}
+
+/// What `X-RateLimit-Bucket`, `-Remaining` and `-Reset-After` say, when all three are there.
+fn bucket_reading(response: &reqwest::Response) -> Option<Reading> {
+    let header = |name: &str| response.headers().get(name)?.to_str().ok();
+    Some(Reading {
+        bucket: header("x-ratelimit-bucket")?.to_owned(),
+        remaining: header("x-ratelimit-remaining")?.trim().parse().ok()?,
+        reset_after_secs: header("x-ratelimit-reset-after")?.trim().parse().ok()?,
+    })
 }
 
 /// `Retry-After` in seconds; Discord may send a fraction.

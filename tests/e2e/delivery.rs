@@ -343,3 +343,41 @@ async fn a_notice_discord_can_never_take_is_parked_and_blocks_nothing() {
     );
     t.finish().await;
 }
+
+#[tokio::test]
+async fn nothing_is_sent_into_a_bucket_discord_said_is_empty() {
+    let t = Tester::start().await;
+    t.fake.inject(Fault {
+        method: "POST",
+        path_contains: format!("/channels/{RELEASES_CHANNEL}/messages"),
+        kind: FaultKind::BucketEmptied {
+            reset_after_secs: 5.0,
+        },
+        times: 1,
+    });
+    t.plan(&author(), "8.9.0", "patch").await;
+    t.send(t.plan_payload(&author(), "8.9.1", "patch")).await;
+    t.wait_retry_scheduled(1).await;
+    let posts = |t: &Tester| {
+        t.fake
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.method == "POST" && r.path.ends_with(&format!("{RELEASES_CHANNEL}/messages"))
+            })
+            .count()
+    };
+    assert_eq!(
+        posts(&t),
+        1,
+        "the second card waits for the bucket to refill"
+    );
+    t.advance(TimeDelta::seconds(5));
+    t.card("8.9.1").await;
+    assert_eq!(posts(&t), 2);
+    assert!(
+        t.fake.requests().iter().all(|r| r.status != 429),
+        "the wait cost no 429"
+    );
+    t.finish().await;
+}

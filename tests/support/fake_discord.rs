@@ -64,6 +64,8 @@ pub enum FaultKind {
     GlobalRateLimited { retry_after_secs: f64 },
     /// A 429 whose `Retry-After` header and `retry_after` body say these, however odd.
     OddRateLimit { header: &'static str, body: f64 },
+    /// The request is carried out, and the answer says its bucket is now empty for this long.
+    BucketEmptied { reset_after_secs: f64 },
 }
 
 /// Answer the next `times` requests matching `method` (`"*"` for any) and `path_contains`

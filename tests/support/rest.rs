@@ -183,13 +183,13 @@ fn answer(
     };
     let conflict = super::messages::allowed_mentions_conflict(req.body)
         .or_else(|| super::messages::allowed_mentions_conflict(&req.body["data"]));
-    let lost_answer = match take_fault(fake, method, path) {
+    let after = match take_fault(fake, method, path) {
         Some(Ok(fault)) => {
             problems.extend(invalid);
             problems.extend(conflict.map(|c| format!("{method} {path}: {c}")));
             return fault;
         }
-        Some(Err(lost)) => Some(lost),
+        Some(Err(after)) => Some(after),
         None => None,
     };
     if !invalid.is_empty() || conflict.is_some() {
@@ -207,11 +207,26 @@ fn answer(
     if req.segs.first() == Some(&"webhooks") {
         return interactions::webhook(fake, req, problems);
     }
-    let reply = routes::route(fake, req, problems);
-    match lost_answer {
-        Some(status) => status_reply(status),
+    let mut reply = routes::route(fake, req, problems);
+    match after {
+        Some(Handled::AnswerLost(status)) => status_reply(status),
+        Some(Handled::BucketEmptied(secs)) => {
+            reply.headers.extend([
+                ("x-ratelimit-bucket", "fake-bucket".to_owned()),
+                ("x-ratelimit-limit", "5".to_owned()),
+                ("x-ratelimit-remaining", "0".to_owned()),
+                ("x-ratelimit-reset-after", secs.to_string()),
+            ]);
+            reply
+        }
         None => reply,
     }
+}
+
+/// A fault that lets the request be carried out and changes only its answer.
+enum Handled {
+    AnswerLost(u16),
+    BucketEmptied(f64),
 }
 
 fn status_reply(status: u16) -> Reply {
@@ -222,9 +237,9 @@ fn status_reply(status: u16) -> Reply {
     Reply::error(status, 0, reason)
 }
 
-/// The fault to answer with instead of handling the request, or `Err(status)` when the request
-/// is handled and only its answer replaced.
-fn take_fault(fake: &FakeDiscord, method: &str, path: &str) -> Option<Result<Reply, u16>> {
+/// The fault to answer with instead of handling the request, or `Err` when the request is
+/// handled and only its answer changed.
+fn take_fault(fake: &FakeDiscord, method: &str, path: &str) -> Option<Result<Reply, Handled>> {
     let mut st = fake.lock();
     let i = st.faults.iter().position(|f| {
         f.times > 0
@@ -237,7 +252,10 @@ fn take_fault(fake: &FakeDiscord, method: &str, path: &str) -> Option<Result<Rep
         st.faults.remove(i);
     }
     Some(Ok(match kind {
-        FaultKind::AnswerLost(status) => return Some(Err(status)),
+        FaultKind::AnswerLost(status) => return Some(Err(Handled::AnswerLost(status))),
+        FaultKind::BucketEmptied { reset_after_secs } => {
+            return Some(Err(Handled::BucketEmptied(reset_after_secs)))
+        }
         FaultKind::RateLimited { retry_after_secs } => {
             let mut r = Reply::json(
                 429,
