@@ -41,6 +41,21 @@ impl ComponentAction {
         format!("{PREFIX}:{verb}:{}", id.0)
     }
 
+    /// The release the component belongs to.
+    pub fn release(self) -> ReleaseId {
+        match self {
+            ComponentAction::Go(id)
+            | ComponentAction::NoGo(id)
+            | ComponentAction::NoGoReason(id)
+            | ComponentAction::Deploy(id)
+            | ComponentAction::Halt(id)
+            | ComponentAction::HaltReason(id)
+            | ComponentAction::Resume(id)
+            | ComponentAction::Rollback(id)
+            | ComponentAction::RollbackReason(id) => id,
+        }
+    }
+
     /// `None` for ids from another version of gonogo or not ours at all: a stale card.
     pub fn parse(custom_id: &str) -> Option<ComponentAction> {
         let mut parts = custom_id.splitn(3, ':');

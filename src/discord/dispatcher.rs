@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::Value;
 use serenity::all::{
     AutoArchiveDuration, ChannelType, CreateAllowedMentions, CreateMessage, CreateThread,
     EditMessage, Nonce,
@@ -14,6 +15,7 @@ use tokio::sync::watch;
 use tracing::{error, info_span, warn, Instrument as _};
 
 use super::card;
+use super::custom_id::ComponentAction;
 use super::rest::{Rest, RestError, THREAD_ALREADY_CREATED};
 use crate::domain::{Notice, ReleaseId, ReleaseState};
 use crate::scheduler;
@@ -28,6 +30,12 @@ use crate::store::{self, releases::StoredRelease};
 const GIVE_UP_AFTER: TimeDelta = TimeDelta::hours(24);
 /// The longest wait between two retries.
 const MAX_BACKOFF_SECS: u64 = 300;
+
+/// Discord de-duplicates a post's nonce for a few minutes only. A post retried later than this
+/// after its first failure, whose earlier attempt may have gone through, is looked for first.
+const NONCE_WINDOW: TimeDelta = TimeDelta::minutes(2);
+/// How many of a channel's newest messages are searched for such a post.
+const LOOK_BACK: u8 = 50;
 
 /// Card edits of one release are spaced by this much real time: Discord sustains about one
 /// message edit a second, and whenever an edit goes out it shows the latest state anyway.
@@ -340,6 +348,13 @@ async fn post_card(
     row: &OutboxRow,
     stored: &StoredRelease,
 ) -> Result<Settlement, DeliveryError> {
+    // Only gonogo's own posts can carry its buttons' custom ids.
+    let is_this_card = |m: &Value| card_of(m) == Some(row.release_id);
+    if let Some(id) =
+        already_posted(service, rest, row, stored.card_channel_id, is_this_card).await?
+    {
+        return Ok(Settlement::CardPosted(id));
+    }
     let (_, view, embed) = render(service, stored).await?;
     let message = CreateMessage::new()
         .embed(embed)
@@ -439,6 +454,13 @@ async fn notify(
         ),
         None => (text, CreateAllowedMentions::new()),
     };
+    let is_this_notice = |m: &Value| by_a_bot(m) && m["content"].as_str() == Some(&content);
+    if already_posted(service, rest, row, channel, is_this_notice)
+        .await?
+        .is_some()
+    {
+        return Ok(Settlement::Sent);
+    }
     let message = CreateMessage::new()
         .content(content)
         .allowed_mentions(mentions)
@@ -446,6 +468,47 @@ async fn notify(
         .enforce_nonce(true);
     rest.create_message(channel, &message).await?;
     Ok(Settlement::Sent)
+}
+
+/// A post whose earlier attempt may have gone through, found among the channel's newest
+/// messages once its nonce no longer guards against a second copy. Reads do not reliably
+/// carry the nonce, so `is_it` recognises the post by what it shows.
+async fn already_posted(
+    service: &Service,
+    rest: &Rest,
+    row: &OutboxRow,
+    channel: u64,
+    is_it: impl Fn(&Value) -> bool,
+) -> Result<Option<u64>, DeliveryError> {
+    let past_window = row
+        .first_failed_at
+        .is_some_and(|failed| service.now() - failed >= NONCE_WINDOW);
+    if !past_window {
+        return Ok(None);
+    }
+    let recent = rest.recent_messages(channel, LOOK_BACK).await?;
+    Ok(recent
+        .iter()
+        .find(|m| is_it(m))
+        .and_then(|m| m["id"].as_str()?.parse().ok()))
+}
+
+/// Whether a bot wrote the message: a notice's exact words from a bot in gonogo's channels
+/// are gonogo's.
+fn by_a_bot(message: &Value) -> bool {
+    message["author"]["bot"] == Value::Bool(true)
+}
+
+/// The release whose card the message is, judged by its buttons.
+fn card_of(message: &Value) -> Option<ReleaseId> {
+    message["components"]
+        .as_array()?
+        .iter()
+        .filter_map(|row| row["components"].as_array())
+        .flatten()
+        .filter_map(|component| component["custom_id"].as_str())
+        .find_map(ComponentAction::parse)
+        .map(ComponentAction::release)
 }
 
 /// The template that words a notice.

@@ -154,13 +154,34 @@ impl Rest {
         snowflake(&created)
     }
 
+    /// The newest messages of a channel, newest first.
+    pub async fn recent_messages(&self, channel: u64, limit: u8) -> Result<Vec<Value>, RestError> {
+        let path = format!("/channels/{channel}/messages?limit={limit}");
+        let listed = self.request(Method::GET, &path, None).await?;
+        Ok(match listed {
+            Value::Array(messages) => messages,
+            _ => Vec::new(),
+        })
+    }
+
     async fn send(
         &self,
         method: Method,
         path: &str,
         body: &impl Serialize,
     ) -> Result<Value, RestError> {
-        let route = buckets::route(method.as_str(), path);
+        let body = serde_json::to_value(body)
+            .map_err(|e| RestError::Network(format!("cannot encode the request: {e}")))?;
+        self.request(method, path, Some(body)).await
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, RestError> {
+        let route = buckets::route(method.as_str(), path.split('?').next().unwrap_or(path));
         if let Some(wait) = self.buckets.as_ref().and_then(|b| b.wait_for(&route)) {
             // Known to be refused: not sent, so it costs nothing against the invalid-request limit.
             return Err(RestError::RateLimited {
@@ -168,11 +189,14 @@ impl Rest {
                 global: false,
             });
         }
-        let response = self
+        let mut request = self
             .client
             .request(method, format!("{}{path}", self.base))
-            .header("Authorization", &self.authorization)
-            .json(body)
+            .header("Authorization", &self.authorization);
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| RestError::Network(e.without_url().to_string()))?;

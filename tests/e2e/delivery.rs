@@ -381,3 +381,89 @@ async fn nothing_is_sent_into_a_bucket_discord_said_is_empty() {
     );
     t.finish().await;
 }
+
+#[tokio::test]
+async fn a_post_retried_after_the_nonce_window_is_looked_for_and_not_posted_again() {
+    let t = Tester::start().await;
+    t.fake.inject(Fault {
+        method: "POST",
+        path_contains: format!("/channels/{RELEASES_CHANNEL}/messages"),
+        kind: FaultKind::AnswerLost(502),
+        times: 1,
+    });
+    t.send(t.plan_payload(&author(), "8.3.0", "patch")).await;
+    t.fake
+        .wait_for("the post's answer is lost", |r| r.status == 502)
+        .await;
+    t.wait_retry_scheduled(1).await;
+    // The bot was away long enough that Discord forgot the nonce.
+    t.fake.expire_nonces();
+    t.advance(TimeDelta::minutes(3));
+    t.fake
+        .wait_until("the thread is open", |f| !f.threads().is_empty())
+        .await;
+    assert_eq!(t.fake.messages(RELEASES_CHANNEL).len(), 1, "one card");
+    assert!(
+        t.fake
+            .requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.path.ends_with(&format!("{RELEASES_CHANNEL}/messages"))),
+        "the bot looked before posting again"
+    );
+    // The card found is the one the buttons work on.
+    t.go(&lead(), "8.3.0").await;
+    t.wait_card("8.3.0", "the card shows the approval", |c| {
+        c.contains("Approved")
+    })
+    .await;
+
+    // A notice meets the same fate and is found by its words.
+    t.fake.inject(Fault {
+        method: "POST",
+        path_contains: "/messages".to_owned(),
+        kind: FaultKind::AnswerLost(502),
+        times: 1,
+    });
+    t.send(t.command(
+        &author(),
+        "cancel",
+        vec![("version", json!("8.3.0")), ("reason", json!("Superseded"))],
+    ))
+    .await;
+    t.fake
+        .wait_for("the notice's answer is lost", |r| r.status == 502)
+        .await;
+    t.fake.expire_nonces();
+    t.advance(TimeDelta::minutes(3));
+    let thread = t.fake.threads()[0]["id"]
+        .as_str()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap();
+    t.fake.wait_until("the outbox is empty", |_| true).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
+        .fetch_one(t.db())
+        .await
+        .unwrap()
+        > 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the notice never settles"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let cancelled: Vec<_> = t
+        .fake
+        .messages(thread)
+        .into_iter()
+        .filter(|m| {
+            m["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("cancelled"))
+        })
+        .collect();
+    assert_eq!(cancelled.len(), 1, "one cancellation notice: {cancelled:?}");
+    t.finish().await;
+}

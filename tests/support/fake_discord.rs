@@ -121,6 +121,8 @@ pub(crate) struct State {
     pub violations: Vec<String>,
     pub next_id: u64,
     pub gateway: GatewayState,
+    /// Messages up to this id were posted before the nonce window: their nonces dedupe no more.
+    pub nonces_expired_through: u64,
 }
 
 impl State {
@@ -323,6 +325,13 @@ impl FakeDiscord {
     /// Forgets the violations so far (for tests that provoke them on purpose).
     pub fn take_violations(&self) -> Vec<String> {
         std::mem::take(&mut self.lock().violations)
+    }
+
+    /// Lets the nonce window of every message posted so far pass: Discord de-duplicates a
+    /// nonce only for a few minutes, and a retry after that would post again.
+    pub fn expire_nonces(&self) {
+        let mut st = self.lock();
+        st.nonces_expired_through = st.next_id;
     }
 
     /// Injects a fault for the next matching requests.

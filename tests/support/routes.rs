@@ -15,6 +15,7 @@ pub fn known(req: &Req<'_>) -> bool {
                 | ["gateway", "bot"]
                 | ["users", "@me"]
                 | ["oauth2", "applications", "@me"]
+                | ["channels", _, "messages"]
                 | ["channels", _, "messages", _]
                 | ["applications", _, "commands"]
                 | ["applications", _, "guilds", _, "commands"]
@@ -60,6 +61,10 @@ pub fn route(fake: &FakeDiscord, req: &Req<'_>, problems: &mut Vec<String>) -> R
                 Reply::error(400, 50006, "Cannot send an empty message")
             }
             Some(ch) => create_message(fake, ch, req.body),
+            None => Reply::error(404, 10003, "Unknown Channel"),
+        },
+        ("GET", ["channels", ch, "messages"]) => match id(ch) {
+            Some(ch) => recent_messages(fake, ch, req.query),
             None => Reply::error(404, 10003, "Unknown Channel"),
         },
         ("GET" | "PATCH", ["channels", ch, "messages", msg]) => {
@@ -109,7 +114,10 @@ fn create_message(fake: &FakeDiscord, ch: u64, body: &Value) -> Reply {
                     .get(mid)
                     .filter(|m| m.get("nonce").map(nonce_key).as_ref() == Some(nonce))
             });
-            if let Some(m) = existing {
+            let inside_window = existing
+                .and_then(|m| snowflake_of(&m["id"]))
+                .is_some_and(|id| id > st.nonces_expired_through);
+            if let Some(m) = existing.filter(|_| inside_window) {
                 return Reply::ok(m.clone());
             }
         }
@@ -119,6 +127,34 @@ fn create_message(fake: &FakeDiscord, ch: u64, body: &Value) -> Reply {
     st.channels.entry(ch).or_default().push(mid);
     st.messages.insert(mid, msg.clone());
     Reply::ok(msg)
+}
+
+/// `GET /channels/{id}/messages?limit=N`: the newest messages first, at most `limit` (50 by
+/// default, 100 at most). Like Discord's reads, they do not carry the nonce they were sent with.
+fn recent_messages(fake: &FakeDiscord, ch: u64, query: &str) -> Reply {
+    let limit = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("limit="))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(50)
+        .min(100);
+    let st = fake.lock();
+    let listed: Vec<Value> = st
+        .channels
+        .get(&ch)
+        .into_iter()
+        .flatten()
+        .rev()
+        .take(limit)
+        .filter_map(|mid| st.messages.get(mid).cloned())
+        .map(|mut m| {
+            if let Some(fields) = m.as_object_mut() {
+                fields.remove("nonce");
+            }
+            m
+        })
+        .collect();
+    Reply::ok(json!(listed))
 }
 
 /// Nonces compare by their text, whether sent as a string or a number.
