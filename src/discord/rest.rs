@@ -1,9 +1,10 @@
 //! A thin REST client for the outbox: channel posts, edits and threads, with the status and
 //! `Retry-After` of every failure kept, since the outbox itself handles rate limits.
 
+use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use reqwest::{Method, StatusCode};
@@ -58,6 +59,45 @@ pub struct Rest {
     authorization: String,
     answers: Option<Arc<DiscordAnswers>>,
     buckets: Option<Buckets>,
+    pace: Arc<GlobalPace>,
+}
+
+/// Discord's global limit is 50 requests a second per bot; gonogo keeps under it with room.
+const GLOBAL_PER_SECOND: usize = 45;
+
+/// The send times of the last second's requests, so that no second holds more than
+/// [`GLOBAL_PER_SECOND`]. Real time: this paces the wire, which Discord times.
+#[derive(Debug, Default)]
+struct GlobalPace {
+    sent: Mutex<VecDeque<Instant>>,
+}
+
+impl GlobalPace {
+    /// Waits until one more request fits in the last second, and counts it.
+    async fn take(&self) {
+        loop {
+            let wait = {
+                let Ok(mut sent) = self.sent.lock() else {
+                    return;
+                };
+                let now = Instant::now();
+                while sent
+                    .front()
+                    .is_some_and(|at| now.duration_since(*at) >= Duration::from_secs(1))
+                {
+                    sent.pop_front();
+                }
+                if sent.len() < GLOBAL_PER_SECOND {
+                    sent.push_back(now);
+                    return;
+                }
+                sent.front().map_or(Duration::ZERO, |oldest| {
+                    Duration::from_secs(1).saturating_sub(now.duration_since(*oldest))
+                })
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
 }
 
 /// The token stays out of logs: `Debug` shows where requests go, never the header.
@@ -92,6 +132,7 @@ impl Rest {
             authorization,
             answers: None,
             buckets: None,
+            pace: Arc::default(),
         })
     }
 
@@ -189,6 +230,7 @@ impl Rest {
                 global: false,
             });
         }
+        self.pace.take().await;
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base))

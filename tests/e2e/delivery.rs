@@ -466,3 +466,19 @@ async fn a_post_retried_after_the_nonce_window_is_looked_for_and_not_posted_agai
     assert_eq!(cancelled.len(), 1, "one cancellation notice: {cancelled:?}");
     t.finish().await;
 }
+
+#[tokio::test]
+async fn a_burst_of_releases_keeps_under_discords_global_limit() {
+    let t = Tester::start().await;
+    let plans: Vec<_> = (0..40)
+        .map(|n| t.plan_payload(&author(), &format!("7.{n}.0"), "patch"))
+        .collect();
+    futures::future::join_all(plans.into_iter().map(|plan| t.send(plan))).await;
+    // 40 cards and 40 threads: more than a second's worth, paced to stay under the limit.
+    t.fake
+        .wait_until("every card and thread", |f| {
+            f.messages(RELEASES_CHANNEL).len() == 40 && f.threads().len() == 40
+        })
+        .await;
+    t.finish().await;
+}

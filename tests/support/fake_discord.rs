@@ -123,7 +123,12 @@ pub(crate) struct State {
     pub gateway: GatewayState,
     /// Messages up to this id were posted before the nonce window: their nonces dedupe no more.
     pub nonces_expired_through: u64,
+    /// When each bot request of the last second arrived, for Discord's global rate limit.
+    pub last_second: std::collections::VecDeque<Instant>,
 }
+
+/// Discord's global rate limit: requests per second per bot, interaction callbacks aside.
+pub const GLOBAL_LIMIT_PER_SECOND: usize = 50;
 
 impl State {
     pub fn snowflake(&mut self) -> u64 {

@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::fake_discord::{FakeDiscord, FaultKind, Recorded};
+use super::fake_discord::{FakeDiscord, FaultKind, Recorded, GLOBAL_LIMIT_PER_SECOND};
 use super::{interactions, openapi, routes};
 
 /// Builds the axum app: the gateway websocket plus the REST fallback.
@@ -183,6 +183,11 @@ fn answer(
     };
     let conflict = super::messages::allowed_mentions_conflict(req.body)
         .or_else(|| super::messages::allowed_mentions_conflict(&req.body["data"]));
+    if !is_interaction_route {
+        if let Some(limited) = over_global_limit(fake, method, path, problems) {
+            return limited;
+        }
+    }
     let after = match take_fault(fake, method, path) {
         Some(Ok(fault)) => {
             problems.extend(invalid);
@@ -221,6 +226,42 @@ fn answer(
         }
         None => reply,
     }
+}
+
+/// Discord's global limit of 50 requests a second: a request past it gets a global 429, and
+/// the test fails, since a bot that keeps doing this gets its address banned.
+fn over_global_limit(
+    fake: &FakeDiscord,
+    method: &str,
+    path: &str,
+    problems: &mut Vec<String>,
+) -> Option<Reply> {
+    let mut st = fake.lock();
+    let now = std::time::Instant::now();
+    while st
+        .last_second
+        .front()
+        .is_some_and(|at| now.duration_since(*at) >= std::time::Duration::from_secs(1))
+    {
+        st.last_second.pop_front();
+    }
+    if st.last_second.len() < GLOBAL_LIMIT_PER_SECOND {
+        st.last_second.push_back(now);
+        return None;
+    }
+    problems.push(format!(
+        "{method} {path}: over Discord's global limit of {GLOBAL_LIMIT_PER_SECOND} requests a second"
+    ));
+    let mut r = Reply::json(
+        429,
+        json!({"message": "You are being rate limited.", "retry_after": 1.0, "global": true, "code": 0}),
+    );
+    r.headers = vec![
+        ("retry-after", "1".to_owned()),
+        ("x-ratelimit-global", "true".to_owned()),
+        ("x-ratelimit-scope", "global".to_owned()),
+    ];
+    Some(r)
 }
 
 /// A fault that lets the request be carried out and changes only its answer.

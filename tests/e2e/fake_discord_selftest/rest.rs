@@ -267,3 +267,22 @@ async fn fake_rest_strictness_and_waiting() {
     poster.await.expect("poster");
     fake.assert_clean();
 }
+
+#[tokio::test]
+async fn fake_rest_enforces_discords_global_limit_of_fifty_a_second() {
+    let fake = FakeDiscord::start().await;
+    let path = format!("/channels/{CH}/messages");
+    let mut statuses = Vec::new();
+    for n in 0..51 {
+        let body = json!({ "content": format!("message {n}") });
+        let (status, answer) = raw(&fake, reqwest::Method::POST, &path, Some(body)).await;
+        statuses.push((status, answer));
+    }
+    assert!(statuses[..50].iter().all(|(status, _)| *status == 200));
+    let (status, answer) = &statuses[50];
+    assert_eq!(*status, 429);
+    assert_eq!(answer["global"], true);
+    let violations = fake.take_violations();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert!(violations[0].contains("global limit"), "{violations:?}");
+}
