@@ -150,7 +150,9 @@ async fn plan_and_approve(
         ));
     }
     flood(signer, url, plans, load.concurrency).await;
-    fake.wait_until("every card is posted", |f| {
+    // Paced by Discord's global limit of 50 requests a second: 1,000 cards take a while.
+    let patience = Duration::from_secs(600);
+    fake.wait_until_within(patience, "every card is posted", |f| {
         cards(f).len() as u64 == load.releases
     })
     .await;

@@ -1,7 +1,6 @@
 //! A thin REST client for the outbox: channel posts, edits and threads, with the status and
 //! `Retry-After` of every failure kept, since the outbox itself handles rate limits.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -63,40 +62,29 @@ pub struct Rest {
 }
 
 /// Discord's global limit is 50 requests a second per bot; gonogo keeps under it with room.
-const GLOBAL_PER_SECOND: usize = 45;
+const GLOBAL_PER_SECOND: u32 = 45;
 
-/// The send times of the last second's requests, so that no second holds more than
-/// [`GLOBAL_PER_SECOND`]. Real time: this paces the wire, which Discord times.
+/// Spaces requests evenly, one per 1/[`GLOBAL_PER_SECOND`] of a second, so no second ever
+/// holds more than that, however they bunch up on their way. Real time: this paces the wire,
+/// which Discord times.
 #[derive(Debug, Default)]
 struct GlobalPace {
-    sent: Mutex<VecDeque<Instant>>,
+    next_slot: Mutex<Option<Instant>>,
 }
 
 impl GlobalPace {
-    /// Waits until one more request fits in the last second, and counts it.
+    /// Waits for this request's slot.
     async fn take(&self) {
-        loop {
-            let wait = {
-                let Ok(mut sent) = self.sent.lock() else {
-                    return;
-                };
-                let now = Instant::now();
-                while sent
-                    .front()
-                    .is_some_and(|at| now.duration_since(*at) >= Duration::from_secs(1))
-                {
-                    sent.pop_front();
-                }
-                if sent.len() < GLOBAL_PER_SECOND {
-                    sent.push_back(now);
-                    return;
-                }
-                sent.front().map_or(Duration::ZERO, |oldest| {
-                    Duration::from_secs(1).saturating_sub(now.duration_since(*oldest))
-                })
+        let spacing = Duration::from_secs(1) / GLOBAL_PER_SECOND;
+        let slot = {
+            let Ok(mut next_slot) = self.next_slot.lock() else {
+                return;
             };
-            tokio::time::sleep(wait).await;
-        }
+            let slot = next_slot.map_or_else(Instant::now, |next| next.max(Instant::now()));
+            *next_slot = Some(slot + spacing);
+            slot
+        };
+        tokio::time::sleep_until(slot.into()).await;
     }
 }
 

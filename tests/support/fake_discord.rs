@@ -260,8 +260,20 @@ impl FakeDiscord {
     /// Waits (up to [`WAIT_TIMEOUT`]) until `pred` holds over the fake's state. Panics on
     /// timeout. `pred` is re-checked after every request, gateway event or violation.
     pub async fn wait_until(&self, description: &str, pred: impl Fn(&FakeDiscord) -> bool) {
+        self.wait_until_within(WAIT_TIMEOUT, description, pred)
+            .await;
+    }
+
+    /// Like [`FakeDiscord::wait_until`], with its own patience: a load that Discord's rate
+    /// limits pace takes longer than a story.
+    pub async fn wait_until_within(
+        &self,
+        patience: Duration,
+        description: &str,
+        pred: impl Fn(&FakeDiscord) -> bool,
+    ) {
         let mut rx = self.inner.changed.subscribe();
-        let deadline = tokio::time::Instant::now() + WAIT_TIMEOUT;
+        let deadline = tokio::time::Instant::now() + patience;
         loop {
             if pred(self) {
                 return;
@@ -271,7 +283,7 @@ impl FakeDiscord {
                 .is_err()
             {
                 panic!(
-                    "timed out after {WAIT_TIMEOUT:?} waiting until: {description}\n{}",
+                    "timed out after {patience:?} waiting until: {description}\n{}",
                     self.summary()
                 );
             }
