@@ -201,13 +201,16 @@ async fn register_commands(
                 backoff.num_seconds()
             ),
         }
-        let next = service.now() + backoff;
-        backoff = (backoff * 2).min(chrono::TimeDelta::minutes(5));
-        tokio::select! {
-            () = service.clock.sleep_until(next) => {}
-            _ = stop.changed() => return,
+        if !service.pause(backoff, &mut stop).await {
+            return;
         }
+        backoff = longer(backoff);
     }
+}
+
+/// The next wait of a retry that keeps failing: doubled, up to five minutes.
+fn longer(backoff: chrono::TimeDelta) -> chrono::TimeDelta {
+    (backoff * 2).min(chrono::TimeDelta::minutes(5))
 }
 
 /// Connects to the gateway and serves interactions, connecting again with backoff whenever
@@ -238,12 +241,10 @@ async fn connect_gateway(
                 backoff.num_seconds()
             ),
         }
-        let next = service.now() + backoff;
-        backoff = (backoff * 2).min(chrono::TimeDelta::minutes(5));
-        tokio::select! {
-            () = service.clock.sleep_until(next) => {}
-            _ = stop.changed() => return,
+        if !service.pause(backoff, &mut stop).await {
+            return;
         }
+        backoff = longer(backoff);
     }
 }
 
@@ -259,10 +260,8 @@ async fn publish_audit_head(service: Service, mut stop: watch::Receiver<bool>) {
             ),
             Err(cause) => tracing::error!("Cannot read the audit chain head: {cause:#}"),
         }
-        let next = service.now() + chrono::TimeDelta::hours(1);
-        tokio::select! {
-            () = service.clock.sleep_until(next) => {}
-            _ = stop.changed() => return,
+        if !service.pause(chrono::TimeDelta::hours(1), &mut stop).await {
+            return;
         }
     }
 }

@@ -19,10 +19,8 @@ pub async fn run(service: Service, mut stop: watch::Receiver<bool>) {
         if let Err(cause) = prune(&service).await {
             error!("Housekeeping failed, trying again in an hour: {cause:#}");
         }
-        let next = service.now() + TimeDelta::hours(1);
-        tokio::select! {
-            () = service.clock.sleep_until(next) => {}
-            _ = stop.changed() => return,
+        if !service.pause(TimeDelta::hours(1), &mut stop).await {
+            return;
         }
     }
 }

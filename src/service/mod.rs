@@ -13,8 +13,8 @@ mod write;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use chrono::{DateTime, SubsecRound as _, Utc};
-use tokio::sync::Notify;
+use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
+use tokio::sync::{watch, Notify};
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -83,6 +83,15 @@ impl Service {
             discord_answers: Arc::default(),
             ready: Arc::new(tokio::sync::watch::Sender::new(false)),
             writes: Arc::default(),
+        }
+    }
+
+    /// Waits `wait` on the service's clock; `false` when shutdown came first.
+    pub async fn pause(&self, wait: TimeDelta, stop: &mut watch::Receiver<bool>) -> bool {
+        let until = self.now() + wait;
+        tokio::select! {
+            () = self.clock.sleep_until(until) => true,
+            _ = stop.changed() => false,
         }
     }
 
