@@ -24,6 +24,8 @@ use crate::{executor, housekeeping, http, scheduler};
 /// A started bot.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when it has a listener of its own.
+    pub metrics_addr: Option<SocketAddr>,
     pub service: Service,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<anyhow::Result<()>>,
@@ -52,15 +54,12 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let router = http::router(handler.clone(), &config.discord.public_key, !metrics_apart)?;
     let addr = serve(&mut tasks, config.http.listen, router, &stop).await?;
     info!(%addr, "Serving POST /interactions, /healthz, /livez{}", if metrics_apart { "" } else { " and /metrics" });
+    let mut metrics_addr = None;
     if let Some(listen) = config.http.metrics_listen {
-        let metrics_addr = serve(
-            &mut tasks,
-            listen,
-            http::metrics_router(handler.clone()),
-            &stop,
-        )
-        .await?;
-        info!(addr = %metrics_addr, "Serving GET /metrics");
+        let router = http::metrics_router(handler.clone());
+        let bound = serve(&mut tasks, listen, router, &stop).await?;
+        info!(addr = %bound, "Serving GET /metrics");
+        metrics_addr = Some(bound);
     }
     let http_client = Arc::new(gateway::http(&config.discord));
     supervise(&mut tasks, "command registration", &stop, {
@@ -102,6 +101,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     }
     Ok(Running {
         addr,
+        metrics_addr,
         service,
         shutdown,
         tasks,

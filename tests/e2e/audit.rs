@@ -241,12 +241,7 @@ async fn a_truncated_or_rewritten_chain_fails_against_an_earlier_head() {
     assert_eq!(earlier.count, 2);
     let parsed: audit::Head = earlier.to_string().parse().unwrap();
     assert_eq!(parsed, earlier);
-    let metrics = reqwest::get(t.interactions_url().replace("/interactions", "/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = t.metrics().await;
     assert!(
         metrics.contains(&format!(
             "gonogo_audit_head_info{{count=\"2\",hash=\"{}\"}} 1",

@@ -211,12 +211,7 @@ async fn a_card_refused_403_shows_in_status_and_is_posted_once_the_permission_is
     // The operator granted the permission: the fake answers 200 again.
     t.card("8.5.0").await;
     assert_eq!(cards(&t), 1, "the card is posted exactly once");
-    let metrics = reqwest::get(t.interactions_url().replace("/interactions", "/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = t.metrics().await;
     assert!(
         metrics.contains("gonogo_discord_responses_total{status=\"403\"} 4"),
         "{metrics}"

@@ -126,3 +126,20 @@ async fn commands_are_registered_in_the_guild_from_the_one_command_enum() {
         )));
     t.finish().await;
 }
+
+#[tokio::test]
+async fn metrics_move_to_their_own_listener_when_asked() {
+    let t =
+        Tester::start_configured_env("", &[("GONOGO_HTTP__METRICS_LISTEN", "127.0.0.1:0")]).await;
+    let public = reqwest::get(format!("{}/metrics", t.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404, "not on the public listener");
+    let metrics = t.metrics().await;
+    assert!(metrics.contains("gonogo_audit_head_info"), "{metrics}");
+    let live = reqwest::get(format!("{}/livez", t.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+    t.finish().await;
+}

@@ -223,6 +223,18 @@ impl Tester {
         format!("http://{}", self.running().addr)
     }
 
+    /// The text of `/metrics`, from its own listener when it has one.
+    pub async fn metrics(&self) -> String {
+        let running = self.running();
+        let addr = running.metrics_addr.unwrap_or(running.addr);
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("the metrics text")
+    }
+
     fn running(&self) -> &Running {
         self.running.as_ref().expect("gonogo is running")
     }
