@@ -19,7 +19,7 @@ use sqlx::{ConnectOptions as _, Connection as _, Row as _};
 
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
-use support::process::{free_loopback_addr, write_config, Bot};
+use support::process::{free_loopback_addr, peak_rss_kb, write_config, Bot, ProcessUse};
 use support::signer::Signer;
 use support::tester::{author, button_id, deployer, lead, RELEASES_CHANNEL};
 
@@ -82,7 +82,7 @@ async fn run(load: &Load) {
     let mut ids = 1_700_000_000_000_000_000_u64..;
     plan_and_approve(&fake, &signer, &url, dir.path(), load, &mut ids).await;
 
-    let cpu_before = cpu_ticks(bot.id());
+    let before = ProcessUse::of(bot.id());
     let deploys: Vec<Value> = (0..load.releases)
         .map(|n| {
             fixtures::slash_command(
@@ -115,7 +115,8 @@ async fn run(load: &Load) {
         "0",
     )
     .await;
-    let ticks = u32::try_from(cpu_ticks(bot.id()) - cpu_before).unwrap_or(u32::MAX);
+    let used = ProcessUse::of(bot.id()).since(before);
+    let ticks = u32::try_from(used.cpu_ticks).unwrap_or(u32::MAX);
     let cpu_s = f64::from(ticks) / 100.0;
     let hwm_kb = peak_rss_kb(bot.id());
     bot.terminate();
@@ -346,23 +347,4 @@ async fn notices(dir: &Path, fake: &FakeDiscord) -> (u64, u64, u64) {
 fn percentile(sorted: &[i64], p: usize) -> i64 {
     let rank = (sorted.len() * p).div_ceil(100).max(1);
     sorted.get(rank - 1).copied().unwrap_or(0)
-}
-
-/// The bot's user plus system CPU time so far, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
-    let after_name = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // utime and stime are fields 14 and 15, the 12th and 13th after the name.
-    fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0)
-}
-
-fn peak_rss_kb(pid: u32) -> u64 {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }

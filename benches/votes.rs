@@ -18,7 +18,9 @@ use sqlx::{ConnectOptions as _, Connection as _};
 
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
-use support::process::{free_loopback_addr, wait_card, write_config, Bot, PATIENCE};
+use support::process::{
+    free_loopback_addr, peak_rss_kb, wait_card, write_config, Bot, ProcessUse, PATIENCE,
+};
 use support::signer::Signer;
 use support::tester::{author, button_id, content, plan_command, team};
 
@@ -67,6 +69,8 @@ struct Figures {
     /// Sorted by latency.
     clicks: Vec<Click>,
     flood: Duration,
+    /// The bot's CPU time and context switches during the flood.
+    used: ProcessUse,
     commits_per_s: f64,
     hwm_kb: u64,
     stored: i64,
@@ -98,6 +102,7 @@ async fn run(load: &Load) -> Figures {
     let url = format!("http://{addr}/interactions");
     let bodies = plan_and_prepare_clicks(&fake, &signer, &url, load.clicks).await;
 
+    let before = ProcessUse::of(bot.id());
     let started = Instant::now();
     let mut clicks: Vec<Click> = futures::stream::iter(bodies)
         .map(|body| click(&http, &signer, &url, body, started))
@@ -105,6 +110,7 @@ async fn run(load: &Load) -> Figures {
         .collect()
         .await;
     let flood = started.elapsed();
+    let used = ProcessUse::of(bot.id()).since(before);
     clicks.sort_by_key(|c| c.elapsed);
 
     let hwm_kb = peak_rss_kb(bot.id());
@@ -115,6 +121,7 @@ async fn run(load: &Load) -> Figures {
     Figures {
         clicks,
         flood,
+        used,
         commits_per_s,
         hwm_kb,
         stored,
@@ -173,6 +180,15 @@ impl Figures {
         let rss_mb = (self.hwm_kb + 512) / 1024;
         let lost = i64::from(accepted) - self.stored;
         let commits_per_s = self.commits_per_s;
+        // Clock ticks are hundredths of a second.
+        #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+        let (cpu_ms_per_vote, ctxt_per_vote) = {
+            let votes = self.stored.max(1) as f64;
+            (
+                self.used.cpu_ticks as f64 * 10.0 / votes,
+                self.used.ctxt_switches as f64 / votes,
+            )
+        };
 
         println!("gonogo vote load, everything on 127.0.0.1");
         println!(
@@ -207,7 +223,8 @@ impl Figures {
         println!(
             "votes: clicks={} concurrency={} p50_ms={p50:.2} p99_ms={p99:.2} max_ms={max:.2} \
              votes_per_s={votes_per_s:.0} sqlite_commits_per_s={commits_per_s:.0} ratio={:.2} \
-             peak_rss_mb={rss_mb} lost={lost}",
+             peak_rss_mb={rss_mb} lost={lost} cpu_ms_per_vote={cpu_ms_per_vote:.3} \
+             ctxt_switches_per_vote={ctxt_per_vote:.2}",
             load.clicks,
             load.concurrency,
             votes_per_s / commits_per_s,
@@ -326,15 +343,4 @@ async fn votes_total(http: &reqwest::Client, addr: SocketAddr) -> i64 {
         .find_map(|line| line.strip_prefix("gonogo_votes_total "))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no gonogo_votes_total in /metrics:\n{text}"))
-}
-
-/// The peak resident set of process `pid` so far, in kB.
-fn peak_rss_kb(pid: u32) -> u64 {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no VmHWM in /proc/PID/status:\n{status}"))
 }
