@@ -356,13 +356,41 @@ pub async fn set_thread(
     Ok(())
 }
 
+/// Plans a patch release of `version` (in `environment`, production by default) at a fixed
+/// time and stores it: the fixture of the store's tests.
+#[cfg(test)]
+pub(crate) async fn insert_planned(
+    db: &super::Db,
+    id: i64,
+    version: &str,
+    environment: Option<&str>,
+) -> Release {
+    use chrono::TimeZone as _;
+    let request =
+        crate::domain::PlanRequest::parse(version, "patch", "Fix login", None, environment)
+            .unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
+    let hour = TimeDelta::hours(1);
+    let release =
+        crate::domain::lifecycle::poll::plan(ReleaseId(id), request, UserId(1), hour, now).release;
+    let stored = StoredRelease {
+        release: release.clone(),
+        author_name: "Avery".into(),
+        card_channel_id: 5,
+        card_message_id: None,
+        thread_id: None,
+        revision: 0,
+    };
+    insert(db.writer(), &stored).await.unwrap();
+    release
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{TimeDelta, TimeZone};
 
     use super::*;
-    use crate::domain::lifecycle::poll::plan;
-    use crate::domain::{PlanRequest, ReleaseState};
+    use crate::domain::ReleaseState;
     use crate::store::Db;
 
     async fn db() -> (Db, tempfile::TempDir) {
@@ -374,19 +402,7 @@ mod tests {
     }
 
     async fn planned(db: &Db, id: i64, version: &str) -> Release {
-        let request = PlanRequest::parse(version, "patch", "Fix login", None, None).unwrap();
-        let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
-        let release = plan(ReleaseId(id), request, UserId(1), TimeDelta::hours(1), now).release;
-        let stored = StoredRelease {
-            release: release.clone(),
-            author_name: "Avery".into(),
-            card_channel_id: 5,
-            card_message_id: None,
-            thread_id: None,
-            revision: 0,
-        };
-        insert(db.writer(), &stored).await.unwrap();
-        release
+        insert_planned(db, id, version, None).await
     }
 
     #[tokio::test]
@@ -458,18 +474,7 @@ mod tests {
     async fn a_version_is_found_by_its_identity_in_the_environment_asked_for() {
         let (db, _dir) = db().await;
         planned(&db, 1, "1.4.0+build.1").await;
-        let staging = PlanRequest::parse("1.4.0", "patch", "x", None, Some("staging")).unwrap();
-        let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
-        let release = plan(ReleaseId(2), staging, UserId(1), TimeDelta::hours(1), now).release;
-        let stored = StoredRelease {
-            release,
-            author_name: "Avery".into(),
-            card_channel_id: 5,
-            card_message_id: None,
-            thread_id: None,
-            revision: 0,
-        };
-        insert(db.writer(), &stored).await.unwrap();
+        insert_planned(&db, 2, "1.4.0", Some("staging")).await;
         planned(&db, 3, "1.4.0-rc.1").await;
 
         let version = Version::parse("1.4.0+build.2").unwrap();

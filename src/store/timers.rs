@@ -131,9 +131,7 @@ mod tests {
     use chrono::{TimeDelta, TimeZone};
 
     use super::*;
-    use crate::domain::lifecycle::poll::plan;
-    use crate::domain::{PlanRequest, UserId};
-    use crate::store::releases::{insert, StoredRelease};
+    use crate::store::releases::insert_planned;
     use crate::store::Db;
 
     #[tokio::test]
@@ -145,23 +143,7 @@ mod tests {
         db.migrate().await.unwrap();
         let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
         for id in 1..=3 {
-            let request = PlanRequest::parse(&format!("1.{id}.0"), "patch", "x", None, None);
-            let release = plan(
-                ReleaseId(id),
-                request.unwrap(),
-                UserId(1),
-                TimeDelta::hours(1),
-                now,
-            );
-            let stored = StoredRelease {
-                release: release.release,
-                author_name: "Avery".into(),
-                card_channel_id: 5,
-                card_message_id: None,
-                thread_id: None,
-                revision: 0,
-            };
-            insert(db.writer(), &stored).await.unwrap();
+            insert_planned(&db, id, &format!("1.{id}.0"), None).await;
             schedule(db.writer(), ReleaseId(id), TimerKind::StageHold, now)
                 .await
                 .unwrap();
