@@ -428,6 +428,8 @@ async fn a_post_retried_after_the_nonce_window_is_looked_for_and_not_posted_agai
     t.fake
         .wait_for("the notice's answer is lost", |r| r.status == 502)
         .await;
+    // The clock moves only once the retry is booked, or it would be booked past the jump.
+    t.wait_retry_scheduled(1).await;
     t.fake.expire_nonces();
     t.advance(TimeDelta::minutes(3));
     let thread = t.fake.threads()[0]["id"]
