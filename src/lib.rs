@@ -10,6 +10,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod messages;
 pub mod metrics;
+pub mod prometheus;
 pub mod scheduler;
 pub mod service;
 pub mod store;

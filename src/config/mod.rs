@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 
+use crate::domain::gates::Gates;
 use crate::domain::rollout::Rollout;
 use crate::domain::windows::Windows;
 use crate::domain::{Policies, Role, RoleId};
@@ -198,15 +199,17 @@ impl ExecutorConfig {
 pub struct GatesConfig {
     /// Without it, only complaints are counted.
     pub prometheus_url: Option<String>,
-    pub error_rate_query: Option<String>,
-    pub latency_p99_query: Option<String>,
-    /// A fraction: 0.01 is 1%.
-    pub max_error_rate: f64,
-    /// p99 latency over the baseline measured before the deployment; above 1.
-    pub max_latency_ratio: f64,
+    /// The queries, thresholds and pace of the metric gates.
+    pub metrics: Gates,
     /// Rollback when there are more problem reports than this.
     pub max_complaints: u32,
-    pub check_every: TimeDelta,
+}
+
+impl GatesConfig {
+    /// The metric gates, when Prometheus watches the rollouts.
+    pub fn metric_gates(&self) -> Option<&Gates> {
+        self.prometheus_url.as_ref().map(|_| &self.metrics)
+    }
 }
 
 #[derive(Clone, Debug)]

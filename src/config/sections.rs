@@ -15,6 +15,7 @@ use super::{
     keys_of, AuditConfig, ChannelsConfig, DatabaseConfig, DiscordConfig, ExecutorConfig,
     GatesConfig, HttpConfig, MessagesConfig, RolesConfig, Secret,
 };
+use crate::domain::gates::Gates;
 use crate::domain::{Role, RoleId};
 
 /// The placeholders a command executor's argv may use.
@@ -318,6 +319,18 @@ pub(super) fn gates(root: &Table, p: &mut Problems) -> Option<GatesConfig> {
     };
     let error_rate_query = query("error_rate_query");
     let latency_p99_query = query("latency_p99_query");
+    if matches!(prometheus_url, Ok(Some(_)))
+        && matches!(
+            (&error_rate_query, &latency_p99_query),
+            (Ok(None), Ok(None))
+        )
+    {
+        p.add(
+            t.key("prometheus_url"),
+            "the metric gates need a query to watch: set gates.error_rate_query, \
+             gates.latency_p99_query or both",
+        );
+    }
     let max_error_rate = t.or("max_error_rate", 0.01, p, |v| {
         number(v).and_then(|n| {
             if (0.0..=1.0).contains(&n) {
@@ -342,12 +355,14 @@ pub(super) fn gates(root: &Table, p: &mut Problems) -> Option<GatesConfig> {
     });
     Some(GatesConfig {
         prometheus_url: prometheus_url.ok()?,
-        error_rate_query: error_rate_query.ok()?,
-        latency_p99_query: latency_p99_query.ok()?,
-        max_error_rate: max_error_rate?,
-        max_latency_ratio: max_latency_ratio?,
+        metrics: Gates {
+            error_rate_query: error_rate_query.ok()?,
+            latency_p99_query: latency_p99_query.ok()?,
+            max_error_rate: max_error_rate?,
+            max_latency_ratio: max_latency_ratio?,
+            check_every: check_every?,
+        },
         max_complaints: max_complaints?,
-        check_every: check_every?,
     })
 }
 

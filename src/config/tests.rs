@@ -90,11 +90,28 @@ fn defaults_fill_in() {
     assert_eq!(config.windows.timezone, chrono_tz::Tz::UTC);
     assert!(config.executor.is_none());
     assert!(config.gates.prometheus_url.is_none());
-    assert!((config.gates.max_error_rate - 0.01).abs() < f64::EPSILON);
-    assert!((config.gates.max_latency_ratio - 2.0).abs() < f64::EPSILON);
+    assert!((config.gates.metrics.max_error_rate - 0.01).abs() < f64::EPSILON);
+    assert!((config.gates.metrics.max_latency_ratio - 2.0).abs() < f64::EPSILON);
     assert_eq!(config.gates.max_complaints, 3);
-    assert_eq!(config.gates.check_every, TimeDelta::minutes(1));
+    assert_eq!(config.gates.metrics.check_every, TimeDelta::minutes(1));
     assert!(config.messages.dir.is_none());
+    assert!(config.gates.metric_gates().is_none());
+}
+
+#[test]
+fn metric_gates_need_a_query_to_watch() {
+    let lonely = minimal() + "\n[gates]\nprometheus_url = \"http://127.0.0.1:9090\"\n";
+    let errors = rejected(with_token(&lonely));
+    assert!(
+        errors.to_string().contains("gates.prometheus_url"),
+        "{errors}"
+    );
+    let watched = minimal()
+        + "\n[gates]\nprometheus_url = \"http://127.0.0.1:9090\"\nerror_rate_query = \"errors\"\n";
+    let config = with_token(&watched).unwrap();
+    let gates = config.gates.metric_gates().expect("gates on");
+    assert_eq!(gates.error_rate_query.as_deref(), Some("errors"));
+    assert_eq!(gates.latency_p99_query, None);
 }
 
 #[test]
@@ -498,8 +515,8 @@ fn bare_integers_are_accepted_where_they_make_sense() {
         + "\n[gates]\nmax_error_rate = 0\nmax_latency_ratio = 3\n";
     let config = with_token(&toml).unwrap();
     assert_eq!(config.channels.releases, 345_678_901_234_567_890);
-    assert!(config.gates.max_error_rate.abs() < f64::EPSILON);
-    assert!((config.gates.max_latency_ratio - 3.0).abs() < f64::EPSILON);
+    assert!(config.gates.metrics.max_error_rate.abs() < f64::EPSILON);
+    assert!((config.gates.metrics.max_latency_ratio - 3.0).abs() < f64::EPSILON);
 }
 
 #[test]

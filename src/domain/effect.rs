@@ -126,6 +126,10 @@ pub enum Notice {
         halted_since: Option<i64>,
         /// Whether this notice also covers ticks missed while gonogo was down.
         catching_up: bool,
+        /// The metric gates' last reading, when they watch the release.
+        gates: Option<Box<GateView>>,
+        /// Whole minutes the gates went without a look since the last notice, if they did.
+        unwatched_minutes: Option<i64>,
     },
     /// The verification passed: the release is complete.
     Completed {
@@ -166,6 +170,18 @@ pub enum Notice {
     },
 }
 
+/// The metric gates' last reading of a rollout against its thresholds, as people read them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateView {
+    /// When it was read, as a Unix timestamp.
+    pub at: i64,
+    pub error_rate: Option<String>,
+    pub max_error_rate: Option<String>,
+    pub p99: Option<String>,
+    pub max_p99: Option<String>,
+    pub baseline_p99: Option<String>,
+}
+
 /// One stage of a start notice's schedule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedStage {
@@ -186,14 +202,17 @@ pub enum TimerKind {
     VerificationEnd,
     /// A progress notice is due.
     ProgressTick,
+    /// The metric gates are due a look.
+    GateCheck,
 }
 
 impl TimerKind {
-    pub const ALL: [TimerKind; 4] = [
+    pub const ALL: [TimerKind; 5] = [
         TimerKind::PollExpiry,
         TimerKind::StageHold,
         TimerKind::VerificationEnd,
         TimerKind::ProgressTick,
+        TimerKind::GateCheck,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -202,6 +221,7 @@ impl TimerKind {
             TimerKind::StageHold => "stage_hold",
             TimerKind::VerificationEnd => "verification_end",
             TimerKind::ProgressTick => "progress_tick",
+            TimerKind::GateCheck => "gate_check",
         }
     }
 
@@ -228,7 +248,8 @@ mod tests {
                 "poll_expiry",
                 "stage_hold",
                 "verification_end",
-                "progress_tick"
+                "progress_tick",
+                "gate_check"
             ]
         );
         assert_eq!(TimerKind::parse("stage_advance"), None);

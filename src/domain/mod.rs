@@ -2,6 +2,7 @@
 //! in as an argument, and decisions come out as new state, audit events and effects.
 
 pub mod effect;
+pub mod gates;
 pub mod ids;
 pub mod lifecycle;
 pub mod lookup;

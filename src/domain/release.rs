@@ -6,6 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::gates::Watch;
 use super::ids::{ReleaseId, UserId};
 
 /// Longest text accepted for a summary; it must fit an embed description with room to spare.
@@ -279,6 +280,8 @@ pub struct Deployment {
     pub rollback: Option<RollbackRequest>,
     /// When it completed or finished rolling back.
     pub finished_at: Option<DateTime<Utc>>,
+    /// What the metric gates have seen of it.
+    pub watch: Watch,
 }
 
 /// What `/release plan` asks for, already parsed.

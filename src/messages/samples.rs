@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::domain::effect::{Notice, PlannedStage, MAX_PROBLEM, NOTICE_SUMMARY};
+use crate::domain::effect::{GateView, Notice, PlannedStage, MAX_PROBLEM, NOTICE_SUMMARY};
 use crate::domain::release::{MAX_CHANGELOG, MAX_REASON, MAX_SUMMARY};
 
 fn long(n: usize) -> String {
@@ -136,6 +136,7 @@ fn deployment(state: &str, worst_case: bool) -> Value {
         "rollback_by": rolled.then(|| name(4)),
         "rollback_reason": rolled.then(|| if worst_case { long(MAX_REASON) } else { "errors up".to_owned() }),
         "actions": if worst_case { (0..8).map(|i| action(i, "failed", true)).collect() } else { vec![action(0, "succeeded", false), action(1, "running", false)] },
+        "gates": running.then(|| json!({ "at": 1_772_446_500, "error_rate": "0.12%", "max_error_rate": "1.00%", "p99": "143 ms", "max_p99": if worst_case { "99999999 ms" } else { "240 ms" }, "baseline_p99": "120 ms" })),
     })
 }
 
@@ -148,6 +149,19 @@ fn action(i: u8, state: &str, worst_case: bool) -> Value {
         "state": state,
         "finished_at": (state != "running").then_some(1_772_446_000),
     })
+}
+
+/// Progress notices: each phase, with and without the metric gates' readings.
+#[rustfmt::skip]
+fn progress_samples() -> Vec<(&'static str, Value)> {
+    vec![
+        ("deploying", progress(&Notice::Progress { version: "1.4.0".into(), phase: "deploying".into(), stage: "canary".into(), percent: 1, minutes_in: 15, next_at: Some(1_772_447_400), halted_since: None, catching_up: false, gates: None, unwatched_minutes: None }, Some(action(0, "succeeded", false)))),
+        ("action running", progress(&Notice::Progress { version: "1.4.0".into(), phase: "deploying".into(), stage: "10%".into(), percent: 10, minutes_in: 2, next_at: None, halted_since: None, catching_up: false, gates: None, unwatched_minutes: None }, Some(action(1, "running", false)))),
+        ("halted", progress(&Notice::Progress { version: "1.4.0".into(), phase: "halted".into(), stage: "50%".into(), percent: 50, minutes_in: 75, next_at: None, halted_since: Some(1_772_445_600), catching_up: true, gates: None, unwatched_minutes: None }, Some(action(0, "failed", true)))),
+        ("verifying", progress(&Notice::Progress { version: "1.4.0".into(), phase: "verifying".into(), stage: "100%".into(), percent: 100, minutes_in: 90, next_at: Some(1_772_532_000), halted_since: None, catching_up: false, gates: None, unwatched_minutes: None }, None)),
+        ("watched", progress(&Notice::Progress { version: "1.4.0".into(), phase: "deploying".into(), stage: "canary".into(), percent: 1, minutes_in: 15, next_at: Some(1_772_447_400), halted_since: None, catching_up: false, gates: Some(Box::new(GateView { at: 1_772_446_500, error_rate: Some("0.12%".into()), max_error_rate: Some("1.00%".into()), p99: Some("143 ms".into()), max_p99: Some("240 ms".into()), baseline_p99: Some("120 ms".into()) })), unwatched_minutes: None }, Some(action(0, "succeeded", false)))),
+        ("unwatched", progress(&Notice::Progress { version: "1.4.0".into(), phase: "verifying".into(), stage: "100%".into(), percent: 100, minutes_in: 90, next_at: Some(1_772_532_000), halted_since: None, catching_up: true, gates: Some(Box::new(GateView { at: 1_772_446_500, error_rate: Some("0.00%".into()), max_error_rate: Some("1.00%".into()), p99: None, max_p99: None, baseline_p99: None })), unwatched_minutes: Some(42) }, None)),
+    ]
 }
 
 /// A progress notice's facts with the executor's last action.
@@ -229,12 +243,7 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             json!({ "version": "1.4.0", "until": 1_798_848_000, "next_open": 1_799_053_200 }),
         )],
         "deploy_started" => vec![("typical", started(4, false)), ("longest", started(20, true))],
-        "deploy_progress" => vec![
-            ("deploying", progress(&Notice::Progress { version: "1.4.0".into(), phase: "deploying".into(), stage: "canary".into(), percent: 1, minutes_in: 15, next_at: Some(1_772_447_400), halted_since: None, catching_up: false }, Some(action(0, "succeeded", false)))),
-            ("action running", progress(&Notice::Progress { version: "1.4.0".into(), phase: "deploying".into(), stage: "10%".into(), percent: 10, minutes_in: 2, next_at: None, halted_since: None, catching_up: false }, Some(action(1, "running", false)))),
-            ("halted", progress(&Notice::Progress { version: "1.4.0".into(), phase: "halted".into(), stage: "50%".into(), percent: 50, minutes_in: 75, next_at: None, halted_since: Some(1_772_445_600), catching_up: true }, Some(action(0, "failed", true)))),
-            ("verifying", progress(&Notice::Progress { version: "1.4.0".into(), phase: "verifying".into(), stage: "100%".into(), percent: 100, minutes_in: 90, next_at: Some(1_772_532_000), halted_since: None, catching_up: false }, None)),
-        ],
+        "deploy_progress" => progress_samples(),
         "deploy_completed" => vec![
             ("typical", notice(&Notice::Completed { version: "1.4.0".into(), summary: "Faster search".into(), changelog: None, minutes: 1830 })),
             ("longest", notice(&Notice::Completed { version: "1.0.0-".to_owned() + &"r".repeat(58), summary: long(NOTICE_SUMMARY), changelog: Some(long(MAX_CHANGELOG)), minutes: 100_000 })),

@@ -19,9 +19,10 @@ use tokio::sync::{watch, Notify};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::lifecycle::deploy::{Outcome, Plan};
-use crate::domain::lifecycle::poll;
+use crate::domain::lifecycle::{needs_look, poll};
 use crate::domain::{Choice, PlanRequest, Release, ReleaseId, Role, UserId, Version};
 use crate::messages::Messages;
+use crate::prometheus::Prometheus;
 use crate::store::executions::Execution;
 use crate::store::releases::StoredRelease;
 use crate::store::{self, Db};
@@ -63,6 +64,8 @@ pub struct Service {
     /// Whether the slash commands are registered: until then gonogo is alive but not ready.
     ready: Arc<tokio::sync::watch::Sender<bool>>,
     writes: Arc<WriteQueue>,
+    /// Where the metric gates read, when they watch rollouts.
+    prometheus: Option<Prometheus>,
 }
 
 impl Service {
@@ -72,7 +75,9 @@ impl Service {
         clock: Arc<dyn Clock>,
         messages: Arc<Messages>,
     ) -> Service {
+        let prometheus = config.gates.prometheus_url.as_deref().map(Prometheus::new);
         Service {
+            prometheus,
             db,
             config,
             clock,
@@ -146,6 +151,7 @@ impl Service {
         Plan {
             rollout: &self.config.rollout,
             executor: self.config.executor.is_some(),
+            gates: self.config.gates.metric_gates(),
         }
     }
 
@@ -284,11 +290,24 @@ impl Service {
     pub async fn fire_due_timers(&self) -> anyhow::Result<()> {
         let now = self.now();
         let due = store::timers::due(self.db.reader(), now).await?;
+        // One look at the metrics serves every timer of the pass that needs one.
+        let look = match (&self.prometheus, self.config.gates.metric_gates()) {
+            (Some(prometheus), Some(gates)) if due.iter().any(|t| needs_look(t.kind)) => {
+                Some(prometheus.look(gates).await)
+            }
+            _ => None,
+        };
         let mut firing = tokio::task::JoinSet::new();
         for timer in due {
             let service = self.clone();
-            firing
-                .spawn(async move { (timer.id, service.submit(None, Change::Timer(timer)).await) });
+            let look = look.clone().filter(|_| needs_look(timer.kind));
+            firing.spawn(async move {
+                let id = timer.id;
+                (
+                    id,
+                    service.submit(None, Change::Timer { timer, look }).await,
+                )
+            });
         }
         while let Some(fired) = firing.join_next().await {
             let (id, result) = fired.context("A timer's write panicked")?;

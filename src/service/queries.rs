@@ -63,8 +63,8 @@ impl Service {
         let executions = store::executions::history(&mut *read, id).await?;
         read.commit().await?;
         let policy = self.config.policies.get(stored.release.kind);
-        let rollout = &self.config.rollout;
-        let view = ReleaseView::new(&stored, policy, rollout, &history, &executions);
+        let plan = self.deploy_plan();
+        let view = ReleaseView::new(&stored, policy, plan, &history, &executions);
         Ok(Some((stored.revision, view)))
     }
 }

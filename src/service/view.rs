@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::effect::excerpt;
+use crate::domain::effect::GateView;
+use crate::domain::lifecycle::deploy::Plan;
 use crate::domain::rollout::Rollout;
 use crate::domain::{Action, Audience, Ballot, Notice, Policy, Tally, UserId};
 use crate::store::executions::ExecutionRecord;
@@ -94,6 +96,8 @@ pub struct DeploymentView {
     pub rollback_reason: Option<String>,
     /// The executor's latest actions, oldest first.
     pub actions: Vec<ActionView>,
+    /// The metric gates' last reading, when they watch the release.
+    pub gates: Option<GateView>,
 }
 
 /// One executor action and how it stands.
@@ -148,11 +152,12 @@ impl ReleaseView {
     pub fn new(
         stored: &StoredRelease,
         policy: &Policy,
-        rollout: &Rollout,
+        plan: Plan<'_>,
         history: &[Ballot],
         executions: &[ExecutionRecord],
     ) -> ReleaseView {
         let release = &stored.release;
+        let rollout = plan.rollout;
         let tally = Tally::count(policy, release.author, history);
         let name_of = |id: UserId| {
             tally
@@ -204,6 +209,7 @@ impl ReleaseView {
                     finished_at: d.finished_at.map(|t| t.timestamp()),
                     rollback_by: d.rollback.as_ref().map(|r| r.by.clone()),
                     rollback_reason: d.rollback.as_ref().map(|r| r.reason.clone()),
+                    gates: plan.gates.and_then(|gates| gates.view(&d.watch)),
                     actions: executions
                         .iter()
                         .skip(executions.len().saturating_sub(LISTED_ACTIONS))

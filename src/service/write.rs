@@ -16,6 +16,7 @@ use super::apply::apply;
 use super::error::{refused, Error, Result, UserError};
 use super::unit::Unit;
 use super::{Actor, Service, VoteResult};
+use crate::domain::gates::Look;
 use crate::domain::lifecycle::deploy::Outcome;
 use crate::domain::lifecycle::{self, poll};
 use crate::domain::{lookup, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Version};
@@ -38,7 +39,11 @@ pub(super) enum Change {
         environment: Option<String>,
         reason: String,
     },
-    Timer(Timer),
+    /// A timer fired, with the metric gates' look taken for it when it needs one.
+    Timer {
+        timer: Timer,
+        look: Option<Look>,
+    },
     /// A request of the deploy phase about the release a typed version means.
     Deploy(DeployRequest),
     /// An executor job came back.
@@ -54,7 +59,7 @@ impl Change {
     fn release(&self) -> Option<ReleaseId> {
         match self {
             Change::Vote(request) => Some(request.release),
-            Change::Timer(timer) => Some(timer.release_id),
+            Change::Timer { timer, .. } => Some(timer.release_id),
             Change::ActionDone { execution, .. } => Some(execution.release_id),
             Change::Deploy(DeployRequest {
                 target: Target::Card(id),
@@ -257,7 +262,7 @@ impl Service {
         let firing: Vec<&Timer> = jobs
             .iter()
             .filter_map(|job| match &job.change {
-                Change::Timer(timer) => Some(timer),
+                Change::Timer { timer, .. } => Some(timer),
                 _ => None,
             })
             .collect();
@@ -346,16 +351,21 @@ impl Writer<'_> {
                 outcome,
                 output,
             } => self.action_done(execution, outcome, output).await,
-            Change::Timer(timer) => {
+            Change::Timer { timer, look } => {
                 if !self.taken.contains(&timer.id) {
                     return Ok(Done::Fired);
                 }
                 self.load(timer.release_id).await?;
                 if let Some(loaded) = self.kept.get_mut(&timer.release_id) {
                     let plan = self.service.deploy_plan();
-                    let now = self.unit.now;
-                    let fired =
-                        lifecycle::on_timer(&loaded.release, timer.kind, plan, timer.due_at, now);
+                    let times = (timer.due_at, self.unit.now);
+                    let fired = lifecycle::on_timer(
+                        &loaded.release,
+                        timer.kind,
+                        plan,
+                        times,
+                        look.as_ref(),
+                    );
                     if let Some(step) = fired {
                         apply(self.unit, &self.service.config, &loaded.release, &step).await?;
                         loaded.release = step.release;

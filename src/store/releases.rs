@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 
 use super::{parse_ts, sf, ts, unsf};
+use crate::domain::gates::Watch;
 use crate::domain::{Deployment, Release, ReleaseId, RollbackRequest, UserId, Version};
 
 /// A release with the Discord coordinates of its card.
@@ -33,7 +34,7 @@ const COLUMNS: &str = "id, version, kind, state, summary, changelog, environment
     card_message_id, thread_id, revision, deployed_by, deployed_by_name, deploy_started_at, \
     stage, stage_started_at, clock_ends_at, verify_started_at, halted_at, halted_secs, \
     rollback_by_name, rollback_reason, rollback_requested_at, rollback_failed_at, \
-    deploy_finished_at";
+    deploy_finished_at, gate_watch";
 
 fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
     let parse_err = |e: String| anyhow::anyhow!(e);
@@ -108,6 +109,12 @@ fn deployment_from_row(row: &SqliteRow) -> anyhow::Result<Option<Deployment>> {
         halted_for: TimeDelta::seconds(row.try_get("halted_secs")?),
         rollback,
         finished_at: time("deploy_finished_at")?,
+        watch: match row.try_get::<Option<&str>, _>("gate_watch")? {
+            Some(json) => {
+                serde_json::from_str(json).context("Cannot read the stored gate watch")?
+            }
+            None => Watch::default(),
+        },
     }))
 }
 
@@ -124,7 +131,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
     let r = &stored.release;
     let sql = format!(
         "INSERT INTO releases ({COLUMNS}) VALUES \
-         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     );
     let insert = sqlx::query(&sql)
         .bind(r.id.0)
@@ -171,6 +178,7 @@ fn bind_deployment<'q>(query: Query<'q>, deployment: Option<&Deployment>) -> Que
         .bind(rollback.map(|r| ts(r.requested_at)))
         .bind(rollback.and_then(|r| r.failed_at.map(ts)))
         .bind(deployment.and_then(|d| d.finished_at.map(ts)))
+        .bind(deployment.map(|d| serde_json::to_string(&d.watch).unwrap_or_default()))
 }
 
 /// Writes the lifecycle fields of `release` (state, decision, deployment) and bumps its
@@ -181,7 +189,7 @@ pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::R
          deployed_by_name = ?, deploy_started_at = ?, stage = ?, stage_started_at = ?, \
          clock_ends_at = ?, verify_started_at = ?, halted_at = ?, halted_secs = ?, \
          rollback_by_name = ?, rollback_reason = ?, rollback_requested_at = ?, \
-         rollback_failed_at = ?, deploy_finished_at = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
+         rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
     )
     .bind(release.state.as_str())
     .bind(release.decided_at.map(ts))
@@ -430,6 +438,7 @@ mod tests {
                 failed_at: Some(started + TimeDelta::minutes(52)),
             }),
             finished_at: Some(started + TimeDelta::minutes(55)),
+            watch: Watch::default(),
         });
         assert_eq!(update(db.writer(), &release).await.unwrap(), 2);
         let stored = get(db.reader(), release.id).await.unwrap().unwrap();
@@ -454,6 +463,7 @@ mod tests {
             halted_for: TimeDelta::zero(),
             rollback: None,
             finished_at: None,
+            watch: Watch::default(),
         };
         let mut first = planned(&db, 1, "1.4.0").await;
         let mut second = planned(&db, 2, "1.5.0").await;

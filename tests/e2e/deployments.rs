@@ -28,7 +28,7 @@ timeout = "1m"
 
 /// Polls the database until `query` returns `expected` (the executor runs real processes,
 /// whose outcomes arrive on their own time).
-async fn wait_db(t: &Tester, query: &str, expected: &str) {
+pub(crate) async fn wait_db(t: &Tester, query: &str, expected: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let got: Option<String> = sqlx::query_scalar(query)
@@ -47,7 +47,7 @@ async fn wait_db(t: &Tester, query: &str, expected: &str) {
 }
 
 /// Waits until the stage at `index` of `version` has succeeded and its hold is running.
-async fn stage_done(t: &Tester, version: &str, index: u8) {
+pub(crate) async fn stage_done(t: &Tester, version: &str, index: u8) {
     let query = format!(
         "SELECT e.state FROM executions e JOIN releases r ON r.id = e.release_id \
          WHERE r.version = '{version}' AND e.action = 'deploy' AND e.stage = {index}"
@@ -60,7 +60,7 @@ async fn stage_done(t: &Tester, version: &str, index: u8) {
     wait_db(t, &clock, "set").await;
 }
 
-fn actions(t: &Tester) -> Vec<String> {
+pub(crate) fn actions(t: &Tester) -> Vec<String> {
     std::fs::read_to_string(t.dir.path().join("actions.log"))
         .unwrap_or_default()
         .lines()
@@ -68,7 +68,7 @@ fn actions(t: &Tester) -> Vec<String> {
         .collect()
 }
 
-async fn thread_of(t: &Tester, version: &str) -> u64 {
+pub(crate) async fn thread_of(t: &Tester, version: &str) -> u64 {
     let opened = format!(
         "SELECT CASE WHEN thread_id IS NOT NULL THEN 'open' END FROM releases WHERE version = '{version}'"
     );
@@ -81,7 +81,7 @@ async fn thread_of(t: &Tester, version: &str) -> u64 {
     u64::try_from(id).expect("snowflake")
 }
 
-fn texts(t: &Tester, channel: u64, starting: &str) -> Vec<Value> {
+pub(crate) fn texts(t: &Tester, channel: u64, starting: &str) -> Vec<Value> {
     t.fake
         .messages(channel)
         .into_iter()
@@ -89,13 +89,13 @@ fn texts(t: &Tester, channel: u64, starting: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn approved(t: &Tester, version: &str) {
+pub(crate) async fn approved(t: &Tester, version: &str) {
     t.plan(&author(), version, "patch").await;
     t.go(&lead(), version).await;
     assert_eq!(t.state(version).await, "approved");
 }
 
-async fn deploy(t: &Tester, who: &Member, version: &str) -> Value {
+pub(crate) async fn deploy(t: &Tester, who: &Member, version: &str) -> Value {
     let command = t.top_command(who, "deploy", vec![("version", json!(version))]);
     t.send(command).await
 }
@@ -354,7 +354,7 @@ async fn a_second_release_waits_for_the_deploy_lock() {
     t.finish().await;
 }
 
-fn content_of(message: &Value) -> &str {
+pub(crate) fn content_of(message: &Value) -> &str {
     message["content"].as_str().unwrap_or("")
 }
 
@@ -369,7 +369,7 @@ fn texts_in(
         .collect()
 }
 
-fn progress_in(fake: &crate::support::fake_discord::FakeDiscord, thread: u64) -> usize {
+pub(crate) fn progress_in(fake: &crate::support::fake_discord::FakeDiscord, thread: u64) -> usize {
     fake.messages(thread)
         .iter()
         .filter(|m| {

@@ -11,6 +11,7 @@ mod delivery;
 mod deployments;
 mod doors;
 mod fake_discord_selftest;
+mod gates;
 mod polls;
 mod restart;
 mod trust;

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod messages;
 pub mod openapi;
 pub mod process;
+pub mod prometheus;
 mod rest;
 mod routes;
 pub mod signer;

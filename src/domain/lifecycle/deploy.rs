@@ -8,6 +8,7 @@ use super::{Event, Transition};
 use crate::domain::effect::{
     excerpt, Action, Audience, Effect, Notice, PlannedStage, TimerKind, MAX_PROBLEM, NOTICE_SUMMARY,
 };
+use crate::domain::gates::{Gates, Watch};
 use crate::domain::ids::UserId;
 use crate::domain::policy::{Policy, Role};
 use crate::domain::poll::{Ballot, Tally};
@@ -22,6 +23,8 @@ pub struct Plan<'a> {
     pub rollout: &'a Rollout,
     /// Whether an executor acts on each stage; without one only the schedule and notices run.
     pub executor: bool,
+    /// The metric gates, when Prometheus watches the rollouts.
+    pub gates: Option<&'a Gates>,
 }
 
 /// Someone acting on a deployment, with the policy roles they hold now.
@@ -123,6 +126,7 @@ pub fn start<T: AsRef<Release>>(
         halted_for: TimeDelta::zero(),
         rollback: None,
         finished_at: None,
+        watch: Watch::default(),
     });
     let mut effects = vec![
         Effect::RefreshCard,
@@ -135,7 +139,14 @@ pub fn start<T: AsRef<Release>>(
             at: plan.rollout.next_tick(now, now),
         },
     ];
-    effects.extend(run_stage(&mut next, plan, now));
+    effects.extend(match plan.gates {
+        // The first stage waits for the baseline, read just before it.
+        Some(_) => vec![Effect::ScheduleTimer {
+            timer: TimerKind::GateCheck,
+            at: now,
+        }],
+        None => run_stage(&mut next, plan, now),
+    });
     Ok(Transition {
         release: next,
         ballot: None,
@@ -297,6 +308,7 @@ pub fn verification_ended(release: &Release, now: DateTime<Utc>) -> Option<Trans
         effects: vec![
             Effect::RefreshCard,
             Effect::CancelTimer(TimerKind::ProgressTick),
+            Effect::CancelTimer(TimerKind::GateCheck),
             Effect::Notify {
                 audience: Audience::Everyone,
                 notice: Notice::Completed {
@@ -339,9 +351,19 @@ pub fn progress_due(
             .map(|at| at.timestamp()),
         halted_since: deployment.halted_at.map(|at| at.timestamp()),
         catching_up: now - due >= plan.rollout.progress_every,
+        gates: plan
+            .gates
+            .and_then(|gates| gates.view(&deployment.watch))
+            .map(Box::new),
+        unwatched_minutes: deployment.watch.unwatched_secs.map(|secs| secs / 60),
     };
+    // Reported once: the next notice starts afresh.
+    let mut next = release.clone();
+    if let Some(d) = next.deployment.as_mut() {
+        d.watch.unwatched_secs = None;
+    }
     Some(Transition {
-        release: release.clone(),
+        release: next,
         ballot: None,
         actor: None,
         events: Vec::new(),
@@ -377,29 +399,41 @@ pub fn halt(
             state: release.state,
         });
     }
+    pause(release, by.name, Some(by.id), reason, now).ok_or(Refusal::CannotHalt {
+        state: release.state,
+    })
+}
+
+/// Halts a running rollout for `reason`, whoever asks: a person, or gonogo itself when the
+/// gates have no reading. The stage clock stops, and so does the watch until the resume.
+pub(super) fn pause(
+    release: &Release,
+    by: &str,
+    actor: Option<UserId>,
+    reason: String,
+    now: DateTime<Utc>,
+) -> Option<Transition> {
     let mut next = release.clone();
     next.state = ReleaseState::Halted;
-    let d = next.deployment.as_mut().ok_or(Refusal::CannotHalt {
-        state: release.state,
-    })?;
-    d.halted_at = Some(now);
-    Ok(Transition {
+    next.deployment.as_mut()?.halted_at = Some(now);
+    Some(Transition {
         release: next,
         ballot: None,
-        actor: Some(by.id),
+        actor,
         events: vec![Event::Halted {
-            by: by.name.to_owned(),
+            by: by.to_owned(),
             reason: reason.clone(),
         }],
         effects: vec![
             Effect::RefreshCard,
             Effect::CancelTimer(TimerKind::StageHold),
             Effect::CancelTimer(TimerKind::VerificationEnd),
+            Effect::CancelTimer(TimerKind::GateCheck),
             Effect::Notify {
                 audience: Audience::Thread,
                 notice: Notice::Halted {
                     version: release.version.to_string(),
-                    by: by.name.to_owned(),
+                    by: by.to_owned(),
                     reason,
                 },
             },
@@ -450,8 +484,18 @@ pub fn resume(
         }
         (_, None) => {
             next.state = ReleaseState::Deploying;
-            effects.extend(run_stage(&mut next, plan, now));
+            // A stage still waiting for its baseline gets it from the look below first.
+            if plan.gates.is_none() || d.watch.baselined {
+                effects.extend(run_stage(&mut next, plan, now));
+            }
         }
+    }
+    if plan.gates.is_some() {
+        // Nothing goes on without a fresh look at the metrics.
+        effects.push(Effect::ScheduleTimer {
+            timer: TimerKind::GateCheck,
+            at: now,
+        });
     }
     effects.push(Effect::Notify {
         audience: Audience::Thread,
@@ -472,7 +516,7 @@ pub fn resume(
 }
 
 /// Sets the current stage going: its action runs, or with no executor its hold starts now.
-fn run_stage(release: &mut Release, plan: Plan<'_>, now: DateTime<Utc>) -> Vec<Effect> {
+pub(super) fn run_stage(release: &mut Release, plan: Plan<'_>, now: DateTime<Utc>) -> Vec<Effect> {
     let Some(d) = release.deployment.as_mut() else {
         return Vec::new();
     };
@@ -497,4 +541,4 @@ fn run_stage(release: &mut Release, plan: Plan<'_>, now: DateTime<Utc>) -> Vec<E
 /// The stage's name, as notices and the audit trail show it.
 #[cfg(test)]
 #[path = "deploy_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -12,15 +12,15 @@ use crate::domain::ReleaseId;
 
 const AUTHOR: UserId = UserId(1);
 
-fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 3, 10, 0, 0).unwrap()
 }
 
-fn at(minutes: i64) -> DateTime<Utc> {
+pub(crate) fn at(minutes: i64) -> DateTime<Utc> {
     t0() + TimeDelta::minutes(minutes)
 }
 
-fn deployer() -> Person<'static> {
+pub(crate) fn deployer() -> Person<'static> {
     Person {
         id: UserId(5),
         name: "Dee",
@@ -28,7 +28,7 @@ fn deployer() -> Person<'static> {
     }
 }
 
-fn manager() -> Person<'static> {
+pub(crate) fn manager() -> Person<'static> {
     Person {
         id: UserId(6),
         name: "Remy",
@@ -48,11 +48,12 @@ fn with_executor(rollout: &Rollout) -> Plan<'_> {
     Plan {
         rollout,
         executor: true,
+        gates: None,
     }
 }
 
 /// A patch approved by Lee, as the poll leaves it.
-fn approved() -> (Release, Vec<Ballot>) {
+pub(crate) fn approved() -> (Release, Vec<Ballot>) {
     let request = PlanRequest::parse("1.4.1", "patch", "Fix login", None, None).unwrap();
     let planned = poll::plan(
         ReleaseId(9),
@@ -78,7 +79,11 @@ fn approved() -> (Release, Vec<Ballot>) {
 fn started(rollout: &Rollout, executor: bool) -> Transition {
     let (release, history) = approved();
     let policy = Policy::default_for(ReleaseKind::Patch);
-    let plan = Plan { rollout, executor };
+    let plan = Plan {
+        rollout,
+        executor,
+        gates: None,
+    };
     let none: [Release; 0] = [];
     start(
         &release,
@@ -92,7 +97,7 @@ fn started(rollout: &Rollout, executor: bool) -> Transition {
     .unwrap()
 }
 
-fn timers(step: &Transition) -> Vec<(TimerKind, DateTime<Utc>)> {
+pub(crate) fn timers(step: &Transition) -> Vec<(TimerKind, DateTime<Utc>)> {
     step.effects
         .iter()
         .filter_map(|e| match e {
@@ -102,7 +107,7 @@ fn timers(step: &Transition) -> Vec<(TimerKind, DateTime<Utc>)> {
         .collect()
 }
 
-fn actions(step: &Transition) -> Vec<Action> {
+pub(crate) fn actions(step: &Transition) -> Vec<Action> {
     step.effects
         .iter()
         .filter_map(|e| match e {
@@ -112,7 +117,7 @@ fn actions(step: &Transition) -> Vec<Action> {
         .collect()
 }
 
-fn notices(step: &Transition) -> Vec<(Audience, &Notice)> {
+pub(crate) fn notices(step: &Transition) -> Vec<(Audience, &Notice)> {
     step.effects
         .iter()
         .filter_map(|e| match e {
@@ -122,7 +127,7 @@ fn notices(step: &Transition) -> Vec<(Audience, &Notice)> {
         .collect()
 }
 
-fn deployment(release: &Release) -> &Deployment {
+pub(crate) fn deployment(release: &Release) -> &Deployment {
     release.deployment.as_ref().unwrap()
 }
 
@@ -376,6 +381,7 @@ fn without_an_executor_only_the_schedule_runs() {
     let plan = Plan {
         rollout: &rollout,
         executor: false,
+        gates: None,
     };
     let next = hold_ended(&step.release, plan, at(30)).unwrap();
     assert_eq!(deployment(&next.release).stage, 1);
@@ -838,6 +844,7 @@ fn without_an_executor_a_rollback_is_done_at_once() {
     let plan = Plan {
         rollout: &rollout,
         executor: false,
+        gates: None,
     };
     let policy = Policy::default_for(ReleaseKind::Patch);
     let step = started(&rollout, false);

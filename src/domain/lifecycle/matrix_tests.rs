@@ -25,6 +25,7 @@ fn plan() -> Plan<'static> {
     Plan {
         rollout: &ROLLOUT,
         executor: true,
+        gates: None,
     }
 }
 
@@ -113,8 +114,14 @@ fn the_no_go_button_asks_the_same_question_as_the_vote() {
 fn time_ends_only_an_open_poll() {
     let late = t0() + TimeDelta::hours(24);
     let expires = |state| {
-        on_timer(&in_state(state), TimerKind::PollExpiry, plan(), late, late)
-            .map(|s| s.release.state)
+        on_timer(
+            &in_state(state),
+            TimerKind::PollExpiry,
+            plan(),
+            (late, late),
+            None,
+        )
+        .map(|s| s.release.state)
     };
     let expected = vec![
         (Planned, Some(Expired)),
@@ -139,7 +146,7 @@ fn time_ends_only_an_open_poll() {
         let release = in_state(state);
         assert_eq!(
             catch_up(&release, late),
-            on_timer(&release, TimerKind::PollExpiry, plan(), late, late)
+            on_timer(&release, TimerKind::PollExpiry, plan(), (late, late), None)
         );
         assert_eq!(
             catch_up(&release, late - TimeDelta::seconds(1)),

@@ -4,11 +4,13 @@
 pub mod deploy;
 pub mod poll;
 pub mod rollback;
+pub mod watch;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::effect::TimerKind;
+use super::gates::Look;
 use super::ids::UserId;
 use super::policy::Role;
 use super::poll::{Ballot, Choice};
@@ -75,6 +77,13 @@ pub enum Event {
         /// Rollback requested → rollback confirmed: the time to restore.
         restore_secs: i64,
     },
+    /// The metric gates read healthy; `baseline` marks the reading taken before the first
+    /// stage, which later latencies are judged against.
+    GatesRead {
+        error_rate: Option<String>,
+        p99: Option<String>,
+        baseline: bool,
+    },
 }
 
 /// One step of the lifecycle, to be committed whole.
@@ -109,20 +118,36 @@ pub fn catch_up(release: &Release, now: DateTime<Utc>) -> Option<Transition> {
 }
 
 /// The step a timer of `kind`, due at `due`, takes when it fires at `now`; `None` when it has
-/// nothing left to do.
+/// nothing left to do. `look` is the metric gates' reading taken as it fired, when they
+/// watch rollouts.
 pub fn on_timer(
     release: &Release,
     kind: TimerKind,
     plan: deploy::Plan<'_>,
-    due: DateTime<Utc>,
-    now: DateTime<Utc>,
+    (due, now): (DateTime<Utc>, DateTime<Utc>),
+    look: Option<&Look>,
 ) -> Option<Transition> {
     match kind {
         TimerKind::PollExpiry => poll::expire(release, now),
-        TimerKind::StageHold => deploy::hold_ended(release, plan, now),
-        TimerKind::VerificationEnd => deploy::verification_ended(release, now),
+        TimerKind::StageHold => {
+            let step = deploy::hold_ended(release, plan, now);
+            watch::guarded(release, plan, look, now, step)
+        }
+        TimerKind::VerificationEnd => {
+            let step = deploy::verification_ended(release, now);
+            watch::guarded(release, plan, look, now, step)
+        }
         TimerKind::ProgressTick => deploy::progress_due(release, plan, due, now),
+        TimerKind::GateCheck => watch::gate_checked(release, plan, look, now),
     }
+}
+
+/// Whether timers of `kind` need a fresh look at the metric gates to fire.
+pub fn needs_look(kind: TimerKind) -> bool {
+    matches!(
+        kind,
+        TimerKind::StageHold | TimerKind::VerificationEnd | TimerKind::GateCheck
+    )
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::deploy::{Outcome, Person, Plan};
 use super::{Event, Transition};
 use crate::domain::effect::{excerpt, Action, Audience, Effect, Notice, TimerKind, MAX_PROBLEM};
+use crate::domain::ids::UserId;
 use crate::domain::policy::{Policy, Role};
 use crate::domain::refusal::Refusal;
 use crate::domain::release::{Release, ReleaseState, RollbackRequest};
@@ -59,6 +60,17 @@ pub fn roll_back(
     }
     let reason = super::poll::parse_reason(Some(reason))?;
     may_roll_back(release, policy, now)?;
+    begin(release, (by.name, Some(by.id)), reason, plan, now)
+}
+
+/// Starts rolling `release` back for `reason`, asked by a person or by gonogo itself.
+pub(super) fn begin(
+    release: &Release,
+    (by, actor): (&str, Option<UserId>),
+    reason: String,
+    plan: Plan<'_>,
+    now: DateTime<Utc>,
+) -> Result<Transition, Refusal> {
     let mut next = release.clone();
     let Some(d) = next.deployment.as_mut() else {
         return Err(Refusal::NothingToRollBack {
@@ -67,7 +79,7 @@ pub fn roll_back(
     };
     let stage = d.stage;
     d.rollback = Some(RollbackRequest {
-        by: by.name.to_owned(),
+        by: by.to_owned(),
         reason: reason.clone(),
         requested_at: now,
         failed_at: None,
@@ -81,9 +93,9 @@ pub fn roll_back(
     let mut step = Transition {
         release: next,
         ballot: None,
-        actor: Some(by.id),
+        actor,
         events: vec![Event::RollbackStarted {
-            by: by.name.to_owned(),
+            by: by.to_owned(),
             reason: reason.clone(),
             stage: stage_name.clone(),
         }],
@@ -92,6 +104,7 @@ pub fn roll_back(
             Effect::CancelTimer(TimerKind::StageHold),
             Effect::CancelTimer(TimerKind::VerificationEnd),
             Effect::CancelTimer(TimerKind::ProgressTick),
+            Effect::CancelTimer(TimerKind::GateCheck),
         ],
     };
     if plan.executor {
@@ -101,7 +114,7 @@ pub fn roll_back(
                 audience: Audience::Everyone,
                 notice: Notice::RollingBack {
                     version: release.version.to_string(),
-                    by: by.name.to_owned(),
+                    by: by.to_owned(),
                     reason,
                     stage: stage_name,
                 },
@@ -254,6 +267,7 @@ mod tests {
             halted_for: TimeDelta::zero(),
             rollback: None,
             finished_at: Some(t0()),
+            watch: crate::domain::gates::Watch::default(),
         });
         release
     }
