@@ -67,3 +67,12 @@ pub fn buttons(view: &ReleaseView) -> Vec<CreateActionRow> {
         vec![CreateActionRow::Buttons(row)]
     }
 }
+
+/// The start notice's button, which opens the dialog for a problem report.
+pub fn report_button(release: ReleaseId) -> CreateActionRow {
+    CreateActionRow::Buttons(vec![CreateButton::new(
+        ComponentAction::Report(release).custom_id(),
+    )
+    .label("Report a problem")
+    .style(ButtonStyle::Secondary)])
+}

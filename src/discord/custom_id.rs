@@ -20,6 +20,9 @@ pub enum ComponentAction {
     /// Opens the modal that confirms and asks why.
     Rollback(ReleaseId),
     RollbackReason(ReleaseId),
+    /// The start notice's button: opens the modal that asks what is wrong.
+    Report(ReleaseId),
+    ReportText(ReleaseId),
 }
 
 /// The custom id of the reason field inside the No-Go modal.
@@ -37,6 +40,8 @@ impl ComponentAction {
             ComponentAction::Resume(id) => ("resume", id),
             ComponentAction::Rollback(id) => ("rollback", id),
             ComponentAction::RollbackReason(id) => ("rollback-reason", id),
+            ComponentAction::Report(id) => ("report", id),
+            ComponentAction::ReportText(id) => ("report-text", id),
         };
         format!("{PREFIX}:{verb}:{}", id.0)
     }
@@ -52,7 +57,9 @@ impl ComponentAction {
             | ComponentAction::HaltReason(id)
             | ComponentAction::Resume(id)
             | ComponentAction::Rollback(id)
-            | ComponentAction::RollbackReason(id) => id,
+            | ComponentAction::RollbackReason(id)
+            | ComponentAction::Report(id)
+            | ComponentAction::ReportText(id) => id,
         }
     }
 
@@ -74,6 +81,8 @@ impl ComponentAction {
             "resume" => Some(ComponentAction::Resume(id)),
             "rollback" => Some(ComponentAction::Rollback(id)),
             "rollback-reason" => Some(ComponentAction::RollbackReason(id)),
+            "report" => Some(ComponentAction::Report(id)),
+            "report-text" => Some(ComponentAction::ReportText(id)),
             _ => None,
         }
     }

@@ -427,18 +427,22 @@ async fn notify(
     stored: &StoredRelease,
 ) -> Result<Settlement, DeliveryError> {
     let body = row.body.as_deref().unwrap_or_default();
-    let text = match serde_json::from_str::<NoticeBody>(body) {
+    let (text, started) = match serde_json::from_str::<NoticeBody>(body) {
         Ok(NoticeBody {
             notice,
             last_action,
             ..
         }) => {
+            let started = matches!(notice, Notice::Started { .. });
             let facts =
                 minijinja::context! { last_action, ..minijinja::Value::from_serialize(&notice) };
-            service.messages.render(template_of(&notice), facts)?
+            (
+                service.messages.render(template_of(&notice), facts)?,
+                started,
+            )
         }
         // A row queued before notices were stored as facts holds its finished text.
-        Err(_) => body.to_owned(),
+        Err(_) => (body.to_owned(), false),
     };
     let channel = row
         .channel_id
@@ -461,11 +465,15 @@ async fn notify(
     {
         return Ok(Settlement::Sent);
     }
-    let message = CreateMessage::new()
+    let mut message = CreateMessage::new()
         .content(content)
         .allowed_mentions(mentions)
         .nonce(Nonce::String(row.nonce.clone()))
         .enforce_nonce(true);
+    if started {
+        // Whoever reads that a rollout started can say it hurts.
+        message = message.components(vec![card::report_button(stored.release.id)]);
+    }
     rest.create_message(channel, &message).await?;
     Ok(Settlement::Sent)
 }
@@ -526,5 +534,6 @@ pub fn template_of(notice: &Notice) -> &'static str {
         Notice::Resumed { .. } => "deploy_resumed",
         Notice::RollingBack { .. } => "rollback_started",
         Notice::RolledBack { .. } => "rolled_back",
+        Notice::ProblemReported { .. } => "problem_reported",
     }
 }

@@ -238,6 +238,7 @@ impl Handler {
             Ask::Halt { .. } => "halt",
             Ask::Resume => "resume",
             Ask::Rollback { .. } => "rollback",
+            Ask::Report { .. } => "report",
         };
         let release = self.service.deployment(id, actor, target, ask).await?;
         let text = self.service.messages.render(
@@ -280,10 +281,22 @@ impl Handler {
                 let submit = ComponentAction::RollbackReason(release);
                 self.ask_reason("rollback_modal", submit, release).await
             }
+            Some(ComponentAction::Report(release)) => {
+                // A second report is refused at the click, before anyone types it.
+                let version = self.service.check_report(&actor, release).await?;
+                let submit = ComponentAction::ReportText(release);
+                Ok(reason_modal(
+                    &self.service.messages,
+                    "report_modal",
+                    submit,
+                    &version,
+                )?)
+            }
             Some(
                 ComponentAction::NoGoReason(_)
                 | ComponentAction::HaltReason(_)
-                | ComponentAction::RollbackReason(_),
+                | ComponentAction::RollbackReason(_)
+                | ComponentAction::ReportText(_),
             )
             | None => Err(UserError::StaleCard.into()),
         }
@@ -350,6 +363,13 @@ impl Handler {
             Some(ComponentAction::RollbackReason(release)) => {
                 let ask = Ask::Rollback {
                     reason: reason.unwrap_or_default(),
+                };
+                self.deployment(id, &actor, Target::Card(release), ask)
+                    .await
+            }
+            Some(ComponentAction::ReportText(release)) => {
+                let ask = Ask::Report {
+                    text: reason.unwrap_or_default(),
                 };
                 self.deployment(id, &actor, Target::Card(release), ask)
                     .await

@@ -9,7 +9,7 @@ use serenity::all::{
 
 use super::custom_id::{ComponentAction, REASON_INPUT};
 use crate::domain::release::MAX_REASON;
-use crate::domain::Refusal;
+use crate::domain::{Refusal, ReleaseState};
 use crate::messages::Messages;
 use crate::service::UserError;
 
@@ -39,6 +39,12 @@ pub fn user_error(messages: &Messages, error: &UserError) -> anyhow::Result<Stri
 
 fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow::Result<String> {
     let just_version = || json!({ "version": version });
+    let with_state = |template: &str, state: ReleaseState| {
+        messages.render(
+            template,
+            json!({ "version": version, "state": state.as_str() }),
+        )
+    };
     match refusal {
         Refusal::NotAPlanner { planners } => messages.render(
             "refusal_not_a_planner",
@@ -55,10 +61,7 @@ fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow
                 "needed": needed.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             }),
         ),
-        Refusal::PollClosed { state } => messages.render(
-            "refusal_poll_closed",
-            json!({ "version": version, "state": state.as_str() }),
-        ),
+        Refusal::PollClosed { state } => with_state("refusal_poll_closed", *state),
         Refusal::AuthorCannotApprove => messages.render("refusal_author", just_version()),
         Refusal::ReasonRequired => messages.render("refusal_reason_required", just_version()),
         Refusal::InvalidReason(problem) => {
@@ -67,10 +70,7 @@ fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow
         Refusal::NotAllowedToCancel => {
             messages.render("refusal_not_allowed_to_cancel", just_version())
         }
-        Refusal::CannotCancel { state } => messages.render(
-            "refusal_cannot_cancel",
-            json!({ "version": version, "state": state.as_str() }),
-        ),
+        Refusal::CannotCancel { state } => with_state("refusal_cannot_cancel", *state),
         Refusal::AlreadyPlanned { environment, state } => messages.render(
             "refusal_already_planned",
             json!({ "version": version, "environment": environment, "state": state.as_str() }),
@@ -80,10 +80,7 @@ fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow
             "refusal_ambiguous_version",
             json!({ "version": version, "environments": environments }),
         ),
-        Refusal::NothingToRollBack { state } => messages.render(
-            "refusal_nothing_to_roll_back",
-            json!({ "version": version, "state": state.as_str() }),
-        ),
+        Refusal::NothingToRollBack { state } => with_state("refusal_nothing_to_roll_back", *state),
         Refusal::RollbackWindowClosed { closed_at } => messages.render(
             "refusal_rollback_window_closed",
             json!({ "version": version, "closed_at": closed_at.timestamp() }),
@@ -100,26 +97,19 @@ fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow
                 "next_open": next_open.map(|t| t.timestamp()),
             }),
         ),
-        Refusal::NotApproved { state } => messages.render(
-            "refusal_not_approved",
-            json!({ "version": version, "state": state.as_str() }),
-        ),
+        Refusal::NotApproved { state } => with_state("refusal_not_approved", *state),
         Refusal::NotADeployer => messages.render("refusal_not_a_deployer", just_version()),
         Refusal::NotAReleaseManager => {
             messages.render("refusal_not_a_release_manager", just_version())
         }
-        Refusal::CannotHalt { state } => messages.render(
-            "refusal_cannot_halt",
-            json!({ "version": version, "state": state.as_str() }),
-        ),
-        Refusal::NotHalted { state } => messages.render(
-            "refusal_not_halted",
-            json!({ "version": version, "state": state.as_str() }),
-        ),
+        Refusal::CannotHalt { state } => with_state("refusal_cannot_halt", *state),
+        Refusal::NotHalted { state } => with_state("refusal_not_halted", *state),
         Refusal::AlreadyRollingBack => {
             messages.render("refusal_already_rolling_back", just_version())
         }
         Refusal::NothingRunning => messages.render("refusal_nothing_running", json!({})),
+        Refusal::NotRollingOut { state } => with_state("refusal_not_rolling_out", *state),
+        Refusal::AlreadyReported => messages.render("refusal_already_reported", just_version()),
         Refusal::SeveralRunning { versions } => {
             messages.render("refusal_several_running", json!({ "versions": versions }))
         }

@@ -160,6 +160,14 @@ pub enum Notice {
         reason: String,
         stage: String,
     },
+    /// Someone reported a problem; `limit` more than that many roll the release back.
+    ProblemReported {
+        version: String,
+        by: String,
+        text: String,
+        count: usize,
+        limit: u32,
+    },
     RolledBack {
         version: String,
         by: String,

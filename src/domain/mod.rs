@@ -20,5 +20,6 @@ pub use policy::{Policies, Policy, Role, Slot};
 pub use poll::{Ballot, Choice, Tally};
 pub use refusal::Refusal;
 pub use release::{
-    Deployment, PlanRequest, Release, ReleaseKind, ReleaseState, RollbackRequest, Version,
+    Deployment, PlanRequest, ProblemReport, Release, ReleaseKind, ReleaseState, RollbackRequest,
+    Version,
 };

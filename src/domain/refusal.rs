@@ -85,4 +85,10 @@ pub enum Refusal {
     SeveralRunning {
         versions: Vec<String>,
     },
+    /// Problems are reported while a release rolls out, not before or after.
+    NotRollingOut {
+        state: ReleaseState,
+    },
+    /// One problem report per person per release counts.
+    AlreadyReported,
 }

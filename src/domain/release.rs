@@ -282,6 +282,17 @@ pub struct Deployment {
     pub finished_at: Option<DateTime<Utc>>,
     /// What the metric gates have seen of it.
     pub watch: Watch,
+    /// Problems people reported from chat, one per person, oldest first.
+    pub reports: Vec<ProblemReport>,
+}
+
+/// A problem someone reported from chat while the release rolled out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemReport {
+    pub by: UserId,
+    pub name: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
 }
 
 /// What `/release plan` asks for, already parsed.

@@ -256,15 +256,19 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
         "deploy_resumed" => vec![("typical", notice(&Notice::Resumed { version: "1.4.0".into(), by: "Remy".into() }))],
         "rollback_started" => vec![("typical", notice(&Notice::RollingBack { version: "1.4.0".into(), by: "Dee".into(), reason: long(MAX_REASON), stage: "10%".into() }))],
         "rolled_back" => vec![("typical", notice(&Notice::RolledBack { version: "1.4.0".into(), by: "Dee".into(), reason: "errors up".into(), stage: "10%".into(), restore_secs: 420 }))],
-        "refusal_not_approved" | "refusal_cannot_halt" | "refusal_not_halted" => vec![("typical", json!({ "version": "1.4.0", "state": "voting" }))],
+        "problem_reported" => vec![
+            ("typical", notice(&Notice::ProblemReported { version: "1.4.0".into(), by: "Ana".into(), text: "Checkout answers 500".into(), count: 2, limit: 3 })),
+            ("longest", notice(&Notice::ProblemReported { version: "1.0.0-".to_owned() + &"r".repeat(58), by: "n".repeat(32), text: long(MAX_REASON), count: 10_000, limit: 10_000 })),
+        ],
+        "refusal_not_approved" | "refusal_cannot_halt" | "refusal_not_halted" | "refusal_not_rolling_out" => vec![("typical", json!({ "version": "1.4.0", "state": "voting" }))],
         "refusal_several_running" => vec![("two", json!({ "versions": ["1.4.0 (production)", "2.0.0 (staging)"] }))],
         "refusal_unknown_release" => vec![("unknown", json!({ "version": "9.9.9" }))],
         "internal_error" => vec![("error", json!({ "error_id": "0badc0de" }))],
-        "deployment_answer" => ["start", "halt", "resume", "rollback"]
+        "deployment_answer" => [("start", "deploying"), ("halt", "halted"), ("resume", "deploying"), ("rollback", "rolling_back"), ("report", "deploying"), ("report rolling back", "rolling_back")]
             .into_iter()
-            .map(|ask| (ask, json!({ "ask": ask, "version": "1.4.0", "state": "deploying" })))
+            .map(|(name, state)| (name, json!({ "ask": name.split(' ').next(), "version": "1.4.0", "state": state })))
             .collect(),
-        "nogo_modal" | "halt_modal" | "rollback_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],
+        "nogo_modal" | "halt_modal" | "rollback_modal" | "report_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],
         _ => vec![("typical", version)],
     }
 }

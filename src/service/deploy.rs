@@ -5,7 +5,7 @@ use super::apply::apply;
 use super::error::{refused, Result, UserError};
 use super::write::{Ask, DeployRequest, Done, Target, Writer};
 use crate::domain::lifecycle::deploy::{self, Outcome, Person};
-use crate::domain::lifecycle::rollback;
+use crate::domain::lifecycle::{reports, rollback};
 use crate::domain::{lookup, ReleaseId, Transition, Version};
 use crate::store;
 use crate::store::executions::Execution;
@@ -49,6 +49,10 @@ impl Writer<'_> {
             Ask::Halt { reason } => deploy::halt(release, by, reason, now),
             Ask::Resume => deploy::resume(release, by, plan, now),
             Ask::Rollback { reason } => rollback::roll_back(release, policy, by, reason, plan, now),
+            Ask::Report { text } => {
+                let limit = config.gates.max_complaints;
+                reports::report_problem(release, (plan, limit), by, text, now)
+            }
         };
         let step = decided.map_err(|refusal| refused(&release.version, refusal))?;
         apply(self.unit, config, &loaded.release, &step).await?;

@@ -19,7 +19,7 @@ use tokio::sync::{watch, Notify};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::lifecycle::deploy::{Outcome, Plan};
-use crate::domain::lifecycle::{needs_look, poll};
+use crate::domain::lifecycle::{needs_look, poll, reports};
 use crate::domain::{Choice, PlanRequest, Release, ReleaseId, Role, UserId, Version};
 use crate::messages::Messages;
 use crate::prometheus::Prometheus;
@@ -282,6 +282,18 @@ impl Service {
         poll::may_vote(&release, policy, actor.id, &actor.roles, choice, self.now())
             .map_err(|refusal| refused(&release.version, refusal))?;
         Ok(release)
+    }
+
+    /// Whether `actor` may report a problem with `release` now, without storing anything: a
+    /// second report is refused at the click. Answers the version, for the modal.
+    pub async fn check_report(&self, actor: &Actor, release: ReleaseId) -> Result<String> {
+        let Some(stored) = store::releases::get(self.db.reader(), release).await? else {
+            return Err(UserError::StaleCard.into());
+        };
+        let release = stored.release;
+        reports::may_report(&release, actor.id)
+            .map_err(|refusal| refused(&release.version, refusal))?;
+        Ok(release.version.to_string())
     }
 
     /// Fires every timer due by now through the write path, all at once so that the path

@@ -95,9 +95,17 @@ pub enum Target {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ask {
     Start,
-    Halt { reason: String },
+    Halt {
+        reason: String,
+    },
     Resume,
-    Rollback { reason: String },
+    Rollback {
+        reason: String,
+    },
+    /// A problem report from chat, which counts toward an automatic rollback.
+    Report {
+        text: String,
+    },
 }
 
 /// A Go click, or a No-Go with its reason.

@@ -34,7 +34,7 @@ const COLUMNS: &str = "id, version, kind, state, summary, changelog, environment
     card_message_id, thread_id, revision, deployed_by, deployed_by_name, deploy_started_at, \
     stage, stage_started_at, clock_ends_at, verify_started_at, halted_at, halted_secs, \
     rollback_by_name, rollback_reason, rollback_requested_at, rollback_failed_at, \
-    deploy_finished_at, gate_watch";
+    deploy_finished_at, gate_watch, problem_reports";
 
 fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
     let parse_err = |e: String| anyhow::anyhow!(e);
@@ -115,6 +115,12 @@ fn deployment_from_row(row: &SqliteRow) -> anyhow::Result<Option<Deployment>> {
             }
             None => Watch::default(),
         },
+        reports: match row.try_get::<Option<&str>, _>("problem_reports")? {
+            Some(json) => {
+                serde_json::from_str(json).context("Cannot read the stored problem reports")?
+            }
+            None => Vec::new(),
+        },
     }))
 }
 
@@ -131,7 +137,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
     let r = &stored.release;
     let sql = format!(
         "INSERT INTO releases ({COLUMNS}) VALUES \
-         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     );
     let insert = sqlx::query(&sql)
         .bind(r.id.0)
@@ -179,6 +185,7 @@ fn bind_deployment<'q>(query: Query<'q>, deployment: Option<&Deployment>) -> Que
         .bind(rollback.and_then(|r| r.failed_at.map(ts)))
         .bind(deployment.and_then(|d| d.finished_at.map(ts)))
         .bind(deployment.map(|d| serde_json::to_string(&d.watch).unwrap_or_default()))
+        .bind(deployment.map(|d| serde_json::to_string(&d.reports).unwrap_or_default()))
 }
 
 /// Writes the lifecycle fields of `release` (state, decision, deployment) and bumps its
@@ -189,7 +196,7 @@ pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::R
          deployed_by_name = ?, deploy_started_at = ?, stage = ?, stage_started_at = ?, \
          clock_ends_at = ?, verify_started_at = ?, halted_at = ?, halted_secs = ?, \
          rollback_by_name = ?, rollback_reason = ?, rollback_requested_at = ?, \
-         rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
+         rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
     )
     .bind(release.state.as_str())
     .bind(release.decided_at.map(ts))
@@ -439,6 +446,7 @@ mod tests {
             }),
             finished_at: Some(started + TimeDelta::minutes(55)),
             watch: Watch::default(),
+            reports: Vec::new(),
         });
         assert_eq!(update(db.writer(), &release).await.unwrap(), 2);
         let stored = get(db.reader(), release.id).await.unwrap().unwrap();
@@ -464,6 +472,7 @@ mod tests {
             rollback: None,
             finished_at: None,
             watch: Watch::default(),
+            reports: Vec::new(),
         };
         let mut first = planned(&db, 1, "1.4.0").await;
         let mut second = planned(&db, 2, "1.5.0").await;

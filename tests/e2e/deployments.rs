@@ -12,7 +12,7 @@ use crate::support::tester::*;
 
 /// Stages of 30 minutes, progress every 15, 70 minutes of verification: the whole rollout
 /// takes 160 minutes, and each deploy or rollback appends a line to `{dir}/actions.log`.
-const ROLLOUT: &str = r#"
+pub(crate) const ROLLOUT: &str = r#"
 [rollout]
 stages = [{ name = "canary", percent = 1, hold = "30m" }, { percent = 10, hold = "30m" },
           { percent = 50, hold = "30m" }, { percent = 100 }]

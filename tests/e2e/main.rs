@@ -13,6 +13,7 @@ mod doors;
 mod fake_discord_selftest;
 mod gates;
 mod polls;
+mod reports;
 mod restart;
 mod trust;
 mod webhook;

@@ -127,6 +127,7 @@ pub fn start<T: AsRef<Release>>(
         rollback: None,
         finished_at: None,
         watch: Watch::default(),
+        reports: Vec::new(),
     });
     let mut effects = vec![
         Effect::RefreshCard,

@@ -3,6 +3,7 @@
 
 pub mod deploy;
 pub mod poll;
+pub mod reports;
 pub mod rollback;
 pub mod watch;
 
@@ -76,6 +77,12 @@ pub enum Event {
     RolledBack {
         /// Rollback requested → rollback confirmed: the time to restore.
         restore_secs: i64,
+    },
+    /// Someone reported a problem from chat; `count` reports are in so far.
+    ProblemReported {
+        by: String,
+        text: String,
+        count: usize,
     },
     /// The metric gates read healthy; `baseline` marks the reading taken before the first
     /// stage, which later latencies are judged against.

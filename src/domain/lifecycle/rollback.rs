@@ -268,6 +268,7 @@ mod tests {
             rollback: None,
             finished_at: Some(t0()),
             watch: crate::domain::gates::Watch::default(),
+            reports: Vec::new(),
         });
         release
     }
