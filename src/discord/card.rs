@@ -3,6 +3,7 @@
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
 
 use super::custom_id::ComponentAction;
+use crate::domain::contract::ContractView;
 use crate::domain::{ReleaseId, ReleaseState};
 use crate::messages::Messages;
 use crate::service::view::ReleaseView;
@@ -16,12 +17,17 @@ pub fn embed(messages: &Messages, view: &ReleaseView) -> anyhow::Result<CreateEm
         Ok(ReleaseState::Expired) => 0x0095_a5a6,
         _ => 0x0034_98db,
     };
-    Ok(CreateEmbed::new()
+    let mut embed = CreateEmbed::new()
         .title(block("title")?)
         .description(block("description")?)
         .field("Status", block("status")?, false)
         .field("Approvals", block("approvals")?, false)
-        .field("Votes", block("votes")?, false)
+        .field("Votes", block("votes")?, false);
+    let contract = block("contract")?;
+    if !contract.trim().is_empty() {
+        embed = embed.field("Rollback contract", contract, false);
+    }
+    Ok(embed
         .footer(CreateEmbedFooter::new(block("footer")?))
         .colour(colour))
 }
@@ -66,6 +72,16 @@ pub fn buttons(view: &ReleaseView) -> Vec<CreateActionRow> {
     } else {
         vec![CreateActionRow::Buttons(row)]
     }
+}
+
+/// The rollback contract as the start notice shows it, in the card's words.
+pub fn contract_embed(messages: &Messages, contract: &ContractView) -> anyhow::Result<CreateEmbed> {
+    let ctx = serde_json::json!({ "contract": contract });
+    let text = messages.render_block("release_card", "contract", &ctx)?;
+    Ok(CreateEmbed::new()
+        .title("Rollback contract")
+        .description(text)
+        .colour(0x0095_a5a6))
 }
 
 /// The start notice's button, which opens the dialog for a problem report.

@@ -433,7 +433,10 @@ async fn notify(
             last_action,
             ..
         }) => {
-            let started = matches!(notice, Notice::Started { .. });
+            let started = match &notice {
+                Notice::Started { contract, .. } => Some(contract.clone()),
+                _ => None,
+            };
             let facts =
                 minijinja::context! { last_action, ..minijinja::Value::from_serialize(&notice) };
             (
@@ -442,7 +445,7 @@ async fn notify(
             )
         }
         // A row queued before notices were stored as facts holds its finished text.
-        Err(_) => (body.to_owned(), false),
+        Err(_) => (body.to_owned(), None),
     };
     let channel = row
         .channel_id
@@ -470,9 +473,13 @@ async fn notify(
         .allowed_mentions(mentions)
         .nonce(Nonce::String(row.nonce.clone()))
         .enforce_nonce(true);
-    if started {
+    if let Some(contract) = started {
         // Whoever reads that a rollout started can say it hurts.
         message = message.components(vec![card::report_button(stored.release.id)]);
+        if let Some(contract) = contract {
+            // An embed, as on the card: its words do not count against the notice's 2,000.
+            message = message.embed(card::contract_embed(&service.messages, &contract)?);
+        }
     }
     rest.create_message(channel, &message).await?;
     Ok(Settlement::Sent)

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::contract::ContractView;
+
 /// How much of a release's summary a start notice quotes: the whole notice must fit Discord's
 /// 2,000 characters beside a twenty-stage schedule and the stakeholder mention.
 pub const NOTICE_SUMMARY: usize = 150;
@@ -111,6 +113,8 @@ pub enum Notice {
         verified_at: i64,
         /// Whether an executor acts on each stage; without one only the schedule runs.
         executor: bool,
+        /// The rollback contract the release was approved under.
+        contract: Option<Box<ContractView>>,
     },
     /// Where a running rollout stands, posted every `progress_every`.
     Progress {

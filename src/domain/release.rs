@@ -6,6 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::contract::Contract;
 use super::gates::Watch;
 use super::ids::{ReleaseId, UserId};
 
@@ -239,6 +240,8 @@ pub struct Release {
     pub decision_reason: Option<String>,
     /// The rollout, once someone has started it.
     pub deployment: Option<Deployment>,
+    /// The rollback contract fixed when the poll approved it.
+    pub contract: Option<Contract>,
 }
 
 impl AsRef<Release> for Release {

@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use crate::domain::contract::{ContractView, MAX_PROCEDURE};
 use crate::domain::effect::{GateView, Notice, PlannedStage, MAX_PROBLEM, NOTICE_SUMMARY};
 use crate::domain::release::{MAX_CHANGELOG, MAX_REASON, MAX_SUMMARY};
 
@@ -41,8 +42,35 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         "votes": listed,
         "more_votes": voters.saturating_sub(10),
         "deployment": deployment(state, worst_case),
+        "contract": (!matches!(state, "voting" | "rejected" | "expired" | "cancelled")).then(|| contract(worst_case)),
         "undelivered": undelivered(state, worst_case),
     })
+}
+
+/// A rollback contract: the typical one, or the longest the card and notice may have to show.
+fn contract(worst_case: bool) -> ContractView {
+    ContractView {
+        max_error_rate: Some("1.00%".into()),
+        max_latency: Some(
+            if worst_case {
+                "1000000× the baseline p99"
+            } else {
+                "2× the baseline p99"
+            }
+            .into(),
+        ),
+        max_complaints: if worst_case { 10_000 } else { 3 },
+        procedure: if worst_case {
+            long(MAX_PROCEDURE)
+        } else {
+            "the command ./rollback.sh production".into()
+        },
+        rollback_window: if worst_case {
+            "99999999s".into()
+        } else {
+            "4h".into()
+        },
+    }
 }
 
 /// A rejected release whose people typed markdown meant to pass for the bot's own words.
@@ -108,6 +136,7 @@ fn started(stages: usize, worst_case: bool) -> Value {
             .collect(),
         verified_at: 1_772_532_000,
         executor: !worst_case,
+        contract: Some(Box::new(contract(worst_case))),
     })
 }
 

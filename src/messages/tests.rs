@@ -42,6 +42,7 @@ fn snapshots_of_the_card_blocks() {
             "status",
             "approvals",
             "votes",
+            "contract",
             "footer",
         ]
         .into_iter()
@@ -58,8 +59,14 @@ fn snapshots_of_the_card_blocks() {
 
 #[test]
 fn the_longest_card_fits_an_embed() {
+    for state in ["rejected", "rolled_back"] {
+        the_longest_card_fits_an_embed_when(state);
+    }
+}
+
+fn the_longest_card_fits_an_embed_when(state: &str) {
     let messages = Messages::embedded();
-    let ctx = card("rejected", 40, true);
+    let ctx = card(state, 40, true);
     let block = |name: &str| messages.render_block("release_card", name, &ctx).unwrap();
     let len = |text: &str| text.chars().count();
     let (title, description, footer) = (block("title"), block("description"), block("footer"));
@@ -75,6 +82,7 @@ fn the_longest_card_fits_an_embed() {
         ("status", "Status"),
         ("approvals", "Approvals"),
         ("votes", "Votes"),
+        ("contract", "Rollback contract"),
     ] {
         let value = block(field);
         assert!(

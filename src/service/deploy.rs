@@ -50,7 +50,10 @@ impl Writer<'_> {
             Ask::Resume => deploy::resume(release, by, plan, now),
             Ask::Rollback { reason } => rollback::roll_back(release, policy, by, reason, plan, now),
             Ask::Report { text } => {
-                let limit = config.gates.max_complaints;
+                let limit = release
+                    .contract
+                    .as_ref()
+                    .map_or(config.gates.max_complaints, |c| c.max_complaints);
                 reports::report_problem(release, (plan, limit), by, text, now)
             }
         };

@@ -17,10 +17,11 @@ use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use tokio::sync::{watch, Notify};
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, ExecutorConfig};
+use crate::domain::contract::Contract;
 use crate::domain::lifecycle::deploy::{Outcome, Plan};
 use crate::domain::lifecycle::{needs_look, poll, reports};
-use crate::domain::{Choice, PlanRequest, Release, ReleaseId, Role, UserId, Version};
+use crate::domain::{Choice, PlanRequest, Release, ReleaseId, ReleaseKind, Role, UserId, Version};
 use crate::messages::Messages;
 use crate::prometheus::Prometheus;
 use crate::store::executions::Execution;
@@ -282,6 +283,26 @@ impl Service {
         poll::may_vote(&release, policy, actor.id, &actor.roles, choice, self.now())
             .map_err(|refusal| refused(&release.version, refusal))?;
         Ok(release)
+    }
+
+    /// The rollback contract a release of `kind` is approved under now.
+    pub fn contract_for(&self, kind: ReleaseKind) -> Contract {
+        let config = &self.config;
+        let procedure = match &config.executor {
+            Some(ExecutorConfig::Command { rollback, .. }) => {
+                format!("the command {}", rollback.join(" "))
+            }
+            Some(ExecutorConfig::Webhook { url, .. }) => {
+                format!("the webhook's rollback action at {url}")
+            }
+            None => "by hand: no executor is attached".to_owned(),
+        };
+        Contract::new(
+            &config.gates.metrics,
+            config.gates.max_complaints,
+            config.policies.get(kind).rollback_window,
+            procedure,
+        )
     }
 
     /// Whether `actor` may report a problem with `release` now, without storing anything: a

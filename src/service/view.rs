@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::contract::ContractView;
 use crate::domain::effect::excerpt;
 use crate::domain::effect::GateView;
 use crate::domain::lifecycle::deploy::Plan;
@@ -42,6 +43,8 @@ pub struct ReleaseView {
     pub more_votes: usize,
     /// Where the rollout stands, once it has started.
     pub deployment: Option<DeploymentView>,
+    /// The rollback contract it was approved under.
+    pub contract: Option<ContractView>,
     /// Messages of the release that Discord keeps refusing; only `/release status` reads them.
     pub undelivered: Vec<UndeliveredView>,
 }
@@ -197,6 +200,7 @@ impl ReleaseView {
                     choice: b.choice.as_str().to_owned(),
                 })
                 .collect(),
+            contract: release.contract.as_ref().map(|c| c.view(plan.gates)),
             deployment: release.deployment.as_ref().map(|d| {
                 let stage = rollout.stage(d.stage);
                 DeploymentView {

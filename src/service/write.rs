@@ -16,6 +16,7 @@ use super::apply::apply;
 use super::error::{refused, Error, Result, UserError};
 use super::unit::Unit;
 use super::{Actor, Service, VoteResult};
+use crate::domain::contract;
 use crate::domain::gates::Look;
 use crate::domain::lifecycle::deploy::Outcome;
 use crate::domain::lifecycle::{self, poll};
@@ -443,10 +444,11 @@ impl Writer<'_> {
             at: now,
         };
         let policy = service.config.policies.get(loaded.release.kind);
-        let step = match poll::vote(&loaded.release, policy, &loaded.history, &ballot, now) {
+        let mut step = match poll::vote(&loaded.release, policy, &loaded.history, &ballot, now) {
             Ok(step) => step,
             Err(refusal) => return Err(refused(&loaded.release.version, refusal).into()),
         };
+        contract::fix_on_approval(&mut step, service.contract_for(loaded.release.kind));
         if let Some(ballot) = &step.ballot {
             self.unit.record_vote(NewVote {
                 release,

@@ -34,7 +34,7 @@ const COLUMNS: &str = "id, version, kind, state, summary, changelog, environment
     card_message_id, thread_id, revision, deployed_by, deployed_by_name, deploy_started_at, \
     stage, stage_started_at, clock_ends_at, verify_started_at, halted_at, halted_secs, \
     rollback_by_name, rollback_reason, rollback_requested_at, rollback_failed_at, \
-    deploy_finished_at, gate_watch, problem_reports";
+    deploy_finished_at, gate_watch, problem_reports, contract";
 
 fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
     let parse_err = |e: String| anyhow::anyhow!(e);
@@ -58,6 +58,12 @@ fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
             .transpose()?,
         decision_reason: row.try_get("decision_reason")?,
         deployment: deployment_from_row(row)?,
+        contract: match row.try_get::<Option<&str>, _>("contract")? {
+            Some(json) => {
+                Some(serde_json::from_str(json).context("Cannot read the stored contract")?)
+            }
+            None => None,
+        },
     };
     Ok(StoredRelease {
         release,
@@ -137,7 +143,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
     let r = &stored.release;
     let sql = format!(
         "INSERT INTO releases ({COLUMNS}) VALUES \
-         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     );
     let insert = sqlx::query(&sql)
         .bind(r.id.0)
@@ -158,6 +164,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
         .bind(stored.thread_id.map(sf))
         .bind(stored.revision);
     bind_deployment(insert, r.deployment.as_ref())
+        .bind(contract_json(r))
         .execute(db)
         .await
         .context("Cannot insert the release")?;
@@ -188,6 +195,13 @@ fn bind_deployment<'q>(query: Query<'q>, deployment: Option<&Deployment>) -> Que
         .bind(deployment.map(|d| serde_json::to_string(&d.reports).unwrap_or_default()))
 }
 
+fn contract_json(release: &Release) -> Option<String> {
+    release
+        .contract
+        .as_ref()
+        .and_then(|contract| serde_json::to_string(contract).ok())
+}
+
 /// Writes the lifecycle fields of `release` (state, decision, deployment) and bumps its
 /// revision; returns the new revision.
 pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::Result<i64> {
@@ -196,12 +210,13 @@ pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::R
          deployed_by_name = ?, deploy_started_at = ?, stage = ?, stage_started_at = ?, \
          clock_ends_at = ?, verify_started_at = ?, halted_at = ?, halted_secs = ?, \
          rollback_by_name = ?, rollback_reason = ?, rollback_requested_at = ?, \
-         rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
+         rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, contract = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
     )
     .bind(release.state.as_str())
     .bind(release.decided_at.map(ts))
     .bind(&release.decision_reason);
     let revision: i64 = bind_deployment(update, release.deployment.as_ref())
+        .bind(contract_json(release))
         .bind(release.id.0)
         .fetch_one(db)
         .await

@@ -239,3 +239,46 @@ async fn an_error_answer_an_empty_vector_and_nan_each_halt_the_release() {
     assert_eq!(actions(&t), ["deploy 1 11.4.0"]);
     t.finish().await;
 }
+
+#[tokio::test]
+async fn the_contract_fixed_at_approval_outlives_a_config_change() {
+    let prometheus = Recorded::start(&answer_value(0.001)).await;
+    let mut t = Tester::start_configured(&watched(&prometheus.url)).await;
+    approved(&t, "11.5.0").await;
+    let card = t
+        .wait_card("11.5.0", "the card shows the contract", |c| {
+            c.contains("Rollback contract")
+        })
+        .await;
+    let text = card_text(&card);
+    assert!(
+        text.contains("Error rate above 1.00%")
+            && text.contains("p99 above 2× the baseline p99")
+            && text.contains("More than 3 problem reports")
+            && text.contains("within 4h of completion"),
+        "{text}"
+    );
+    // The operator loosens the threshold and restarts: the approved release keeps its contract.
+    t.restart_reconfigured(|config| config.gates.metrics.max_error_rate = 0.2)
+        .await;
+    deploy(&t, &deployer(), "11.5.0").await;
+    stage_done(&t, "11.5.0", 0).await;
+    t.fake
+        .wait_until("the start notice", |f| {
+            f.messages(RELEASES_CHANNEL)
+                .iter()
+                .any(|m| content_of(m).contains("is rolling out"))
+        })
+        .await;
+    let notice = texts(&t, RELEASES_CHANNEL, "is rolling out").remove(0);
+    let embed = notice["embeds"][0]["description"].as_str().unwrap_or("");
+    assert!(embed.contains("Error rate above 1.00%"), "{notice}");
+    prometheus.answer(&answer_value(0.05));
+    t.advance(TimeDelta::minutes(1));
+    let rollback = rolled_back(&t, "11.5.0").await;
+    assert!(
+        rollback.contains("error rate 5.00% is above the 1.00% limit"),
+        "{rollback}"
+    );
+    t.finish().await;
+}

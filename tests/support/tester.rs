@@ -207,6 +207,12 @@ impl Tester {
         self.boot_unready().await;
     }
 
+    /// Stops gonogo, changes its config as an operator would, and starts it again.
+    pub async fn restart_reconfigured(&mut self, change: impl FnOnce(&mut Config)) {
+        change(&mut self.config);
+        self.restart().await;
+    }
+
     /// Stops gonogo gracefully and starts it again on the same database.
     pub async fn restart(&mut self) {
         if let Some(running) = self.running.take() {

@@ -27,6 +27,18 @@ pub struct Plan<'a> {
     pub gates: Option<&'a Gates>,
 }
 
+impl Plan<'_> {
+    /// The metric gates for `release`: the config's queries under the thresholds of its
+    /// rollback contract, when it has one.
+    pub fn gates_for(&self, release: &Release) -> Option<Gates> {
+        let gates = self.gates?;
+        Some(match &release.contract {
+            Some(contract) => contract.thresholds_of(gates),
+            None => gates.clone(),
+        })
+    }
+}
+
 /// Someone acting on a deployment, with the policy roles they hold now.
 #[derive(Clone, Copy, Debug)]
 pub struct Person<'a> {
@@ -111,6 +123,10 @@ pub fn start<T: AsRef<Release>>(
             .collect(),
         verified_at: verified_at.timestamp(),
         executor: plan.executor,
+        contract: release
+            .contract
+            .as_ref()
+            .map(|contract| Box::new(contract.view(plan.gates))),
     };
     let mut next = release.clone();
     next.state = ReleaseState::Deploying;
@@ -353,7 +369,7 @@ pub fn progress_due(
         halted_since: deployment.halted_at.map(|at| at.timestamp()),
         catching_up: now - due >= plan.rollout.progress_every,
         gates: plan
-            .gates
+            .gates_for(release)
             .and_then(|gates| gates.view(&deployment.watch))
             .map(Box::new),
         unwatched_minutes: deployment.watch.unwatched_secs.map(|secs| secs / 60),

@@ -34,6 +34,9 @@ pub enum Event {
     },
     Approved {
         approvers: Vec<UserId>,
+        /// The rollback contract fixed with the approval.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        contract: Option<crate::domain::contract::Contract>,
     },
     Rejected {
         reason: String,

@@ -50,6 +50,7 @@ pub fn plan(
         decided_at: None,
         decision_reason: None,
         deployment: None,
+        contract: None,
     };
     Transition {
         release,
@@ -153,6 +154,7 @@ pub fn vote(
             .collect();
         events.push(Event::Approved {
             approvers: seated.iter().map(|b| b.voter).collect(),
+            contract: None,
         });
         let approvers = seated.iter().map(|b| b.voter_name.clone()).collect();
         effects.extend(poll_ended(Notice::Approved { version, approvers }));

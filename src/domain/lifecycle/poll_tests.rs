@@ -90,7 +90,8 @@ fn hotfix_is_approved_by_a_lead_and_a_security() {
     assert_eq!(history.len(), 2);
     let last = results.last().unwrap().as_ref().unwrap();
     assert!(last.events.contains(&Event::Approved {
-        approvers: vec![UserId(2), UserId(3)]
+        approvers: vec![UserId(2), UserId(3)],
+        contract: None,
     }));
     assert_eq!(
         notice_of(last),

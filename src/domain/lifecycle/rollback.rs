@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::deploy::{Outcome, Person, Plan};
 use super::{Event, Transition};
+use crate::domain::contract::Contract;
 use crate::domain::effect::{excerpt, Action, Audience, Effect, Notice, TimerKind, MAX_PROBLEM};
 use crate::domain::ids::UserId;
 use crate::domain::policy::{Policy, Role};
@@ -24,7 +25,12 @@ pub fn may_roll_back(
         ReleaseState::Deploying | ReleaseState::Halted | ReleaseState::Verifying => Ok(()),
         ReleaseState::Completed => {
             let finished = release.deployment.as_ref().and_then(|d| d.finished_at);
-            let closes_at = finished.ok_or(nothing)? + policy.rollback_window;
+            // The window of the release's contract, or of its type's policy before contracts.
+            let window = release
+                .contract
+                .as_ref()
+                .map_or(policy.rollback_window, Contract::rollback_window);
+            let closes_at = finished.ok_or(nothing)? + window;
             if now < closes_at {
                 Ok(())
             } else {

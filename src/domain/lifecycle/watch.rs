@@ -20,7 +20,7 @@ pub fn gate_checked(
     look: Option<&Look>,
     now: DateTime<Utc>,
 ) -> Option<Transition> {
-    let gates = plan.gates?;
+    let gates = plan.gates_for(release)?;
     if !matches!(
         release.state,
         ReleaseState::Deploying | ReleaseState::Verifying
@@ -57,7 +57,7 @@ pub fn guarded(
     step: Option<Transition>,
 ) -> Option<Transition> {
     let mut step = step?;
-    let Some(gates) = plan.gates else {
+    let Some(gates) = plan.gates_for(release) else {
         return Some(step);
     };
     let watch = &release.deployment.as_ref()?.watch;

@@ -1,0 +1,8 @@
+-- The rollout guardrails kept with each release. What the metric gates have seen of a rollout:
+-- its baseline p99, the last reading and any stretch it went unwatched, as one JSON object.
+ALTER TABLE releases ADD COLUMN gate_watch TEXT;
+-- The problems people reported from chat during the rollout, one per person, as a JSON list.
+ALTER TABLE releases ADD COLUMN problem_reports TEXT;
+-- The rollback contract fixed at approval (triggers, procedure, rollback window), as JSON: a
+-- later config change never alters it.
+ALTER TABLE releases ADD COLUMN contract TEXT;
