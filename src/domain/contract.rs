@@ -174,6 +174,36 @@ mod tests {
     }
 
     #[test]
+    fn the_contract_is_fixed_by_the_approval_once_and_recorded_in_its_event() {
+        use crate::domain::lifecycle::deploy::tests::approved;
+        let contract = Contract::new(&gates(), 3, TimeDelta::hours(4), "by hand".into());
+        let (release, _) = approved();
+        let mut step = Transition::unchanged(&release, None);
+        step.events.push(Event::Approved {
+            approvers: Vec::new(),
+            contract: None,
+        });
+        fix_on_approval(&mut step, contract.clone());
+        assert_eq!(step.release.contract, Some(contract.clone()));
+        assert_eq!(
+            step.events,
+            [Event::Approved {
+                approvers: Vec::new(),
+                contract: Some(contract.clone())
+            }]
+        );
+        // Fixed once: a later contract does not replace it.
+        let later = Contract::new(&gates(), 9, TimeDelta::hours(1), "other".into());
+        fix_on_approval(&mut step, later.clone());
+        assert_eq!(step.release.contract, Some(contract));
+        // Only an approval fixes one.
+        let mut voting = Transition::unchanged(&release, None);
+        voting.release.state = ReleaseState::Voting;
+        fix_on_approval(&mut voting, later);
+        assert_eq!(voting.release.contract, None);
+    }
+
+    #[test]
     fn durations_read_as_the_config_writes_them() {
         assert_eq!(short(TimeDelta::hours(2)), "2h");
         assert_eq!(short(TimeDelta::minutes(90)), "90m");
