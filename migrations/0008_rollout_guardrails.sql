@@ -6,3 +6,5 @@ ALTER TABLE releases ADD COLUMN problem_reports TEXT;
 -- The rollback contract fixed at approval (triggers, procedure, rollback window), as JSON: a
 -- later config change never alters it.
 ALTER TABLE releases ADD COLUMN contract TEXT;
+-- The checklist the release's type requires, copied at planning and ticked on the card, as JSON.
+ALTER TABLE releases ADD COLUMN checklist TEXT;

@@ -1,5 +1,6 @@
 //! The typed config, read once at start-up from `gonogo.toml` and `GONOGO_*` overrides, fully checked.
 
+mod checklist;
 mod error;
 mod process;
 mod reader;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 
+use crate::domain::checklist::Section;
 use crate::domain::gates::Gates;
 use crate::domain::rollout::Rollout;
 use crate::domain::windows::Windows;
@@ -30,7 +32,7 @@ pub use source::{CONFIG_ENV, ENV_PREFIX};
 pub const DEFAULT_PATH: &str = "gonogo.toml";
 
 /// Every section and its keys; anything else is an error.
-const SECTIONS: [(&str, &[&str]); 12] = [
+const SECTIONS: [(&str, &[&str]); 13] = [
     (
         "discord",
         &[
@@ -81,6 +83,7 @@ const SECTIONS: [(&str, &[&str]); 12] = [
     ),
     ("messages", &["dir"]),
     ("audit", &["key"]),
+    ("checklist", &["section", "items"]),
 ];
 
 /// The whole config; every value in it has been checked.
@@ -99,6 +102,8 @@ pub struct Config {
     pub gates: GatesConfig,
     pub messages: MessagesConfig,
     pub audit: AuditConfig,
+    /// The pre-release checklist's sections; empty when there is none.
+    pub checklist: Vec<Section>,
 }
 
 #[derive(Clone, Debug)]
@@ -278,7 +283,8 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
     let database = sections::database(&root, p);
     let channels = sections::channels(&root, p);
     let roles = sections::roles(&root, p);
-    let policies = process::policies(&root, roles.as_ref(), p);
+    let checklist = checklist::sections(&root, p);
+    let policies = process::policies(&root, roles.as_ref(), checklist.as_deref(), p);
     let rollout = process::rollout(&root, p);
     let windows = process::windows(&root, p);
     let executor = sections::executor(&root, p);
@@ -299,6 +305,7 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
             gates: gates?,
             messages: messages?,
             audit: audit?,
+            checklist: checklist?,
         })
     })();
     match config {

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use super::reader::{Problems, Table};
 use super::values::{duration, duration_at_least, integer, quote, schedule, string};
 use super::{keys_of, RolesConfig};
+use crate::domain::checklist::Section;
 use crate::domain::policy::DEFAULT_PLANNERS;
 use crate::domain::rollout::{Rollout, Stage};
 use crate::domain::windows::{Window, Windows};
@@ -18,6 +19,7 @@ use crate::domain::{Policies, Policy, ReleaseKind, Role, Slot};
 pub(super) fn policies(
     root: &Table,
     roles: Option<&RolesConfig>,
+    sections: Option<&[Section]>,
     p: &mut Problems,
 ) -> Option<Policies> {
     let t = Table::new("policy", root.get("policy"), keys_of("policy"), p);
@@ -36,7 +38,7 @@ pub(super) fn policies(
         let table = Table::new(
             &path,
             t.get(kind.as_str()),
-            &["approvers", "rollback_window"],
+            &["approvers", "rollback_window", "checklist"],
             p,
         );
         if !table.is_present() {
@@ -56,9 +58,11 @@ pub(super) fn policies(
             p,
             duration,
         );
+        let checklist = super::checklist::required(&table, sections, p);
         Some(Policy {
             approvers: approvers?,
             rollback_window: rollback_window?,
+            checklist: checklist?,
         })
     };
     let hotfix = read(ReleaseKind::Hotfix);

@@ -58,7 +58,10 @@ fn policies(config: &Config) -> Vec<String> {
     let planners = format!("planners: {}", planners.join(", "));
     let kinds = ReleaseKind::ALL.into_iter().map(|kind| {
         let policy = config.policies.get(kind);
-        let origin = if *policy == Policy::default_for(kind) {
+        let default = Policy::default_for(kind);
+        let origin = if policy.approvers == default.approvers
+            && policy.rollback_window == default.rollback_window
+        {
             "default"
         } else {
             "custom"
@@ -68,8 +71,13 @@ fn policies(config: &Config) -> Vec<String> {
             .iter()
             .map(|slot| format!("{} {}", slot.count, slot.role))
             .collect();
+        let checklist = if policy.checklist.is_empty() {
+            String::new()
+        } else {
+            format!("; checklist {}", policy.checklist.join(", "))
+        };
         format!(
-            "policy {kind}: {origin}, {} approve, rollback window {}",
+            "policy {kind}: {origin}, {} approve, rollback window {}{checklist}",
             approvers.join(" + "),
             short(policy.rollback_window)
         )

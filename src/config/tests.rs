@@ -119,7 +119,21 @@ fn the_example_file_loads_with_only_a_token() {
     let config = with_token(include_str!("../../gonogo.example.toml")).unwrap();
     assert_eq!(config.discord.guild_id, 234_567_890_123_456_789);
     assert_eq!(config.channels.stakeholders, [456_789_012_345_678_901]);
-    assert_eq!(config.policies, Policies::default());
+    // The example is the defaults, plus the guide's checklist sections for three types.
+    let mut policies = config.policies.clone();
+    assert_eq!(policies.major.checklist.len(), 3);
+    assert_eq!(
+        config
+            .checklist
+            .iter()
+            .map(|s| s.items.len())
+            .sum::<usize>(),
+        16
+    );
+    policies.hotfix.checklist.clear();
+    policies.minor.checklist.clear();
+    policies.major.checklist.clear();
+    assert_eq!(policies, Policies::default());
     assert!(matches!(
         config.executor,
         Some(ExecutorConfig::Command { .. })
@@ -139,7 +153,10 @@ fn the_example_file_loads_with_only_a_token() {
         report.contains("planners: team, lead, release_manager, deployer"),
         "{report}"
     );
-    assert!(report.contains("policy hotfix: default"), "{report}");
+    assert!(
+        report.contains("policy hotfix: default, 1 lead + 1 security approve, rollback window 2h; checklist Code & Testing"),
+        "{report}"
+    );
     assert!(report.contains("executor: command"), "{report}");
 }
 
@@ -181,6 +198,7 @@ fn the_environment_overrides_keys_whether_ids_look_like_strings_or_integers() {
                 count: 2
             }],
             rollback_window: TimeDelta::hours(6),
+            checklist: Vec::new(),
         }
     );
     let (report, _) = check_report(&Ok(config));
@@ -607,4 +625,90 @@ fn the_audit_key_comes_from_the_environment_only_and_is_long() {
     let errors = rejected(load_from_str(&minimal(), &short));
     assert!(problem_at(&errors, "audit.key").contains("too short"));
     assert!(with_token(&minimal()).unwrap().audit.key.is_none());
+}
+
+#[test]
+fn the_checklist_sections_are_read_and_each_type_names_its_own() {
+    let toml = minimal()
+        + r#"
+[policy.hotfix]
+approvers = [{ role = "lead", count = 1 }]
+rollback_window = "2h"
+checklist = ["Code & Testing"]
+
+[[checklist]]
+section = "Code & Testing"
+items = ["All tests passing in CI", "Code review approved"]
+
+[[checklist]]
+section = "Documentation"
+items = ["CHANGELOG updated"]
+"#;
+    let config = with_token(&toml).unwrap();
+    assert_eq!(config.checklist.len(), 2);
+    assert_eq!(config.checklist[0].items[1], "Code review approved");
+    assert_eq!(
+        config.policies.get(ReleaseKind::Hotfix).checklist,
+        ["Code & Testing"]
+    );
+    assert!(config.policies.get(ReleaseKind::Patch).checklist.is_empty());
+    assert!(with_token(&minimal()).unwrap().checklist.is_empty());
+}
+
+#[test]
+fn checklist_mistakes_are_named_by_their_key() {
+    let items: Vec<String> = (0..26).map(|i| format!("\"item {i}\"")).collect();
+    let toml = minimal()
+        + &format!(
+            r#"
+[policy.patch]
+approvers = [{{ role = "lead", count = 1 }}]
+rollback_window = "4h"
+checklist = ["Docs"]
+
+[[checklist]]
+section = "Too long"
+items = [{}]
+
+[[checklist]]
+section = "Twice"
+items = ["a"]
+
+[[checklist]]
+section = "Twice"
+items = [""]
+"#,
+            items.join(", ")
+        );
+    let errors = rejected(with_token(&toml));
+    let keys: Vec<&str> = errors.0.iter().map(|e| e.key.as_str()).collect();
+    for key in [
+        "checklist[0].items",
+        "checklist[2].section",
+        "checklist[2].items[0]",
+    ] {
+        assert!(keys.contains(&key), "no problem at {key}; got:\n{errors}");
+    }
+}
+
+#[test]
+fn a_type_cannot_require_a_section_the_checklist_lacks() {
+    let toml = minimal()
+        + r#"
+[policy.patch]
+approvers = [{ role = "lead", count = 1 }]
+rollback_window = "4h"
+checklist = ["Docs"]
+
+[[checklist]]
+section = "Documentation"
+items = ["CHANGELOG updated"]
+"#;
+    let errors = rejected(with_token(&toml));
+    assert!(
+        errors
+            .to_string()
+            .contains("policy.patch.checklist[0]: no [[checklist]] section"),
+        "{errors}"
+    );
 }

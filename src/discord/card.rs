@@ -1,8 +1,12 @@
 //! The release card: the embed and buttons built from a release's read model.
 
-use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter};
+use serenity::all::{
+    ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, CreateSelectMenu,
+    CreateSelectMenuKind, CreateSelectMenuOption,
+};
 
 use super::custom_id::ComponentAction;
+use crate::domain::checklist::{MAX_ITEMS, MAX_SECTIONS};
 use crate::domain::contract::ContractView;
 use crate::domain::{ReleaseId, ReleaseState};
 use crate::messages::Messages;
@@ -23,6 +27,10 @@ pub fn embed(messages: &Messages, view: &ReleaseView) -> anyhow::Result<CreateEm
         .field("Status", block("status")?, false)
         .field("Approvals", block("approvals")?, false)
         .field("Votes", block("votes")?, false);
+    let checklist = block("checklist")?;
+    if !checklist.trim().is_empty() {
+        embed = embed.field("Checklist", checklist, false);
+    }
     let contract = block("contract")?;
     if !contract.trim().is_empty() {
         embed = embed.field("Rollback contract", contract, false);
@@ -67,11 +75,50 @@ pub fn buttons(view: &ReleaseView) -> Vec<CreateActionRow> {
         Ok(ReleaseState::Completed | ReleaseState::RollingBack) => vec![rollback()],
         _ => Vec::new(),
     };
-    if row.is_empty() {
-        Vec::new()
-    } else {
-        vec![CreateActionRow::Buttons(row)]
+    let mut rows = Vec::new();
+    if !row.is_empty() {
+        rows.push(CreateActionRow::Buttons(row));
     }
+    if view.checklist_editable {
+        rows.extend(checklist_menus(view));
+    }
+    rows
+}
+
+/// One menu per checklist section: its items, ticked ones selected.
+fn checklist_menus(view: &ReleaseView) -> Vec<CreateActionRow> {
+    let id = ReleaseId(view.id);
+    view.checklist
+        .iter()
+        .take(MAX_SECTIONS)
+        .enumerate()
+        .filter_map(|(at, section)| {
+            let options: Vec<CreateSelectMenuOption> = section
+                .items
+                .iter()
+                .take(MAX_ITEMS)
+                .enumerate()
+                .map(|(i, item)| {
+                    CreateSelectMenuOption::new(item.name.clone(), i.to_string())
+                        .default_selection(item.ticked_by.is_some())
+                })
+                .collect();
+            let count = u8::try_from(options.len()).ok()?;
+            let menu = CreateSelectMenu::new(
+                ComponentAction::Check(id, u8::try_from(at).ok()?).custom_id(),
+                CreateSelectMenuKind::String { options },
+            )
+            .placeholder(placeholder(&section.name))
+            .min_values(0)
+            .max_values(count);
+            Some(CreateActionRow::SelectMenu(menu))
+        })
+        .collect()
+}
+
+/// A menu's placeholder: Discord shows at most 150 characters.
+fn placeholder(section: &str) -> String {
+    crate::domain::effect::excerpt(&format!("{section}: tick what is done"), 150)
 }
 
 /// The rollback contract as the start notice shows it, in the card's words.

@@ -23,6 +23,10 @@ pub enum ComponentAction {
     /// The start notice's button: opens the modal that asks what is wrong.
     Report(ReleaseId),
     ReportText(ReleaseId),
+    /// The card's select menu of checklist section `.1`.
+    Check(ReleaseId, u8),
+    /// The modal asking why items are unticked, carrying the new selection as a bit set.
+    Untick(ReleaseId, u8, u32),
 }
 
 /// The custom id of the reason field inside the No-Go modal.
@@ -30,6 +34,15 @@ pub const REASON_INPUT: &str = "reason";
 
 impl ComponentAction {
     pub fn custom_id(self) -> String {
+        match self {
+            ComponentAction::Check(id, section) => {
+                return format!("{PREFIX}:check:{}:{section}", id.0);
+            }
+            ComponentAction::Untick(id, section, selected) => {
+                return format!("{PREFIX}:untick:{}:{section}:{selected}", id.0);
+            }
+            _ => {}
+        }
         let (verb, id) = match self {
             ComponentAction::Go(id) => ("go", id),
             ComponentAction::NoGo(id) => ("nogo", id),
@@ -42,6 +55,7 @@ impl ComponentAction {
             ComponentAction::RollbackReason(id) => ("rollback-reason", id),
             ComponentAction::Report(id) => ("report", id),
             ComponentAction::ReportText(id) => ("report-text", id),
+            ComponentAction::Check(id, _) | ComponentAction::Untick(id, _, _) => ("", id),
         };
         format!("{PREFIX}:{verb}:{}", id.0)
     }
@@ -59,7 +73,9 @@ impl ComponentAction {
             | ComponentAction::Rollback(id)
             | ComponentAction::RollbackReason(id)
             | ComponentAction::Report(id)
-            | ComponentAction::ReportText(id) => id,
+            | ComponentAction::ReportText(id)
+            | ComponentAction::Check(id, _)
+            | ComponentAction::Untick(id, _, _) => id,
         }
     }
 
@@ -70,7 +86,22 @@ impl ComponentAction {
             return None;
         }
         let verb = parts.next()?;
-        let id = ReleaseId(parts.next()?.parse().ok()?);
+        let mut fields = parts.next()?.split(':');
+        let id = ReleaseId(fields.next()?.parse().ok()?);
+        let mut field = || fields.next().and_then(|f| f.parse::<u32>().ok());
+        match verb {
+            "check" => {
+                return Some(ComponentAction::Check(id, u8::try_from(field()?).ok()?));
+            }
+            "untick" => {
+                let section = u8::try_from(field()?).ok()?;
+                return Some(ComponentAction::Untick(id, section, field()?));
+            }
+            _ => {}
+        }
+        if fields.next().is_some() {
+            return None;
+        }
         match verb {
             "go" => Some(ComponentAction::Go(id)),
             "nogo" => Some(ComponentAction::NoGo(id)),
@@ -104,6 +135,10 @@ mod tests {
             ComponentAction::Resume(ReleaseId(6)),
             ComponentAction::Rollback(ReleaseId(7)),
             ComponentAction::RollbackReason(ReleaseId(i64::MAX)),
+            ComponentAction::Report(ReleaseId(8)),
+            ComponentAction::ReportText(ReleaseId(9)),
+            ComponentAction::Check(ReleaseId(i64::MAX), 3),
+            ComponentAction::Untick(ReleaseId(i64::MAX), 3, u32::MAX),
         ] {
             let id = action.custom_id();
             assert!(id.len() <= 100);
@@ -117,5 +152,9 @@ mod tests {
         assert_eq!(ComponentAction::parse("gng1:dance:1"), None);
         assert_eq!(ComponentAction::parse("gng1:go:abc"), None);
         assert_eq!(ComponentAction::parse(""), None);
+        assert_eq!(ComponentAction::parse("gng1:go:1:2"), None);
+        assert_eq!(ComponentAction::parse("gng1:check:1"), None);
+        assert_eq!(ComponentAction::parse("gng1:check:1:256"), None);
+        assert_eq!(ComponentAction::parse("gng1:untick:1:2"), None);
     }
 }

@@ -2,15 +2,15 @@
 
 use serde_json::json;
 use serenity::all::{
-    ActionRowComponent, CommandInteraction, ComponentInteraction, CreateInteractionResponse,
-    GuildId, Interaction, Member, ModalInteraction,
+    ActionRowComponent, CommandInteraction, ComponentInteraction, ComponentInteractionDataKind,
+    CreateInteractionResponse, GuildId, Interaction, Member, ModalInteraction,
 };
 use tracing::{error, info_span, Instrument as _};
 
 use super::commands::Command;
 use super::custom_id::{ComponentAction, REASON_INPUT};
 use super::replies::{ephemeral, reason_modal, user_error};
-use crate::domain::{Choice, PlanRequest, ReleaseId, RoleId, UserId};
+use crate::domain::{checklist, Choice, PlanRequest, ReleaseId, RoleId, UserId};
 use crate::service::{Actor, Ask, Error, Result, Service, Target, UserError};
 
 /// What to send back, and whether it answers a replay (which the gateway must not send again).
@@ -239,8 +239,17 @@ impl Handler {
             Ask::Resume => "resume",
             Ask::Rollback { .. } => "rollback",
             Ask::Report { .. } => "report",
+            Ask::Tick { .. } => "tick",
         };
         let release = self.service.deployment(id, actor, target, ask).await?;
+        if name == "tick" {
+            let open = checklist::open_items(&release).len();
+            let text = self.service.messages.render(
+                "checklist_answer",
+                json!({ "version": release.version.to_string(), "open": open }),
+            )?;
+            return Ok(ephemeral(text));
+        }
         let text = self.service.messages.render(
             "deployment_answer",
             json!({
@@ -292,14 +301,64 @@ impl Handler {
                     &version,
                 )?)
             }
+            Some(ComponentAction::Check(release, section)) => {
+                let ComponentInteractionDataKind::StringSelect { values } = &component.data.kind
+                else {
+                    return Err(UserError::StaleCard.into());
+                };
+                let selected = values
+                    .iter()
+                    .map(|value| value.parse::<usize>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| UserError::StaleCard)?;
+                let section = usize::from(section);
+                let id = component.id.get();
+                self.tick(id, &actor, release, section, selected).await
+            }
             Some(
                 ComponentAction::NoGoReason(_)
                 | ComponentAction::HaltReason(_)
                 | ComponentAction::RollbackReason(_)
-                | ComponentAction::ReportText(_),
+                | ComponentAction::ReportText(_)
+                | ComponentAction::Untick(..),
             )
             | None => Err(UserError::StaleCard.into()),
         }
+    }
+
+    /// A checklist menu's new selection: ticks go straight in; an untick asks why first.
+    async fn tick(
+        &self,
+        interaction: u64,
+        actor: &Actor,
+        release: ReleaseId,
+        section: usize,
+        selected: Vec<usize>,
+    ) -> Result<CreateInteractionResponse> {
+        let version = self
+            .service
+            .checklist_unticks(actor, release, (section, &selected))
+            .await?;
+        if let (Some(version), Ok(section)) = (version, u8::try_from(section)) {
+            let mask = selected
+                .iter()
+                .filter(|&&at| at < 32)
+                .fold(0_u32, |mask, &at| mask | (1 << at));
+            let submit = ComponentAction::Untick(release, section, mask);
+            return Ok(reason_modal(
+                &self.service.messages,
+                "untick_modal",
+                submit,
+                &version,
+            )?);
+        }
+        let ask = Ask::Tick {
+            section,
+            selected,
+            reason: None,
+        };
+        self.deployment(interaction, actor, Target::Card(release), ask)
+            .await
     }
 
     /// The No-Go button: asks for the reason, unless the vote would be refused anyway.
@@ -363,6 +422,15 @@ impl Handler {
             Some(ComponentAction::RollbackReason(release)) => {
                 let ask = Ask::Rollback {
                     reason: reason.unwrap_or_default(),
+                };
+                self.deployment(id, &actor, Target::Card(release), ask)
+                    .await
+            }
+            Some(ComponentAction::Untick(release, section, mask)) => {
+                let ask = Ask::Tick {
+                    section: usize::from(section),
+                    selected: (0..32).filter(|at| mask & (1 << at) != 0).collect(),
+                    reason,
                 };
                 self.deployment(id, &actor, Target::Card(release), ask)
                     .await

@@ -110,6 +110,16 @@ fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow
         Refusal::NothingRunning => messages.render("refusal_nothing_running", json!({})),
         Refusal::NotRollingOut { state } => with_state("refusal_not_rolling_out", *state),
         Refusal::AlreadyReported => messages.render("refusal_already_reported", just_version()),
+        Refusal::CannotTick { roles } => messages.render(
+            "refusal_cannot_tick",
+            json!({ "version": version, "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>() }),
+        ),
+        Refusal::ChecklistClosed { state } => with_state("refusal_checklist_closed", *state),
+        Refusal::StaleChecklist => messages.render("refusal_stale_card", just_version()),
+        Refusal::ChecklistOpen { items } => messages.render(
+            "refusal_checklist_open",
+            json!({ "version": version, "items": items }),
+        ),
         Refusal::SeveralRunning { versions } => {
             messages.render("refusal_several_running", json!({ "versions": versions }))
         }

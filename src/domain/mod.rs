@@ -1,6 +1,7 @@
 //! The pure core: releases, policies, votes and the lifecycle. No I/O, no clock: `now` comes
 //! in as an argument, and decisions come out as new state, audit events and effects.
 
+pub mod checklist;
 pub mod contract;
 pub mod effect;
 pub mod gates;

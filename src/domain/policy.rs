@@ -74,6 +74,8 @@ pub struct Slot {
 pub struct Policy {
     pub approvers: Vec<Slot>,
     pub rollback_window: TimeDelta,
+    /// The `[[checklist]]` sections a release of this type must tick before `/deploy`.
+    pub checklist: Vec<String>,
 }
 
 impl Policy {
@@ -96,18 +98,22 @@ impl Policy {
             ReleaseKind::Hotfix => Policy {
                 approvers: vec![slot(Role::Lead, 1), slot(Role::Security, 1)],
                 rollback_window: TimeDelta::hours(2),
+                checklist: Vec::new(),
             },
             ReleaseKind::Patch => Policy {
                 approvers: vec![slot(Role::Lead, 1)],
                 rollback_window: TimeDelta::hours(4),
+                checklist: Vec::new(),
             },
             ReleaseKind::Minor => Policy {
                 approvers: vec![slot(Role::Team, 2)],
                 rollback_window: TimeDelta::days(1),
+                checklist: Vec::new(),
             },
             ReleaseKind::Major => Policy {
                 approvers: vec![slot(Role::Exec, 1), slot(Role::Team, 2)],
                 rollback_window: TimeDelta::days(3),
+                checklist: Vec::new(),
             },
         }
     }

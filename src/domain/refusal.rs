@@ -91,4 +91,18 @@ pub enum Refusal {
     },
     /// One problem report per person per release counts.
     AlreadyReported,
+    /// Ticking the checklist takes one of these roles.
+    CannotTick {
+        roles: Vec<Role>,
+    },
+    /// The checklist is fixed once the rollout starts.
+    ChecklistClosed {
+        state: ReleaseState,
+    },
+    /// A menu of a checklist section the release does not have.
+    StaleChecklist,
+    /// `/deploy` waits for these required items.
+    ChecklistOpen {
+        items: Vec<String>,
+    },
 }

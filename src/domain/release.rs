@@ -6,6 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::checklist::Check;
 use super::contract::Contract;
 use super::gates::Watch;
 use super::ids::{ReleaseId, UserId};
@@ -242,6 +243,8 @@ pub struct Release {
     pub deployment: Option<Deployment>,
     /// The rollback contract fixed when the poll approved it.
     pub contract: Option<Contract>,
+    /// The checklist its type requires, as ticked so far.
+    pub checklist: Vec<Check>,
 }
 
 impl AsRef<Release> for Release {

@@ -43,6 +43,10 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         "more_votes": voters.saturating_sub(10),
         "deployment": deployment(state, worst_case),
         "contract": (!matches!(state, "voting" | "rejected" | "expired" | "cancelled")).then(|| contract(worst_case)),
+        "checklist": if matches!(state, "voting" | "approved" | "completed") || worst_case { json!([{ "name": "Code & Testing", "items": [{ "name": "Security scan passed", "ticked_by": null }] }]) } else { json!([]) },
+        "checklist_editable": matches!(state, "voting" | "approved"),
+        "checklist_open": if worst_case { 100 } else if matches!(state, "voting" | "approved") { 2 } else { 0 },
+        "open_items": if worst_case { vec![long(80); 8] } else if matches!(state, "voting" | "approved") { vec!["Code & Testing: Security scan passed".to_owned(), "Infrastructure: Backup verified".to_owned()] } else { Vec::new() },
         "undelivered": undelivered(state, worst_case),
     })
 }
@@ -180,6 +184,24 @@ fn action(i: u8, state: &str, worst_case: bool) -> Value {
     })
 }
 
+/// The checklist's refusal and answer.
+#[rustfmt::skip]
+fn checklist_samples(template: &str) -> Vec<(&'static str, Value)> {
+    match template {
+        "refusal_checklist_open" => vec![
+                ("two", json!({ "version": "1.4.0", "items": ["Code & Testing: Security scan passed", "Documentation: CHANGELOG updated"] })),
+                ("one", json!({ "version": "1.4.0", "items": ["Infrastructure: Backup verified"] })),
+                ("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "items": vec![format!("{}: {}", long(100), long(100)); 100] })),
+            ],
+        "checklist_answer" => vec![
+                ("done", json!({ "version": "1.4.0", "open": 0 })),
+                ("one", json!({ "version": "1.4.0", "open": 1 })),
+                ("several", json!({ "version": "1.4.0", "open": 12 })),
+            ],
+        _ => Vec::new(),
+    }
+}
+
 /// Progress notices: each phase, with and without the metric gates' readings.
 #[rustfmt::skip]
 fn progress_samples() -> Vec<(&'static str, Value)> {
@@ -248,7 +270,8 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             ("empty", json!({ "releases": [] })),
             ("ten", json!({ "releases": vec![json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix", "environment": long(32), "state": "rolling_back" }); 10] })),
         ],
-        "refusal_not_a_planner" => vec![(
+        "refusal_checklist_open" | "checklist_answer" => checklist_samples(template),
+        "refusal_not_a_planner" | "refusal_cannot_tick" => vec![(
             "default planners",
             json!({ "version": "1.4.0", "roles": ["team", "lead", "release_manager", "deployer"] }),
         )],
@@ -289,7 +312,7 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             ("typical", notice(&Notice::ProblemReported { version: "1.4.0".into(), by: "Ana".into(), text: "Checkout answers 500".into(), count: 2, limit: 3 })),
             ("longest", notice(&Notice::ProblemReported { version: "1.0.0-".to_owned() + &"r".repeat(58), by: "n".repeat(32), text: long(MAX_REASON), count: 10_000, limit: 10_000 })),
         ],
-        "refusal_not_approved" | "refusal_cannot_halt" | "refusal_not_halted" | "refusal_not_rolling_out" => vec![("typical", json!({ "version": "1.4.0", "state": "voting" }))],
+        "refusal_not_approved" | "refusal_cannot_halt" | "refusal_not_halted" | "refusal_not_rolling_out" | "refusal_checklist_closed" => vec![("typical", json!({ "version": "1.4.0", "state": "voting" }))],
         "refusal_several_running" => vec![("two", json!({ "versions": ["1.4.0 (production)", "2.0.0 (staging)"] }))],
         "refusal_unknown_release" => vec![("unknown", json!({ "version": "9.9.9" }))],
         "internal_error" => vec![("error", json!({ "error_id": "0badc0de" }))],
@@ -297,7 +320,7 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             .into_iter()
             .map(|(name, state)| (name, json!({ "ask": name.split(' ').next(), "version": "1.4.0", "state": state })))
             .collect(),
-        "nogo_modal" | "halt_modal" | "rollback_modal" | "report_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],
+        "nogo_modal" | "halt_modal" | "rollback_modal" | "report_modal" | "untick_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],
         _ => vec![("typical", version)],
     }
 }

@@ -42,6 +42,7 @@ fn snapshots_of_the_card_blocks() {
             "status",
             "approvals",
             "votes",
+            "checklist",
             "contract",
             "footer",
         ]
@@ -82,6 +83,7 @@ fn the_longest_card_fits_an_embed_when(state: &str) {
         ("status", "Status"),
         ("approvals", "Approvals"),
         ("votes", "Votes"),
+        ("checklist", "Checklist"),
         ("contract", "Rollback contract"),
     ] {
         let value = block(field);

@@ -6,7 +6,7 @@ use super::error::{refused, Result, UserError};
 use super::write::{Ask, DeployRequest, Done, Target, Writer};
 use crate::domain::lifecycle::deploy::{self, Outcome, Person};
 use crate::domain::lifecycle::{reports, rollback};
-use crate::domain::{lookup, ReleaseId, Transition, Version};
+use crate::domain::{checklist, lookup, ReleaseId, Transition, Version};
 use crate::store;
 use crate::store::executions::Execution;
 
@@ -49,6 +49,18 @@ impl Writer<'_> {
             Ask::Halt { reason } => deploy::halt(release, by, reason, now),
             Ask::Resume => deploy::resume(release, by, plan, now),
             Ask::Rollback { reason } => rollback::roll_back(release, policy, by, reason, plan, now),
+            Ask::Tick {
+                section,
+                selected,
+                reason,
+            } => checklist::select(
+                release,
+                &config.policies.planners,
+                by,
+                (*section, selected),
+                reason.as_deref(),
+                now,
+            ),
             Ask::Report { text } => {
                 let limit = release
                     .contract

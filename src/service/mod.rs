@@ -18,6 +18,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::clock::Clock;
 use crate::config::{Config, ExecutorConfig};
+use crate::domain::checklist;
 use crate::domain::contract::Contract;
 use crate::domain::lifecycle::deploy::{Outcome, Plan};
 use crate::domain::lifecycle::{needs_look, poll, reports};
@@ -303,6 +304,25 @@ impl Service {
             config.policies.get(kind).rollback_window,
             procedure,
         )
+    }
+
+    /// Whether a checklist menu's `selected` items would untick any of `section`: then the
+    /// version, for the modal that asks why.
+    pub async fn checklist_unticks(
+        &self,
+        actor: &Actor,
+        release: ReleaseId,
+        (section, selected): (usize, &[usize]),
+    ) -> Result<Option<String>> {
+        let Some(stored) = store::releases::get(self.db.reader(), release).await? else {
+            return Err(UserError::StaleCard.into());
+        };
+        let release = stored.release;
+        // A refused tick is refused before anyone types why.
+        checklist::may_tick(&release, &self.config.policies.planners, &actor.roles)
+            .map_err(|refusal| refused(&release.version, refusal))?;
+        let unticked = !checklist::unticks(&release, section, selected).is_empty();
+        Ok(unticked.then(|| release.version.to_string()))
     }
 
     /// Whether `actor` may report a problem with `release` now, without storing anything: a

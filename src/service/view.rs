@@ -7,7 +7,9 @@ use crate::domain::effect::excerpt;
 use crate::domain::effect::GateView;
 use crate::domain::lifecycle::deploy::Plan;
 use crate::domain::rollout::Rollout;
-use crate::domain::{Action, Audience, Ballot, Notice, Policy, Tally, UserId};
+use crate::domain::{
+    checklist, Action, Audience, Ballot, Notice, Policy, Release, ReleaseState, Tally, UserId,
+};
 use crate::store::executions::ExecutionRecord;
 use crate::store::outbox::{OutboxKind, Undelivered};
 use crate::store::releases::StoredRelease;
@@ -45,8 +47,50 @@ pub struct ReleaseView {
     pub deployment: Option<DeploymentView>,
     /// The rollback contract it was approved under.
     pub contract: Option<ContractView>,
+    /// Its checklist by section, for the card's menus; empty when it has none.
+    pub checklist: Vec<SectionView>,
+    /// Whether the checklist may still be ticked: until the rollout starts.
+    pub checklist_editable: bool,
+    /// How many items are open, and the first few of them for the card.
+    pub checklist_open: usize,
+    pub open_items: Vec<String>,
     /// Messages of the release that Discord keeps refusing; only `/release status` reads them.
     pub undelivered: Vec<UndeliveredView>,
+}
+
+/// A checklist section of a release.
+#[derive(Clone, Debug, Serialize)]
+pub struct SectionView {
+    pub name: String,
+    pub items: Vec<ItemView>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ItemView {
+    pub name: String,
+    pub ticked_by: Option<String>,
+}
+
+/// How many open items the card lists by name, and how much of each.
+const LISTED_OPEN: usize = 8;
+const OPEN_ITEM: usize = 80;
+
+fn sections_of(release: &Release) -> Vec<SectionView> {
+    checklist::sections(&release.checklist)
+        .into_iter()
+        .map(|name| SectionView {
+            name: name.to_owned(),
+            items: release
+                .checklist
+                .iter()
+                .filter(|check| check.section == name)
+                .map(|check| ItemView {
+                    name: check.item.clone(),
+                    ticked_by: check.ticked_by.clone(),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// A message of the release whose delivery keeps failing, or was set aside for good.
@@ -199,6 +243,17 @@ impl ReleaseView {
                     name: b.voter_name.clone(),
                     choice: b.choice.as_str().to_owned(),
                 })
+                .collect(),
+            checklist: sections_of(release),
+            checklist_editable: matches!(
+                release.state,
+                ReleaseState::Planned | ReleaseState::Voting | ReleaseState::Approved
+            ),
+            checklist_open: checklist::open_items(release).len(),
+            open_items: checklist::open_items(release)
+                .iter()
+                .take(LISTED_OPEN)
+                .map(|item| excerpt(item, OPEN_ITEM))
                 .collect(),
             contract: release.contract.as_ref().map(|c| c.view(plan.gates)),
             deployment: release.deployment.as_ref().map(|d| {

@@ -16,10 +16,10 @@ use super::apply::apply;
 use super::error::{refused, Error, Result, UserError};
 use super::unit::Unit;
 use super::{Actor, Service, VoteResult};
-use crate::domain::contract;
 use crate::domain::gates::Look;
 use crate::domain::lifecycle::deploy::Outcome;
 use crate::domain::lifecycle::{self, poll};
+use crate::domain::{checklist, contract};
 use crate::domain::{lookup, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Version};
 use crate::store;
 use crate::store::executions::Execution;
@@ -106,6 +106,12 @@ pub enum Ask {
     /// A problem report from chat, which counts toward an automatic rollback.
     Report {
         text: String,
+    },
+    /// Checklist section `section` set to exactly the `selected` items ticked.
+    Tick {
+        section: usize,
+        selected: Vec<usize>,
+        reason: Option<String>,
     },
 }
 
@@ -401,13 +407,21 @@ impl Writer<'_> {
         }
         let id = store::releases::next_id(&mut *self.unit.tx).await?;
         let config = &self.service.config;
-        let step = poll::plan(
+        let mut step = poll::plan(
             id,
             request.clone(),
             actor.id,
             config.rollout.vote_ttl,
             self.unit.now,
         );
+        // The sections its type requires now are the ones it must tick.
+        let required = &config.policies.get(request.kind).checklist;
+        let sections: Vec<_> = config
+            .checklist
+            .iter()
+            .filter(|section| required.contains(&section.name))
+            .collect();
+        step.release.checklist = checklist::for_release(&sections);
         let stored = StoredRelease {
             release: step.release.clone(),
             author_name: actor.name.clone(),

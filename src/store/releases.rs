@@ -34,7 +34,7 @@ const COLUMNS: &str = "id, version, kind, state, summary, changelog, environment
     card_message_id, thread_id, revision, deployed_by, deployed_by_name, deploy_started_at, \
     stage, stage_started_at, clock_ends_at, verify_started_at, halted_at, halted_secs, \
     rollback_by_name, rollback_reason, rollback_requested_at, rollback_failed_at, \
-    deploy_finished_at, gate_watch, problem_reports, contract";
+    deploy_finished_at, gate_watch, problem_reports, contract, checklist";
 
 fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
     let parse_err = |e: String| anyhow::anyhow!(e);
@@ -63,6 +63,10 @@ fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
                 Some(serde_json::from_str(json).context("Cannot read the stored contract")?)
             }
             None => None,
+        },
+        checklist: match row.try_get::<Option<&str>, _>("checklist")? {
+            Some(json) => serde_json::from_str(json).context("Cannot read the stored checklist")?,
+            None => Vec::new(),
         },
     };
     Ok(StoredRelease {
@@ -143,7 +147,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
     let r = &stored.release;
     let sql = format!(
         "INSERT INTO releases ({COLUMNS}) VALUES \
-         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     );
     let insert = sqlx::query(&sql)
         .bind(r.id.0)
@@ -165,6 +169,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
         .bind(stored.revision);
     bind_deployment(insert, r.deployment.as_ref())
         .bind(contract_json(r))
+        .bind(checklist_json(r))
         .execute(db)
         .await
         .context("Cannot insert the release")?;
@@ -202,6 +207,12 @@ fn contract_json(release: &Release) -> Option<String> {
         .and_then(|contract| serde_json::to_string(contract).ok())
 }
 
+fn checklist_json(release: &Release) -> Option<String> {
+    (!release.checklist.is_empty())
+        .then(|| serde_json::to_string(&release.checklist).ok())
+        .flatten()
+}
+
 /// Writes the lifecycle fields of `release` (state, decision, deployment) and bumps its
 /// revision; returns the new revision.
 pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::Result<i64> {
@@ -210,13 +221,14 @@ pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::R
          deployed_by_name = ?, deploy_started_at = ?, stage = ?, stage_started_at = ?, \
          clock_ends_at = ?, verify_started_at = ?, halted_at = ?, halted_secs = ?, \
          rollback_by_name = ?, rollback_reason = ?, rollback_requested_at = ?, \
-         rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, contract = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
+         rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, contract = ?, checklist = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
     )
     .bind(release.state.as_str())
     .bind(release.decided_at.map(ts))
     .bind(&release.decision_reason);
     let revision: i64 = bind_deployment(update, release.deployment.as_ref())
         .bind(contract_json(release))
+        .bind(checklist_json(release))
         .bind(release.id.0)
         .fetch_one(db)
         .await

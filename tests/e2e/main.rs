@@ -5,6 +5,7 @@ mod support;
 
 mod audit;
 mod binary;
+mod checklist;
 mod concurrency;
 mod crash;
 mod delivery;

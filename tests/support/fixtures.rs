@@ -192,6 +192,26 @@ pub fn button_on_message(
     checked(Value::Object(m))
 }
 
+/// A choice in a string select menu (`component_type` 3) of a given message.
+pub fn select_on_message(
+    id: u64,
+    member: &Member,
+    guild_id: u64,
+    message: Value,
+    custom_id: &str,
+    values: &[&str],
+) -> Value {
+    let channel_id = super::fake_discord::snowflake_of(&message["channel_id"])
+        .expect("message has a channel_id");
+    let mut m = base(id, 3, member, channel_id, guild_id);
+    m.insert("message".into(), message);
+    m.insert(
+        "data".into(),
+        json!({"custom_id": custom_id, "component_type": 3, "values": values}),
+    );
+    checked(Value::Object(m))
+}
+
 /// A modal submission: one row per text input, `(input custom_id, value)`.
 pub fn modal_submit(
     id: u64,

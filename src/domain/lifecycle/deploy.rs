@@ -96,6 +96,7 @@ pub fn start<T: AsRef<Release>>(
         return Err(Refusal::NotADeployer);
     }
     check_deploy_lock(release, others)?;
+    crate::domain::checklist::check_ticked(release)?;
     windows.check(now)?;
     let tally = Tally::count(policy, release.author, history);
     let approvers = tally

@@ -81,6 +81,17 @@ pub enum Event {
         /// Rollback requested → rollback confirmed: the time to restore.
         restore_secs: i64,
     },
+    ChecklistTicked {
+        section: String,
+        item: String,
+        by: String,
+    },
+    ChecklistUnticked {
+        section: String,
+        item: String,
+        by: String,
+        reason: String,
+    },
     /// Someone reported a problem from chat; `count` reports are in so far.
     ProblemReported {
         by: String,

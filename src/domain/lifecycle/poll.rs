@@ -51,6 +51,7 @@ pub fn plan(
         decision_reason: None,
         deployment: None,
         contract: None,
+        checklist: Vec::new(),
     };
     Transition {
         release,

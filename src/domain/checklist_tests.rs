@@ -1,0 +1,184 @@
+//! Stories of the pre-release checklist on a release's card.
+
+use chrono::{TimeDelta, TimeZone};
+
+use super::*;
+use crate::domain::ids::UserId;
+use crate::domain::policy::DEFAULT_PLANNERS;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap()
+}
+
+fn docs() -> Section {
+    Section {
+        name: "Documentation".into(),
+        items: vec![
+            "CHANGELOG".into(),
+            "API docs".into(),
+            "Rollback procedure".into(),
+        ],
+    }
+}
+
+fn infra() -> Section {
+    Section {
+        name: "Infrastructure".into(),
+        items: vec!["Backup verified".into()],
+    }
+}
+
+/// An approved release requiring both sections.
+fn release() -> Release {
+    let (mut release, _) = crate::domain::lifecycle::deploy::tests::approved();
+    release.checklist = for_release(&[&docs(), &infra()]);
+    release
+}
+
+fn tam() -> Person<'static> {
+    Person {
+        id: UserId(7),
+        name: "Tam",
+        roles: &[Role::Team],
+    }
+}
+
+fn tick(release: &Release, section: usize, selected: &[usize]) -> Result<Transition, Refusal> {
+    select(
+        release,
+        &DEFAULT_PLANNERS,
+        tam(),
+        (section, selected),
+        None,
+        t0(),
+    )
+}
+
+#[test]
+fn a_release_copies_the_items_of_the_sections_its_type_requires() {
+    let release = release();
+    assert_eq!(release.checklist.len(), 4);
+    assert_eq!(
+        sections(&release.checklist),
+        ["Documentation", "Infrastructure"]
+    );
+    assert_eq!(
+        open_items(&release),
+        [
+            "Documentation: CHANGELOG",
+            "Documentation: API docs",
+            "Documentation: Rollback procedure",
+            "Infrastructure: Backup verified"
+        ]
+    );
+    assert_eq!(
+        check_ticked(&release),
+        Err(Refusal::ChecklistOpen {
+            items: open_items(&release)
+        })
+    );
+}
+
+#[test]
+fn ticking_records_who_and_when_and_an_all_ticked_list_lets_deploy_through() {
+    let step = tick(&release(), 0, &[0, 2]).unwrap();
+    assert_eq!(
+        step.events,
+        [
+            Event::ChecklistTicked {
+                section: "Documentation".into(),
+                item: "CHANGELOG".into(),
+                by: "Tam".into()
+            },
+            Event::ChecklistTicked {
+                section: "Documentation".into(),
+                item: "Rollback procedure".into(),
+                by: "Tam".into()
+            },
+        ]
+    );
+    assert_eq!(step.effects, [Effect::RefreshCard]);
+    assert_eq!(step.actor, Some(UserId(7)));
+    let changelog = &step.release.checklist[0];
+    assert_eq!(changelog.ticked_by.as_deref(), Some("Tam"));
+    assert_eq!(changelog.ticked_at, Some(t0()));
+    assert_eq!(open_items(&step.release).len(), 2);
+
+    let step = tick(&step.release, 0, &[0, 1, 2]).unwrap();
+    let step = tick(&step.release, 1, &[0]).unwrap();
+    assert_eq!(check_ticked(&step.release), Ok(()));
+    // The same selection again changes nothing.
+    let again = tick(&step.release, 1, &[0]).unwrap();
+    assert!(again.events.is_empty() && again.effects.is_empty());
+}
+
+#[test]
+fn unticking_asks_for_a_reason_and_records_it() {
+    let ticked = tick(&release(), 0, &[0, 1]).unwrap().release;
+    assert_eq!(unticks(&ticked, 0, &[1]), ["CHANGELOG"]);
+    assert_eq!(unticks(&ticked, 0, &[0, 1, 2]), Vec::<String>::new());
+    assert_eq!(tick(&ticked, 0, &[1]), Err(Refusal::ReasonRequired));
+    let step = select(
+        &ticked,
+        &DEFAULT_PLANNERS,
+        tam(),
+        (0, &[1]),
+        Some("the changelog missed a breaking change"),
+        t0() + TimeDelta::minutes(5),
+    )
+    .unwrap();
+    assert_eq!(
+        step.events,
+        [Event::ChecklistUnticked {
+            section: "Documentation".into(),
+            item: "CHANGELOG".into(),
+            by: "Tam".into(),
+            reason: "the changelog missed a breaking change".into()
+        }]
+    );
+    assert_eq!(step.release.checklist[0].ticked_by, None);
+    assert_eq!(step.release.checklist[0].ticked_at, None);
+}
+
+#[test]
+fn ticking_takes_a_planning_role_and_ends_when_the_rollout_starts() {
+    let outsider = Person {
+        id: UserId(9),
+        name: "Oz",
+        roles: &[Role::Security],
+    };
+    assert_eq!(
+        select(
+            &release(),
+            &DEFAULT_PLANNERS,
+            outsider,
+            (0, &[0]),
+            None,
+            t0()
+        ),
+        Err(Refusal::CannotTick {
+            roles: DEFAULT_PLANNERS.to_vec()
+        })
+    );
+    let mut deploying = release();
+    deploying.state = ReleaseState::Deploying;
+    assert_eq!(
+        tick(&deploying, 0, &[0]),
+        Err(Refusal::ChecklistClosed {
+            state: ReleaseState::Deploying
+        })
+    );
+    for state in [ReleaseState::Planned, ReleaseState::Voting] {
+        let mut early = release();
+        early.state = state;
+        assert!(tick(&early, 0, &[0]).is_ok(), "{state:?}");
+    }
+    assert_eq!(tick(&release(), 2, &[0]), Err(Refusal::StaleChecklist));
+}
+
+#[test]
+fn a_release_without_a_checklist_deploys_as_before() {
+    let (release, _) = crate::domain::lifecycle::deploy::tests::approved();
+    assert_eq!(check_ticked(&release), Ok(()));
+    assert!(sections(&release.checklist).is_empty());
+}
