@@ -8,3 +8,5 @@ ALTER TABLE releases ADD COLUMN problem_reports TEXT;
 ALTER TABLE releases ADD COLUMN contract TEXT;
 -- The checklist the release's type requires, copied at planning and ticked on the card, as JSON.
 ALTER TABLE releases ADD COLUMN checklist TEXT;
+-- Overrides asked for the release, with their approval, use and post-mortem, as JSON.
+ALTER TABLE releases ADD COLUMN overrides TEXT;

@@ -139,3 +139,12 @@ pub fn report_button(release: ReleaseId) -> CreateActionRow {
     .label("Report a problem")
     .style(ButtonStyle::Secondary)])
 }
+
+/// The override request's button, which an exec other than the requester approves with.
+pub fn approve_override_button(release: ReleaseId) -> CreateActionRow {
+    CreateActionRow::Buttons(vec![CreateButton::new(
+        ComponentAction::ApproveOverride(release).custom_id(),
+    )
+    .label("Approve override (exec)")
+    .style(ButtonStyle::Danger)])
+}

@@ -199,6 +199,47 @@ const SPECS: &[Spec] = &[
             })
         },
     },
+    Spec {
+        name: "override",
+        description: "Ask an exec to let a release past a guardrail once",
+        options: &[
+            VERSION,
+            opt(
+                "reason",
+                "Why the guardrail should let it through",
+                true,
+                MAX_REASON,
+            ),
+            ENVIRONMENT,
+        ],
+        build: |o| {
+            Ok(Command::Deployment {
+                version: Some(o.need("version")?),
+                environment: o.get("environment"),
+                ask: Ask::Override {
+                    reason: o.need("reason")?,
+                },
+            })
+        },
+    },
+    Spec {
+        name: "postmortem",
+        description: "File the post-mortem an approved override opened",
+        options: &[
+            VERSION,
+            opt("text", "What happened, and what changes", true, MAX_REASON),
+            ENVIRONMENT,
+        ],
+        build: |o| {
+            Ok(Command::Deployment {
+                version: Some(o.need("version")?),
+                environment: o.get("environment"),
+                ask: Ask::Postmortem {
+                    text: o.need("text")?,
+                },
+            })
+        },
+    },
 ];
 
 /// Commands of their own, beside `/release`.
@@ -314,7 +355,16 @@ mod tests {
         let names: Vec<_> = subs.iter().map(|s| s["name"].as_str().unwrap()).collect();
         assert_eq!(
             names,
-            ["plan", "status", "list", "cancel", "halt", "resume"]
+            [
+                "plan",
+                "status",
+                "list",
+                "cancel",
+                "halt",
+                "resume",
+                "override",
+                "postmortem"
+            ]
         );
         let top: Vec<_> = registered.as_array().unwrap()[1..]
             .iter()

@@ -23,6 +23,8 @@ pub enum ComponentAction {
     /// The start notice's button: opens the modal that asks what is wrong.
     Report(ReleaseId),
     ReportText(ReleaseId),
+    /// The override request's button, for an exec.
+    ApproveOverride(ReleaseId),
     /// The card's select menu of checklist section `.1`.
     Check(ReleaseId, u8),
     /// The modal asking why items are unticked, carrying the new selection as a bit set.
@@ -55,6 +57,7 @@ impl ComponentAction {
             ComponentAction::RollbackReason(id) => ("rollback-reason", id),
             ComponentAction::Report(id) => ("report", id),
             ComponentAction::ReportText(id) => ("report-text", id),
+            ComponentAction::ApproveOverride(id) => ("approve-override", id),
             ComponentAction::Check(id, _) | ComponentAction::Untick(id, _, _) => ("", id),
         };
         format!("{PREFIX}:{verb}:{}", id.0)
@@ -74,6 +77,7 @@ impl ComponentAction {
             | ComponentAction::RollbackReason(id)
             | ComponentAction::Report(id)
             | ComponentAction::ReportText(id)
+            | ComponentAction::ApproveOverride(id)
             | ComponentAction::Check(id, _)
             | ComponentAction::Untick(id, _, _) => id,
         }
@@ -114,6 +118,7 @@ impl ComponentAction {
             "rollback-reason" => Some(ComponentAction::RollbackReason(id)),
             "report" => Some(ComponentAction::Report(id)),
             "report-text" => Some(ComponentAction::ReportText(id)),
+            "approve-override" => Some(ComponentAction::ApproveOverride(id)),
             _ => None,
         }
     }
@@ -137,6 +142,7 @@ mod tests {
             ComponentAction::RollbackReason(ReleaseId(i64::MAX)),
             ComponentAction::Report(ReleaseId(8)),
             ComponentAction::ReportText(ReleaseId(9)),
+            ComponentAction::ApproveOverride(ReleaseId(10)),
             ComponentAction::Check(ReleaseId(i64::MAX), 3),
             ComponentAction::Untick(ReleaseId(i64::MAX), 3, u32::MAX),
         ] {

@@ -434,7 +434,8 @@ async fn notify(
             ..
         }) => {
             let started = match &notice {
-                Notice::Started { contract, .. } => Some(contract.clone()),
+                Notice::Started { contract, .. } => Some(Extra::Started(contract.clone())),
+                Notice::OverrideRequested { .. } => Some(Extra::Approve),
                 _ => None,
             };
             let facts =
@@ -473,16 +474,30 @@ async fn notify(
         .allowed_mentions(mentions)
         .nonce(Nonce::String(row.nonce.clone()))
         .enforce_nonce(true);
-    if let Some(contract) = started {
-        // Whoever reads that a rollout started can say it hurts.
-        message = message.components(vec![card::report_button(stored.release.id)]);
-        if let Some(contract) = contract {
-            // An embed, as on the card: its words do not count against the notice's 2,000.
-            message = message.embed(card::contract_embed(&service.messages, &contract)?);
+    match started {
+        Some(Extra::Started(contract)) => {
+            // Whoever reads that a rollout started can say it hurts.
+            message = message.components(vec![card::report_button(stored.release.id)]);
+            if let Some(contract) = contract {
+                // An embed, as on the card: its words do not count against the 2,000.
+                message = message.embed(card::contract_embed(&service.messages, &contract)?);
+            }
         }
+        Some(Extra::Approve) => {
+            message = message.components(vec![card::approve_override_button(stored.release.id)]);
+        }
+        None => {}
     }
     rest.create_message(channel, &message).await?;
     Ok(Settlement::Sent)
+}
+
+/// What a notice carries besides its words.
+enum Extra {
+    /// The start notice: the Report a problem button and the rollback contract.
+    Started(Option<Box<crate::domain::contract::ContractView>>),
+    /// An override request: the button an exec approves it with.
+    Approve,
 }
 
 /// A post whose earlier attempt may have gone through, found among the channel's newest
@@ -542,5 +557,8 @@ pub fn template_of(notice: &Notice) -> &'static str {
         Notice::RollingBack { .. } => "rollback_started",
         Notice::RolledBack { .. } => "rolled_back",
         Notice::ProblemReported { .. } => "problem_reported",
+        Notice::OverrideRequested { .. } => "override_requested",
+        Notice::OverrideApproved { .. } => "override_approved",
+        Notice::PostmortemFiled { .. } => "postmortem_filed",
     }
 }

@@ -198,10 +198,22 @@ impl Handler {
                 })
             })
             .collect();
-        let text = self
+        let postmortems: Vec<_> = self
             .service
-            .messages
-            .render("list", json!({ "releases": rows }))?;
+            .open_postmortems()
+            .await?
+            .iter()
+            .map(|s| {
+                json!({
+                    "version": s.release.version.to_string(),
+                    "environment": s.release.environment,
+                })
+            })
+            .collect();
+        let text = self.service.messages.render(
+            "list",
+            json!({ "releases": rows, "postmortems": postmortems }),
+        )?;
         Ok(ephemeral(text))
     }
 
@@ -240,6 +252,9 @@ impl Handler {
             Ask::Rollback { .. } => "rollback",
             Ask::Report { .. } => "report",
             Ask::Tick { .. } => "tick",
+            Ask::Override { .. } => "override",
+            Ask::ApproveOverride => "approve",
+            Ask::Postmortem { .. } => "postmortem",
         };
         let release = self.service.deployment(id, actor, target, ask).await?;
         if name == "tick" {
@@ -300,6 +315,11 @@ impl Handler {
                     submit,
                     &version,
                 )?)
+            }
+            Some(ComponentAction::ApproveOverride(release)) => {
+                let id = component.id.get();
+                self.deployment(id, &actor, Target::Card(release), Ask::ApproveOverride)
+                    .await
             }
             Some(ComponentAction::Check(release, section)) => {
                 let ComponentInteractionDataKind::StringSelect { values } = &component.data.kind

@@ -9,7 +9,7 @@ use serenity::all::{
 
 use super::custom_id::{ComponentAction, REASON_INPUT};
 use crate::domain::release::MAX_REASON;
-use crate::domain::{Refusal, ReleaseState};
+use crate::domain::{Refusal, ReleaseState, Role};
 use crate::messages::Messages;
 use crate::service::UserError;
 
@@ -108,18 +108,6 @@ fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow
             messages.render("refusal_already_rolling_back", just_version())
         }
         Refusal::NothingRunning => messages.render("refusal_nothing_running", json!({})),
-        Refusal::NotRollingOut { state } => with_state("refusal_not_rolling_out", *state),
-        Refusal::AlreadyReported => messages.render("refusal_already_reported", just_version()),
-        Refusal::CannotTick { roles } => messages.render(
-            "refusal_cannot_tick",
-            json!({ "version": version, "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>() }),
-        ),
-        Refusal::ChecklistClosed { state } => with_state("refusal_checklist_closed", *state),
-        Refusal::StaleChecklist => messages.render("refusal_stale_card", just_version()),
-        Refusal::ChecklistOpen { items } => messages.render(
-            "refusal_checklist_open",
-            json!({ "version": version, "items": items }),
-        ),
         Refusal::SeveralRunning { versions } => {
             messages.render("refusal_several_running", json!({ "versions": versions }))
         }
@@ -136,6 +124,45 @@ fn refusal_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow
                 "state": state.as_str(),
             }),
         ),
+        other => guardrail_text(messages, version, other),
+    }
+}
+
+/// The refusals of the guardrails: problem reports, the checklist and overrides.
+fn guardrail_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyhow::Result<String> {
+    let just_version = || json!({ "version": version });
+    let with_state = |template: &str, state: ReleaseState| {
+        messages.render(
+            template,
+            json!({ "version": version, "state": state.as_str() }),
+        )
+    };
+    let with_roles = |template: &str, roles: &[Role]| {
+        let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        messages.render(template, json!({ "version": version, "roles": roles }))
+    };
+    match refusal {
+        Refusal::NotRollingOut { state } => with_state("refusal_not_rolling_out", *state),
+        Refusal::AlreadyReported => messages.render("refusal_already_reported", just_version()),
+        Refusal::CannotTick { roles } => with_roles("refusal_cannot_tick", roles),
+        Refusal::ChecklistClosed { state } => with_state("refusal_checklist_closed", *state),
+        Refusal::StaleChecklist => messages.render("refusal_stale_card", just_version()),
+        Refusal::ChecklistOpen { items } => messages.render(
+            "refusal_checklist_open",
+            json!({ "version": version, "items": items }),
+        ),
+        Refusal::CannotRequestOverride { roles } => {
+            with_roles("refusal_cannot_request_override", roles)
+        }
+        Refusal::NothingToOverride { state } => with_state("refusal_nothing_to_override", *state),
+        Refusal::OverrideAlreadyAsked => {
+            messages.render("refusal_override_already_asked", just_version())
+        }
+        Refusal::NotAnExec => messages.render("refusal_not_an_exec", just_version()),
+        Refusal::NoOverrideAsked => messages.render("refusal_no_override_asked", just_version()),
+        Refusal::OwnOverride => messages.render("refusal_own_override", just_version()),
+        Refusal::NoPostmortemOpen => messages.render("refusal_no_postmortem_open", just_version()),
+        other => Err(anyhow::anyhow!("no text for the refusal {other:?}")),
     }
 }
 

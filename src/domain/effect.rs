@@ -75,6 +75,8 @@ pub enum Audience {
     /// The releases channel and every stakeholder channel; the stakeholder role is pinged in
     /// the stakeholder channels only.
     Everyone,
+    /// The releases channel only, where the people who approve read.
+    Releases,
 }
 
 /// A fact worth telling, with everything its message shows: renderers never look facts up.
@@ -163,6 +165,23 @@ pub enum Notice {
         by: String,
         reason: String,
         stage: String,
+    },
+    /// Someone asks an exec to let the release past a guardrail once.
+    OverrideRequested {
+        version: String,
+        by: String,
+        reason: String,
+    },
+    OverrideApproved {
+        version: String,
+        by: String,
+        requested_by: String,
+        reason: String,
+    },
+    PostmortemFiled {
+        version: String,
+        by: String,
+        text: String,
     },
     /// Someone reported a problem; `limit` more than that many roll the release back.
     ProblemReported {

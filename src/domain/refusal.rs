@@ -105,4 +105,22 @@ pub enum Refusal {
     ChecklistOpen {
         items: Vec<String>,
     },
+    /// Asking for an override takes one of these roles.
+    CannotRequestOverride {
+        roles: Vec<Role>,
+    },
+    /// A release that ended without deploying has no guardrail left to pass.
+    NothingToOverride {
+        state: ReleaseState,
+    },
+    /// An override of the release is already asked for or approved and not used yet.
+    OverrideAlreadyAsked,
+    /// Approving an override takes the exec role.
+    NotAnExec,
+    /// No override of the release waits for approval.
+    NoOverrideAsked,
+    /// Whoever asked for an override cannot approve it.
+    OwnOverride,
+    /// The release has no approved override whose post-mortem is still to be filed.
+    NoPostmortemOpen,
 }

@@ -10,6 +10,7 @@ use super::checklist::Check;
 use super::contract::Contract;
 use super::gates::Watch;
 use super::ids::{ReleaseId, UserId};
+use super::lifecycle::overrides::Override;
 
 /// Longest text accepted for a summary; it must fit an embed description with room to spare.
 pub const MAX_SUMMARY: usize = 1000;
@@ -245,6 +246,8 @@ pub struct Release {
     pub contract: Option<Contract>,
     /// The checklist its type requires, as ticked so far.
     pub checklist: Vec<Check>,
+    /// Overrides asked for it, oldest first.
+    pub overrides: Vec<Override>,
 }
 
 impl AsRef<Release> for Release {

@@ -48,6 +48,7 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         "checklist_open": if worst_case { 100 } else if matches!(state, "voting" | "approved") { 2 } else { 0 },
         "open_items": if worst_case { vec![long(80); 8] } else if matches!(state, "voting" | "approved") { vec!["Code & Testing: Security scan passed".to_owned(), "Infrastructure: Backup verified".to_owned()] } else { Vec::new() },
         "undelivered": undelivered(state, worst_case),
+        "overrides": if worst_case { vec![json!({ "requested_by": "n".repeat(32), "reason": long(60), "approved_by": "n".repeat(32), "used_for": "rollback", "postmortem_open": true }); 3] } else if state == "completed" { vec![json!({ "requested_by": "Dee", "reason": "security fix in a blackout", "approved_by": "Cyd", "used_for": "deploy", "postmortem_open": true })] } else { Vec::new() },
     })
 }
 
@@ -184,6 +185,54 @@ fn action(i: u8, state: &str, worst_case: bool) -> Value {
     })
 }
 
+/// `/release status` and `/release list`.
+fn read_samples(template: &str) -> Vec<(&'static str, Value)> {
+    match template {
+        "status" => vec![
+            ("voting", card("voting", 2, false)),
+            ("deploying", card("deploying", 2, false)),
+            ("halted", card("halted", 2, false)),
+            ("overridden", card("completed", 2, false)),
+            ("longest", card("rejected", 40, true)),
+            ("longest rollback", card("rolled_back", 40, true)),
+            ("hostile", hostile()),
+        ],
+        "list" => vec![
+            ("empty", json!({ "releases": [], "postmortems": [] })),
+            (
+                "open post-mortems",
+                json!({ "releases": [{ "version": "1.4.0", "kind": "patch", "environment": "production", "state": "completed" }], "postmortems": [{ "version": "1.4.0", "environment": "production" }, { "version": "1.3.9", "environment": "staging" }] }),
+            ),
+            (
+                "ten",
+                json!({ "releases": vec![json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix", "environment": long(32), "state": "rolling_back" }); 10], "postmortems": vec![json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "environment": long(32) }); 30] }),
+            ),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// An override's request, approval and post-mortem.
+#[rustfmt::skip]
+fn override_samples(template: &str) -> Vec<(&'static str, Value)> {
+    let longest_version = "1.0.0-".to_owned() + &"r".repeat(58);
+    match template {
+        "override_requested" => vec![
+            ("typical", notice(&Notice::OverrideRequested { version: "1.4.0".into(), by: "Dee".into(), reason: "Security fix; the blackout cannot wait".into() })),
+            ("longest", notice(&Notice::OverrideRequested { version: longest_version, by: "n".repeat(32), reason: long(MAX_REASON) })),
+        ],
+        "override_approved" => vec![
+            ("typical", notice(&Notice::OverrideApproved { version: "1.4.0".into(), by: "Cyd".into(), requested_by: "Dee".into(), reason: "Security fix".into() })),
+            ("longest", notice(&Notice::OverrideApproved { version: longest_version, by: "n".repeat(32), requested_by: "n".repeat(32), reason: long(MAX_REASON) })),
+        ],
+        "postmortem_filed" => vec![
+            ("typical", notice(&Notice::PostmortemFiled { version: "1.4.0".into(), by: "Dee".into(), text: "The fix could not wait; the blackout rule now has a security exception.".into() })),
+            ("longest", notice(&Notice::PostmortemFiled { version: longest_version, by: "n".repeat(32), text: long(MAX_REASON) })),
+        ],
+        _ => Vec::new(),
+    }
+}
+
 /// The checklist's refusal and answer.
 #[rustfmt::skip]
 fn checklist_samples(template: &str) -> Vec<(&'static str, Value)> {
@@ -258,19 +307,10 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             "hotfix",
             json!({ "version": "1.4.1", "kind": "hotfix", "environment": "production", "channel": "123456789012345678", "needed": "1 × lead and 1 × security" }),
         )],
-        "status" => vec![
-            ("voting", card("voting", 2, false)),
-            ("deploying", card("deploying", 2, false)),
-            ("halted", card("halted", 2, false)),
-            ("longest", card("rejected", 40, true)),
-            ("longest rollback", card("rolled_back", 40, true)),
-            ("hostile", hostile()),
-        ],
-        "list" => vec![
-            ("empty", json!({ "releases": [] })),
-            ("ten", json!({ "releases": vec![json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix", "environment": long(32), "state": "rolling_back" }); 10] })),
-        ],
+        "status" | "list" => read_samples(template),
         "refusal_checklist_open" | "checklist_answer" => checklist_samples(template),
+        "override_requested" | "override_approved" | "postmortem_filed" => override_samples(template),
+        "refusal_cannot_request_override" => vec![("typical", json!({ "version": "1.4.0", "roles": ["deployer", "release_manager", "lead"] }))],
         "refusal_not_a_planner" | "refusal_cannot_tick" => vec![(
             "default planners",
             json!({ "version": "1.4.0", "roles": ["team", "lead", "release_manager", "deployer"] }),
@@ -312,11 +352,11 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             ("typical", notice(&Notice::ProblemReported { version: "1.4.0".into(), by: "Ana".into(), text: "Checkout answers 500".into(), count: 2, limit: 3 })),
             ("longest", notice(&Notice::ProblemReported { version: "1.0.0-".to_owned() + &"r".repeat(58), by: "n".repeat(32), text: long(MAX_REASON), count: 10_000, limit: 10_000 })),
         ],
-        "refusal_not_approved" | "refusal_cannot_halt" | "refusal_not_halted" | "refusal_not_rolling_out" | "refusal_checklist_closed" => vec![("typical", json!({ "version": "1.4.0", "state": "voting" }))],
+        "refusal_not_approved" | "refusal_cannot_halt" | "refusal_not_halted" | "refusal_not_rolling_out" | "refusal_checklist_closed" | "refusal_nothing_to_override" => vec![("typical", json!({ "version": "1.4.0", "state": "voting" }))],
         "refusal_several_running" => vec![("two", json!({ "versions": ["1.4.0 (production)", "2.0.0 (staging)"] }))],
         "refusal_unknown_release" => vec![("unknown", json!({ "version": "9.9.9" }))],
         "internal_error" => vec![("error", json!({ "error_id": "0badc0de" }))],
-        "deployment_answer" => [("start", "deploying"), ("halt", "halted"), ("resume", "deploying"), ("rollback", "rolling_back"), ("report", "deploying"), ("report rolling back", "rolling_back")]
+        "deployment_answer" => [("start", "deploying"), ("halt", "halted"), ("resume", "deploying"), ("rollback", "rolling_back"), ("report", "deploying"), ("report rolling back", "rolling_back"), ("override", "approved"), ("approve", "approved"), ("postmortem", "deploying")]
             .into_iter()
             .map(|(name, state)| (name, json!({ "ask": name.split(' ').next(), "version": "1.4.0", "state": state })))
             .collect(),

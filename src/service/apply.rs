@@ -81,6 +81,7 @@ pub(super) async fn apply(
 fn addresses(config: &Config, audience: Audience) -> Vec<(Option<u64>, bool)> {
     match audience {
         Audience::Thread => vec![(None, false)],
+        Audience::Releases => vec![(Some(config.channels.releases), false)],
         Audience::Everyone => {
             let ping = config.roles.stakeholder_ping.is_some();
             std::iter::once((Some(config.channels.releases), false))

@@ -4,8 +4,8 @@
 use super::apply::apply;
 use super::error::{refused, Result, UserError};
 use super::write::{Ask, DeployRequest, Done, Target, Writer};
-use crate::domain::lifecycle::deploy::{self, Outcome, Person};
-use crate::domain::lifecycle::{reports, rollback};
+use crate::domain::lifecycle::deploy::{self, Outcome, Person, Plan};
+use crate::domain::lifecycle::{overrides, reports, rollback};
 use crate::domain::{checklist, lookup, ReleaseId, Transition, Version};
 use crate::store;
 use crate::store::executions::Execution;
@@ -37,18 +37,28 @@ impl Writer<'_> {
         let release = &loaded.release;
         let policy = config.policies.get(release.kind);
         let decided = match &request.ask {
-            Ask::Start => deploy::start(
-                release,
-                (policy, &loaded.history),
-                &others,
-                &config.windows,
-                plan,
-                by,
-                now,
-            ),
+            Ask::Start => overrides::past_guardrails(release, "deploy", |past_guardrails| {
+                let plan = Plan {
+                    past_guardrails,
+                    ..plan
+                };
+                let history = (policy, loaded.history.as_slice());
+                deploy::start(release, history, &others, &config.windows, plan, by, now)
+            }),
             Ask::Halt { reason } => deploy::halt(release, by, reason, now),
             Ask::Resume => deploy::resume(release, by, plan, now),
-            Ask::Rollback { reason } => rollback::roll_back(release, policy, by, reason, plan, now),
+            Ask::Rollback { reason } => {
+                overrides::past_guardrails(release, "rollback", |past_guardrails| {
+                    let plan = Plan {
+                        past_guardrails,
+                        ..plan
+                    };
+                    rollback::roll_back(release, policy, by, reason, plan, now)
+                })
+            }
+            Ask::Override { reason } => overrides::request(release, by, reason, now),
+            Ask::ApproveOverride => overrides::approve(release, by, now),
+            Ask::Postmortem { text } => overrides::file_postmortem(release, by, text, now),
             Ask::Tick {
                 section,
                 selected,

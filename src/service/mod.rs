@@ -154,6 +154,7 @@ impl Service {
             rollout: &self.config.rollout,
             executor: self.config.executor.is_some(),
             gates: self.config.gates.metric_gates(),
+            past_guardrails: false,
         }
     }
 

@@ -3,6 +3,7 @@
 use super::error::{refused, Result};
 use super::view::{ReleaseView, UndeliveredView};
 use super::{Service, UserError};
+use crate::domain::lifecycle::overrides;
 use crate::domain::{lookup, Refusal, ReleaseId, Version};
 use crate::store;
 use crate::store::releases::StoredRelease;
@@ -48,6 +49,15 @@ impl Service {
 
     pub async fn list(&self) -> anyhow::Result<Vec<StoredRelease>> {
         store::releases::recent(self.db.reader(), LIST_LIMIT).await
+    }
+
+    /// Every release with an approved override whose post-mortem is not filed yet.
+    pub async fn open_postmortems(&self) -> anyhow::Result<Vec<StoredRelease>> {
+        let overridden = store::releases::overridden(self.db.reader()).await?;
+        Ok(overridden
+            .into_iter()
+            .filter(|stored| overrides::open_postmortems(&stored.release) > 0)
+            .collect())
     }
 
     /// The read model of a release as of one consistent snapshot, with that snapshot's

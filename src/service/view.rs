@@ -47,6 +47,8 @@ pub struct ReleaseView {
     pub deployment: Option<DeploymentView>,
     /// The rollback contract it was approved under.
     pub contract: Option<ContractView>,
+    /// Overrides asked for it, as `/release status` lists them.
+    pub overrides: Vec<OverrideView>,
     /// Its checklist by section, for the card's menus; empty when it has none.
     pub checklist: Vec<SectionView>,
     /// Whether the checklist may still be ticked: until the rollout starts.
@@ -56,6 +58,16 @@ pub struct ReleaseView {
     pub open_items: Vec<String>,
     /// Messages of the release that Discord keeps refusing; only `/release status` reads them.
     pub undelivered: Vec<UndeliveredView>,
+}
+
+/// An override of a release and where it stands.
+#[derive(Clone, Debug, Serialize)]
+pub struct OverrideView {
+    pub requested_by: String,
+    pub reason: String,
+    pub approved_by: Option<String>,
+    pub used_for: Option<String>,
+    pub postmortem_open: bool,
 }
 
 /// A checklist section of a release.
@@ -242,6 +254,17 @@ impl ReleaseView {
                 .map(|b| VoteView {
                     name: b.voter_name.clone(),
                     choice: b.choice.as_str().to_owned(),
+                })
+                .collect(),
+            overrides: release
+                .overrides
+                .iter()
+                .map(|o| OverrideView {
+                    requested_by: o.requested_by_name.clone(),
+                    reason: excerpt(&o.reason, 60),
+                    approved_by: o.approved_by.clone(),
+                    used_for: o.used_for.clone(),
+                    postmortem_open: o.approved_by.is_some() && o.postmortem.is_none(),
                 })
                 .collect(),
             checklist: sections_of(release),

@@ -107,6 +107,16 @@ pub enum Ask {
     Report {
         text: String,
     },
+    /// Ask an exec to let the release past a guardrail once.
+    Override {
+        reason: String,
+    },
+    /// An exec approves the release's open override request.
+    ApproveOverride,
+    /// The post-mortem of an approved override.
+    Postmortem {
+        text: String,
+    },
     /// Checklist section `section` set to exactly the `selected` items ticked.
     Tick {
         section: usize,

@@ -34,7 +34,7 @@ const COLUMNS: &str = "id, version, kind, state, summary, changelog, environment
     card_message_id, thread_id, revision, deployed_by, deployed_by_name, deploy_started_at, \
     stage, stage_started_at, clock_ends_at, verify_started_at, halted_at, halted_secs, \
     rollback_by_name, rollback_reason, rollback_requested_at, rollback_failed_at, \
-    deploy_finished_at, gate_watch, problem_reports, contract, checklist";
+    deploy_finished_at, gate_watch, problem_reports, contract, checklist, overrides";
 
 fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
     let parse_err = |e: String| anyhow::anyhow!(e);
@@ -66,6 +66,10 @@ fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
         },
         checklist: match row.try_get::<Option<&str>, _>("checklist")? {
             Some(json) => serde_json::from_str(json).context("Cannot read the stored checklist")?,
+            None => Vec::new(),
+        },
+        overrides: match row.try_get::<Option<&str>, _>("overrides")? {
+            Some(json) => serde_json::from_str(json).context("Cannot read the stored overrides")?,
             None => Vec::new(),
         },
     };
@@ -147,7 +151,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
     let r = &stored.release;
     let sql = format!(
         "INSERT INTO releases ({COLUMNS}) VALUES \
-         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     );
     let insert = sqlx::query(&sql)
         .bind(r.id.0)
@@ -170,6 +174,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
     bind_deployment(insert, r.deployment.as_ref())
         .bind(contract_json(r))
         .bind(checklist_json(r))
+        .bind(overrides_json(r))
         .execute(db)
         .await
         .context("Cannot insert the release")?;
@@ -213,6 +218,12 @@ fn checklist_json(release: &Release) -> Option<String> {
         .flatten()
 }
 
+fn overrides_json(release: &Release) -> Option<String> {
+    (!release.overrides.is_empty())
+        .then(|| serde_json::to_string(&release.overrides).ok())
+        .flatten()
+}
+
 /// Writes the lifecycle fields of `release` (state, decision, deployment) and bumps its
 /// revision; returns the new revision.
 pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::Result<i64> {
@@ -221,7 +232,7 @@ pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::R
          deployed_by_name = ?, deploy_started_at = ?, stage = ?, stage_started_at = ?, \
          clock_ends_at = ?, verify_started_at = ?, halted_at = ?, halted_secs = ?, \
          rollback_by_name = ?, rollback_reason = ?, rollback_requested_at = ?, \
-         rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, contract = ?, checklist = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
+         rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, contract = ?, checklist = ?, overrides = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
     )
     .bind(release.state.as_str())
     .bind(release.decided_at.map(ts))
@@ -229,6 +240,7 @@ pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::R
     let revision: i64 = bind_deployment(update, release.deployment.as_ref())
         .bind(contract_json(release))
         .bind(checklist_json(release))
+        .bind(overrides_json(release))
         .bind(release.id.0)
         .fetch_one(db)
         .await
@@ -367,6 +379,17 @@ pub async fn recent(db: impl SqliteExecutor<'_>, limit: u32) -> anyhow::Result<V
     .fetch_all(db)
     .await
     .context("Cannot list releases")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The releases that ever had an override asked for, newest first: few, as overrides are.
+pub async fn overridden(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<StoredRelease>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM releases WHERE overrides IS NOT NULL ORDER BY id DESC"
+    ))
+    .fetch_all(db)
+    .await
+    .context("Cannot list the overridden releases")?;
     rows.iter().map(from_row).collect()
 }
 

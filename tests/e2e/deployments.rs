@@ -569,7 +569,7 @@ async fn a_hold_ends_on_its_stored_time_on_a_clock_finer_than_a_millisecond() {
 }
 
 /// Drives a deployed release of `ROLLOUT` to completion on the driven clock.
-async fn complete(t: &Tester, version: &str) {
+pub(crate) async fn complete(t: &Tester, version: &str) {
     stage_done(t, version, 0).await;
     for stage in 1..=3 {
         t.advance(TimeDelta::minutes(30));

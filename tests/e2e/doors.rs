@@ -118,7 +118,19 @@ async fn commands_are_registered_in_the_guild_from_the_one_command_enum() {
         .iter()
         .map(|o| o["name"].as_str().unwrap())
         .collect();
-    assert_eq!(subs, ["plan", "status", "list", "cancel", "halt", "resume"]);
+    assert_eq!(
+        subs,
+        [
+            "plan",
+            "status",
+            "list",
+            "cancel",
+            "halt",
+            "resume",
+            "override",
+            "postmortem"
+        ]
+    );
     assert!(t.fake.requests().iter().any(|r| r.path
         == format!(
             "/applications/{}/guilds/{GUILD_ID}/commands",

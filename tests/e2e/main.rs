@@ -13,6 +13,7 @@ mod deployments;
 mod doors;
 mod fake_discord_selftest;
 mod gates;
+mod overrides;
 mod polls;
 mod reports;
 mod restart;

@@ -49,6 +49,7 @@ fn with_executor(rollout: &Rollout) -> Plan<'_> {
         rollout,
         executor: true,
         gates: None,
+        past_guardrails: false,
     }
 }
 
@@ -83,6 +84,7 @@ fn started(rollout: &Rollout, executor: bool) -> Transition {
         rollout,
         executor,
         gates: None,
+        past_guardrails: false,
     };
     let none: [Release; 0] = [];
     start(
@@ -382,6 +384,7 @@ fn without_an_executor_only_the_schedule_runs() {
         rollout: &rollout,
         executor: false,
         gates: None,
+        past_guardrails: false,
     };
     let next = hold_ended(&step.release, plan, at(30)).unwrap();
     assert_eq!(deployment(&next.release).stage, 1);
@@ -845,6 +848,7 @@ fn without_an_executor_a_rollback_is_done_at_once() {
         rollout: &rollout,
         executor: false,
         gates: None,
+        past_guardrails: false,
     };
     let policy = Policy::default_for(ReleaseKind::Patch);
     let step = started(&rollout, false);

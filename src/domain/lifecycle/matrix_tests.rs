@@ -26,6 +26,7 @@ fn plan() -> Plan<'static> {
         rollout: &ROLLOUT,
         executor: true,
         gates: None,
+        past_guardrails: false,
     }
 }
 

@@ -2,6 +2,7 @@
 //! now) that returns the next state with its audit events and effects, or a refusal.
 
 pub mod deploy;
+pub mod overrides;
 pub mod poll;
 pub mod reports;
 pub mod rollback;
@@ -80,6 +81,23 @@ pub enum Event {
     RolledBack {
         /// Rollback requested → rollback confirmed: the time to restore.
         restore_secs: i64,
+    },
+    OverrideRequested {
+        by: String,
+        reason: String,
+    },
+    OverrideApproved {
+        by: String,
+        requested_by: String,
+    },
+    /// An approved override let `action` past the `guardrail` that refused it.
+    OverrideUsed {
+        action: String,
+        guardrail: String,
+    },
+    PostmortemFiled {
+        by: String,
+        text: String,
     },
     ChecklistTicked {
         section: String,

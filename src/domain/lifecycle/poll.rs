@@ -52,6 +52,7 @@ pub fn plan(
         deployment: None,
         contract: None,
         checklist: Vec::new(),
+        overrides: Vec::new(),
     };
     Transition {
         release,

@@ -14,6 +14,7 @@ fn plan(rollout: &Rollout) -> Plan<'_> {
         rollout,
         executor: true,
         gates: None,
+        past_guardrails: false,
     }
 }
 

@@ -30,6 +30,7 @@ fn watched<'a>(rollout: &'a Rollout, gates: &'a Gates) -> Plan<'a> {
         rollout,
         executor: true,
         gates: Some(gates),
+        past_guardrails: false,
     }
 }
 
@@ -434,6 +435,7 @@ fn without_gates_a_look_timer_does_nothing() {
         rollout: &rollout,
         executor: true,
         gates: None,
+        past_guardrails: false,
     };
     let look = good(0.9, 9.0);
     let fired = on_timer(
