@@ -46,6 +46,13 @@ enum Cmd {
         #[command(subcommand)]
         command: AuditCmd,
     },
+    /// Print the DORA figures (deployment frequency, lead time, change failure rate, time to
+    /// restore) computed from the audit trail, as /release stats shows them
+    Stats {
+        /// Over how many days, up to now
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=3650))]
+        days: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -121,6 +128,15 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             }
+        }
+        Cmd::Stats { days } => {
+            let db = open(&config).await?;
+            let messages = gonogo::messages::Messages::load(config.messages.dir.as_deref())?;
+            let now = chrono::Utc::now();
+            println!(
+                "{}",
+                gonogo::service::stats_text(&db, &messages, days, now).await?
+            );
         }
         Cmd::Audit {
             command: AuditCmd::Head,

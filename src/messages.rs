@@ -82,6 +82,7 @@ templates![
     "checklist_answer",
     "untick_modal",
     "rolled_back",
+    "stats",
     "status",
     "thread_name",
     "vote_recorded",

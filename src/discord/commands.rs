@@ -29,6 +29,10 @@ pub enum Command {
         environment: Option<String>,
     },
     List,
+    /// `/release stats [days]`: the DORA figures.
+    Stats {
+        days: i64,
+    },
     Cancel {
         version: String,
         reason: String,
@@ -152,6 +156,28 @@ const SPECS: &[Spec] = &[
         description: "List the recent releases",
         options: &[],
         build: |_| Ok(Command::List),
+    },
+    Spec {
+        name: "stats",
+        description: "Delivery figures (DORA) from the audit trail",
+        options: &[opt(
+            "days",
+            "Over how many days, 1 to 365 (default 30)",
+            false,
+            3,
+        )],
+        build: |o| {
+            let days = match o.get("days") {
+                Some(text) => text
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|days| (1..=365).contains(days))
+                    .ok_or("days must be a whole number from 1 to 365")?,
+                None => 30,
+            };
+            Ok(Command::Stats { days })
+        },
     },
     Spec {
         name: "cancel",
@@ -359,6 +385,7 @@ mod tests {
                 "plan",
                 "status",
                 "list",
+                "stats",
                 "cancel",
                 "halt",
                 "resume",

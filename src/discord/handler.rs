@@ -121,6 +121,7 @@ impl Handler {
                     .await
             }
             Command::List => self.list().await,
+            Command::Stats { days } => Ok(ephemeral(self.service.stats(days).await?)),
             Command::Cancel {
                 version,
                 reason,

@@ -13,6 +13,7 @@ pub mod poll;
 pub mod refusal;
 pub mod release;
 pub mod rollout;
+pub mod stats;
 pub mod windows;
 
 pub use effect::{Action, Audience, Effect, Notice, TimerKind};

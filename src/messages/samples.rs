@@ -308,6 +308,11 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             json!({ "version": "1.4.1", "kind": "hotfix", "environment": "production", "channel": "123456789012345678", "needed": "1 × lead and 1 × security" }),
         )],
         "status" | "list" => read_samples(template),
+        "stats" => vec![
+            ("typical", json!({ "dora": { "days": 30, "deployments": 12, "per_week": "2.8", "lead_time": "1d 4h", "started": 13, "failed": 2, "failure_rate": "15%", "restore": "18m", "rollbacks": 2 }, "postmortems": ["1.4.0"] })),
+            ("quiet", json!({ "dora": { "days": 7, "deployments": 0, "per_week": "0.0", "lead_time": null, "started": 0, "failed": 0, "failure_rate": null, "restore": null, "rollbacks": 0 }, "postmortems": [] })),
+            ("longest", json!({ "dora": { "days": 365, "deployments": 99999, "per_week": "1917.8", "lead_time": "364d 23h", "started": 99999, "failed": 99999, "failure_rate": "100%", "restore": "364d 23h", "rollbacks": 99999 }, "postmortems": vec!["1.0.0-".to_owned() + &"r".repeat(58); 30] })),
+        ],
         "refusal_checklist_open" | "checklist_answer" => checklist_samples(template),
         "override_requested" | "override_approved" | "postmortem_filed" => override_samples(template),
         "refusal_cannot_request_override" => vec![("typical", json!({ "version": "1.4.0", "roles": ["deployer", "release_manager", "lead"] }))],

@@ -29,6 +29,7 @@ use crate::store::executions::Execution;
 use crate::store::releases::StoredRelease;
 use crate::store::{self, Db};
 pub use error::{refused, Error, Result, UserError};
+pub use queries::stats_text;
 pub use write::{Ask, Target};
 use write::{Change, DeployRequest, Done, VoteRequest, WriteQueue};
 

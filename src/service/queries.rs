@@ -4,6 +4,7 @@ use super::error::{refused, Result};
 use super::view::{ReleaseView, UndeliveredView};
 use super::{Service, UserError};
 use crate::domain::lifecycle::overrides;
+use crate::domain::stats;
 use crate::domain::{lookup, Refusal, ReleaseId, Version};
 use crate::store;
 use crate::store::releases::StoredRelease;
@@ -51,6 +52,11 @@ impl Service {
         store::releases::recent(self.db.reader(), LIST_LIMIT).await
     }
 
+    /// The DORA figures of the last `days` days, in the words of the `stats` message.
+    pub async fn stats(&self, days: i64) -> anyhow::Result<String> {
+        stats_text(&self.db, &self.messages, days, self.now()).await
+    }
+
     /// Every release with an approved override whose post-mortem is not filed yet.
     pub async fn open_postmortems(&self) -> anyhow::Result<Vec<StoredRelease>> {
         let overridden = store::releases::overridden(self.db.reader()).await?;
@@ -77,4 +83,27 @@ impl Service {
         let view = ReleaseView::new(&stored, policy, plan, &history, &executions);
         Ok(Some((stored.revision, view)))
     }
+}
+
+/// The DORA figures of the last `days` days up to `now`, rendered: `/release stats` and
+/// `gonogo stats` print the same text.
+pub async fn stats_text(
+    db: &crate::store::Db,
+    messages: &crate::messages::Messages,
+    days: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<String> {
+    let since = now - chrono::TimeDelta::days(days);
+    let facts = store::audit::facts_since(db.reader(), since).await?;
+    let (dora, rollbacks) = stats::dora(&facts, days, now);
+    let open: Vec<String> = store::releases::overridden(db.reader())
+        .await?
+        .iter()
+        .filter(|stored| overrides::open_postmortems(&stored.release) > 0)
+        .map(|stored| stored.release.version.to_string())
+        .collect();
+    messages.render(
+        "stats",
+        serde_json::json!({ "dora": dora.view(rollbacks), "postmortems": open }),
+    )
 }

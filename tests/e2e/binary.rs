@@ -82,6 +82,15 @@ async fn the_binary_checks_its_config_runs_a_poll_and_stops_on_sigterm() {
     );
 
     heads_compare(&config);
+    let figures = gonogo(&config, true, &["stats", "--days", "7"]);
+    let figures_text = String::from_utf8_lossy(&figures.stdout);
+    assert!(
+        figures.status.success()
+            && figures_text.contains("Delivery over the last 7 days")
+            && figures_text.contains("0 releases completed"),
+        "gonogo stats: {}",
+        printed(&figures)
+    );
 
     // Someone with raw SQL access rewrites the Go into a No-Go, past the append-only guard.
     let db = sqlx::SqlitePool::connect(&format!(

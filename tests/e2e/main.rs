@@ -17,5 +17,6 @@ mod overrides;
 mod polls;
 mod reports;
 mod restart;
+mod stats;
 mod trust;
 mod webhook;

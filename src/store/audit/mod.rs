@@ -2,6 +2,7 @@
 //! hash and its own content, with SHA-256 or, under `audit.key`, HMAC-SHA256.
 
 mod export;
+mod facts;
 mod verify;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqliteExecutor};
 
 pub use export::{export, format_export, ExportedEvent};
+pub use facts::facts_since;
 pub use verify::{head, verify, Break, Head, Verdict};
 
 use super::{sf, ts};

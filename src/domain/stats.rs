@@ -1,0 +1,152 @@
+//! The DORA figures, computed from the audit trail: deployment frequency, lead time from plan
+//! to completion, change failure rate and time to restore.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+/// One audit event that the figures read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fact {
+    pub release: i64,
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    /// The time to restore a `rolled_back` event records.
+    pub restore_secs: Option<i64>,
+}
+
+/// The audit event kinds the figures read.
+pub const KINDS: [&str; 6] = [
+    "planned",
+    "deploy_started",
+    "completed",
+    "rollback_started",
+    "rolled_back",
+    "override_used",
+];
+
+/// The figures over one period, as numbers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dora {
+    pub days: i64,
+    /// Releases completed in the period.
+    pub deployments: usize,
+    /// Median time from plan to completion of those releases.
+    pub lead_time: Option<TimeDelta>,
+    /// Rollouts started in the period, and how many of them were rolled back or needed an
+    /// override.
+    pub started: usize,
+    pub failed: usize,
+    /// Median time from rollback asked to rollback confirmed, over the period's rollbacks.
+    pub restore: Option<TimeDelta>,
+}
+
+/// The figures as people read them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DoraView {
+    pub days: i64,
+    pub deployments: usize,
+    pub per_week: String,
+    pub lead_time: Option<String>,
+    pub started: usize,
+    pub failed: usize,
+    pub failure_rate: Option<String>,
+    pub restore: Option<String>,
+    pub rollbacks: usize,
+}
+
+/// The figures of `days` days up to `until`, from `facts` (each release's relevant events,
+/// older ones included, so a release planned before the period still has its plan).
+pub fn dora(facts: &[Fact], days: i64, until: DateTime<Utc>) -> (Dora, usize) {
+    let since = until - TimeDelta::days(days);
+    let inside = |at: DateTime<Utc>| at > since && at <= until;
+    let mut planned: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    for fact in facts.iter().filter(|f| f.kind == "planned") {
+        planned.entry(fact.release).or_insert(fact.at);
+    }
+    let completed: Vec<&Fact> = facts
+        .iter()
+        .filter(|f| f.kind == "completed" && inside(f.at))
+        .collect();
+    let leads: Vec<TimeDelta> = completed
+        .iter()
+        .filter_map(|done| planned.get(&done.release).map(|plan| done.at - *plan))
+        .collect();
+    let started: Vec<i64> = facts
+        .iter()
+        .filter(|f| f.kind == "deploy_started" && inside(f.at))
+        .map(|f| f.release)
+        .collect();
+    let failed = started
+        .iter()
+        .filter(|&&release| {
+            facts.iter().any(|f| {
+                f.release == release && (f.kind == "rollback_started" || f.kind == "override_used")
+            })
+        })
+        .count();
+    let restores: Vec<TimeDelta> = facts
+        .iter()
+        .filter(|f| f.kind == "rolled_back" && inside(f.at))
+        .filter_map(|f| f.restore_secs.map(TimeDelta::seconds))
+        .collect();
+    let rollbacks = restores.len();
+    (
+        Dora {
+            days,
+            deployments: completed.len(),
+            lead_time: median(leads),
+            started: started.len(),
+            failed,
+            restore: median(restores),
+        },
+        rollbacks,
+    )
+}
+
+/// The middle value; the mean of the two middle ones for an even count.
+fn median(mut values: Vec<TimeDelta>) -> Option<TimeDelta> {
+    values.sort_unstable();
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2),
+    }
+}
+
+impl Dora {
+    #[expect(clippy::cast_precision_loss, reason = "counts of releases")]
+    pub fn view(&self, rollbacks: usize) -> DoraView {
+        let weeks = self.days as f64 / 7.0;
+        DoraView {
+            days: self.days,
+            deployments: self.deployments,
+            per_week: format!("{:.1}", self.deployments as f64 / weeks),
+            lead_time: self.lead_time.map(span),
+            started: self.started,
+            failed: self.failed,
+            failure_rate: (self.started > 0)
+                .then(|| format!("{:.0}%", 100.0 * self.failed as f64 / self.started as f64)),
+            restore: self.restore.map(span),
+            rollbacks,
+        }
+    }
+}
+
+/// A duration to the minute, like `2d 3h`, `3h 20m` or `45m`; under a minute in seconds.
+pub fn span(duration: TimeDelta) -> String {
+    let secs = duration.num_seconds().max(0);
+    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+#[path = "stats_tests.rs"]
+mod tests;

@@ -1,0 +1,98 @@
+use chrono::TimeZone;
+
+use super::*;
+
+fn day(n: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap() + TimeDelta::days(n)
+}
+
+fn fact(release: i64, kind: &str, at: DateTime<Utc>) -> Fact {
+    Fact {
+        release,
+        kind: kind.into(),
+        at,
+        restore_secs: None,
+    }
+}
+
+/// Release 1 planned before the period and completed in it; 2 rolled back; 3 deployed with an
+/// override; 4 completed before the period.
+fn history() -> Vec<Fact> {
+    let h = TimeDelta::hours;
+    vec![
+        fact(4, "planned", day(0)),
+        fact(4, "deploy_started", day(0) + h(1)),
+        fact(4, "completed", day(1)),
+        fact(1, "planned", day(5)),
+        fact(1, "deploy_started", day(9)),
+        fact(1, "completed", day(10)),
+        fact(2, "planned", day(11)),
+        fact(2, "deploy_started", day(12)),
+        fact(2, "rollback_started", day(12) + h(2)),
+        Fact {
+            restore_secs: Some(600),
+            ..fact(2, "rolled_back", day(12) + h(3))
+        },
+        fact(3, "planned", day(13)),
+        fact(3, "override_used", day(14)),
+        fact(3, "deploy_started", day(14)),
+        fact(3, "completed", day(14) + h(6)),
+    ]
+}
+
+#[test]
+fn the_figures_of_a_period_match_those_worked_out_by_hand() {
+    let (dora, rollbacks) = dora(&history(), 7, day(15));
+    // Completed in the last 7 days: 1 (5 days from plan) and 3 (1 day 6 hours).
+    assert_eq!(dora.deployments, 2);
+    // The median of two is their mean: (120h + 30h) / 2.
+    assert_eq!(dora.lead_time, Some(TimeDelta::hours(75)));
+    // Started in the period: 1, 2 and 3; 2 was rolled back, 3 needed an override.
+    assert_eq!((dora.started, dora.failed), (3, 2));
+    assert_eq!(dora.restore, Some(TimeDelta::seconds(600)));
+    assert_eq!(rollbacks, 1);
+    let view = dora.view(rollbacks);
+    assert_eq!(view.per_week, "2.0");
+    assert_eq!(view.lead_time.as_deref(), Some("3d 3h"));
+    assert_eq!(view.failure_rate.as_deref(), Some("67%"));
+    assert_eq!(view.restore.as_deref(), Some("10m"));
+}
+
+#[test]
+fn a_longer_period_takes_in_older_releases() {
+    let (dora, _) = dora(&history(), 30, day(15));
+    assert_eq!(dora.deployments, 3);
+    // Leads of 1 day, 5 days and 1 day 6 hours: the median is 1 day 6 hours.
+    assert_eq!(dora.lead_time, Some(TimeDelta::hours(30)));
+    assert_eq!((dora.started, dora.failed), (4, 2));
+}
+
+#[test]
+fn a_quiet_period_has_no_figures_to_divide() {
+    let (dora, rollbacks) = dora(&history(), 7, day(60));
+    assert_eq!(dora.deployments, 0);
+    assert_eq!(dora.lead_time, None);
+    assert_eq!(dora.restore, None);
+    let view = dora.view(rollbacks);
+    assert_eq!(view.failure_rate, None);
+    assert_eq!(view.per_week, "0.0");
+}
+
+#[test]
+fn spans_read_to_the_minute() {
+    assert_eq!(span(TimeDelta::seconds(42)), "42s");
+    assert_eq!(span(TimeDelta::minutes(45)), "45m");
+    assert_eq!(span(TimeDelta::minutes(200)), "3h 20m");
+    assert_eq!(span(TimeDelta::hours(51)), "2d 3h");
+    assert_eq!(span(TimeDelta::seconds(-5)), "0s");
+}
+
+#[test]
+fn the_median_of_an_odd_count_is_its_middle() {
+    let m = median(vec![
+        TimeDelta::seconds(9),
+        TimeDelta::seconds(1),
+        TimeDelta::seconds(5),
+    ]);
+    assert_eq!(m, Some(TimeDelta::seconds(5)));
+}

@@ -1,0 +1,110 @@
+//! The DORA figures over a history made through the real flows: one release completed, one
+//! rolled back, one deployed through an override; checked against figures worked out by hand.
+
+use chrono::TimeDelta;
+use serde_json::json;
+
+use crate::deployments::{approved, complete, deploy, stage_done, wait_db, ROLLOUT};
+use crate::support::fixtures::{self, Member};
+use crate::support::tester::*;
+use crate::support::GUILD_ID;
+
+const MINOR_CHECKLIST: &str = r#"
+[policy.minor]
+approvers = [{ role = "team", count = 2 }]
+rollback_window = "1d"
+checklist = ["Documentation"]
+
+[[checklist]]
+section = "Documentation"
+items = ["CHANGELOG updated"]
+"#;
+
+#[tokio::test]
+async fn the_figures_over_a_real_history_match_those_worked_out_by_hand() {
+    let t = Tester::start_configured(&format!("{ROLLOUT}{MINOR_CHECKLIST}")).await;
+    // 15.0.0: planned at 10:00, deployed an hour later, complete 160 minutes after that.
+    approved(&t, "15.0.0").await;
+    t.advance(TimeDelta::minutes(60));
+    deploy(&t, &deployer(), "15.0.0").await;
+    complete(&t, "15.0.0").await;
+
+    // 15.1.0: rolled back from its canary.
+    approved(&t, "15.1.0").await;
+    deploy(&t, &deployer(), "15.1.0").await;
+    stage_done(&t, "15.1.0", 0).await;
+    let rollback = t.top_command(
+        &deployer(),
+        "rollback",
+        vec![("reason", json!("errors")), ("version", json!("15.1.0"))],
+    );
+    t.send(rollback).await;
+    wait_db(
+        &t,
+        "SELECT state FROM releases WHERE version = '15.1.0'",
+        "rolled_back",
+    )
+    .await;
+
+    // 15.2.0: its checklist is open, so it deploys through an override, and completes.
+    t.plan(&author(), "15.2.0", "minor").await;
+    t.go(&team(1), "15.2.0").await;
+    t.go(&team(2), "15.2.0").await;
+    let ask = t.command(
+        &deployer(),
+        "override",
+        vec![
+            ("version", json!("15.2.0")),
+            ("reason", json!("docs follow tomorrow")),
+        ],
+    );
+    t.send(ask).await;
+    t.fake
+        .wait_until("the override request", |f| {
+            f.messages(RELEASES_CHANNEL)
+                .iter()
+                .any(|m| button_id(m, "approve-override").is_some())
+        })
+        .await;
+    let notice = t
+        .fake
+        .messages(RELEASES_CHANNEL)
+        .into_iter()
+        .find(|m| button_id(m, "approve-override").is_some())
+        .expect("the request");
+    let id = button_id(&notice, "approve-override").expect("button");
+    let exec = Member::new(1_600_000_000_000_000_042, "Cyd", &[ROLE_EXEC]);
+    let click = fixtures::button_on_message(t.next_id(), &exec, GUILD_ID, notice, &id);
+    t.send(click).await;
+    let started = deploy(&t, &deployer(), "15.2.0").await;
+    assert!(content(&started).contains("deploying"), "{started}");
+    complete(&t, "15.2.0").await;
+
+    let stats = t.command(&author(), "stats", vec![("days", json!("7"))]);
+    let answer = t.send(stats).await;
+    assert_ephemeral(&answer);
+    let text = content(&answer);
+    // Completed: 15.0.0 (220 minutes from plan) and 15.2.0 (160): the median is their mean.
+    assert!(text.contains("2 releases completed, 2.0 a week"), "{text}");
+    assert!(
+        text.contains("Lead time, plan to completion: 3h 10m (median)"),
+        "{text}"
+    );
+    // Started: three; 15.1.0 rolled back and 15.2.0 overridden.
+    assert!(
+        text.contains("Change failure rate: 67% (2 of 3 rollouts rolled back or overridden)"),
+        "{text}"
+    );
+    // The rollback action answered at once on the driven clock.
+    assert!(
+        text.contains("Time to restore: 0s (median of 1 rollback)"),
+        "{text}"
+    );
+    assert!(text.contains("Open post-mortems: 15.2.0"), "{text}");
+
+    let bad = t.command(&author(), "stats", vec![("days", json!("0"))]);
+    let bad = t.send(bad).await;
+    assert_ephemeral(&bad);
+    assert!(content(&bad).contains("1 to 365"), "{bad}");
+    t.finish().await;
+}
