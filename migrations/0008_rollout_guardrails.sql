@@ -10,3 +10,5 @@ ALTER TABLE releases ADD COLUMN contract TEXT;
 ALTER TABLE releases ADD COLUMN checklist TEXT;
 -- Overrides asked for the release, with their approval, use and post-mortem, as JSON.
 ALTER TABLE releases ADD COLUMN overrides TEXT;
+-- The retrospectives of a finished release, one per person, as JSON.
+ALTER TABLE releases ADD COLUMN retrospectives TEXT;

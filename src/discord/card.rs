@@ -148,3 +148,12 @@ pub fn approve_override_button(release: ReleaseId) -> CreateActionRow {
     .label("Approve override (exec)")
     .style(ButtonStyle::Danger)])
 }
+
+/// The retrospective prompt's button, which opens its three questions.
+pub fn retro_button(release: ReleaseId) -> CreateActionRow {
+    CreateActionRow::Buttons(vec![CreateButton::new(
+        ComponentAction::Retro(release).custom_id(),
+    )
+    .label("Write the retrospective")
+    .style(ButtonStyle::Primary)])
+}

@@ -29,6 +29,11 @@ pub enum Command {
         environment: Option<String>,
     },
     List,
+    /// `/release notes version`: what the release was, how it went, what was learned.
+    Notes {
+        version: String,
+        environment: Option<String>,
+    },
     /// `/release stats [days]`: the DORA figures.
     Stats {
         days: i64,
@@ -156,6 +161,17 @@ const SPECS: &[Spec] = &[
         description: "List the recent releases",
         options: &[],
         build: |_| Ok(Command::List),
+    },
+    Spec {
+        name: "notes",
+        description: "Release notes: the release, its rollout and its retrospective",
+        options: &[VERSION, ENVIRONMENT],
+        build: |o| {
+            Ok(Command::Notes {
+                version: o.need("version")?,
+                environment: o.get("environment"),
+            })
+        },
     },
     Spec {
         name: "stats",
@@ -385,6 +401,7 @@ mod tests {
                 "plan",
                 "status",
                 "list",
+                "notes",
                 "stats",
                 "cancel",
                 "halt",

@@ -25,6 +25,9 @@ pub enum ComponentAction {
     ReportText(ReleaseId),
     /// The override request's button, for an exec.
     ApproveOverride(ReleaseId),
+    /// The retrospective prompt's button, and the modal it opens.
+    Retro(ReleaseId),
+    RetroText(ReleaseId),
     /// The card's select menu of checklist section `.1`.
     Check(ReleaseId, u8),
     /// The modal asking why items are unticked, carrying the new selection as a bit set.
@@ -33,6 +36,8 @@ pub enum ComponentAction {
 
 /// The custom id of the reason field inside the No-Go modal.
 pub const REASON_INPUT: &str = "reason";
+/// The custom ids of the retrospective's three fields.
+pub const RETRO_INPUTS: [&str; 3] = ["went_well", "improve", "actions"];
 
 impl ComponentAction {
     pub fn custom_id(self) -> String {
@@ -58,6 +63,8 @@ impl ComponentAction {
             ComponentAction::Report(id) => ("report", id),
             ComponentAction::ReportText(id) => ("report-text", id),
             ComponentAction::ApproveOverride(id) => ("approve-override", id),
+            ComponentAction::Retro(id) => ("retro", id),
+            ComponentAction::RetroText(id) => ("retro-text", id),
             ComponentAction::Check(id, _) | ComponentAction::Untick(id, _, _) => ("", id),
         };
         format!("{PREFIX}:{verb}:{}", id.0)
@@ -78,6 +85,8 @@ impl ComponentAction {
             | ComponentAction::Report(id)
             | ComponentAction::ReportText(id)
             | ComponentAction::ApproveOverride(id)
+            | ComponentAction::Retro(id)
+            | ComponentAction::RetroText(id)
             | ComponentAction::Check(id, _)
             | ComponentAction::Untick(id, _, _) => id,
         }
@@ -119,6 +128,8 @@ impl ComponentAction {
             "report" => Some(ComponentAction::Report(id)),
             "report-text" => Some(ComponentAction::ReportText(id)),
             "approve-override" => Some(ComponentAction::ApproveOverride(id)),
+            "retro" => Some(ComponentAction::Retro(id)),
+            "retro-text" => Some(ComponentAction::RetroText(id)),
             _ => None,
         }
     }
@@ -143,6 +154,8 @@ mod tests {
             ComponentAction::Report(ReleaseId(8)),
             ComponentAction::ReportText(ReleaseId(9)),
             ComponentAction::ApproveOverride(ReleaseId(10)),
+            ComponentAction::Retro(ReleaseId(11)),
+            ComponentAction::RetroText(ReleaseId(12)),
             ComponentAction::Check(ReleaseId(i64::MAX), 3),
             ComponentAction::Untick(ReleaseId(i64::MAX), 3, u32::MAX),
         ] {

@@ -436,6 +436,7 @@ async fn notify(
             let started = match &notice {
                 Notice::Started { contract, .. } => Some(Extra::Started(contract.clone())),
                 Notice::OverrideRequested { .. } => Some(Extra::Approve),
+                Notice::RetrospectivePrompt { .. } => Some(Extra::Retro),
                 _ => None,
             };
             let facts =
@@ -486,6 +487,9 @@ async fn notify(
         Some(Extra::Approve) => {
             message = message.components(vec![card::approve_override_button(stored.release.id)]);
         }
+        Some(Extra::Retro) => {
+            message = message.components(vec![card::retro_button(stored.release.id)]);
+        }
         None => {}
     }
     rest.create_message(channel, &message).await?;
@@ -498,6 +502,8 @@ enum Extra {
     Started(Option<Box<crate::domain::contract::ContractView>>),
     /// An override request: the button an exec approves it with.
     Approve,
+    /// The retrospective prompt: the button that opens its questions.
+    Retro,
 }
 
 /// A post whose earlier attempt may have gone through, found among the channel's newest
@@ -560,5 +566,7 @@ pub fn template_of(notice: &Notice) -> &'static str {
         Notice::OverrideRequested { .. } => "override_requested",
         Notice::OverrideApproved { .. } => "override_approved",
         Notice::PostmortemFiled { .. } => "postmortem_filed",
+        Notice::RetrospectivePrompt { .. } => "retrospective_prompt",
+        Notice::RetrospectiveFiled { .. } => "retrospective_filed",
     }
 }

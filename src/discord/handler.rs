@@ -8,8 +8,9 @@ use serenity::all::{
 use tracing::{error, info_span, Instrument as _};
 
 use super::commands::Command;
-use super::custom_id::{ComponentAction, REASON_INPUT};
-use super::replies::{ephemeral, reason_modal, user_error};
+use super::custom_id::{ComponentAction, REASON_INPUT, RETRO_INPUTS};
+use super::replies::{ephemeral, reason_modal, retro_modal, user_error};
+use crate::domain::lifecycle::retro::Answers;
 use crate::domain::{checklist, Choice, PlanRequest, ReleaseId, RoleId, UserId};
 use crate::service::{Actor, Ask, Error, Result, Service, Target, UserError};
 
@@ -122,6 +123,16 @@ impl Handler {
             }
             Command::List => self.list().await,
             Command::Stats { days } => Ok(ephemeral(self.service.stats(days).await?)),
+            Command::Notes {
+                version,
+                environment,
+            } => {
+                let view = self
+                    .service
+                    .status(Some(&version), environment.as_deref())
+                    .await?;
+                Ok(ephemeral(self.service.messages.render("notes", &view)?))
+            }
             Command::Cancel {
                 version,
                 reason,
@@ -256,6 +267,7 @@ impl Handler {
             Ask::Override { .. } => "override",
             Ask::ApproveOverride => "approve",
             Ask::Postmortem { .. } => "postmortem",
+            Ask::Retrospective(_) => "retro",
         };
         let release = self.service.deployment(id, actor, target, ask).await?;
         if name == "tick" {
@@ -317,6 +329,10 @@ impl Handler {
                     &version,
                 )?)
             }
+            Some(ComponentAction::Retro(release)) => {
+                let version = self.service.version_of(release).await?;
+                Ok(retro_modal(&self.service.messages, release, &version)?)
+            }
             Some(ComponentAction::ApproveOverride(release)) => {
                 let id = component.id.get();
                 self.deployment(id, &actor, Target::Card(release), Ask::ApproveOverride)
@@ -341,6 +357,7 @@ impl Handler {
                 | ComponentAction::HaltReason(_)
                 | ComponentAction::RollbackReason(_)
                 | ComponentAction::ReportText(_)
+                | ComponentAction::RetroText(_)
                 | ComponentAction::Untick(..),
             )
             | None => Err(UserError::StaleCard.into()),
@@ -417,19 +434,33 @@ impl Handler {
     async fn modal(&self, modal: &ModalInteraction) -> Result<CreateInteractionResponse> {
         let actor = self.actor(modal.member.as_ref(), modal.user.id.get())?;
         let action = ComponentAction::parse(&modal.data.custom_id);
-        let reason = modal
-            .data
-            .components
-            .iter()
-            .flat_map(|row| &row.components)
-            .find_map(|c| match c {
-                ActionRowComponent::InputText(input) if input.custom_id == REASON_INPUT => {
-                    input.value.clone()
-                }
-                _ => None,
-            });
+        let field = |name: &str| {
+            modal
+                .data
+                .components
+                .iter()
+                .flat_map(|row| &row.components)
+                .find_map(|c| match c {
+                    ActionRowComponent::InputText(input) if input.custom_id == name => {
+                        input.value.clone()
+                    }
+                    _ => None,
+                })
+        };
+        let reason = field(REASON_INPUT);
         let id = modal.id.get();
         match action {
+            Some(ComponentAction::RetroText(release)) => {
+                let [went_well, improve, actions] =
+                    RETRO_INPUTS.map(|name| field(name).unwrap_or_default());
+                let ask = Ask::Retrospective(Answers {
+                    went_well,
+                    improve,
+                    actions,
+                });
+                self.deployment(id, &actor, Target::Card(release), ask)
+                    .await
+            }
             Some(ComponentAction::NoGoReason(release)) => {
                 self.vote(id, &actor, release, Choice::NoGo, reason).await
             }

@@ -7,7 +7,7 @@ use serenity::all::{
     CreateInteractionResponseMessage, CreateModal, InputTextStyle,
 };
 
-use super::custom_id::{ComponentAction, REASON_INPUT};
+use super::custom_id::{ComponentAction, REASON_INPUT, RETRO_INPUTS};
 use crate::domain::release::MAX_REASON;
 use crate::domain::{Refusal, ReleaseState, Role};
 use crate::messages::Messages;
@@ -161,9 +161,37 @@ fn guardrail_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyh
         Refusal::NotAnExec => messages.render("refusal_not_an_exec", just_version()),
         Refusal::NoOverrideAsked => messages.render("refusal_no_override_asked", just_version()),
         Refusal::OwnOverride => messages.render("refusal_own_override", just_version()),
+        Refusal::NotFinished { state } => with_state("refusal_not_finished", *state),
         Refusal::NoPostmortemOpen => messages.render("refusal_no_postmortem_open", just_version()),
         other => Err(anyhow::anyhow!("no text for the refusal {other:?}")),
     }
+}
+
+/// The retrospective's modal: what went well, what to improve, and the action items.
+pub fn retro_modal(
+    messages: &Messages,
+    release: crate::domain::ReleaseId,
+    version: &str,
+) -> anyhow::Result<CreateInteractionResponse> {
+    let ctx = json!({ "version": version });
+    let block = |name: &str| messages.render_block("retro_modal", name, &ctx);
+    let max = u16::try_from(crate::domain::lifecycle::retro::MAX_ANSWER).unwrap_or(u16::MAX);
+    let rows = RETRO_INPUTS
+        .iter()
+        .map(|&input| {
+            let field = CreateInputText::new(InputTextStyle::Paragraph, block(input)?, input)
+                .max_length(max)
+                .required(true);
+            Ok(CreateActionRow::InputText(field))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(CreateInteractionResponse::Modal(
+        CreateModal::new(
+            ComponentAction::RetroText(release).custom_id(),
+            block("title")?,
+        )
+        .components(rows),
+    ))
 }
 
 /// A modal that asks for a reason: a No-Go's veto, a halt, or a rollback's confirmation.

@@ -183,6 +183,16 @@ pub enum Notice {
         by: String,
         text: String,
     },
+    /// A finished release's thread asks for the retrospective, with a button.
+    RetrospectivePrompt {
+        version: String,
+        /// `completed` or `rolled_back`.
+        outcome: String,
+    },
+    RetrospectiveFiled {
+        version: String,
+        by: String,
+    },
     /// Someone reported a problem; `limit` more than that many roll the release back.
     ProblemReported {
         version: String,

@@ -123,4 +123,8 @@ pub enum Refusal {
     OwnOverride,
     /// The release has no approved override whose post-mortem is still to be filed.
     NoPostmortemOpen,
+    /// A retrospective waits until the release completed or was rolled back.
+    NotFinished {
+        state: ReleaseState,
+    },
 }

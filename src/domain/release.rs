@@ -11,6 +11,7 @@ use super::contract::Contract;
 use super::gates::Watch;
 use super::ids::{ReleaseId, UserId};
 use super::lifecycle::overrides::Override;
+use super::lifecycle::retro::Retrospective;
 
 /// Longest text accepted for a summary; it must fit an embed description with room to spare.
 pub const MAX_SUMMARY: usize = 1000;
@@ -248,6 +249,8 @@ pub struct Release {
     pub checklist: Vec<Check>,
     /// Overrides asked for it, oldest first.
     pub overrides: Vec<Override>,
+    /// Its retrospectives, one per person, once it finished.
+    pub retrospectives: Vec<Retrospective>,
 }
 
 impl AsRef<Release> for Release {

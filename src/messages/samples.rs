@@ -48,6 +48,8 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         "checklist_open": if worst_case { 100 } else if matches!(state, "voting" | "approved") { 2 } else { 0 },
         "open_items": if worst_case { vec![long(80); 8] } else if matches!(state, "voting" | "approved") { vec!["Code & Testing: Security scan passed".to_owned(), "Infrastructure: Backup verified".to_owned()] } else { Vec::new() },
         "undelivered": undelivered(state, worst_case),
+        "reports": if worst_case { vec![json!({ "by": "n".repeat(32), "text": long(MAX_REASON) }); 4] } else if state == "rolled_back" { vec![json!({ "by": "Ana", "text": "checkout answers 500" })] } else { Vec::new() },
+        "retrospectives": if worst_case { vec![json!({ "by": "n".repeat(32), "went_well": long(1000), "improve": long(1000), "actions": long(1000), "at": "2026-03-03T10:00:00Z" }); 3] } else if matches!(state, "completed" | "rolled_back") { vec![json!({ "by": "Dee", "went_well": "The canary caught it", "improve": "Alert sooner", "actions": "Add a p99 alert", "at": "2026-03-03T10:00:00Z" })] } else { Vec::new() },
         "overrides": if worst_case { vec![json!({ "requested_by": "n".repeat(32), "reason": long(60), "approved_by": "n".repeat(32), "used_for": "rollback", "postmortem_open": true }); 3] } else if state == "completed" { vec![json!({ "requested_by": "Dee", "reason": "security fix in a blackout", "approved_by": "Cyd", "used_for": "deploy", "postmortem_open": true })] } else { Vec::new() },
     })
 }
@@ -185,6 +187,30 @@ fn action(i: u8, state: &str, worst_case: bool) -> Value {
     })
 }
 
+/// What the record shows: release notes, the retrospective's messages and the figures.
+#[rustfmt::skip]
+fn record_samples(template: &str) -> Vec<(&'static str, Value)> {
+    match template {
+        "notes" => vec![
+            ("completed", card("completed", 2, false)),
+            ("rolled back", card("rolled_back", 2, false)),
+            ("voting", card("voting", 2, false)),
+            ("longest", card("rolled_back", 40, true)),
+        ],
+        "retrospective_prompt" => vec![
+            ("completed", notice(&Notice::RetrospectivePrompt { version: "1.4.0".into(), outcome: "completed".into() })),
+            ("rolled back", notice(&Notice::RetrospectivePrompt { version: "1.4.0".into(), outcome: "rolled_back".into() })),
+        ],
+        "stats" => vec![
+            ("typical", json!({ "dora": { "days": 30, "deployments": 12, "per_week": "2.8", "lead_time": "1d 4h", "started": 13, "failed": 2, "failure_rate": "15%", "restore": "18m", "rollbacks": 2 }, "postmortems": ["1.4.0"] })),
+            ("quiet", json!({ "dora": { "days": 7, "deployments": 0, "per_week": "0.0", "lead_time": null, "started": 0, "failed": 0, "failure_rate": null, "restore": null, "rollbacks": 0 }, "postmortems": [] })),
+            ("longest", json!({ "dora": { "days": 365, "deployments": 99999, "per_week": "1917.8", "lead_time": "364d 23h", "started": 99999, "failed": 99999, "failure_rate": "100%", "restore": "364d 23h", "rollbacks": 99999 }, "postmortems": vec!["1.0.0-".to_owned() + &"r".repeat(58); 30] })),
+        ],
+        "retrospective_filed" => vec![("typical", notice(&Notice::RetrospectiveFiled { version: "1.4.0".into(), by: "Dee".into() }))],
+        _ => Vec::new(),
+    }
+}
+
 /// `/release status` and `/release list`.
 fn read_samples(template: &str) -> Vec<(&'static str, Value)> {
     match template {
@@ -307,12 +333,8 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             "hotfix",
             json!({ "version": "1.4.1", "kind": "hotfix", "environment": "production", "channel": "123456789012345678", "needed": "1 × lead and 1 × security" }),
         )],
+        "notes" | "retrospective_prompt" | "retrospective_filed" | "stats" => record_samples(template),
         "status" | "list" => read_samples(template),
-        "stats" => vec![
-            ("typical", json!({ "dora": { "days": 30, "deployments": 12, "per_week": "2.8", "lead_time": "1d 4h", "started": 13, "failed": 2, "failure_rate": "15%", "restore": "18m", "rollbacks": 2 }, "postmortems": ["1.4.0"] })),
-            ("quiet", json!({ "dora": { "days": 7, "deployments": 0, "per_week": "0.0", "lead_time": null, "started": 0, "failed": 0, "failure_rate": null, "restore": null, "rollbacks": 0 }, "postmortems": [] })),
-            ("longest", json!({ "dora": { "days": 365, "deployments": 99999, "per_week": "1917.8", "lead_time": "364d 23h", "started": 99999, "failed": 99999, "failure_rate": "100%", "restore": "364d 23h", "rollbacks": 99999 }, "postmortems": vec!["1.0.0-".to_owned() + &"r".repeat(58); 30] })),
-        ],
         "refusal_checklist_open" | "checklist_answer" => checklist_samples(template),
         "override_requested" | "override_approved" | "postmortem_filed" => override_samples(template),
         "refusal_cannot_request_override" => vec![("typical", json!({ "version": "1.4.0", "roles": ["deployer", "release_manager", "lead"] }))],
@@ -357,15 +379,15 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             ("typical", notice(&Notice::ProblemReported { version: "1.4.0".into(), by: "Ana".into(), text: "Checkout answers 500".into(), count: 2, limit: 3 })),
             ("longest", notice(&Notice::ProblemReported { version: "1.0.0-".to_owned() + &"r".repeat(58), by: "n".repeat(32), text: long(MAX_REASON), count: 10_000, limit: 10_000 })),
         ],
-        "refusal_not_approved" | "refusal_cannot_halt" | "refusal_not_halted" | "refusal_not_rolling_out" | "refusal_checklist_closed" | "refusal_nothing_to_override" => vec![("typical", json!({ "version": "1.4.0", "state": "voting" }))],
+        "refusal_not_approved" | "refusal_cannot_halt" | "refusal_not_halted" | "refusal_not_rolling_out" | "refusal_checklist_closed" | "refusal_nothing_to_override" | "refusal_not_finished" => vec![("typical", json!({ "version": "1.4.0", "state": "voting" }))],
         "refusal_several_running" => vec![("two", json!({ "versions": ["1.4.0 (production)", "2.0.0 (staging)"] }))],
         "refusal_unknown_release" => vec![("unknown", json!({ "version": "9.9.9" }))],
         "internal_error" => vec![("error", json!({ "error_id": "0badc0de" }))],
-        "deployment_answer" => [("start", "deploying"), ("halt", "halted"), ("resume", "deploying"), ("rollback", "rolling_back"), ("report", "deploying"), ("report rolling back", "rolling_back"), ("override", "approved"), ("approve", "approved"), ("postmortem", "deploying")]
+        "deployment_answer" => [("start", "deploying"), ("halt", "halted"), ("resume", "deploying"), ("rollback", "rolling_back"), ("report", "deploying"), ("report rolling back", "rolling_back"), ("override", "approved"), ("approve", "approved"), ("postmortem", "deploying"), ("retro", "completed")]
             .into_iter()
             .map(|(name, state)| (name, json!({ "ask": name.split(' ').next(), "version": "1.4.0", "state": state })))
             .collect(),
-        "nogo_modal" | "halt_modal" | "rollback_modal" | "report_modal" | "untick_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],
+        "nogo_modal" | "halt_modal" | "rollback_modal" | "report_modal" | "untick_modal" | "retro_modal" | "thread_name" => vec![("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "kind": "hotfix" }))],
         _ => vec![("typical", version)],
     }
 }

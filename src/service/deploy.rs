@@ -5,7 +5,7 @@ use super::apply::apply;
 use super::error::{refused, Result, UserError};
 use super::write::{Ask, DeployRequest, Done, Target, Writer};
 use crate::domain::lifecycle::deploy::{self, Outcome, Person, Plan};
-use crate::domain::lifecycle::{overrides, reports, rollback};
+use crate::domain::lifecycle::{overrides, reports, retro, rollback};
 use crate::domain::{checklist, lookup, ReleaseId, Transition, Version};
 use crate::store;
 use crate::store::executions::Execution;
@@ -59,6 +59,7 @@ impl Writer<'_> {
             Ask::Override { reason } => overrides::request(release, by, reason, now),
             Ask::ApproveOverride => overrides::approve(release, by, now),
             Ask::Postmortem { text } => overrides::file_postmortem(release, by, text, now),
+            Ask::Retrospective(answers) => retro::file(release, by, answers, now),
             Ask::Tick {
                 section,
                 selected,

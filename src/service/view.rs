@@ -6,6 +6,7 @@ use crate::domain::contract::ContractView;
 use crate::domain::effect::excerpt;
 use crate::domain::effect::GateView;
 use crate::domain::lifecycle::deploy::Plan;
+use crate::domain::lifecycle::retro::Retrospective;
 use crate::domain::rollout::Rollout;
 use crate::domain::{
     checklist, Action, Audience, Ballot, Notice, Policy, Release, ReleaseState, Tally, UserId,
@@ -49,6 +50,9 @@ pub struct ReleaseView {
     pub contract: Option<ContractView>,
     /// Overrides asked for it, as `/release status` lists them.
     pub overrides: Vec<OverrideView>,
+    /// Problems reported during its rollout, and its retrospectives: `/release notes`.
+    pub reports: Vec<ReportView>,
+    pub retrospectives: Vec<Retrospective>,
     /// Its checklist by section, for the card's menus; empty when it has none.
     pub checklist: Vec<SectionView>,
     /// Whether the checklist may still be ticked: until the rollout starts.
@@ -58,6 +62,12 @@ pub struct ReleaseView {
     pub open_items: Vec<String>,
     /// Messages of the release that Discord keeps refusing; only `/release status` reads them.
     pub undelivered: Vec<UndeliveredView>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportView {
+    pub by: String,
+    pub text: String,
 }
 
 /// An override of a release and where it stands.
@@ -267,6 +277,16 @@ impl ReleaseView {
                     postmortem_open: o.approved_by.is_some() && o.postmortem.is_none(),
                 })
                 .collect(),
+            reports: release
+                .deployment
+                .iter()
+                .flat_map(|d| &d.reports)
+                .map(|r| ReportView {
+                    by: r.name.clone(),
+                    text: r.text.clone(),
+                })
+                .collect(),
+            retrospectives: release.retrospectives.clone(),
             checklist: sections_of(release),
             checklist_editable: matches!(
                 release.state,

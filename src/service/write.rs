@@ -117,6 +117,8 @@ pub enum Ask {
     Postmortem {
         text: String,
     },
+    /// Someone's retrospective of a finished release.
+    Retrospective(crate::domain::lifecycle::retro::Answers),
     /// Checklist section `section` set to exactly the `selected` items ticked.
     Tick {
         section: usize,

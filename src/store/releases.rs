@@ -34,7 +34,8 @@ const COLUMNS: &str = "id, version, kind, state, summary, changelog, environment
     card_message_id, thread_id, revision, deployed_by, deployed_by_name, deploy_started_at, \
     stage, stage_started_at, clock_ends_at, verify_started_at, halted_at, halted_secs, \
     rollback_by_name, rollback_reason, rollback_requested_at, rollback_failed_at, \
-    deploy_finished_at, gate_watch, problem_reports, contract, checklist, overrides";
+    deploy_finished_at, gate_watch, problem_reports, contract, checklist, overrides, \
+    retrospectives";
 
 fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
     let parse_err = |e: String| anyhow::anyhow!(e);
@@ -70,6 +71,12 @@ fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
         },
         overrides: match row.try_get::<Option<&str>, _>("overrides")? {
             Some(json) => serde_json::from_str(json).context("Cannot read the stored overrides")?,
+            None => Vec::new(),
+        },
+        retrospectives: match row.try_get::<Option<&str>, _>("retrospectives")? {
+            Some(json) => {
+                serde_json::from_str(json).context("Cannot read the stored retrospectives")?
+            }
             None => Vec::new(),
         },
     };
@@ -151,7 +158,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
     let r = &stored.release;
     let sql = format!(
         "INSERT INTO releases ({COLUMNS}) VALUES \
-         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     );
     let insert = sqlx::query(&sql)
         .bind(r.id.0)
@@ -175,6 +182,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
         .bind(contract_json(r))
         .bind(checklist_json(r))
         .bind(overrides_json(r))
+        .bind(list_json(&r.retrospectives))
         .execute(db)
         .await
         .context("Cannot insert the release")?;
@@ -218,6 +226,13 @@ fn checklist_json(release: &Release) -> Option<String> {
         .flatten()
 }
 
+/// A list as JSON, or NULL when it is empty.
+fn list_json<T: serde::Serialize>(list: &[T]) -> Option<String> {
+    (!list.is_empty())
+        .then(|| serde_json::to_string(list).ok())
+        .flatten()
+}
+
 fn overrides_json(release: &Release) -> Option<String> {
     (!release.overrides.is_empty())
         .then(|| serde_json::to_string(&release.overrides).ok())
@@ -232,7 +247,7 @@ pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::R
          deployed_by_name = ?, deploy_started_at = ?, stage = ?, stage_started_at = ?, \
          clock_ends_at = ?, verify_started_at = ?, halted_at = ?, halted_secs = ?, \
          rollback_by_name = ?, rollback_reason = ?, rollback_requested_at = ?, \
-         rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, contract = ?, checklist = ?, overrides = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
+         rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, contract = ?, checklist = ?, overrides = ?, retrospectives = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
     )
     .bind(release.state.as_str())
     .bind(release.decided_at.map(ts))
@@ -241,6 +256,7 @@ pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::R
         .bind(contract_json(release))
         .bind(checklist_json(release))
         .bind(overrides_json(release))
+        .bind(list_json(&release.retrospectives))
         .bind(release.id.0)
         .fetch_one(db)
         .await

@@ -124,6 +124,7 @@ async fn commands_are_registered_in_the_guild_from_the_one_command_enum() {
             "plan",
             "status",
             "list",
+            "notes",
             "stats",
             "cancel",
             "halt",

@@ -17,6 +17,7 @@ mod overrides;
 mod polls;
 mod reports;
 mod restart;
+mod retro;
 mod stats;
 mod trust;
 mod webhook;

@@ -323,6 +323,7 @@ pub fn verification_ended(release: &Release, now: DateTime<Utc>) -> Option<Trans
     d.finished_at = Some(now);
     d.clock_ends_at = None;
     let minutes = (now - deployment.started_at).num_minutes();
+    let retro = super::retro::prompt(&next);
     Some(Transition {
         release: next,
         ballot: None,
@@ -341,6 +342,7 @@ pub fn verification_ended(release: &Release, now: DateTime<Utc>) -> Option<Trans
                     minutes,
                 },
             },
+            retro,
         ],
     })
 }

@@ -341,7 +341,7 @@ fn the_stage_engine_climbs_every_stage_then_verifies_and_completes() {
         Notice::Completed {
             minutes, summary, ..
         },
-    )] = notices(last)[..]
+    ), (Audience::Thread, Notice::RetrospectivePrompt { .. })] = notices(last)[..]
     else {
         panic!("a completion notice for everyone: {:?}", last.effects);
     };
@@ -818,16 +818,25 @@ fn a_rollback_from_the_ten_percent_stage_runs_the_rollback_action_and_tells_ever
     );
     assert_eq!(
         notices(&done),
-        [(
-            Audience::Everyone,
-            &Notice::RolledBack {
-                version: "1.4.1".into(),
-                by: "Dee".into(),
-                reason: "errors up".into(),
-                stage: "10%".into(),
-                restore_secs: 420
-            }
-        )]
+        [
+            (
+                Audience::Everyone,
+                &Notice::RolledBack {
+                    version: "1.4.1".into(),
+                    by: "Dee".into(),
+                    reason: "errors up".into(),
+                    stage: "10%".into(),
+                    restore_secs: 420
+                }
+            ),
+            (
+                Audience::Thread,
+                &Notice::RetrospectivePrompt {
+                    version: "1.4.1".into(),
+                    outcome: "rolled_back".into()
+                }
+            )
+        ]
     );
     assert_eq!(
         action_finished(
@@ -865,13 +874,16 @@ fn without_an_executor_a_rollback_is_done_at_once() {
     assert!(actions(&done).is_empty());
     assert!(matches!(
         notices(&done)[..],
-        [(
-            Audience::Everyone,
-            Notice::RolledBack {
-                restore_secs: 0,
-                ..
-            }
-        )]
+        [
+            (
+                Audience::Everyone,
+                Notice::RolledBack {
+                    restore_secs: 0,
+                    ..
+                }
+            ),
+            (Audience::Thread, Notice::RetrospectivePrompt { .. })
+        ]
     ));
 }
 

@@ -5,6 +5,7 @@ pub mod deploy;
 pub mod overrides;
 pub mod poll;
 pub mod reports;
+pub mod retro;
 pub mod rollback;
 pub mod watch;
 
@@ -98,6 +99,12 @@ pub enum Event {
     PostmortemFiled {
         by: String,
         text: String,
+    },
+    RetrospectiveFiled {
+        by: String,
+        went_well: String,
+        improve: String,
+        actions: String,
     },
     ChecklistTicked {
         section: String,

@@ -53,6 +53,7 @@ pub fn plan(
         contract: None,
         checklist: Vec::new(),
         overrides: Vec::new(),
+        retrospectives: Vec::new(),
     };
     Transition {
         release,

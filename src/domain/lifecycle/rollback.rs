@@ -192,6 +192,7 @@ pub fn rollback_finished(
             next.state = ReleaseState::RolledBack;
             next.deployment.as_mut()?.finished_at = Some(now);
             let restore_secs = (now - requested_at).num_seconds();
+            let retro = super::retro::prompt(&next);
             Some(Transition {
                 release: next,
                 ballot: None,
@@ -209,6 +210,7 @@ pub fn rollback_finished(
                             restore_secs,
                         },
                     },
+                    retro,
                 ],
             })
         }
