@@ -102,6 +102,48 @@ async fn the_figures_over_a_real_history_match_those_worked_out_by_hand() {
     );
     assert!(text.contains("Open post-mortems: 15.2.0"), "{text}");
 
+    // The export of this history round-trips: every event, in order, each kind present.
+    let events = gonogo::store::audit::export(t.db()).await.expect("export");
+    let jsonl = gonogo::store::audit::format_export(&events, false).expect("jsonl");
+    let parsed: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    let ids: Vec<i64> = parsed.iter().filter_map(|e| e["id"].as_i64()).collect();
+    let expected: Vec<i64> = (1..=i64::try_from(events.len()).expect("count")).collect();
+    assert_eq!(ids, expected, "every event, in order");
+    let first: Vec<&str> = parsed
+        .iter()
+        .filter(|e| e["release_id"] == 1)
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        first[..4],
+        ["planned", "vote_cast", "approved", "deploy_started"]
+    );
+    assert_eq!(first.last(), Some(&"completed"));
+    for kind in [
+        "action_finished",
+        "stage_started",
+        "verification_started",
+        "rollback_started",
+        "rolled_back",
+        "override_requested",
+        "override_approved",
+        "override_used",
+    ] {
+        assert!(
+            parsed.iter().any(|e| e["kind"] == kind),
+            "the export has no {kind}"
+        );
+    }
+    let csv = gonogo::store::audit::format_export(&events, true).expect("csv");
+    assert_eq!(
+        csv.lines().count(),
+        events.len() + 1,
+        "a header and a row each"
+    );
+
     let bad = t.command(&author(), "stats", vec![("days", json!("0"))]);
     let bad = t.send(bad).await;
     assert_ephemeral(&bad);
