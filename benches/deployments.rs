@@ -12,16 +12,15 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
 use serde_json::{json, Value};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions as _, Connection as _, Row as _};
+use sqlx::Row as _;
 
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
+use support::load::{flood, open, plan_and_approve, wait_db};
 use support::process::{free_loopback_addr, peak_rss_kb, write_config, Bot, ProcessUse};
 use support::signer::Signer;
-use support::tester::{author, button_id, deployer, lead, RELEASES_CHANNEL};
+use support::tester::{deployer, RELEASES_CHANNEL};
 
 /// Each release: 10% for 2 s, then 100%, then 2 s of verification; progress every second.
 const SCHEDULE: &str = r#"
@@ -80,7 +79,17 @@ async fn run(load: &Load) {
     let url = format!("http://{addr}/interactions");
 
     let mut ids = 1_700_000_000_000_000_000_u64..;
-    plan_and_approve(&fake, &signer, &url, dir.path(), load, &mut ids).await;
+    let (releases, concurrency) = (load.releases, load.concurrency);
+    plan_and_approve(
+        &fake,
+        &signer,
+        &url,
+        dir.path(),
+        releases,
+        concurrency,
+        &mut ids,
+    )
+    .await;
 
     let before = ProcessUse::of(bot.id());
     let deploys: Vec<Value> = (0..load.releases)
@@ -122,62 +131,6 @@ async fn run(load: &Load) {
     bot.terminate();
     let exit = bot.wait_exit().await;
     report(dir.path(), &fake, load, rollout, cpu_s, hwm_kb, exit).await;
-}
-
-/// Plans one release per environment, so all of them may roll out at once, and approves each.
-async fn plan_and_approve(
-    fake: &FakeDiscord,
-    signer: &Signer,
-    url: &str,
-    dir: &Path,
-    load: &Load,
-    ids: &mut std::ops::RangeFrom<u64>,
-) {
-    let mut plans = Vec::new();
-    for n in 0..load.releases {
-        plans.push(fixtures::slash_command(
-            ids.next().unwrap_or_default(),
-            &author(),
-            RELEASES_CHANNEL,
-            GUILD_ID,
-            "release",
-            Some("plan"),
-            vec![
-                ("version", json!("1.0.0")),
-                ("type", json!("patch")),
-                ("summary", json!("Load")),
-                ("environment", json!(format!("env{n}"))),
-            ],
-        ));
-    }
-    flood(signer, url, plans, load.concurrency).await;
-    // Paced by Discord's global limit of 50 requests a second: 1,000 cards take a while.
-    let patience = Duration::from_secs(600);
-    fake.wait_until_within(patience, "every card is posted", |f| {
-        cards(f).len() as u64 == load.releases
-    })
-    .await;
-    let clicks: Vec<Value> = cards(fake)
-        .into_iter()
-        .map(|card| {
-            let go = button_id(&card, "go").expect("a Go button");
-            fixtures::button_on_message(
-                ids.next().unwrap_or_default(),
-                &lead(),
-                GUILD_ID,
-                card,
-                &go,
-            )
-        })
-        .collect();
-    flood(signer, url, clicks, load.concurrency).await;
-    let count = load.releases.to_string();
-    wait_db(
-        dir,
-        "SELECT CAST(COUNT(*) AS TEXT) FROM releases WHERE state = 'approved'",
-        &count,
-    )
-    .await;
 }
 
 async fn report(
@@ -223,59 +176,6 @@ async fn report(
         (hwm_kb + 512) / 1024
     );
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
-}
-
-/// Sends signed interactions, `concurrency` at a time; each must be answered 200.
-async fn flood(signer: &Signer, url: &str, payloads: Vec<Value>, concurrency: usize) {
-    futures::stream::iter(payloads)
-        .map(|payload| async move {
-            let (status, body) = signer.post_interaction(url, &payload).await;
-            assert_eq!(status, 200, "{body}");
-        })
-        .buffer_unordered(concurrency)
-        .collect::<Vec<()>>()
-        .await;
-}
-
-/// Every release card in the releases channel.
-fn cards(fake: &FakeDiscord) -> Vec<Value> {
-    fake.messages(RELEASES_CHANNEL)
-        .into_iter()
-        .filter(|m| {
-            m["embeds"][0]["title"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("Release "))
-        })
-        .collect()
-}
-
-async fn open(dir: &Path) -> sqlx::SqliteConnection {
-    SqliteConnectOptions::new()
-        .filename(dir.join("gonogo.db"))
-        .read_only(true)
-        .connect()
-        .await
-        .expect("open the database")
-}
-
-async fn wait_db(dir: &Path, query: &str, expected: &str) {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let mut db = open(dir).await;
-        let got: Option<String> = sqlx::query_scalar(query)
-            .fetch_optional(&mut db)
-            .await
-            .expect("query");
-        db.close().await.expect("close");
-        if got.as_deref() == Some(expected) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`{query}` gave {got:?}, not {expected}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn parse_ms(text: &str) -> i64 {

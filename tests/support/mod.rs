@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod gateway;
 mod interactions;
 pub mod limits;
+pub mod load;
 pub mod messages;
 pub mod openapi;
 pub mod process;
