@@ -111,6 +111,9 @@ async fn run(trials: u64) {
         );
         flood(&signer, &url, vec![deploy], 1).await;
         wait_line(&actions, &format!("deploy {release}")).await;
+        // Trials start right after a scrape; spread the breach over the scrape interval so
+        // the figures cover every phase of scrape and look, not one.
+        tokio::time::sleep(Duration::from_millis(n * 1_000 / trials)).await;
         exporter.set(BREACH.0, BREACH.1);
         let breach = Instant::now();
         wait_line(&actions, &format!("rollback {release}")).await;
