@@ -18,7 +18,7 @@ use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
 use support::load::{flood, open, plan_and_approve};
 use support::process::{free_loopback_addr, write_config, Bot};
-use support::prometheus::{Exporter, Prometheus, ERROR_RATE_QUERY, LATENCY_QUERY};
+use support::prometheus::{gates_section, Exporter, Prometheus, ERROR_RATE_QUERY};
 use support::signer::Signer;
 use support::tester::{deployer, RELEASES_CHANNEL};
 
@@ -34,14 +34,6 @@ kind = "command"
 deploy = ["/bin/sh", "-c", "echo \"deploy $GONOGO_RELEASE_ID\" >> ACTIONS"]
 rollback = ["/bin/sh", "-c", "echo \"rollback $GONOGO_RELEASE_ID\" >> ACTIONS"]
 timeout = "1m"
-
-[gates]
-prometheus_url = "PROMETHEUS"
-error_rate_query = "ERRORS"
-latency_p99_query = "LATENCY"
-max_error_rate = 0.01
-max_latency_ratio = 2.0
-check_every = "1s"
 "#;
 const HEALTHY: (f64, f64) = (0.001, 0.1);
 const BREACH: (f64, f64) = (0.05, 0.1);
@@ -69,13 +61,8 @@ async fn run(trials: u64) {
     let config = write_config(&fake, &signer, dir.path(), addr);
     let actions = dir.path().join("actions.log");
     let mut text = std::fs::read_to_string(&config).expect("read the config");
-    text.push_str(
-        &WATCHED
-            .replace("ACTIONS", &actions.display().to_string())
-            .replace("PROMETHEUS", &prometheus.url)
-            .replace("ERRORS", ERROR_RATE_QUERY)
-            .replace("LATENCY", LATENCY_QUERY),
-    );
+    text.push_str(&WATCHED.replace("ACTIONS", &actions.display().to_string()));
+    text.push_str(&gates_section(&prometheus.url, "1s"));
     std::fs::write(&config, text).expect("write the config");
     let http = reqwest::Client::builder()
         .no_proxy()

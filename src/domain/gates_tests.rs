@@ -132,4 +132,25 @@ fn figures_read_the_way_people_write_them() {
     assert_eq!(percent(0), "0.00%");
     assert_eq!(millis(4_500), "4.5 ms");
     assert_eq!(millis(120_400), "120 ms");
+    assert_eq!(millis(10_000), "10 ms");
+    assert_eq!(millis(9_999), "10.0 ms");
+}
+
+#[test]
+fn a_gap_counts_as_unwatched_only_past_two_looks() {
+    use chrono::TimeZone as _;
+    let g = gates();
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
+    let mut watch = Watch::default();
+    g.record(&mut watch, Reading::default(), t0);
+    assert_eq!(watch.unwatched_secs, None, "a first look has no gap");
+    g.record(&mut watch, Reading::default(), t0 + TimeDelta::minutes(2));
+    assert_eq!(
+        watch.unwatched_secs, None,
+        "two missed beats are not yet a gap"
+    );
+    let late = t0 + TimeDelta::minutes(2) + TimeDelta::seconds(121);
+    g.record(&mut watch, Reading::default(), late);
+    assert_eq!(watch.unwatched_secs, Some(121));
+    assert_eq!(watch.last_at, Some(late));
 }

@@ -9,35 +9,27 @@ use crate::deployments::{
     actions, approved, content_of, deploy, stage_done, texts, thread_of, wait_db,
 };
 use crate::support::prometheus::{
-    answer_value, Exporter, Prometheus, Recorded, ANSWER_EMPTY, ANSWER_ERROR, ANSWER_NAN,
-    ERROR_RATE_QUERY, LATENCY_QUERY,
+    answer_value, gates_section, Exporter, Prometheus, Recorded, ANSWER_EMPTY, ANSWER_ERROR,
+    ANSWER_NAN, ERROR_RATE_QUERY, LATENCY_QUERY,
 };
 use crate::support::tester::*;
 
 /// A canary held 30 minutes, then 100% and 30 minutes of verification, watched every minute.
 fn watched(prometheus_url: &str) -> String {
-    format!(
-        r#"
+    r#"
 [rollout]
-stages = [{{ name = "canary", percent = 1, hold = "30m" }}, {{ percent = 100 }}]
+stages = [{ name = "canary", percent = 1, hold = "30m" }, { percent = 100 }]
 progress_every = "15m"
 verify_for = "30m"
 
 [executor]
 kind = "command"
-deploy = ["/bin/sh", "-c", "echo \"deploy $GONOGO_PERCENT {{version}}\" >> {{dir}}/actions.log"]
-rollback = ["/bin/sh", "-c", "echo \"rollback $GONOGO_STAGE {{version}}\" >> {{dir}}/actions.log"]
+deploy = ["/bin/sh", "-c", "echo \"deploy $GONOGO_PERCENT {version}\" >> {dir}/actions.log"]
+rollback = ["/bin/sh", "-c", "echo \"rollback $GONOGO_STAGE {version}\" >> {dir}/actions.log"]
 timeout = "1m"
-
-[gates]
-prometheus_url = "{prometheus_url}"
-error_rate_query = "{ERROR_RATE_QUERY}"
-latency_p99_query = "{LATENCY_QUERY}"
-max_error_rate = 0.01
-max_latency_ratio = 2.0
-check_every = "1m"
 "#
-    )
+    .to_owned()
+        + &gates_section(prometheus_url, "1m")
 }
 
 /// A real Prometheus whose exporter reads an error rate of 0.1% and a p99 of 100 ms.
@@ -235,6 +227,13 @@ async fn an_error_answer_an_empty_vector_and_nan_each_halt_the_release() {
             "deploying",
         )
         .await;
+        // The look the resume asks for must be taken before the answer changes again.
+        let now = gonogo::store::ts(gonogo::clock::Clock::now(&t.clock));
+        let next_look = format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM timers \
+             WHERE kind = 'gate_check' AND due_at > '{now}'"
+        );
+        wait_db(&t, &next_look, "1").await;
     }
     assert_eq!(actions(&t), ["deploy 1 11.4.0"]);
     t.finish().await;

@@ -15,6 +15,22 @@ use super::process::free_loopback_addr;
 pub const ERROR_RATE_QUERY: &str = "gonogo_test_error_ratio";
 pub const LATENCY_QUERY: &str = "gonogo_test_latency_p99_seconds";
 
+/// The `[gates]` section that watches the exporter's gauges through `prometheus_url`, a
+/// look every `check_every`, with the contract's default thresholds.
+pub fn gates_section(prometheus_url: &str, check_every: &str) -> String {
+    format!(
+        r#"
+[gates]
+prometheus_url = "{prometheus_url}"
+error_rate_query = "{ERROR_RATE_QUERY}"
+latency_p99_query = "{LATENCY_QUERY}"
+max_error_rate = 0.01
+max_latency_ratio = 2.0
+check_every = "{check_every}"
+"#
+    )
+}
+
 /// How long a test waits for Prometheus to start or to scrape a new value.
 const PATIENCE: Duration = Duration::from_secs(30);
 

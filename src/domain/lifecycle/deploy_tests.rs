@@ -78,14 +78,18 @@ pub(crate) fn approved() -> (Release, Vec<Ballot>) {
 }
 
 fn started(rollout: &Rollout, executor: bool) -> Transition {
-    let (release, history) = approved();
-    let policy = Policy::default_for(ReleaseKind::Patch);
-    let plan = Plan {
+    start_with(Plan {
         rollout,
         executor,
         gates: None,
         past_guardrails: false,
-    };
+    })
+}
+
+/// The approved patch started at t0 by Dee under `plan`, with every window open.
+pub(crate) fn start_with(plan: Plan<'_>) -> Transition {
+    let (release, history) = approved();
+    let policy = Policy::default_for(ReleaseKind::Patch);
     let none: [Release; 0] = [];
     start(
         &release,

@@ -2,12 +2,8 @@
 
 use super::*;
 use crate::domain::effect::{Action, TimerKind};
-use crate::domain::lifecycle::deploy::tests::{actions, approved, at, deployer, notices, t0};
-use crate::domain::lifecycle::deploy::{self};
-use crate::domain::policy::Policy;
-use crate::domain::release::ReleaseKind;
+use crate::domain::lifecycle::deploy::tests::{actions, approved, at, notices, start_with};
 use crate::domain::rollout::Rollout;
-use crate::domain::windows::Windows;
 
 fn plan(rollout: &Rollout) -> Plan<'_> {
     Plan {
@@ -19,20 +15,7 @@ fn plan(rollout: &Rollout) -> Plan<'_> {
 }
 
 fn rolling_out(rollout: &Rollout) -> Release {
-    let (release, history) = approved();
-    let policy = Policy::default_for(ReleaseKind::Patch);
-    let none: [Release; 0] = [];
-    deploy::start(
-        &release,
-        (&policy, &history),
-        &none,
-        &Windows::always_open(),
-        plan(rollout),
-        deployer(),
-        t0(),
-    )
-    .unwrap()
-    .release
+    start_with(plan(rollout)).release
 }
 
 fn stakeholder(n: u64) -> Person<'static> {

@@ -6,14 +6,13 @@ use super::*;
 use crate::domain::effect::{Action, Audience, Notice};
 use crate::domain::gates::Gates;
 use crate::domain::lifecycle::deploy::tests::{
-    actions, approved, at, deployer, deployment, manager, notices, t0, timers,
+    actions, at, deployment, manager, notices, start_with, t0, timers,
 };
 use crate::domain::lifecycle::deploy::{self, Person};
 use crate::domain::lifecycle::on_timer;
 use crate::domain::policy::{Policy, Role};
 use crate::domain::release::ReleaseKind;
 use crate::domain::rollout::Rollout;
-use crate::domain::windows::Windows;
 
 fn gates() -> Gates {
     Gates {
@@ -50,19 +49,7 @@ fn fire(
 
 /// Started at t0 and baselined at a p99 of 100 ms; the canary's action is running.
 fn canary(plan: Plan<'_>) -> Release {
-    let (release, history) = approved();
-    let policy = Policy::default_for(ReleaseKind::Patch);
-    let none: [Release; 0] = [];
-    let start = deploy::start(
-        &release,
-        (&policy, &history),
-        &none,
-        &Windows::always_open(),
-        plan,
-        deployer(),
-        t0(),
-    )
-    .unwrap();
+    let start = start_with(plan);
     fire(
         &start.release,
         TimerKind::GateCheck,
@@ -93,19 +80,7 @@ fn holding(plan: Plan<'_>) -> Release {
 fn a_watched_rollout_reads_its_baseline_before_the_first_stage_runs() {
     let (rollout, gates) = (Rollout::default(), gates());
     let plan = watched(&rollout, &gates);
-    let (release, history) = approved();
-    let policy = Policy::default_for(ReleaseKind::Patch);
-    let none: [Release; 0] = [];
-    let start = deploy::start(
-        &release,
-        (&policy, &history),
-        &none,
-        &Windows::always_open(),
-        plan,
-        deployer(),
-        t0(),
-    )
-    .unwrap();
+    let start = start_with(plan);
     assert!(
         actions(&start).is_empty(),
         "nothing deploys before the baseline"
@@ -144,19 +119,7 @@ fn a_watched_rollout_reads_its_baseline_before_the_first_stage_runs() {
 fn no_baseline_reading_halts_the_rollout_before_anything_is_deployed() {
     let (rollout, gates) = (Rollout::default(), gates());
     let plan = watched(&rollout, &gates);
-    let (release, history) = approved();
-    let policy = Policy::default_for(ReleaseKind::Patch);
-    let none: [Release; 0] = [];
-    let start = deploy::start(
-        &release,
-        (&policy, &history),
-        &none,
-        &Windows::always_open(),
-        plan,
-        deployer(),
-        t0(),
-    )
-    .unwrap();
+    let start = start_with(plan);
     let down: Look = Err("Prometheus at http://127.0.0.1:9090 did not answer".into());
     let halted = fire(&start.release, TimerKind::GateCheck, plan, at(0), &down);
     assert_eq!(halted.release.state, ReleaseState::Halted);
