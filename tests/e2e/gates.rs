@@ -142,7 +142,7 @@ async fn healthy_readings_let_the_rollout_complete_and_show_in_progress_and_stat
         .wait_until("a progress notice about the unwatched stretch", |f| {
             f.messages(thread)
                 .iter()
-                .any(|m| content_of(m).contains("went unwatched for 31 min"))
+                .any(|m| content_of(m).contains("The metric gates went unwatched for"))
         })
         .await;
     let read: i64 =
