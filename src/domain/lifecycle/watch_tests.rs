@@ -428,3 +428,35 @@ fn a_person_rolling_back_a_watched_release_stops_the_watch() {
         .effects
         .contains(&Effect::CancelTimer(TimerKind::GateCheck)));
 }
+
+#[test]
+fn gates_added_mid_rollout_take_a_baseline_without_running_the_stage_again() {
+    let (rollout, gates) = (Rollout::default(), gates());
+    let plain = Plan {
+        rollout: &rollout,
+        executor: true,
+        gates: None,
+        past_guardrails: false,
+    };
+    // Started and holding before Prometheus was configured.
+    let holding = deploy::action_finished(
+        &start_with(plain).release,
+        Action::Deploy {
+            stage: 0,
+            percent: 1,
+        },
+        &deploy::Outcome::Succeeded,
+        plain,
+        t0(),
+    )
+    .unwrap()
+    .release;
+    let plan = watched(&rollout, &gates);
+    let first = fire(&holding, TimerKind::GateCheck, plan, at(1), &good(0.0, 0.1));
+    assert!(
+        actions(&first).is_empty(),
+        "the canary is not deployed twice"
+    );
+    assert!(deployment(&first.release).watch.baselined);
+    assert_eq!(first.release.state, ReleaseState::Deploying);
+}
