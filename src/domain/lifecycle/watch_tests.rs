@@ -451,8 +451,14 @@ fn gates_added_mid_rollout_take_a_baseline_without_running_the_stage_again() {
     )
     .unwrap()
     .release;
-    let plan = watched(&rollout, &gates);
-    let first = fire(&holding, TimerKind::GateCheck, plan, at(1), &good(0.0, 0.1));
+    let looking = watched(&rollout, &gates);
+    let first = fire(
+        &holding,
+        TimerKind::GateCheck,
+        looking,
+        at(1),
+        &good(0.0, 0.1),
+    );
     assert!(
         actions(&first).is_empty(),
         "the canary is not deployed twice"
