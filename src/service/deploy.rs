@@ -73,10 +73,7 @@ impl Writer<'_> {
                 now,
             ),
             Ask::Report { text } => {
-                let limit = release
-                    .contract
-                    .as_ref()
-                    .map_or(config.gates.max_complaints, |c| c.max_complaints);
+                let limit = config.gates.max_complaints;
                 reports::report_problem(release, (plan, limit), by, text, now)
             }
         };

@@ -264,8 +264,13 @@ impl Service {
 
     /// The version of a release a button belongs to, for the modal it opens.
     pub async fn version_of(&self, release: ReleaseId) -> Result<String> {
+        Ok(self.on_card(release).await?.version.to_string())
+    }
+
+    /// The release a card's component names, as committed; a stale card when it is gone.
+    async fn on_card(&self, release: ReleaseId) -> Result<Release> {
         match store::releases::get(self.db.reader(), release).await? {
-            Some(stored) => Ok(stored.release.version.to_string()),
+            Some(stored) => Ok(stored.release),
             None => Err(UserError::StaleCard.into()),
         }
     }
@@ -278,10 +283,7 @@ impl Service {
         release: ReleaseId,
         choice: Choice,
     ) -> Result<Release> {
-        let Some(stored) = store::releases::get(self.db.reader(), release).await? else {
-            return Err(UserError::StaleCard.into());
-        };
-        let release = stored.release;
+        let release = self.on_card(release).await?;
         let policy = self.config.policies.get(release.kind);
         poll::may_vote(&release, policy, actor.id, &actor.roles, choice, self.now())
             .map_err(|refusal| refused(&release.version, refusal))?;
@@ -316,10 +318,7 @@ impl Service {
         release: ReleaseId,
         (section, selected): (usize, &[usize]),
     ) -> Result<Option<String>> {
-        let Some(stored) = store::releases::get(self.db.reader(), release).await? else {
-            return Err(UserError::StaleCard.into());
-        };
-        let release = stored.release;
+        let release = self.on_card(release).await?;
         // A refused tick is refused before anyone types why.
         checklist::may_tick(&release, &self.config.policies.planners, &actor.roles)
             .map_err(|refusal| refused(&release.version, refusal))?;
@@ -330,10 +329,7 @@ impl Service {
     /// Whether `actor` may report a problem with `release` now, without storing anything: a
     /// second report is refused at the click. Answers the version, for the modal.
     pub async fn check_report(&self, actor: &Actor, release: ReleaseId) -> Result<String> {
-        let Some(stored) = store::releases::get(self.db.reader(), release).await? else {
-            return Err(UserError::StaleCard.into());
-        };
-        let release = stored.release;
+        let release = self.on_card(release).await?;
         reports::may_report(&release, actor.id)
             .map_err(|refusal| refused(&release.version, refusal))?;
         Ok(release.version.to_string())

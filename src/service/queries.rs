@@ -59,11 +59,7 @@ impl Service {
 
     /// Every release with an approved override whose post-mortem is not filed yet.
     pub async fn open_postmortems(&self) -> anyhow::Result<Vec<StoredRelease>> {
-        let overridden = store::releases::overridden(self.db.reader()).await?;
-        Ok(overridden
-            .into_iter()
-            .filter(|stored| overrides::open_postmortems(&stored.release) > 0)
-            .collect())
+        open_postmortems(&self.db).await
     }
 
     /// The read model of a release as of one consistent snapshot, with that snapshot's
@@ -96,14 +92,22 @@ pub async fn stats_text(
     let since = now - chrono::TimeDelta::days(days);
     let facts = store::audit::facts_since(db.reader(), since).await?;
     let (dora, rollbacks) = stats::dora(&facts, days, now);
-    let open: Vec<String> = store::releases::overridden(db.reader())
+    let open: Vec<String> = open_postmortems(db)
         .await?
         .iter()
-        .filter(|stored| overrides::open_postmortems(&stored.release) > 0)
         .map(|stored| stored.release.version.to_string())
         .collect();
     messages.render(
         "stats",
         serde_json::json!({ "dora": dora.view(rollbacks), "postmortems": open }),
     )
+}
+
+/// Every release with an approved override whose post-mortem is not filed yet.
+async fn open_postmortems(db: &crate::store::Db) -> anyhow::Result<Vec<StoredRelease>> {
+    let overridden = store::releases::overridden(db.reader()).await?;
+    Ok(overridden
+        .into_iter()
+        .filter(|stored| overrides::open_postmortems(&stored.release) > 0)
+        .collect())
 }

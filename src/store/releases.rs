@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 
 use super::{parse_ts, sf, ts, unsf};
-use crate::domain::gates::Watch;
 use crate::domain::{Deployment, Release, ReleaseId, RollbackRequest, UserId, Version};
 
 /// A release with the Discord coordinates of its card.
@@ -59,26 +58,10 @@ fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
             .transpose()?,
         decision_reason: row.try_get("decision_reason")?,
         deployment: deployment_from_row(row)?,
-        contract: match row.try_get::<Option<&str>, _>("contract")? {
-            Some(json) => {
-                Some(serde_json::from_str(json).context("Cannot read the stored contract")?)
-            }
-            None => None,
-        },
-        checklist: match row.try_get::<Option<&str>, _>("checklist")? {
-            Some(json) => serde_json::from_str(json).context("Cannot read the stored checklist")?,
-            None => Vec::new(),
-        },
-        overrides: match row.try_get::<Option<&str>, _>("overrides")? {
-            Some(json) => serde_json::from_str(json).context("Cannot read the stored overrides")?,
-            None => Vec::new(),
-        },
-        retrospectives: match row.try_get::<Option<&str>, _>("retrospectives")? {
-            Some(json) => {
-                serde_json::from_str(json).context("Cannot read the stored retrospectives")?
-            }
-            None => Vec::new(),
-        },
+        contract: json_column(row, "contract")?,
+        checklist: json_column(row, "checklist")?,
+        overrides: json_column(row, "overrides")?,
+        retrospectives: json_column(row, "retrospectives")?,
     };
     Ok(StoredRelease {
         release,
@@ -130,18 +113,8 @@ fn deployment_from_row(row: &SqliteRow) -> anyhow::Result<Option<Deployment>> {
         halted_for: TimeDelta::seconds(row.try_get("halted_secs")?),
         rollback,
         finished_at: time("deploy_finished_at")?,
-        watch: match row.try_get::<Option<&str>, _>("gate_watch")? {
-            Some(json) => {
-                serde_json::from_str(json).context("Cannot read the stored gate watch")?
-            }
-            None => Watch::default(),
-        },
-        reports: match row.try_get::<Option<&str>, _>("problem_reports")? {
-            Some(json) => {
-                serde_json::from_str(json).context("Cannot read the stored problem reports")?
-            }
-            None => Vec::new(),
-        },
+        watch: json_column(row, "gate_watch")?,
+        reports: json_column(row, "problem_reports")?,
     }))
 }
 
@@ -180,8 +153,8 @@ pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyh
         .bind(stored.revision);
     bind_deployment(insert, r.deployment.as_ref())
         .bind(contract_json(r))
-        .bind(checklist_json(r))
-        .bind(overrides_json(r))
+        .bind(list_json(&r.checklist))
+        .bind(list_json(&r.overrides))
         .bind(list_json(&r.retrospectives))
         .execute(db)
         .await
@@ -220,22 +193,23 @@ fn contract_json(release: &Release) -> Option<String> {
         .and_then(|contract| serde_json::to_string(contract).ok())
 }
 
-fn checklist_json(release: &Release) -> Option<String> {
-    (!release.checklist.is_empty())
-        .then(|| serde_json::to_string(&release.checklist).ok())
-        .flatten()
+/// A JSON column read back: its type's default (none, an empty list) when NULL.
+fn json_column<T: serde::de::DeserializeOwned + Default>(
+    row: &SqliteRow,
+    column: &str,
+) -> anyhow::Result<T> {
+    match row.try_get::<Option<&str>, _>(column)? {
+        Some(json) => {
+            serde_json::from_str(json).with_context(|| format!("Cannot read the stored {column}"))
+        }
+        None => Ok(T::default()),
+    }
 }
 
 /// A list as JSON, or NULL when it is empty.
 fn list_json<T: serde::Serialize>(list: &[T]) -> Option<String> {
     (!list.is_empty())
         .then(|| serde_json::to_string(list).ok())
-        .flatten()
-}
-
-fn overrides_json(release: &Release) -> Option<String> {
-    (!release.overrides.is_empty())
-        .then(|| serde_json::to_string(&release.overrides).ok())
         .flatten()
 }
 
@@ -254,8 +228,8 @@ pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::R
     .bind(&release.decision_reason);
     let revision: i64 = bind_deployment(update, release.deployment.as_ref())
         .bind(contract_json(release))
-        .bind(checklist_json(release))
-        .bind(overrides_json(release))
+        .bind(list_json(&release.checklist))
+        .bind(list_json(&release.overrides))
         .bind(list_json(&release.retrospectives))
         .bind(release.id.0)
         .fetch_one(db)
@@ -511,7 +485,7 @@ mod tests {
                 failed_at: Some(started + TimeDelta::minutes(52)),
             }),
             finished_at: Some(started + TimeDelta::minutes(55)),
-            watch: Watch::default(),
+            watch: crate::domain::gates::Watch::default(),
             reports: Vec::new(),
         });
         assert_eq!(update(db.writer(), &release).await.unwrap(), 2);
@@ -537,7 +511,7 @@ mod tests {
             halted_for: TimeDelta::zero(),
             rollback: None,
             finished_at: None,
-            watch: Watch::default(),
+            watch: crate::domain::gates::Watch::default(),
             reports: Vec::new(),
         };
         let mut first = planned(&db, 1, "1.4.0").await;

@@ -34,7 +34,8 @@ pub fn may_report(release: &Release, who: UserId) -> Result<(), Refusal> {
     }
 }
 
-/// `by` reports a problem; past `limit` reports, gonogo rolls the release back.
+/// `by` reports a problem; past the limit of the release's contract (`limit` for a release
+/// approved before contracts), gonogo rolls the release back.
 pub fn report_problem(
     release: &Release,
     (plan, limit): (Plan<'_>, u32),
@@ -43,6 +44,10 @@ pub fn report_problem(
     now: DateTime<Utc>,
 ) -> Result<Transition, Refusal> {
     may_report(release, by.id)?;
+    let limit = release
+        .contract
+        .as_ref()
+        .map_or(limit, |c| c.max_complaints);
     let text = super::poll::parse_reason(Some(text))?;
     let mut next = release.clone();
     let reports = &mut next
