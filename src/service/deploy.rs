@@ -42,8 +42,15 @@ impl Writer<'_> {
                     past_guardrails,
                     ..plan
                 };
-                let history = (policy, loaded.history.as_slice());
-                deploy::start(release, history, &others, &config.windows, plan, by, now)
+                deploy::start(
+                    release,
+                    &loaded.tally,
+                    &others,
+                    &config.windows,
+                    plan,
+                    by,
+                    now,
+                )
             }),
             Ask::Halt { reason } => deploy::halt(release, by, reason, now),
             Ask::Resume => deploy::resume(release, by, plan, now),

@@ -246,7 +246,7 @@ impl ReleaseView {
             expires_at: release.expires_at.timestamp(),
             decision_reason: release.decision_reason.clone(),
             slots: tally
-                .slots
+                .slots()
                 .iter()
                 .map(|fill| SlotView {
                     role: fill.slot.role.to_string(),
@@ -256,11 +256,11 @@ impl ReleaseView {
                     filled_by: fill.filled_by.iter().map(|&id| name_of(id)).collect(),
                 })
                 .collect(),
-            more_votes: tally.current.len().saturating_sub(LISTED_VOTES),
+            more_votes: tally.current().len().saturating_sub(LISTED_VOTES),
             votes: tally
-                .current
+                .current()
                 .iter()
-                .skip(tally.current.len().saturating_sub(LISTED_VOTES))
+                .skip(tally.current().len().saturating_sub(LISTED_VOTES))
                 .map(|b| VoteView {
                     name: b.voter_name.clone(),
                     choice: b.choice.as_str().to_owned(),

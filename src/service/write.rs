@@ -20,7 +20,9 @@ use crate::domain::gates::Look;
 use crate::domain::lifecycle::deploy::Outcome;
 use crate::domain::lifecycle::{self, poll};
 use crate::domain::{checklist, contract};
-use crate::domain::{lookup, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Version};
+use crate::domain::{
+    lookup, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Tally, Version,
+};
 use crate::store;
 use crate::store::executions::Execution;
 use crate::store::releases::StoredRelease;
@@ -175,12 +177,12 @@ pub(super) struct WriteQueue {
 /// Releases kept between groups, so a busy poll is not read back from the database per click.
 pub(super) type Kept = HashMap<ReleaseId, Loaded>;
 
-/// A release and every ballot on it, as of `revision`: every change to a release bumps it, so
-/// a differing revision in the database means the copy is stale.
+/// A release and the standing of its poll, as of `revision`: every change to a release bumps
+/// it, so a differing revision in the database means the copy is stale.
 pub(super) struct Loaded {
     revision: i64,
     pub release: Release,
-    pub history: Vec<Ballot>,
+    pub tally: Tally,
 }
 
 /// A group's answers, one per job, in order; an `Err` here fails the whole group.
@@ -470,7 +472,7 @@ impl Writer<'_> {
             at: now,
         };
         let policy = service.config.policies.get(loaded.release.kind);
-        let mut step = match poll::vote(&loaded.release, policy, &loaded.history, &ballot, now) {
+        let mut step = match poll::vote(&loaded.release, policy, &mut loaded.tally, &ballot, now) {
             Ok(step) => step,
             Err(refusal) => return Err(refused(&loaded.release.version, refusal).into()),
         };
@@ -481,7 +483,6 @@ impl Writer<'_> {
                 ballot: ballot.clone(),
                 interaction_id: interaction,
             });
-            loaded.history.push(ballot.clone());
         }
         apply(self.unit, &self.service.config, &loaded.release, &step).await?;
         let changed = step.ballot.is_some();
@@ -557,10 +558,12 @@ impl Writer<'_> {
             if revision.is_some() && !self.kept.contains_key(&id) {
                 if let Some(stored) = store::releases::get(&mut *tx, id).await? {
                     let history = store::votes::history(&mut *tx, id).await?;
+                    let release = stored.release;
+                    let policy = self.service.config.policies.get(release.kind);
                     let loaded = Loaded {
                         revision: stored.revision,
-                        release: stored.release,
-                        history,
+                        tally: Tally::count(policy, release.author, &history),
+                        release,
                     };
                     self.kept.insert(id, loaded);
                 }

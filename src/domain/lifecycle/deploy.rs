@@ -10,8 +10,8 @@ use crate::domain::effect::{
 };
 use crate::domain::gates::{Gates, Watch};
 use crate::domain::ids::UserId;
-use crate::domain::policy::{Policy, Role};
-use crate::domain::poll::{Ballot, Tally};
+use crate::domain::policy::Role;
+use crate::domain::poll::Tally;
 use crate::domain::refusal::Refusal;
 use crate::domain::release::{Deployment, Release, ReleaseState};
 use crate::domain::rollout::Rollout;
@@ -79,11 +79,11 @@ pub fn check_deploy_lock<T: AsRef<Release>>(
 }
 
 /// Starts the rollout of an approved release: its first stage, the start notice to everyone
-/// and the progress clock. `history` is its poll's ballots, for the approvers' names;
+/// and the progress clock. `tally` is its poll's standing, for the approvers' names;
 /// `others` are the releases of its environment, for the deploy lock.
 pub fn start<T: AsRef<Release>>(
     release: &Release,
-    (policy, history): (&Policy, &[Ballot]),
+    tally: &Tally,
     others: &[T],
     windows: &Windows,
     plan: Plan<'_>,
@@ -103,12 +103,9 @@ pub fn start<T: AsRef<Release>>(
         crate::domain::checklist::check_ticked(release)?;
         windows.check(now)?;
     }
-    let tally = Tally::count(policy, release.author, history);
     let approvers = tally
-        .slots
-        .iter()
-        .flat_map(|slot| &slot.filled_by)
-        .filter_map(|&voter| tally.latest_of(voter))
+        .seated()
+        .into_iter()
         .map(|ballot| ballot.voter_name.clone())
         .collect();
     let (stages, verified_at) = plan.rollout.planned(now);

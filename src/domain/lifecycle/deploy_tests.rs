@@ -6,7 +6,7 @@ use super::*;
 use crate::domain::lifecycle::poll;
 use crate::domain::lifecycle::rollback::roll_back;
 use crate::domain::policy::Policy;
-use crate::domain::poll::Choice;
+use crate::domain::poll::{Ballot, Choice};
 use crate::domain::release::{PlanRequest, ReleaseKind};
 use crate::domain::ReleaseId;
 
@@ -54,7 +54,7 @@ fn with_executor(rollout: &Rollout) -> Plan<'_> {
 }
 
 /// A patch approved by Lee, as the poll leaves it.
-pub(crate) fn approved() -> (Release, Vec<Ballot>) {
+pub(crate) fn approved() -> (Release, Tally) {
     let request = PlanRequest::parse("1.4.1", "patch", "Fix login", None, None).unwrap();
     let planned = poll::plan(
         ReleaseId(9),
@@ -72,9 +72,10 @@ pub(crate) fn approved() -> (Release, Vec<Ballot>) {
         at: t0() - TimeDelta::minutes(30),
     };
     let policy = Policy::default_for(ReleaseKind::Patch);
-    let step = poll::vote(&planned.release, &policy, &[], &lee, lee.at).unwrap();
+    let mut tally = Tally::new(&policy, AUTHOR);
+    let step = poll::vote(&planned.release, &policy, &mut tally, &lee, lee.at).unwrap();
     assert_eq!(step.release.state, ReleaseState::Approved);
-    (step.release, vec![lee])
+    (step.release, tally)
 }
 
 fn started(rollout: &Rollout, executor: bool) -> Transition {
@@ -89,11 +90,10 @@ fn started(rollout: &Rollout, executor: bool) -> Transition {
 /// The approved patch started at t0 by Dee under `plan`, with every window open.
 pub(crate) fn start_with(plan: Plan<'_>) -> Transition {
     let (release, history) = approved();
-    let policy = Policy::default_for(ReleaseKind::Patch);
     let none: [Release; 0] = [];
     start(
         &release,
-        (&policy, &history),
+        &history,
         &none,
         &Windows::always_open(),
         plan,
@@ -191,13 +191,12 @@ fn a_deployer_starts_an_approved_release_at_its_canary_and_tells_everyone() {
 fn only_an_approved_release_starts_and_only_for_a_deployer() {
     let rollout = Rollout::default();
     let (release, history) = approved();
-    let policy = Policy::default_for(ReleaseKind::Patch);
     let none: [Release; 0] = [];
     let windows = Windows::always_open();
     let try_start = |release: &Release, by| {
         start(
             release,
-            (&policy, &history),
+            &history,
             &none,
             &windows,
             with_executor(&rollout),
@@ -223,14 +222,13 @@ fn only_an_approved_release_starts_and_only_for_a_deployer() {
 fn a_second_release_waits_for_the_lock_and_the_window() {
     let rollout = Rollout::default();
     let (release, history) = approved();
-    let policy = Policy::default_for(ReleaseKind::Patch);
     let mut running = release.clone();
     running.id = ReleaseId(3);
     running.state = ReleaseState::Verifying;
     let plan = with_executor(&rollout);
     let locked = start(
         &release,
-        (&policy, &history),
+        &history,
         &[running],
         &Windows::always_open(),
         plan,
@@ -254,15 +252,7 @@ fn a_second_release_waits_for_the_lock_and_the_window() {
         blackout: Vec::new(),
     };
     let none: [Release; 0] = [];
-    let outside = start(
-        &release,
-        (&policy, &history),
-        &none,
-        &weekends,
-        plan,
-        deployer(),
-        t0(),
-    );
+    let outside = start(&release, &history, &none, &weekends, plan, deployer(), t0());
     assert_eq!(
         outside.unwrap_err(),
         Refusal::OutsideWindow {

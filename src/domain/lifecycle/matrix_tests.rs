@@ -8,6 +8,7 @@ use super::{catch_up, on_timer, poll};
 use crate::domain::lookup::ensure_unplanned;
 use crate::domain::release::{PlanRequest, Release, ReleaseState};
 use crate::domain::rollout::Rollout;
+use crate::domain::Tally;
 use crate::domain::{
     Ballot, Choice, Policy, Refusal, ReleaseId, ReleaseKind, Role, TimerKind, UserId,
 };
@@ -66,8 +67,16 @@ fn table(
 fn a_vote_is_taken_only_while_the_poll_is_open() {
     let policy = Policy::default_for(ReleaseKind::Patch);
     for choice in [Choice::Go, Choice::NoGo] {
-        let outcome =
-            |state| poll::vote(&in_state(state), &policy, &[], &click(choice), t0()).err();
+        let outcome = |state| {
+            poll::vote(
+                &in_state(state),
+                &policy,
+                &mut Tally::new(&policy, UserId(1)),
+                &click(choice),
+                t0(),
+            )
+            .err()
+        };
         let closed = |state| Some(Refusal::PollClosed { state });
         let expected = vec![
             (Planned, None),
@@ -104,7 +113,14 @@ fn the_no_go_button_asks_the_same_question_as_the_vote() {
                     ..click(choice)
                 };
                 let asked = poll::may_vote(&release, &policy, voter, &roles, choice, t0());
-                let voted = poll::vote(&release, &policy, &[], &ballot, t0()).map(drop);
+                let voted = poll::vote(
+                    &release,
+                    &policy,
+                    &mut Tally::new(&policy, UserId(1)),
+                    &ballot,
+                    t0(),
+                )
+                .map(drop);
                 assert_eq!(asked, voted, "{state:?} {voter:?} {choice:?}");
             }
         }

@@ -11,6 +11,7 @@ use crate::domain::policy::Policy;
 use crate::domain::release::{ReleaseKind, ReleaseState};
 use crate::domain::rollout::Rollout;
 use crate::domain::windows::Windows;
+use crate::domain::Tally;
 use crate::domain::UserId;
 
 fn exec(id: u64, name: &'static str) -> Person<'static> {
@@ -53,7 +54,7 @@ fn deploy_now(
     past_guardrails(release, "deploy", |past| {
         deploy::start(
             release,
-            (&policy, &[]),
+            &Tally::new(&policy, UserId(1)),
             &none,
             windows,
             plan(rollout, past),
@@ -177,7 +178,7 @@ fn a_rollback_after_the_window_goes_through_only_with_an_override() {
             r.state = ReleaseState::Approved;
             r
         },
-        (&policy, &[]),
+        &Tally::new(&policy, UserId(1)),
         &[] as &[Release],
         &Windows::always_open(),
         plan(&rollout, false),

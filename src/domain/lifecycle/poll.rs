@@ -6,7 +6,7 @@ use super::{Event, Transition};
 use crate::domain::effect::{Audience, Effect, Notice, TimerKind};
 use crate::domain::ids::{ReleaseId, UserId};
 use crate::domain::policy::{Policy, Role};
-use crate::domain::poll::{self, Ballot, Choice, Tally};
+use crate::domain::poll::{Ballot, Choice, Tally};
 use crate::domain::refusal::Refusal;
 use crate::domain::release::{bounded_text, PlanRequest, Release, ReleaseState, MAX_REASON};
 
@@ -104,11 +104,11 @@ pub fn may_vote(
     Ok(())
 }
 
-/// Applies one click. `history` is every accepted ballot so far, oldest first.
+/// Applies one click to the poll's standing `tally`, which counts it when it changes a vote.
 pub fn vote(
     release: &Release,
     policy: &Policy,
-    history: &[Ballot],
+    tally: &mut Tally,
     cast: &Ballot,
     now: DateTime<Utc>,
 ) -> Result<Transition, Refusal> {
@@ -120,13 +120,15 @@ pub fn vote(
         },
         ..cast.clone()
     };
-    let unchanged =
-        poll::latest_of(history, cast.voter).is_some_and(|previous| previous.choice == cast.choice);
+    let unchanged = tally
+        .latest_of(cast.voter)
+        .is_some_and(|previous| previous.choice == cast.choice);
     if unchanged {
         return Ok(Transition::unchanged(release, Some(cast.voter)));
     }
 
-    let after = Tally::count(policy, release.author, history.iter().chain([cast]));
+    tally.cast(cast.clone());
+    let after = &*tally;
     let mut next = release.clone();
     let mut events = vec![Event::VoteCast {
         choice: cast.choice,
@@ -149,12 +151,7 @@ pub fn vote(
         }));
     } else if after.is_approved() {
         decide(&mut next, ReleaseState::Approved, None, now);
-        let seated: Vec<&Ballot> = after
-            .slots
-            .iter()
-            .flat_map(|slot| &slot.filled_by)
-            .filter_map(|&voter| after.latest_of(voter))
-            .collect();
+        let seated = after.seated();
         events.push(Event::Approved {
             approvers: seated.iter().map(|b| b.voter).collect(),
             contract: None,

@@ -37,9 +37,10 @@ fn replay(
     let policy = Policy::default_for(kind);
     let mut release = planned(kind.as_str()).release;
     let mut history = Vec::new();
+    let mut tally = Tally::new(&policy, AUTHOR);
     let mut results = Vec::new();
     for click in clicks {
-        let result = vote(&release, &policy, &history, click, click.at);
+        let result = vote(&release, &policy, &mut tally, click, click.at);
         if let Ok(step) = &result {
             release = step.release.clone();
             history.extend(step.ballot.clone());
@@ -226,7 +227,7 @@ fn a_vote_change_after_the_slot_filled_reopens_it() {
     let change = vote(
         &release,
         &policy,
-        &history,
+        &mut Tally::count(&policy, AUTHOR, &history),
         &cast(3, &[Role::Team], Choice::NoGo, 3),
         t0(),
     );
