@@ -63,12 +63,15 @@ pub(super) async fn apply(
             }
             Effect::RunAction(action) => {
                 store::executions::request(&mut *unit.tx, release.id, *action, now).await?;
+                unit.wake.actions = true;
             }
             Effect::ScheduleTimer { timer, at } => {
                 store::timers::schedule(&mut *unit.tx, release.id, *timer, *at).await?;
+                unit.wake.timers = true;
             }
             Effect::CancelTimer(timer) => {
                 store::timers::cancel(&mut *unit.tx, release.id, *timer).await?;
+                unit.wake.timers = true;
             }
         }
     }

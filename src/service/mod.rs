@@ -30,6 +30,7 @@ use crate::store::releases::StoredRelease;
 use crate::store::{self, Db};
 pub use error::{refused, Error, Result, UserError};
 pub use queries::stats_text;
+use unit::Wake;
 pub use write::{Ask, Target};
 use write::{Change, DeployRequest, Done, VoteRequest, WriteQueue};
 
@@ -125,7 +126,7 @@ impl Service {
         if self.db.audit_key().is_none() {
             return Ok(());
         }
-        let mut unit = unit::Unit::begin(&self.db, self.now()).await?;
+        let mut unit = unit::Unit::begin(&self.db, self.now(), None).await?;
         if store::audit::head_keyed(&mut *unit.tx).await? == Some(false) {
             let event = serde_json::json!({ "event": "audit_key_adopted" });
             let now = unit.now;
@@ -133,7 +134,8 @@ impl Service {
                 .append(&mut unit.tx, None, None, &event, now)
                 .await?;
         }
-        unit.commit().await
+        unit.commit().await?;
+        Ok(())
     }
 
     /// Records an interaction that was refused before it reached the write path as handled,
@@ -159,10 +161,16 @@ impl Service {
         }
     }
 
-    fn wake(&self) {
-        self.outbox_wake.notify_one();
-        self.timers_wake.notify_one();
-        self.jobs_wake.notify_one();
+    fn wake(&self, wake: Wake) {
+        if wake.outbox {
+            self.outbox_wake.notify_one();
+        }
+        if wake.timers {
+            self.timers_wake.notify_one();
+        }
+        if wake.actions {
+            self.jobs_wake.notify_one();
+        }
     }
 
     /// `/release plan`: records the release, queues its card and thread, sets its expiry.

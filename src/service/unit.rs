@@ -1,8 +1,8 @@
 //! One write transaction and what it has gathered on the way: a group of requests writes its
-//! releases, votes, audit events and interaction ids in a few statements at the end instead of
-//! one round trip each, and queues one card refresh per release.
+//! releases, votes and audit events in a few statements at the end instead of one round trip
+//! each, queues one card refresh per release, and notes which background loops to wake.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -24,27 +24,42 @@ pub(super) struct Unit {
     pub audit: store::audit::Chain,
     pub now: DateTime<Utc>,
     /// Releases changed in this unit, written (and their revision bumped) once each by flush.
-    changed: HashMap<ReleaseId, Written>,
-    /// The revision each release written so far now has.
-    pub revisions: HashMap<ReleaseId, i64>,
+    changed: FxHashMap<ReleaseId, Written>,
     votes: Vec<NewVote>,
-    claims: Vec<u64>,
     outbox: Vec<NewRow>,
-    refreshed: HashSet<ReleaseId>,
+    refreshed: FxHashSet<ReleaseId>,
+    pub wake: Wake,
+}
+
+/// The background loops a unit gave new work, woken once it commits: a loop woken for
+/// nothing still reads its table, and a busy poll commits many times a second.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Wake {
+    /// Messages were queued for Discord.
+    pub outbox: bool,
+    /// A timer was set or cancelled.
+    pub timers: bool,
+    /// An executor action was asked for.
+    pub actions: bool,
 }
 
 impl Unit {
-    pub async fn begin(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Unit> {
+    /// Opens the transaction. `audit_head` is the chain's last row as the previous unit
+    /// committed it, when known.
+    pub async fn begin(
+        db: &Db,
+        now: DateTime<Utc>,
+        audit_head: Option<(i64, String)>,
+    ) -> anyhow::Result<Unit> {
         Ok(Unit {
             tx: db.begin().await?,
-            audit: store::audit::Chain::new(db.audit_key().cloned()),
+            audit: store::audit::Chain::from_head(db.audit_key().cloned(), audit_head),
             now,
-            changed: HashMap::new(),
-            revisions: HashMap::new(),
+            changed: FxHashMap::default(),
             votes: Vec::new(),
-            claims: Vec::new(),
             outbox: Vec::new(),
-            refreshed: HashSet::new(),
+            refreshed: FxHashSet::default(),
+            wake: Wake::default(),
         })
     }
 
@@ -63,11 +78,6 @@ impl Unit {
         self.votes.push(vote);
     }
 
-    /// Queues an interaction id, known not to be handled yet, as handled.
-    pub fn claim(&mut self, interaction: u64) {
-        self.claims.push(interaction);
-    }
-
     /// Queues a Discord post, edit or thread; rows keep their order and are written by the
     /// next [`Unit::flush`]. A card refresh is queued once per release and unit: one pending
     /// refresh renders every change.
@@ -80,27 +90,27 @@ impl Unit {
     /// Writes everything queued so far. Call before a query that reads what was queued.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
         for (id, written) in self.changed.drain() {
-            let revision = match written {
+            match written {
                 Written::Revision => store::releases::bump_revision(&mut *self.tx, id).await?,
                 Written::State(release) => store::releases::update(&mut *self.tx, &release).await?,
             };
-            self.revisions.insert(id, revision);
         }
         self.audit.flush(&mut self.tx).await?;
         store::votes::insert_all(&mut self.tx, &self.votes).await?;
         self.votes.clear();
-        store::interactions::claim_all(&mut self.tx, &self.claims, self.now).await?;
-        self.claims.clear();
-        store::outbox::enqueue_all(&mut self.tx, &self.outbox, self.now).await?;
+        let queued = store::outbox::enqueue_all(&mut self.tx, &self.outbox, self.now).await?;
+        self.wake.outbox |= queued > 0;
         self.outbox.clear();
         Ok(())
     }
 
-    pub async fn commit(mut self) -> anyhow::Result<()> {
+    /// Commits, and returns the loops to wake and the audit chain's head for the next unit.
+    pub async fn commit(mut self) -> anyhow::Result<(Wake, Option<(i64, String)>)> {
         self.flush().await?;
         self.tx
             .commit()
             .await
-            .context("Cannot commit the transaction")
+            .context("Cannot commit the transaction")?;
+        Ok((self.wake, self.audit.head().cloned()))
     }
 }

@@ -4,11 +4,11 @@
 //! a group that shares one transaction and one commit, each still decided in arrival order
 //! against the state its predecessors left.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -55,22 +55,6 @@ pub(super) enum Change {
         outcome: Outcome,
         output: String,
     },
-}
-
-impl Change {
-    /// The release a change names before it is looked up, if it names one by id.
-    fn release(&self) -> Option<ReleaseId> {
-        match self {
-            Change::Vote(request) => Some(request.release),
-            Change::Timer { timer, .. } => Some(timer.release_id),
-            Change::ActionDone { execution, .. } => Some(execution.release_id),
-            Change::Deploy(DeployRequest {
-                target: Target::Card(id),
-                ..
-            }) => Some(*id),
-            Change::Plan { .. } | Change::Cancel { .. } | Change::Deploy(_) => None,
-        }
-    }
 }
 
 /// What someone asks of a deployment, and about which release.
@@ -167,20 +151,28 @@ impl Job {
 }
 
 /// Requests waiting to be written, and the lock held by whoever writes the next group, which
-/// guards the releases kept in memory between groups.
+/// guards what the writer keeps in memory between groups.
 #[derive(Default)]
 pub(super) struct WriteQueue {
     pending: Mutex<Vec<Job>>,
     writer: tokio::sync::Mutex<Kept>,
 }
 
-/// Releases kept between groups, so a busy poll is not read back from the database per click.
-pub(super) type Kept = HashMap<ReleaseId, Loaded>;
+/// What the writer keeps between groups. Only the writer changes releases and extends the
+/// audit chain, so its copies stay current for as long as its groups commit; a group that
+/// fails forgets what it touched, and a writer that dies forgets everything.
+#[derive(Default)]
+pub(super) struct Kept {
+    /// Releases that still change on their own, so a busy poll is not read back per click.
+    releases: Releases,
+    /// The audit chain's last row, so a group does not read it back.
+    audit_head: Option<(i64, String)>,
+}
 
-/// A release and the standing of its poll, as of `revision`: every change to a release bumps
-/// it, so a differing revision in the database means the copy is stale.
+pub(super) type Releases = FxHashMap<ReleaseId, Loaded>;
+
+/// A release and the standing of its poll.
 pub(super) struct Loaded {
-    revision: i64,
     pub release: Release,
     pub tally: Tally,
 }
@@ -265,13 +257,14 @@ impl Service {
     }
 
     async fn try_group(&self, kept: &mut Kept, jobs: &[Job]) -> anyhow::Result<Answers> {
-        let mut touched = HashSet::new();
+        let mut touched = FxHashSet::default();
         let result = self
             .write_in_one_transaction(kept, &mut touched, jobs)
             .await;
         if result.is_err() {
             // The copies may hold changes that were rolled back.
-            kept.retain(|id, _| !touched.contains(id));
+            kept.releases.retain(|id, _| !touched.contains(id));
+            kept.audit_head = None;
         }
         result
     }
@@ -279,15 +272,23 @@ impl Service {
     async fn write_in_one_transaction(
         &self,
         kept: &mut Kept,
-        touched: &mut HashSet<ReleaseId>,
+        touched: &mut FxHashSet<ReleaseId>,
         jobs: &[Job],
     ) -> anyhow::Result<Answers> {
-        let mut unit = Unit::begin(&self.db, self.now()).await?;
-        let ids: Vec<u64> = jobs.iter().filter_map(|job| job.interaction).collect();
-        // Handled before, or earlier in this group: either way a replay.
-        let mut handled = store::interactions::handled(&mut unit.tx, &ids).await?;
-        // What the group will need, read in a statement each rather than a round trip per job:
-        // the timers it fires, and the revision of every release it names.
+        let mut unit = Unit::begin(&self.db, self.now(), kept.audit_head.take()).await?;
+        // Decided once per group, so a request is either written whole or not at all.
+        let live: Vec<bool> = jobs.iter().map(|job| !job.is_abandoned()).collect();
+        let ids: Vec<u64> = jobs
+            .iter()
+            .zip(&live)
+            .filter(|(_, live)| **live)
+            .filter_map(|(job, _)| job.interaction)
+            .collect();
+        // Recorded as handled up front, refused or not: a replay of a refused request must
+        // not take effect later, once the state would let it. An id missing here was handled
+        // before, or earlier in this group: either way a replay.
+        let mut claimed = store::interactions::claim_all(&mut unit.tx, &ids, unit.now).await?;
+        // The timers the group fires, read in one statement rather than a round trip each.
         let firing: Vec<&Timer> = jobs
             .iter()
             .filter_map(|job| match &job.change {
@@ -296,16 +297,14 @@ impl Service {
             })
             .collect();
         let taken = store::timers::take_all(&mut unit.tx, &firing).await?;
-        let named: Vec<ReleaseId> = jobs.iter().filter_map(|job| job.change.release()).collect();
-        let mut revisions = store::releases::revisions(&mut unit.tx, &named).await?;
         let mut answers = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            if job.is_abandoned() {
+        for (job, live) in jobs.iter().zip(live) {
+            if !live {
                 answers.push(Err(UserError::TooLate));
                 continue;
             }
             if let Some(id) = job.interaction {
-                if !handled.insert(id) {
+                if !claimed.remove(&id) {
                     answers.push(Err(UserError::AlreadyHandled));
                     continue;
                 }
@@ -313,34 +312,22 @@ impl Service {
             let mut writer = Writer {
                 service: self,
                 unit: &mut unit,
-                kept,
+                kept: &mut kept.releases,
                 touched,
                 taken: &taken,
-                revisions: &mut revisions,
             };
-            let answer = match writer.decide(job.interaction, &job.change).await {
+            answers.push(match writer.decide(job.interaction, &job.change).await {
                 Ok(done) => Ok(done),
                 Err(Error::User(refusal)) => Err(refusal),
                 Err(Error::Internal(cause)) => return Err(cause),
-            };
-            // Refused or not, the interaction is handled: a replay of a refused request must
-            // not take effect later, once the state would let it.
-            if let Some(id) = job.interaction {
-                unit.claim(id);
-            }
-            answers.push(answer);
+            });
         }
-        unit.flush().await?;
-        for (id, revision) in &unit.revisions {
-            if let Some(loaded) = kept.get_mut(id) {
-                loaded.revision = *revision;
-            }
-        }
-        unit.commit().await?;
-        self.wake();
+        let (wake, audit_head) = unit.commit().await?;
+        kept.audit_head = audit_head;
+        self.wake(wake);
         // Only releases that still change on their own are worth keeping in memory: open
         // polls take votes, rollouts take timer firings. At most one rollout per environment.
-        kept.retain(|_, loaded| {
+        kept.releases.retain(|_, loaded| {
             let state = loaded.release.state;
             state.is_open() || state.holds_deploy_lock()
         });
@@ -352,12 +339,10 @@ impl Service {
 pub(super) struct Writer<'a> {
     pub service: &'a Service,
     pub unit: &'a mut Unit,
-    pub kept: &'a mut Kept,
-    touched: &'a mut HashSet<ReleaseId>,
+    pub kept: &'a mut Releases,
+    touched: &'a mut FxHashSet<ReleaseId>,
     /// The ids of the group's timers that were still due as read, and so fire.
-    taken: &'a HashSet<i64>,
-    /// Revisions read for the group, each used by the first load of its release.
-    revisions: &'a mut HashMap<ReleaseId, i64>,
+    taken: &'a std::collections::HashSet<i64>,
 }
 
 impl Writer<'_> {
@@ -542,31 +527,19 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// The kept copy of a release, read again only if it changed since it was kept.
+    /// The kept copy of a release, read from the database when it is not kept.
     pub(super) async fn load(&mut self, id: ReleaseId) -> anyhow::Result<()> {
-        if self.touched.insert(id) {
+        if self.touched.insert(id) && !self.kept.contains_key(&id) {
             let tx = &mut *self.unit.tx;
-            let current = self.kept.get(&id).map(|loaded| loaded.revision);
-            // Read with the group, before anything in it could have changed the release.
-            let revision = match self.revisions.remove(&id) {
-                Some(revision) => Some(revision),
-                None => store::releases::revision(&mut *tx, id).await?,
-            };
-            if revision.is_none() || revision != current {
-                self.kept.remove(&id);
-            }
-            if revision.is_some() && !self.kept.contains_key(&id) {
-                if let Some(stored) = store::releases::get(&mut *tx, id).await? {
-                    let history = store::votes::history(&mut *tx, id).await?;
-                    let release = stored.release;
-                    let policy = self.service.config.policies.get(release.kind);
-                    let loaded = Loaded {
-                        revision: stored.revision,
-                        tally: Tally::count(policy, release.author, &history),
-                        release,
-                    };
-                    self.kept.insert(id, loaded);
-                }
+            if let Some(stored) = store::releases::get(&mut *tx, id).await? {
+                let history = store::votes::history(&mut *tx, id).await?;
+                let release = stored.release;
+                let policy = self.service.config.policies.get(release.kind);
+                let loaded = Loaded {
+                    tally: Tally::count(policy, release.author, &history),
+                    release,
+                };
+                self.kept.insert(id, loaded);
             }
         }
         Ok(())

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor};
 
@@ -25,45 +25,29 @@ pub async fn claim(
     Ok(done.rows_affected() == 1)
 }
 
-/// Which of `ids` were handled before.
-pub async fn handled(conn: &mut SqliteConnection, ids: &[u64]) -> anyhow::Result<HashSet<u64>> {
-    let mut handled = HashSet::new();
-    for chunk in ids.chunks(500) {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT id FROM interactions WHERE id IN (");
-        let mut list = query.separated(", ");
-        for id in chunk {
-            list.push_bind(sf(*id));
-        }
-        query.push(")");
-        let found: Vec<i64> = query
-            .build_query_scalar()
-            .fetch_all(&mut *conn)
-            .await
-            .context("Cannot look up interaction ids")?;
-        handled.extend(found.into_iter().map(super::unsf));
-    }
-    Ok(handled)
-}
-
-/// Records `ids`, none of them handled before, as handled.
+/// Records `ids` as handled and returns those that were not handled before: the rest, and
+/// any id repeated in `ids`, are replays. One statement per 500 ids both asks and records.
 pub async fn claim_all(
     conn: &mut SqliteConnection,
     ids: &[u64],
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<FxHashSet<u64>> {
     let received_at = ts(now);
+    let mut claimed = FxHashSet::default();
     for chunk in ids.chunks(500) {
         let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO interactions (id, received_at) ");
         insert.push_values(chunk, |mut values, id| {
             values.push_bind(sf(*id)).push_bind(received_at.clone());
         });
-        insert
-            .build()
-            .execute(&mut *conn)
+        insert.push(" ON CONFLICT DO NOTHING RETURNING id");
+        let new: Vec<i64> = insert
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
             .await
             .context("Cannot record the interaction ids")?;
+        claimed.extend(new.into_iter().map(super::unsf));
     }
-    Ok(())
+    Ok(claimed)
 }
 
 /// Forgets the ids handled before `before`; returns how many.

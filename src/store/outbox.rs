@@ -86,14 +86,15 @@ pub async fn enqueue_all(
     conn: &mut SqliteConnection,
     rows: &[NewRow],
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     let at = ts(now);
+    let mut queued = 0;
     for run in rows
         .chunk_by(|a, b| (a.kind == OutboxKind::RefreshCard) == (b.kind == OutboxKind::RefreshCard))
     {
         if run[0].kind == OutboxKind::RefreshCard {
             for row in run {
-                enqueue_refresh(&mut *conn, row.release, &at).await?;
+                queued += enqueue_refresh(&mut *conn, row.release, &at).await?;
             }
             continue;
         }
@@ -112,22 +113,23 @@ pub async fn enqueue_all(
                     .push_bind(row.channel.map(super::sf))
                     .push_bind(row.ping);
             });
-            insert
+            queued += insert
                 .build()
                 .execute(&mut *conn)
                 .await
-                .context("Cannot queue the Discord messages")?;
+                .context("Cannot queue the Discord messages")?
+                .rows_affected();
         }
     }
-    Ok(())
+    Ok(queued)
 }
 
 async fn enqueue_refresh(
     db: impl SqliteExecutor<'_>,
     release: ReleaseId,
     now: &str,
-) -> anyhow::Result<()> {
-    sqlx::query(
+) -> anyhow::Result<u64> {
+    let done = sqlx::query(
         "INSERT INTO outbox (release_id, kind, nonce, due_at, created_at) \
          SELECT ?1, 'refresh_card', ?2, ?3, ?3 WHERE NOT EXISTS \
          (SELECT 1 FROM outbox WHERE release_id = ?1 AND kind = 'refresh_card' AND state = 'pending')",
@@ -138,7 +140,7 @@ async fn enqueue_refresh(
     .execute(db)
     .await
     .context("Cannot queue the card refresh")?;
-    Ok(())
+    Ok(done.rows_affected())
 }
 
 /// The oldest pending row of each (release, channel) lane is its head; rows behind it wait

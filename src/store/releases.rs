@@ -3,9 +3,8 @@
 use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::sqlite::SqliteRow;
-use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::{Row, SqliteExecutor};
 
 use super::{parse_ts, sf, ts, unsf};
 use crate::domain::{Deployment, Release, ReleaseId, RollbackRequest, UserId, Version};
@@ -250,42 +249,6 @@ pub async fn bump_revision(db: impl SqliteExecutor<'_>, id: ReleaseId) -> anyhow
     .context("Cannot bump the release's revision")
 }
 
-/// The release's current revision; `None` when there is no such release.
-pub async fn revision(db: impl SqliteExecutor<'_>, id: ReleaseId) -> anyhow::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT revision FROM releases WHERE id = ?")
-        .bind(id.0)
-        .fetch_optional(db)
-        .await
-        .context("Cannot read the release's revision")
-}
-
-/// The revision of each of `ids` that exists, in one statement.
-pub async fn revisions(
-    conn: &mut SqliteConnection,
-    ids: &[ReleaseId],
-) -> anyhow::Result<HashMap<ReleaseId, i64>> {
-    let mut found = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let mut query =
-            QueryBuilder::<Sqlite>::new("SELECT id, revision FROM releases WHERE id IN (");
-        let mut list = query.separated(", ");
-        for id in chunk {
-            list.push_bind(id.0);
-        }
-        query.push(")");
-        let rows: Vec<(i64, i64)> = query
-            .build_query_as()
-            .fetch_all(&mut *conn)
-            .await
-            .context("Cannot read the releases' revisions")?;
-        found.extend(
-            rows.into_iter()
-                .map(|(id, revision)| (ReleaseId(id), revision)),
-        );
-    }
-    Ok(found)
-}
-
 /// How many releases are in each live state, for the metrics: read through the state index,
 /// never over the ended releases, which are most of the table.
 pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<(String, i64)>> {
@@ -464,7 +427,8 @@ mod tests {
     async fn every_update_bumps_the_revision_and_keeps_the_deployment() {
         let (db, _dir) = db().await;
         let mut release = planned(&db, 1, "1.4.0").await;
-        assert_eq!(revision(db.reader(), release.id).await.unwrap(), Some(0));
+        let stored = get(db.reader(), release.id).await.unwrap().unwrap();
+        assert_eq!(stored.revision, 0);
         assert_eq!(update(db.writer(), &release).await.unwrap(), 1);
         let started = Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap();
         release.state = ReleaseState::Deploying;
@@ -492,7 +456,7 @@ mod tests {
         let stored = get(db.reader(), release.id).await.unwrap().unwrap();
         assert_eq!(stored.revision, 2);
         assert_eq!(stored.release, release);
-        assert_eq!(revision(db.reader(), ReleaseId(99)).await.unwrap(), None);
+        assert!(get(db.reader(), ReleaseId(99)).await.unwrap().is_none());
     }
 
     #[tokio::test]
@@ -549,20 +513,5 @@ mod tests {
         assert_eq!(ids(production), [1]);
         let nowhere = by_version(db.reader(), &version, Some("qa")).await.unwrap();
         assert!(nowhere.is_empty());
-    }
-
-    #[tokio::test]
-    async fn revisions_are_read_for_many_releases_at_once() {
-        let (db, _dir) = db().await;
-        let release = planned(&db, 1, "1.4.0").await;
-        planned(&db, 2, "1.5.0").await;
-        update(db.writer(), &release).await.unwrap();
-        let mut conn = db.writer().acquire().await.unwrap();
-        let found = revisions(&mut conn, &[ReleaseId(1), ReleaseId(2), ReleaseId(9)])
-            .await
-            .unwrap();
-        assert_eq!(found.len(), 2);
-        assert_eq!(found[&ReleaseId(1)], 1);
-        assert_eq!(found[&ReleaseId(2)], 0);
     }
 }

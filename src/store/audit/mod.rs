@@ -71,9 +71,9 @@ fn link(prev_hash: &str, content: &Canonical<'_>, key: Option<&AuditKey>) -> Str
     hex::encode(digest)
 }
 
-/// The chain as one write transaction extends it: the last row, read once and then kept up
-/// to date (nothing else appends while that transaction holds the write lock), and the rows
-/// appended but not yet written, which [`Chain::flush`] inserts in one statement.
+/// The chain as the one writer extends it: the last row, read once and then kept up to date
+/// (nothing else appends), and the rows appended but not yet written, which [`Chain::flush`]
+/// inserts in one statement.
 #[derive(Debug, Default)]
 pub struct Chain {
     key: Option<AuditKey>,
@@ -100,6 +100,20 @@ impl Chain {
             key,
             ..Chain::default()
         }
+    }
+
+    /// The chain from a head a committed transaction left, so it is not read again.
+    pub fn from_head(key: Option<AuditKey>, head: Option<(i64, String)>) -> Chain {
+        Chain {
+            key,
+            head,
+            ..Chain::default()
+        }
+    }
+
+    /// The last row as appended so far, if it is known.
+    pub fn head(&self) -> Option<&(i64, String)> {
+        self.head.as_ref()
     }
 }
 
