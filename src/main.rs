@@ -81,7 +81,15 @@ enum ExportFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
-    let runtime = match tokio::runtime::Runtime::new() {
+    // One worker thread: gonogo waits on Discord, SQLite and executors far more than it
+    // computes, and a click that stays on one thread from the door to the commit is not
+    // handed between idle workers (each hand-off a kernel wake-up). SQLite's own threads and
+    // the blocking pool still run beside it.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

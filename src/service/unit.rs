@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{Release, ReleaseId};
+use crate::store::batch::Batch;
 use crate::store::outbox::{NewRow, OutboxKind};
 use crate::store::votes::NewVote;
 use crate::store::{self, Db, Tx};
@@ -87,20 +88,24 @@ impl Unit {
         }
     }
 
-    /// Writes everything queued so far. Call before a query that reads what was queued.
+    /// Writes everything queued so far, in one round trip. Call before a query that reads
+    /// what was queued.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
+        let mut batch = Batch::new();
         for (id, written) in self.changed.drain() {
             match written {
-                Written::Revision => store::releases::bump_revision(&mut *self.tx, id).await?,
-                Written::State(release) => store::releases::update(&mut *self.tx, &release).await?,
-            };
+                Written::Revision => store::releases::bump_revision(&mut batch, id),
+                Written::State(release) => store::releases::update(&mut batch, &release),
+            }
         }
-        self.audit.flush(&mut self.tx).await?;
-        store::votes::insert_all(&mut self.tx, &self.votes).await?;
+        self.audit.flush(&mut batch);
+        store::votes::insert_all(&mut batch, &self.votes);
         self.votes.clear();
-        let queued = store::outbox::enqueue_all(&mut self.tx, &self.outbox, self.now).await?;
-        self.wake.outbox |= queued > 0;
+        let messages = store::outbox::enqueue_all(&mut batch, &self.outbox, self.now);
         self.outbox.clear();
+        // The only rows the batch returns are the card refreshes it queued.
+        let refreshes = batch.run(&mut *self.tx).await?;
+        self.wake.outbox |= messages || !refreshes.is_empty();
         Ok(())
     }
 

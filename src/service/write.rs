@@ -167,7 +167,16 @@ pub(super) struct Kept {
     releases: Releases,
     /// The audit chain's last row, so a group does not read it back.
     audit_head: Option<(i64, String)>,
+    last_commit: Option<Instant>,
 }
+
+/// A writer that committed this recently is busy: a small group then waits [`GATHER`] for
+/// the requests arriving behind it, since a group's commit costs about the same whatever its
+/// size. An idle writer never waits.
+const BUSY: Duration = Duration::from_millis(2);
+const GATHER: Duration = Duration::from_micros(500);
+/// A group at least this large is worth writing at once.
+const FULL_GROUP: usize = 16;
 
 pub(super) type Releases = FxHashMap<ReleaseId, Loaded>;
 
@@ -184,6 +193,10 @@ impl WriteQueue {
     fn push(&self, job: Job) -> anyhow::Result<()> {
         self.lock_pending()?.push(job);
         Ok(())
+    }
+
+    fn pending_len(&self) -> anyhow::Result<usize> {
+        Ok(self.lock_pending()?.len())
     }
 
     fn take_pending(&self) -> anyhow::Result<Vec<Job>> {
@@ -212,6 +225,23 @@ impl Service {
             // Whoever holds the writer lock writes everything queued so far: this request
             // too, unless an earlier writer already took it.
             let mut writer = self.writes.writer.lock().await;
+            // Requests on their way join this group: while the writer is busy, those arriving
+            // within `GATHER`; then those already read and being decoded on other tasks, which
+            // get a scheduler turn first.
+            let mut waiting = self.writes.pending_len()?;
+            let busy = writer.last_commit.is_some_and(|at| at.elapsed() < BUSY);
+            if busy && waiting > 0 && waiting < FULL_GROUP {
+                tokio::time::sleep(GATHER).await;
+                waiting = self.writes.pending_len()?;
+            }
+            while waiting > 0 {
+                tokio::task::yield_now().await;
+                let now_waiting = self.writes.pending_len()?;
+                if now_waiting == waiting {
+                    break;
+                }
+                waiting = now_waiting;
+            }
             let jobs = self.writes.take_pending()?;
             if !jobs.is_empty() {
                 let service = self.clone();
@@ -324,6 +354,7 @@ impl Service {
         }
         let (wake, audit_head) = unit.commit().await?;
         kept.audit_head = audit_head;
+        kept.last_commit = Some(Instant::now());
         self.wake(wake);
         // Only releases that still change on their own are worth keeping in memory: open
         // polls take votes, rollouts take timer firings. At most one rollout per environment.

@@ -1,6 +1,7 @@
 //! `SQLite` persistence: the pool, the migrations and one module per table group.
 
 pub mod audit;
+pub mod batch;
 pub mod executions;
 pub mod interactions;
 pub mod outbox;

@@ -4,8 +4,9 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use rand::Rng as _;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::{Row, SqliteExecutor};
 
+use super::batch::Batch;
 use super::{parse_ts, ts};
 use crate::domain::ReleaseId;
 
@@ -79,68 +80,58 @@ pub struct NewRow {
 /// Rows per INSERT statement, well inside `SQLite`'s limit on bound values.
 const ROWS_PER_INSERT: usize = 100;
 
-/// Queues `rows` in order, a run of them per statement. A card refresh is skipped when one is
-/// already pending: the dispatcher renders the card from the latest state when it sends, so
-/// one pending refresh covers any number of changes.
-pub async fn enqueue_all(
-    conn: &mut SqliteConnection,
-    rows: &[NewRow],
-    now: DateTime<Utc>,
-) -> anyhow::Result<u64> {
+/// Queues `rows` in order, a run of them per statement, and says whether any row other than
+/// a card refresh is among them. A card refresh is skipped when one is already pending: the
+/// dispatcher renders the card from the latest state when it sends, so one pending refresh
+/// covers any number of changes. A refresh queued returns its id from the batch.
+pub fn enqueue_all(batch: &mut Batch, rows: &[NewRow], now: DateTime<Utc>) -> bool {
     let at = ts(now);
-    let mut queued = 0;
+    let mut messages = false;
     for run in rows
         .chunk_by(|a, b| (a.kind == OutboxKind::RefreshCard) == (b.kind == OutboxKind::RefreshCard))
     {
         if run[0].kind == OutboxKind::RefreshCard {
             for row in run {
-                queued += enqueue_refresh(&mut *conn, row.release, &at).await?;
+                enqueue_refresh(batch, row.release, &at);
             }
             continue;
         }
+        messages = true;
         for chunk in run.chunks(ROWS_PER_INSERT) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO outbox (release_id, kind, body, nonce, due_at, created_at, channel_id, ping) ",
-            );
-            insert.push_values(chunk, |mut values, row| {
-                values
-                    .push_bind(row.release.0)
-                    .push_bind(row.kind.as_str())
-                    .push_bind(row.body.as_deref())
-                    .push_bind(new_nonce())
-                    .push_bind(at.clone())
-                    .push_bind(at.clone())
-                    .push_bind(row.channel.map(super::sf))
-                    .push_bind(row.ping);
-            });
-            queued += insert
-                .build()
-                .execute(&mut *conn)
-                .await
-                .context("Cannot queue the Discord messages")?
-                .rows_affected();
+            batch
+                .statement(
+                    "INSERT INTO outbox (release_id, kind, body, nonce, due_at, created_at, channel_id, ping) VALUES ",
+                )
+                .values(chunk.len(), 8);
+            for row in chunk {
+                batch
+                    .bind(row.release.0)
+                    .bind(row.kind.as_str())
+                    .bind(row.body.clone())
+                    .bind(new_nonce())
+                    .bind(at.clone())
+                    .bind(at.clone())
+                    .bind(row.channel.map(super::sf))
+                    .bind(row.ping);
+            }
         }
     }
-    Ok(queued)
+    messages
 }
 
-async fn enqueue_refresh(
-    db: impl SqliteExecutor<'_>,
-    release: ReleaseId,
-    now: &str,
-) -> anyhow::Result<u64> {
-    let done = sqlx::query(
-        "INSERT INTO outbox (release_id, kind, nonce, due_at, created_at) \
-         SELECT ?1, 'refresh_card', ?2, ?3, ?3 WHERE NOT EXISTS \
-         (SELECT 1 FROM outbox WHERE release_id = ?1 AND kind = 'refresh_card' AND state = 'pending')",
-    )
-    .bind(release.0)
-    .bind(new_nonce())
-    .bind(now)
-    .execute(db)
-    .await
-    .context("Cannot queue the card refresh")?;
-    Ok(done.rows_affected())
+fn enqueue_refresh(batch: &mut Batch, release: ReleaseId, now: &str) {
+    batch
+        .statement(
+            "INSERT INTO outbox (release_id, kind, nonce, due_at, created_at) \
+             SELECT ?, 'refresh_card', ?, ?, ? WHERE NOT EXISTS \
+             (SELECT 1 FROM outbox WHERE release_id = ? AND kind = 'refresh_card' AND state = 'pending') \
+             RETURNING id",
+        )
+        .bind(release.0)
+        .bind(new_nonce())
+        .bind(now.to_owned())
+        .bind(now.to_owned())
+        .bind(release.0);
 }
 
 /// The oldest pending row of each (release, channel) lane is its head; rows behind it wait

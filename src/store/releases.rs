@@ -6,6 +6,7 @@ use sqlx::sqlite::SqliteRow;
 
 use sqlx::{Row, SqliteExecutor};
 
+use super::batch::Batch;
 use super::{parse_ts, sf, ts, unsf};
 use crate::domain::{Deployment, Release, ReleaseId, RollbackRequest, UserId, Version};
 
@@ -128,45 +129,36 @@ pub async fn next_id(db: impl SqliteExecutor<'_>) -> anyhow::Result<ReleaseId> {
 
 pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyhow::Result<()> {
     let r = &stored.release;
-    let sql = format!(
-        "INSERT INTO releases ({COLUMNS}) VALUES \
-         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    );
-    let insert = sqlx::query(&sql)
+    let mut batch = Batch::new();
+    batch
+        .statement(&format!("INSERT INTO releases ({COLUMNS}) VALUES "))
+        .values(1, COLUMNS.split(',').count())
         .bind(r.id.0)
         .bind(r.version.to_string())
         .bind(r.kind.as_str())
         .bind(r.state.as_str())
-        .bind(&r.summary)
-        .bind(&r.changelog)
-        .bind(&r.environment)
+        .bind(r.summary.clone())
+        .bind(r.changelog.clone())
+        .bind(r.environment.clone())
         .bind(sf(r.author.0))
-        .bind(&stored.author_name)
+        .bind(stored.author_name.clone())
         .bind(ts(r.created_at))
         .bind(ts(r.expires_at))
         .bind(r.decided_at.map(ts))
-        .bind(&r.decision_reason)
+        .bind(r.decision_reason.clone())
         .bind(sf(stored.card_channel_id))
         .bind(stored.card_message_id.map(sf))
         .bind(stored.thread_id.map(sf))
         .bind(stored.revision);
-    bind_deployment(insert, r.deployment.as_ref())
-        .bind(contract_json(r))
-        .bind(list_json(&r.checklist))
-        .bind(list_json(&r.overrides))
-        .bind(list_json(&r.retrospectives))
-        .execute(db)
-        .await
-        .context("Cannot insert the release")?;
+    bind_guardrails(bind_deployment(&mut batch, r.deployment.as_ref()), r);
+    batch.run(db).await.context("Cannot insert the release")?;
     Ok(())
 }
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
-
 /// Binds the deployment columns, in `COLUMNS` order.
-fn bind_deployment<'q>(query: Query<'q>, deployment: Option<&Deployment>) -> Query<'q> {
+fn bind_deployment<'b>(batch: &'b mut Batch, deployment: Option<&Deployment>) -> &'b mut Batch {
     let rollback = deployment.and_then(|d| d.rollback.as_ref());
-    query
+    batch
         .bind(deployment.map(|d| sf(d.started_by.0)))
         .bind(deployment.map(|d| d.started_by_name.clone()))
         .bind(deployment.map(|d| ts(d.started_at)))
@@ -185,11 +177,17 @@ fn bind_deployment<'q>(query: Query<'q>, deployment: Option<&Deployment>) -> Que
         .bind(deployment.map(|d| serde_json::to_string(&d.reports).unwrap_or_default()))
 }
 
-fn contract_json(release: &Release) -> Option<String> {
-    release
+/// Binds the columns after the deployment's, in `COLUMNS` order.
+fn bind_guardrails<'b>(batch: &'b mut Batch, release: &Release) -> &'b mut Batch {
+    let contract = release
         .contract
         .as_ref()
-        .and_then(|contract| serde_json::to_string(contract).ok())
+        .and_then(|contract| serde_json::to_string(contract).ok());
+    batch
+        .bind(contract)
+        .bind(list_json(&release.checklist))
+        .bind(list_json(&release.overrides))
+        .bind(list_json(&release.retrospectives))
 }
 
 /// A JSON column read back: its type's default (none, an empty list) when NULL.
@@ -213,40 +211,30 @@ fn list_json<T: serde::Serialize>(list: &[T]) -> Option<String> {
 }
 
 /// Writes the lifecycle fields of `release` (state, decision, deployment) and bumps its
-/// revision; returns the new revision.
-pub async fn update(db: impl SqliteExecutor<'_>, release: &Release) -> anyhow::Result<i64> {
-    let update = sqlx::query(
-        "UPDATE releases SET state = ?, decided_at = ?, decision_reason = ?, deployed_by = ?, \
-         deployed_by_name = ?, deploy_started_at = ?, stage = ?, stage_started_at = ?, \
-         clock_ends_at = ?, verify_started_at = ?, halted_at = ?, halted_secs = ?, \
-         rollback_by_name = ?, rollback_reason = ?, rollback_requested_at = ?, \
-         rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, contract = ?, checklist = ?, overrides = ?, retrospectives = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
-    )
-    .bind(release.state.as_str())
-    .bind(release.decided_at.map(ts))
-    .bind(&release.decision_reason);
-    let revision: i64 = bind_deployment(update, release.deployment.as_ref())
-        .bind(contract_json(release))
-        .bind(list_json(&release.checklist))
-        .bind(list_json(&release.overrides))
-        .bind(list_json(&release.retrospectives))
-        .bind(release.id.0)
-        .fetch_one(db)
-        .await
-        .context("Cannot update the release")?
-        .try_get(0)?;
-    Ok(revision)
+/// revision.
+pub fn update(batch: &mut Batch, release: &Release) {
+    batch
+        .statement(
+            "UPDATE releases SET state = ?, decided_at = ?, decision_reason = ?, deployed_by = ?, \
+             deployed_by_name = ?, deploy_started_at = ?, stage = ?, stage_started_at = ?, \
+             clock_ends_at = ?, verify_started_at = ?, halted_at = ?, halted_secs = ?, \
+             rollback_by_name = ?, rollback_reason = ?, rollback_requested_at = ?, \
+             rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, \
+             contract = ?, checklist = ?, overrides = ?, retrospectives = ?, \
+             revision = revision + 1 WHERE id = ?",
+        )
+        .bind(release.state.as_str())
+        .bind(release.decided_at.map(ts))
+        .bind(release.decision_reason.clone());
+    bind_guardrails(bind_deployment(batch, release.deployment.as_ref()), release)
+        .bind(release.id.0);
 }
 
-/// Bumps the revision of a release whose own fields did not change; returns the new one.
-pub async fn bump_revision(db: impl SqliteExecutor<'_>, id: ReleaseId) -> anyhow::Result<i64> {
-    sqlx::query_scalar(
-        "UPDATE releases SET revision = revision + 1 WHERE id = ? RETURNING revision",
-    )
-    .bind(id.0)
-    .fetch_one(db)
-    .await
-    .context("Cannot bump the release's revision")
+/// Bumps the revision of a release whose own fields did not change.
+pub fn bump_revision(batch: &mut Batch, id: ReleaseId) {
+    batch
+        .statement("UPDATE releases SET revision = revision + 1 WHERE id = ?")
+        .bind(id.0);
 }
 
 /// How many releases are in each live state, for the metrics: read through the state index,
@@ -423,13 +411,21 @@ mod tests {
         insert_planned(db, id, version, None).await
     }
 
+    /// Writes `release` alone and returns its revision after.
+    async fn write(db: &Db, release: &Release) -> anyhow::Result<i64> {
+        let mut batch = Batch::new();
+        update(&mut batch, release);
+        batch.run(db.writer()).await?;
+        Ok(get(db.reader(), release.id).await?.unwrap().revision)
+    }
+
     #[tokio::test]
     async fn every_update_bumps_the_revision_and_keeps_the_deployment() {
         let (db, _dir) = db().await;
         let mut release = planned(&db, 1, "1.4.0").await;
         let stored = get(db.reader(), release.id).await.unwrap().unwrap();
         assert_eq!(stored.revision, 0);
-        assert_eq!(update(db.writer(), &release).await.unwrap(), 1);
+        assert_eq!(write(&db, &release).await.unwrap(), 1);
         let started = Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap();
         release.state = ReleaseState::Deploying;
         release.deployment = Some(Deployment {
@@ -452,7 +448,7 @@ mod tests {
             watch: crate::domain::gates::Watch::default(),
             reports: Vec::new(),
         });
-        assert_eq!(update(db.writer(), &release).await.unwrap(), 2);
+        assert_eq!(write(&db, &release).await.unwrap(), 2);
         let stored = get(db.reader(), release.id).await.unwrap().unwrap();
         assert_eq!(stored.revision, 2);
         assert_eq!(stored.release, release);
@@ -482,15 +478,15 @@ mod tests {
         let mut second = planned(&db, 2, "1.5.0").await;
         first.state = ReleaseState::Deploying;
         first.deployment = Some(deployment.clone());
-        update(db.writer(), &first).await.unwrap();
+        write(&db, &first).await.unwrap();
         second.state = ReleaseState::Halted;
         second.deployment = Some(deployment);
-        let refused = update(db.writer(), &second).await.unwrap_err();
+        let refused = write(&db, &second).await.unwrap_err();
         assert!(format!("{refused:#}").contains("UNIQUE"), "{refused:#}");
 
         first.state = ReleaseState::Completed;
-        update(db.writer(), &first).await.unwrap();
-        update(db.writer(), &second).await.unwrap();
+        write(&db, &first).await.unwrap();
+        write(&db, &second).await.unwrap();
     }
 
     #[tokio::test]

@@ -1,8 +1,9 @@
 //! The `votes` table: every accepted click, in order, with the roles held at the time.
 
 use anyhow::Context as _;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::{Row, SqliteExecutor};
 
+use super::batch::Batch;
 use super::{parse_ts, sf, ts, unsf};
 use crate::domain::{Ballot, Choice, ReleaseId, Role, UserId};
 
@@ -15,30 +16,26 @@ pub struct NewVote {
 }
 
 /// Stores votes in order, in as few statements as `SQLite`'s limit on bound values allows.
-pub async fn insert_all(conn: &mut SqliteConnection, votes: &[NewVote]) -> anyhow::Result<()> {
+pub fn insert_all(batch: &mut Batch, votes: &[NewVote]) {
     for chunk in votes.chunks(100) {
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO votes (release_id, voter_id, voter_name, roles, choice, reason, cast_at, interaction_id) ",
-        );
-        insert.push_values(chunk, |mut values, vote| {
+        batch
+            .statement(
+                "INSERT INTO votes (release_id, voter_id, voter_name, roles, choice, reason, cast_at, interaction_id) VALUES ",
+            )
+            .values(chunk.len(), 8);
+        for vote in chunk {
             let roles: Vec<&str> = vote.ballot.roles.iter().map(|r| r.as_str()).collect();
-            values
-                .push_bind(vote.release.0)
-                .push_bind(sf(vote.ballot.voter.0))
-                .push_bind(vote.ballot.voter_name.clone())
-                .push_bind(roles.join(","))
-                .push_bind(vote.ballot.choice.as_str())
-                .push_bind(vote.ballot.reason.clone())
-                .push_bind(ts(vote.ballot.at))
-                .push_bind(vote.interaction_id.map(sf));
-        });
-        insert
-            .build()
-            .execute(&mut *conn)
-            .await
-            .context("Cannot store the votes")?;
+            batch
+                .bind(vote.release.0)
+                .bind(sf(vote.ballot.voter.0))
+                .bind(vote.ballot.voter_name.clone())
+                .bind(roles.join(","))
+                .bind(vote.ballot.choice.as_str())
+                .bind(vote.ballot.reason.clone())
+                .bind(ts(vote.ballot.at))
+                .bind(vote.interaction_id.map(sf));
+        }
     }
-    Ok(())
 }
 
 /// Every vote on `release`, oldest first.

@@ -13,12 +13,13 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::{Row as _, SqliteConnection, SqliteExecutor};
 
 pub use export::{export, format_export, ExportedEvent};
 pub use facts::facts_since;
 pub use verify::{head, verify, Break, Head, Verdict};
 
+use super::batch::Batch;
 use super::{sf, ts};
 use crate::domain::{ReleaseId, UserId};
 
@@ -166,32 +167,31 @@ impl Chain {
         Ok(())
     }
 
-    /// Writes the appended rows. Call before reading `audit_events` in the same transaction.
-    pub async fn flush(&mut self, conn: &mut SqliteConnection) -> anyhow::Result<()> {
-        for rows in self.pending.chunks(ROWS_PER_INSERT) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO audit_events (id, release_id, actor_id, kind, detail, at, prev_hash, hash, keyed) ",
-            );
-            insert.push_values(rows, |mut values, row| {
-                values
-                    .push_bind(row.id)
-                    .push_bind(row.release_id)
-                    .push_bind(row.actor_id)
-                    .push_bind(&row.kind)
-                    .push_bind(&row.detail)
-                    .push_bind(&row.at)
-                    .push_bind(&row.prev_hash)
-                    .push_bind(&row.hash)
-                    .push_bind(self.key.is_some());
-            });
-            insert
-                .build()
-                .execute(&mut *conn)
-                .await
-                .context("Cannot append the audit events")?;
+    /// Adds the appended rows to `batch`. Run it before reading `audit_events` in the same
+    /// transaction.
+    pub fn flush(&mut self, batch: &mut Batch) {
+        let keyed = self.key.is_some();
+        let mut pending = std::mem::take(&mut self.pending).into_iter().peekable();
+        while pending.peek().is_some() {
+            let rows: Vec<Row> = pending.by_ref().take(ROWS_PER_INSERT).collect();
+            batch
+                .statement(
+                    "INSERT INTO audit_events (id, release_id, actor_id, kind, detail, at, prev_hash, hash, keyed) VALUES ",
+                )
+                .values(rows.len(), 9);
+            for row in rows {
+                batch
+                    .bind(row.id)
+                    .bind(row.release_id)
+                    .bind(row.actor_id)
+                    .bind(row.kind)
+                    .bind(row.detail)
+                    .bind(row.at)
+                    .bind(row.prev_hash)
+                    .bind(row.hash)
+                    .bind(keyed);
+            }
         }
-        self.pending.clear();
-        Ok(())
     }
 }
 
