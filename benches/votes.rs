@@ -1,5 +1,6 @@
-//! Vote load: 2,000 people click Go on one poll, 64 at a time, against the real binary; prints
-//! the ack latency, the vote throughput beside the raw commit rate of the database, and the peak memory.
+//! Vote load: 2,000 and then 20,000 people click Go on one poll, 64 at a time, against the real
+//! binary; prints the ack latency, the vote throughput beside the raw commit rate of the
+//! database, the bot's CPU time and context switches per vote, and the peak memory.
 //!
 //! `cargo bench --bench votes` runs it in full; without `--bench` (as a test) it runs a smoke
 //! version, so the bench cannot rot.
@@ -35,25 +36,45 @@ struct Load {
     commits: u32,
 }
 
-const FULL: Load = Load {
-    clicks: 2_000,
-    concurrency: 64,
-    commits: 5_000,
-};
-const SMOKE: Load = Load {
+/// A run of 2,000 and one ten times larger, each against a fresh bot: a click must cost the
+/// same however many votes the poll already holds.
+const FULL: [Load; 2] = [
+    Load {
+        clicks: 2_000,
+        concurrency: 64,
+        commits: 5_000,
+    },
+    Load {
+        clicks: 20_000,
+        concurrency: 64,
+        commits: 5_000,
+    },
+];
+const SMOKE: [Load; 1] = [Load {
     clicks: 20,
     concurrency: 4,
     commits: 100,
-};
+}];
 
 fn main() {
-    let load = if std::env::args().any(|arg| arg == "--bench") {
-        FULL
+    let loads: &[Load] = if std::env::args().any(|arg| arg == "--bench") {
+        &FULL
     } else {
-        SMOKE
+        &SMOKE
     };
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    runtime.block_on(run(&load)).print(&load);
+    let mut costs = Vec::new();
+    for load in loads {
+        let figures = runtime.block_on(run(load));
+        figures.print(load);
+        costs.push((load.clicks, figures.cpu_ms_per_vote()));
+    }
+    if let [(small, first), (large, last)] = costs[..] {
+        println!(
+            "votes_growth: clicks={small}->{large} cpu_ms_per_vote={first:.3}->{last:.3} change_pct={:.0}",
+            (last / first - 1.0) * 100.0
+        );
+    }
 }
 
 /// One answered click.
@@ -168,6 +189,12 @@ async fn plan_and_prepare_clicks(
 }
 
 impl Figures {
+    /// The bot's CPU time over the flood per stored vote; clock ticks are hundredths of a second.
+    #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+    fn cpu_ms_per_vote(&self) -> f64 {
+        self.used.cpu_ticks as f64 * 10.0 / self.stored.max(1) as f64
+    }
+
     fn print(&self, load: &Load) {
         let accepted = self.clicks.iter().filter(|c| c.accepted).count();
         let accepted = u32::try_from(accepted).expect("fewer clicks than u32::MAX");
@@ -180,15 +207,9 @@ impl Figures {
         let rss_mb = (self.hwm_kb + 512) / 1024;
         let lost = i64::from(accepted) - self.stored;
         let commits_per_s = self.commits_per_s;
-        // Clock ticks are hundredths of a second.
+        let cpu_ms_per_vote = self.cpu_ms_per_vote();
         #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-        let (cpu_ms_per_vote, ctxt_per_vote) = {
-            let votes = self.stored.max(1) as f64;
-            (
-                self.used.cpu_ticks as f64 * 10.0 / votes,
-                self.used.ctxt_switches as f64 / votes,
-            )
-        };
+        let ctxt_per_vote = self.used.ctxt_switches as f64 / self.stored.max(1) as f64;
 
         println!("gonogo vote load, everything on 127.0.0.1");
         println!(
