@@ -5,9 +5,26 @@ use super::view::{ReleaseView, UndeliveredView};
 use super::{Service, UserError};
 use crate::domain::lifecycle::overrides;
 use crate::domain::stats;
-use crate::domain::{lookup, Refusal, ReleaseId, Version};
+use crate::domain::{lookup, Refusal, ReleaseId, Tally, Version};
 use crate::store;
 use crate::store::releases::StoredRelease;
+
+/// The standings of open polls between renders of their cards, each with the id of the last
+/// vote it counted.
+#[derive(Default)]
+pub(super) struct CardTallies(std::sync::Mutex<rustc_hash::FxHashMap<ReleaseId, (i64, Tally)>>);
+
+impl CardTallies {
+    fn take(&self, id: ReleaseId) -> Option<(i64, Tally)> {
+        self.0.lock().ok()?.remove(&id)
+    }
+
+    fn keep(&self, id: ReleaseId, counted: i64, tally: Tally) {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.insert(id, (counted, tally));
+        }
+    }
+}
 
 /// At most this many undelivered messages are listed, so the answer stays within Discord's
 /// 2,000 characters.
@@ -71,12 +88,20 @@ impl Service {
         let Some(stored) = store::releases::get(&mut *read, id).await? else {
             return Ok(None);
         };
-        let history = store::votes::history(&mut *read, id).await?;
+        // An open poll's card is rendered again and again as votes come in: its standing is
+        // kept between renders and only the votes cast since are read.
+        let release = &stored.release;
+        let policy = self.config.policies.get(release.kind);
+        let kept = self.card_tallies.take(id);
+        let (counted, mut tally) = kept.unwrap_or_else(|| (0, Tally::new(policy, release.author)));
+        let counted = store::votes::count_since(&mut *read, id, counted, &mut tally).await?;
         let executions = store::executions::history(&mut *read, id).await?;
         read.commit().await?;
-        let policy = self.config.policies.get(stored.release.kind);
         let plan = self.deploy_plan();
-        let view = ReleaseView::new(&stored, policy, plan, &history, &executions);
+        let view = ReleaseView::new(&stored, plan, &tally, &executions);
+        if release.state.is_open() {
+            self.card_tallies.keep(id, counted, tally);
+        }
         Ok(Some((stored.revision, view)))
     }
 }

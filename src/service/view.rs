@@ -8,9 +8,7 @@ use crate::domain::effect::GateView;
 use crate::domain::lifecycle::deploy::Plan;
 use crate::domain::lifecycle::retro::Retrospective;
 use crate::domain::rollout::Rollout;
-use crate::domain::{
-    checklist, Action, Audience, Ballot, Notice, Policy, Release, ReleaseState, Tally, UserId,
-};
+use crate::domain::{checklist, Action, Audience, Notice, Release, ReleaseState, Tally, UserId};
 use crate::store::executions::ExecutionRecord;
 use crate::store::outbox::{OutboxKind, Undelivered};
 use crate::store::releases::StoredRelease;
@@ -220,14 +218,12 @@ pub struct VoteView {
 impl ReleaseView {
     pub fn new(
         stored: &StoredRelease,
-        policy: &Policy,
         plan: Plan<'_>,
-        history: &[Ballot],
+        tally: &Tally,
         executions: &[ExecutionRecord],
     ) -> ReleaseView {
         let release = &stored.release;
         let rollout = plan.rollout;
-        let tally = Tally::count(policy, release.author, history);
         let name_of = |id: UserId| {
             tally
                 .latest_of(id)

@@ -563,12 +563,10 @@ impl Writer<'_> {
         if self.touched.insert(id) && !self.kept.contains_key(&id) {
             let tx = &mut *self.unit.tx;
             if let Some(stored) = store::releases::get(&mut *tx, id).await? {
-                let history = store::votes::history(&mut *tx, id).await?;
-                let release = stored.release;
-                let policy = self.service.config.policies.get(release.kind);
+                let policy = self.service.config.policies.get(stored.release.kind);
                 let loaded = Loaded {
-                    tally: Tally::count(policy, release.author, &history),
-                    release,
+                    tally: store::votes::tally(&mut *tx, &stored.release, policy).await?,
+                    release: stored.release,
                 };
                 self.kept.insert(id, loaded);
             }

@@ -1,11 +1,13 @@
 //! The `votes` table: every accepted click, in order, with the roles held at the time.
 
 use anyhow::Context as _;
+use futures::TryStreamExt as _;
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteExecutor};
 
 use super::batch::Batch;
 use super::{parse_ts, sf, ts, unsf};
-use crate::domain::{Ballot, Choice, ReleaseId, Role, UserId};
+use crate::domain::{Ballot, Choice, Policy, Release, ReleaseId, Role, Tally, UserId};
 
 /// A vote to store, with the interaction that cast it.
 #[derive(Clone, Debug)]
@@ -38,41 +40,60 @@ pub fn insert_all(batch: &mut Batch, votes: &[NewVote]) {
     }
 }
 
-/// Every vote on `release`, oldest first.
-pub async fn history(
+/// The standing of the poll on `release` under `policy`, counted from its votes one row at a
+/// time: only each voter's latest ballot is held, never the whole history beside it.
+pub async fn tally(
     db: impl SqliteExecutor<'_>,
-    release: ReleaseId,
-) -> anyhow::Result<Vec<Ballot>> {
-    let rows = sqlx::query(
-        "SELECT voter_id, voter_name, roles, choice, reason, cast_at FROM votes \
-         WHERE release_id = ? ORDER BY id",
-    )
-    .bind(release.0)
-    .fetch_all(db)
-    .await
-    .context("Cannot load the votes")?;
-    rows.iter()
-        .map(|row| {
-            let roles: &str = row.try_get("roles")?;
-            let choice: &str = row.try_get("choice")?;
-            Ok(Ballot {
-                voter: UserId(unsf(row.try_get("voter_id")?)),
-                voter_name: row.try_get("voter_name")?,
-                roles: roles
-                    .split(',')
-                    .filter(|r| !r.is_empty())
-                    .map(|r| r.parse::<Role>().map_err(anyhow::Error::msg))
-                    .collect::<anyhow::Result<_>>()?,
-                choice: Choice::parse(choice)
-                    .with_context(|| format!("Unknown stored choice `{choice}`"))?,
-                reason: row.try_get("reason")?,
-                at: parse_ts(row.try_get("cast_at")?)?,
-            })
-        })
-        .collect()
+    release: &Release,
+    policy: &Policy,
+) -> anyhow::Result<Tally> {
+    let mut tally = Tally::new(policy, release.author);
+    count_since(db, release.id, 0, &mut tally).await?;
+    Ok(tally)
 }
 
-/// How many votes were ever cast, changes included.
+/// Counts into `tally` the votes on `release` cast after the vote with id `after`, and returns
+/// the id of the last vote counted (`after` when there was none). Votes are only ever added,
+/// so a tally that counted up to a vote needs only the ones after it.
+pub async fn count_since(
+    db: impl SqliteExecutor<'_>,
+    release: ReleaseId,
+    after: i64,
+    tally: &mut Tally,
+) -> anyhow::Result<i64> {
+    let mut rows = sqlx::query(
+        "SELECT id, voter_id, voter_name, roles, choice, reason, cast_at FROM votes \
+         WHERE release_id = ? AND id > ? ORDER BY id",
+    )
+    .bind(release.0)
+    .bind(after)
+    .fetch(db);
+    let mut last = after;
+    while let Some(row) = rows.try_next().await.context("Cannot load the votes")? {
+        tally.cast(ballot(&row)?);
+        last = row.try_get("id")?;
+    }
+    Ok(last)
+}
+
+fn ballot(row: &SqliteRow) -> anyhow::Result<Ballot> {
+    let roles: &str = row.try_get("roles")?;
+    let choice: &str = row.try_get("choice")?;
+    Ok(Ballot {
+        voter: UserId(unsf(row.try_get("voter_id")?)),
+        voter_name: row.try_get("voter_name")?,
+        roles: roles
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(|r| r.parse::<Role>().map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()?,
+        choice: Choice::parse(choice)
+            .with_context(|| format!("Unknown stored choice `{choice}`"))?,
+        reason: row.try_get("reason")?,
+        at: parse_ts(row.try_get("cast_at")?)?,
+    })
+}
+
 /// How many votes were ever cast: votes are never deleted, so the newest id says it without
 /// counting the table.
 pub async fn count(db: impl SqliteExecutor<'_>) -> anyhow::Result<i64> {
