@@ -4,8 +4,9 @@
 use super::unit::Unit;
 use super::view::{ActionView, NoticeBody};
 use crate::config::Config;
-use crate::domain::{Audience, Effect, Notice, Release, Transition};
+use crate::domain::{Audience, Effect, Notice, Release, ReleaseId, Transition};
 use crate::store;
+use crate::store::executions::ExecutionRecord;
 use crate::store::outbox::{NewRow, OutboxKind};
 
 /// Writes `step`, which moved the release on from `before`, into the unit. A step with no
@@ -40,11 +41,9 @@ pub(super) async fn apply(
             Effect::RefreshCard => unit.send(row(OutboxKind::RefreshCard)),
             Effect::Notify { audience, notice } => {
                 let last_action = match notice {
-                    Notice::Progress { .. } => {
-                        let done = store::executions::history(&mut *unit.tx, release.id).await?;
-                        done.last()
-                            .map(|record| ActionView::new(record, &config.rollout))
-                    }
+                    Notice::Progress { .. } => last_action(unit, release.id)
+                        .await?
+                        .map(|record| ActionView::new(&record, &config.rollout)),
                     _ => None,
                 };
                 let body = serde_json::to_string(&NoticeBody {
@@ -62,20 +61,35 @@ pub(super) async fn apply(
                 }
             }
             Effect::RunAction(action) => {
-                store::executions::request(&mut *unit.tx, release.id, *action, now).await?;
+                store::executions::request(&mut unit.writes, release.id, *action, now);
+                unit.last_actions.remove(&release.id);
                 unit.wake.actions = true;
             }
             Effect::ScheduleTimer { timer, at } => {
-                store::timers::schedule(&mut *unit.tx, release.id, *timer, *at).await?;
+                store::timers::schedule(&mut unit.writes, release.id, *timer, *at);
                 unit.wake.timers = true;
             }
             Effect::CancelTimer(timer) => {
-                store::timers::cancel(&mut *unit.tx, release.id, *timer).await?;
+                store::timers::cancel(&mut unit.writes, release.id, *timer);
                 unit.wake.timers = true;
             }
         }
     }
     Ok(())
+}
+
+/// The executor's last job on `release`, from the group's reading when it has one.
+async fn last_action(
+    unit: &mut Unit,
+    release: ReleaseId,
+) -> anyhow::Result<Option<ExecutionRecord>> {
+    if let Some(last) = unit.last_actions.get(&release) {
+        return Ok(last.clone());
+    }
+    // Jobs this group asked for are read back too.
+    unit.flush().await?;
+    let done = store::executions::history(&mut *unit.tx, release).await?;
+    Ok(done.last().cloned())
 }
 
 /// Where a notice for `audience` goes: `(channel, may ping)`, a `None` channel being the

@@ -134,6 +134,7 @@ impl Writer<'_> {
         let tx = &mut *self.unit.tx;
         store::executions::finish(tx, execution.id, succeeded, output, now).await?;
         let id = execution.release_id;
+        self.unit.last_actions.remove(&id);
         self.load(id).await?;
         let plan = self.service.deploy_plan();
         if let Some(loaded) = self.kept.get_mut(&id) {

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Release, ReleaseId};
 use crate::store::batch::Batch;
+use crate::store::executions::ExecutionRecord;
 use crate::store::outbox::{NewRow, OutboxKind};
 use crate::store::votes::NewVote;
 use crate::store::{self, Db, Tx};
@@ -29,6 +30,11 @@ pub(super) struct Unit {
     votes: Vec<NewVote>,
     outbox: Vec<NewRow>,
     refreshed: FxHashSet<ReleaseId>,
+    /// Timers set and cleared and executor jobs asked for, in order.
+    pub writes: Batch,
+    /// The executor's last job per release, as progress notices quote it: read for the
+    /// group's progress ticks at once, and forgotten for a release whose jobs change.
+    pub last_actions: FxHashMap<ReleaseId, Option<ExecutionRecord>>,
     pub wake: Wake,
 }
 
@@ -60,6 +66,8 @@ impl Unit {
             votes: Vec::new(),
             outbox: Vec::new(),
             refreshed: FxHashSet::default(),
+            writes: Batch::new(),
+            last_actions: FxHashMap::default(),
             wake: Wake::default(),
         })
     }
@@ -91,7 +99,7 @@ impl Unit {
     /// Writes everything queued so far, in one round trip. Call before a query that reads
     /// what was queued.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
-        let mut batch = Batch::new();
+        let mut batch = std::mem::take(&mut self.writes);
         for (id, written) in self.changed.drain() {
             match written {
                 Written::Revision => store::releases::bump_revision(&mut batch, id),

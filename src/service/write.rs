@@ -21,7 +21,7 @@ use crate::domain::lifecycle::deploy::Outcome;
 use crate::domain::lifecycle::{self, poll};
 use crate::domain::{checklist, contract};
 use crate::domain::{
-    lookup, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Tally, Version,
+    lookup, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Tally, TimerKind, Version,
 };
 use crate::store;
 use crate::store::executions::Execution;
@@ -327,6 +327,18 @@ impl Service {
             })
             .collect();
         let taken = store::timers::take_all(&mut unit.tx, &firing).await?;
+        // The executor's last job of every release due a progress notice, in one statement.
+        let ticking: Vec<ReleaseId> = firing
+            .iter()
+            .filter(|timer| timer.kind == TimerKind::ProgressTick)
+            .map(|timer| timer.release_id)
+            .collect();
+        if !ticking.is_empty() {
+            let mut last = store::executions::last_of(&mut unit.tx, &ticking).await?;
+            for id in ticking {
+                unit.last_actions.insert(id, last.remove(&id));
+            }
+        }
         let mut answers = Vec::with_capacity(jobs.len());
         for (job, live) in jobs.iter().zip(live) {
             if !live {

@@ -7,6 +7,9 @@ use sqlx::{Arguments as _, Encode, Sqlite, SqliteExecutor, Type};
 
 /// SQL text and its bound values, in order; `?` placeholders only, since numbered ones would
 /// count across statements.
+/// The longest batch kept prepared between runs.
+const REPEATED_SQL: usize = 2048;
+
 #[derive(Default)]
 pub struct Batch {
     sql: String,
@@ -65,7 +68,11 @@ impl Batch {
         if self.sql.is_empty() {
             return Ok(Vec::new());
         }
+        // A short batch is a shape that comes back (a click, a timer firing) and is worth
+        // keeping prepared; long ones rarely repeat and would fill the statement cache.
+        let repeats = self.sql.len() <= REPEATED_SQL;
         sqlx::query_with(&self.sql, self.args)
+            .persistent(repeats)
             .fetch_all(db)
             .await
             .context("Cannot write the changes")

@@ -4,8 +4,10 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use rand::Rng as _;
-use sqlx::{Row, SqliteExecutor};
+use rustc_hash::FxHashMap;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 
+use super::batch::Batch;
 use super::{parse_ts, ts};
 use crate::domain::{Action, ReleaseId};
 
@@ -40,29 +42,21 @@ fn percent(action: Action) -> i64 {
 
 /// Asks for `action`: a new job, or a failed or unknown one made pending again (a person's
 /// retry). A job pending, running or succeeded is left alone, so nothing runs twice.
-pub async fn request(
-    db: impl SqliteExecutor<'_>,
-    release: ReleaseId,
-    action: Action,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO executions (release_id, action, stage, percent, idempotency_key, requested_at) \
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (release_id, action, stage) DO UPDATE SET \
-         state = 'pending', idempotency_key = excluded.idempotency_key, \
-         requested_at = excluded.requested_at, started_at = NULL, finished_at = NULL \
-         WHERE executions.state IN ('failed', 'unknown')",
-    )
-    .bind(release.0)
-    .bind(action.name())
-    .bind(i64::from(action.stage()))
-    .bind(percent(action))
-    .bind(new_key(release, action))
-    .bind(ts(now))
-    .execute(db)
-    .await
-    .context("Cannot queue the executor action")?;
-    Ok(())
+pub fn request(batch: &mut Batch, release: ReleaseId, action: Action, now: DateTime<Utc>) {
+    batch
+        .statement(
+            "INSERT INTO executions (release_id, action, stage, percent, idempotency_key, requested_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (release_id, action, stage) DO UPDATE SET \
+             state = 'pending', idempotency_key = excluded.idempotency_key, \
+             requested_at = excluded.requested_at, started_at = NULL, finished_at = NULL \
+             WHERE executions.state IN ('failed', 'unknown')",
+        )
+        .bind(release.0)
+        .bind(action.name())
+        .bind(i64::from(action.stage()))
+        .bind(percent(action))
+        .bind(new_key(release, action))
+        .bind(ts(now));
 }
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Execution> {
@@ -185,6 +179,36 @@ pub struct ExecutionRecord {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// The last job of each of `releases` that has one, as [`history`] would end, in one
+/// statement.
+pub async fn last_of(
+    conn: &mut SqliteConnection,
+    releases: &[ReleaseId],
+) -> anyhow::Result<FxHashMap<ReleaseId, ExecutionRecord>> {
+    let mut last = FxHashMap::default();
+    for chunk in releases.chunks(500) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT id, release_id, action, stage, percent, idempotency_key, attempts, requested_at, \
+             state, finished_at FROM executions WHERE id IN \
+             (SELECT MAX(id) FROM executions WHERE release_id IN (",
+        );
+        let mut ids = query.separated(", ");
+        for release in chunk {
+            ids.push_bind(release.0);
+        }
+        query.push(") GROUP BY release_id)");
+        let rows = query
+            .build()
+            .fetch_all(&mut *conn)
+            .await
+            .context("Cannot read the releases' last executor actions")?;
+        for row in &rows {
+            last.insert(ReleaseId(row.try_get("release_id")?), record(row)?);
+        }
+    }
+    Ok(last)
+}
+
 /// A release's jobs in the order they were first asked for.
 pub async fn history(
     db: impl SqliteExecutor<'_>,
@@ -198,16 +222,16 @@ pub async fn history(
     .fetch_all(db)
     .await
     .context("Cannot read the release's executor actions")?;
-    rows.iter()
-        .map(|row| {
-            Ok(ExecutionRecord {
-                action: from_row(row)?.action,
-                state: row.try_get("state")?,
-                finished_at: row
-                    .try_get::<Option<&str>, _>("finished_at")?
-                    .map(parse_ts)
-                    .transpose()?,
-            })
-        })
-        .collect()
+    rows.iter().map(record).collect()
+}
+
+fn record(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<ExecutionRecord> {
+    Ok(ExecutionRecord {
+        action: from_row(row)?.action,
+        state: row.try_get("state")?,
+        finished_at: row
+            .try_get::<Option<&str>, _>("finished_at")?
+            .map(parse_ts)
+            .transpose()?,
+    })
 }

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 
+use super::batch::Batch;
 use super::{parse_ts, ts};
 use crate::domain::{ReleaseId, TimerKind};
 
@@ -18,37 +19,22 @@ pub struct Timer {
 }
 
 /// Sets (or moves) the timer of this kind for the release.
-pub async fn schedule(
-    db: impl SqliteExecutor<'_>,
-    release: ReleaseId,
-    kind: TimerKind,
-    due_at: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO timers (release_id, kind, due_at) VALUES (?, ?, ?) \
-         ON CONFLICT (release_id, kind) DO UPDATE SET due_at = excluded.due_at",
-    )
-    .bind(release.0)
-    .bind(kind.as_str())
-    .bind(ts(due_at))
-    .execute(db)
-    .await
-    .context("Cannot schedule the timer")?;
-    Ok(())
-}
-
-pub async fn cancel(
-    db: impl SqliteExecutor<'_>,
-    release: ReleaseId,
-    kind: TimerKind,
-) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM timers WHERE release_id = ? AND kind = ?")
+pub fn schedule(batch: &mut Batch, release: ReleaseId, kind: TimerKind, due_at: DateTime<Utc>) {
+    batch
+        .statement(
+            "INSERT INTO timers (release_id, kind, due_at) VALUES (?, ?, ?) \
+             ON CONFLICT (release_id, kind) DO UPDATE SET due_at = excluded.due_at",
+        )
         .bind(release.0)
         .bind(kind.as_str())
-        .execute(db)
-        .await
-        .context("Cannot cancel the timer")?;
-    Ok(())
+        .bind(ts(due_at));
+}
+
+pub fn cancel(batch: &mut Batch, release: ReleaseId, kind: TimerKind) {
+    batch
+        .statement("DELETE FROM timers WHERE release_id = ? AND kind = ?")
+        .bind(release.0)
+        .bind(kind.as_str());
 }
 
 /// Removes the timers that are firing, in one statement, and returns the ids of those still
@@ -144,20 +130,18 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
         for id in 1..=3 {
             insert_planned(&db, id, &format!("1.{id}.0"), None).await;
-            schedule(db.writer(), ReleaseId(id), TimerKind::StageHold, now)
-                .await
-                .unwrap();
+            let mut batch = Batch::new();
+            schedule(&mut batch, ReleaseId(id), TimerKind::StageHold, now);
+            batch.run(db.writer()).await.unwrap();
         }
         let read = due(db.reader(), now).await.unwrap();
         assert_eq!(read.len(), 3);
         // Since they were read: one moved, one cancelled.
         let later = now + TimeDelta::minutes(5);
-        schedule(db.writer(), ReleaseId(2), TimerKind::StageHold, later)
-            .await
-            .unwrap();
-        cancel(db.writer(), ReleaseId(3), TimerKind::StageHold)
-            .await
-            .unwrap();
+        let mut batch = Batch::new();
+        schedule(&mut batch, ReleaseId(2), TimerKind::StageHold, later);
+        cancel(&mut batch, ReleaseId(3), TimerKind::StageHold);
+        batch.run(db.writer()).await.unwrap();
 
         let mut conn = db.writer().acquire().await.unwrap();
         let firing: Vec<&Timer> = read.iter().collect();
