@@ -235,3 +235,52 @@ fn record(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<ExecutionRecord> {
             .transpose()?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone as _};
+
+    use super::*;
+    use crate::store::releases::insert_planned;
+    use crate::store::Db;
+
+    #[tokio::test]
+    async fn the_last_job_of_many_releases_is_read_at_once_as_each_history_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("e.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
+        for id in 1..=3 {
+            insert_planned(&db, id, &format!("1.{id}.0"), None).await;
+        }
+        let mut batch = Batch::new();
+        let canary = Action::Deploy {
+            stage: 0,
+            percent: 1,
+        };
+        let wider = Action::Deploy {
+            stage: 1,
+            percent: 10,
+        };
+        request(&mut batch, ReleaseId(1), canary, now);
+        request(
+            &mut batch,
+            ReleaseId(1),
+            wider,
+            now + TimeDelta::minutes(30),
+        );
+        request(&mut batch, ReleaseId(2), canary, now);
+        batch.run(db.writer()).await.unwrap();
+
+        let mut conn = db.writer().acquire().await.unwrap();
+        let releases = [ReleaseId(1), ReleaseId(2), ReleaseId(3)];
+        let last = last_of(&mut conn, &releases).await.unwrap();
+        assert_eq!(last.len(), 2, "release 3 has no job");
+        for release in [ReleaseId(1), ReleaseId(2)] {
+            let history = history(db.reader(), release).await.unwrap();
+            assert_eq!(last.get(&release), history.last());
+        }
+        assert_eq!(last[&ReleaseId(1)].action, wider);
+    }
+}
