@@ -211,6 +211,8 @@ async fn a_card_refused_403_shows_in_status_and_is_posted_once_the_permission_is
     // The operator granted the permission: the fake answers 200 again.
     t.card("8.5.0").await;
     assert_eq!(cards(&t), 1, "the card is posted exactly once");
+    // The fake has the card; the bot records it as sent once the answer is settled.
+    t.wait_nothing_failing().await;
     let metrics = t.metrics().await;
     assert!(
         metrics.contains("gonogo_discord_responses_total{status=\"403\"} 4"),

@@ -408,6 +408,20 @@ impl Tester {
     /// Waits until a pending outbox row has failed `attempts` times and is scheduled for a
     /// retry, so a test advances the clock only after the bot has chosen its retry time.
     pub async fn wait_retry_scheduled(&self, attempts: i64) {
+        let scheduled = format!("an outbox retry with {attempts} attempts is scheduled");
+        self.wait_failing(&scheduled, |failed| failed >= attempts)
+            .await;
+    }
+
+    /// Waits until no outbox row is failing: a delivery the fake took has been settled.
+    pub async fn wait_nothing_failing(&self) {
+        self.wait_failing("every failing outbox row is settled", |failed| failed == 0)
+            .await;
+    }
+
+    /// Waits until the most attempts of a failing pending outbox row (0 with none) satisfy
+    /// `pred`.
+    async fn wait_failing(&self, description: &str, pred: impl Fn(i64) -> bool) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             let failed: i64 = sqlx::query_scalar(
@@ -417,7 +431,7 @@ impl Tester {
             .fetch_one(self.db())
             .await
             .expect("outbox");
-            if failed >= attempts {
+            if pred(failed) {
                 return;
             }
             if std::time::Instant::now() >= deadline {
@@ -427,9 +441,7 @@ impl Tester {
                 .fetch_all(self.db())
                 .await
                 .expect("outbox");
-                panic!(
-                    "no outbox retry with {attempts} attempts was scheduled; the outbox: {rows:#?}"
-                );
+                panic!("timed out waiting until {description}; the outbox: {rows:#?}");
             }
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
