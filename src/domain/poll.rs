@@ -321,7 +321,9 @@ mod tests {
         let tally = count(ReleaseKind::Minor, &history);
         assert_eq!(tally.slots()[0].missing(), 1);
         let bob = ballot(3, &[Role::Team], Choice::Go);
-        assert!(count(ReleaseKind::Minor, &[alice, bob]).is_approved());
+        let both = count(ReleaseKind::Minor, &[alice, bob]);
+        assert!(both.is_approved());
+        assert_eq!(both.slots()[0].missing(), 0);
     }
 
     #[test]

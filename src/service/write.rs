@@ -597,7 +597,6 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::domain::{Role, UserId};
     use crate::messages::Messages;
-    use crate::store::Db;
 
     const CONFIG: &str = r#"
 [discord]
@@ -626,10 +625,7 @@ exec = "500000000000000004"
 
     #[tokio::test]
     async fn a_request_queued_past_discords_deadline_is_discarded_unwritten() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("w.db").display());
-        let db = Db::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
+        let (db, _dir) = crate::store::test_db().await;
         let env = [("GONOGO_DISCORD__TOKEN", "t")];
         let config = Arc::new(crate::config::load_from_str(CONFIG, &env).unwrap());
         let clock = Arc::new(ManualClock::new(

@@ -242,14 +242,11 @@ mod tests {
 
     use super::*;
     use crate::store::releases::insert_planned;
-    use crate::store::Db;
+    use crate::store::test_db;
 
     #[tokio::test]
     async fn the_last_job_of_many_releases_is_read_at_once_as_each_history_ends() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("e.db").display());
-        let db = Db::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
+        let (db, _dir) = test_db().await;
         let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
         for id in 1..=3 {
             insert_planned(&db, id, &format!("1.{id}.0"), None).await;

@@ -114,6 +114,17 @@ impl Db {
     }
 }
 
+/// A fresh database file with every migration applied, and the directory that holds it: the
+/// fixture of the tests that read and write tables.
+#[cfg(test)]
+pub(crate) async fn test_db() -> (Db, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("gonogo.db").display());
+    let db = Db::connect(&url).await.expect("open the database");
+    db.migrate().await.expect("migrate the database");
+    (db, dir)
+}
+
 /// Formats a time the way every table stores it (`2026-03-02T10:00:00.000Z`): fixed width, so
 /// text order is time order. RFC 3339 with milliseconds and `Z` is exactly that format, and
 /// chrono writes it without interpreting a format string on every call.

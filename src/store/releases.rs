@@ -399,13 +399,7 @@ mod tests {
     use crate::domain::ReleaseState;
     use crate::store::Db;
 
-    async fn db() -> (Db, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("gonogo.db").display());
-        let db = Db::connect(&url).await.unwrap();
-        db.migrate().await.unwrap();
-        (db, dir)
-    }
+    use crate::store::test_db as db;
 
     async fn planned(db: &Db, id: i64, version: &str) -> Release {
         insert_planned(db, id, version, None).await

@@ -118,15 +118,10 @@ mod tests {
 
     use super::*;
     use crate::store::releases::insert_planned;
-    use crate::store::Db;
 
     #[tokio::test]
     async fn only_timers_still_as_read_are_taken() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
-        db.migrate().await.unwrap();
+        let (db, _dir) = crate::store::test_db().await;
         let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
         for id in 1..=3 {
             insert_planned(&db, id, &format!("1.{id}.0"), None).await;
