@@ -1,5 +1,7 @@
 //! Vote counting: who fills which approver slot, and whether the poll is decided.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -71,6 +73,8 @@ pub struct Tally {
     candidates: Vec<usize>,
     /// For each seat, the index into `candidates` of its holder.
     seat_holder: Vec<Option<usize>>,
+    /// Indices into `current` of the No-Go ballots, so the veto is found without a scan.
+    no_go: BTreeSet<usize>,
 }
 
 impl Tally {
@@ -88,6 +92,7 @@ impl Tally {
             position: FxHashMap::default(),
             candidates: Vec::new(),
             seat_holder: vec![None; policy.approvers.iter().map(|s| usize::from(s.count)).sum()],
+            no_go: BTreeSet::new(),
         }
     }
 
@@ -111,12 +116,18 @@ impl Tally {
     /// Counts one more ballot. A first vote only tries to seat its voter, which leaves the
     /// seating exactly as a count from scratch would; a changed vote counts everyone again.
     pub fn cast(&mut self, ballot: Ballot) {
-        if let Some(&at) = self.position.get(&ballot.voter) {
+        let known = self.position.get(&ballot.voter).copied();
+        let at = known.unwrap_or(self.current.len());
+        if ballot.choice == Choice::NoGo {
+            self.no_go.insert(at);
+        } else {
+            self.no_go.remove(&at);
+        }
+        if known.is_some() {
             self.current[at] = ballot;
             self.seat_everyone();
             return;
         }
-        let at = self.current.len();
         self.position.insert(ballot.voter, at);
         let candidate = self.may_sit(&ballot);
         self.current.push(ballot);
@@ -181,7 +192,7 @@ impl Tally {
 
     /// The first No-Go among the current ballots: a veto.
     pub fn veto(&self) -> Option<&Ballot> {
-        self.current.iter().find(|b| b.choice == Choice::NoGo)
+        self.no_go.first().map(|&at| &self.current[at])
     }
 
     pub fn latest_of(&self, voter: UserId) -> Option<&Ballot> {
@@ -405,10 +416,31 @@ mod tests {
             tally.cast(click.clone());
             let from_scratch = Tally::count(&policy, AUTHOR, &clicks[..=n]);
             assert_eq!(tally.slots(), from_scratch.slots(), "after click {n}");
+            assert_eq!(tally.veto(), from_scratch.veto(), "after click {n}");
         }
         let seated: Vec<UserId> = tally.seated().iter().map(|b| b.voter).collect();
         assert_eq!(seated, [UserId(3), UserId(2)]);
         assert!(tally.is_approved());
+    }
+
+    #[test]
+    fn the_first_no_go_in_line_is_the_veto_until_it_turns_go() {
+        let mut tally = count(
+            ReleaseKind::Minor,
+            &[
+                ballot(2, &[Role::Team], Choice::Go),
+                ballot(3, &[Role::Team], Choice::NoGo),
+                ballot(4, &[Role::Team], Choice::NoGo),
+            ],
+        );
+        assert_eq!(tally.veto().map(|b| b.voter), Some(UserId(3)));
+        tally.cast(ballot(2, &[Role::Team], Choice::NoGo));
+        assert_eq!(tally.veto().map(|b| b.voter), Some(UserId(2)));
+        tally.cast(ballot(2, &[Role::Team], Choice::Go));
+        tally.cast(ballot(3, &[Role::Team], Choice::Go));
+        assert_eq!(tally.veto().map(|b| b.voter), Some(UserId(4)));
+        tally.cast(ballot(4, &[Role::Team], Choice::Go));
+        assert!(tally.veto().is_none());
     }
 
     #[test]
