@@ -157,3 +157,66 @@ async fn metrics_move_to_their_own_listener_when_asked() {
     assert_eq!(live.status(), 200);
     t.finish().await;
 }
+
+#[test]
+fn the_http_door_reads_every_kind_of_interaction_as_serenity_does() {
+    let channel = RELEASES_CHANNEL;
+    let command = fixtures::slash_command(
+        11,
+        &author(),
+        channel,
+        GUILD_ID,
+        "release",
+        Some("plan"),
+        vec![("version", json!("1.0.0")), ("type", json!("minor"))],
+    );
+    let mut autocomplete = command.clone();
+    autocomplete["type"] = json!(4);
+    let payloads = [
+        fixtures::ping(),
+        command,
+        autocomplete,
+        fixtures::button(12, &team(1), channel, GUILD_ID, 13, "gng1:go:1"),
+        fixtures::select_on_message(
+            14,
+            &team(1),
+            GUILD_ID,
+            fixtures::minimal_message(channel, 15),
+            "gng1:tick:1:0",
+            &["0", "1"],
+        ),
+        fixtures::modal_submit(
+            16,
+            &team(1),
+            channel,
+            GUILD_ID,
+            "gng1:nogo:1",
+            vec![("reason", "broken")],
+        ),
+    ];
+    for payload in payloads {
+        let body = serde_json::to_vec(&payload).unwrap();
+        let ours = gonogo::http::parse_interaction(&body).expect("the door reads it");
+        let serenitys: serenity::all::Interaction = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            std::mem::discriminant(&ours),
+            std::mem::discriminant(&serenitys),
+            "type {}",
+            payload["type"]
+        );
+        assert_eq!(
+            serde_json::to_value(&ours).unwrap(),
+            serde_json::to_value(&serenitys).unwrap(),
+            "type {}",
+            payload["type"]
+        );
+    }
+    let mut unknown = fixtures::ping();
+    unknown["type"] = json!(9);
+    let error = gonogo::http::parse_interaction(&serde_json::to_vec(&unknown).unwrap())
+        .expect_err("no such kind");
+    assert!(
+        error.to_string().contains("unknown interaction type 9"),
+        "{error}"
+    );
+}
