@@ -121,12 +121,12 @@ async fn run(load: &Load) -> Figures {
     );
     bot.wait_healthy(&http, addr).await;
     let url = format!("http://{addr}/interactions");
-    let bodies = plan_and_prepare_clicks(&fake, &signer, &url, load.clicks).await;
+    let requests = plan_and_prepare_clicks(&fake, &signer, &url, load.clicks).await;
 
     let before = ProcessUse::of(bot.id());
     let started = Instant::now();
-    let mut clicks: Vec<Click> = futures::stream::iter(bodies)
-        .map(|body| click(&http, &signer, &url, body, started))
+    let mut clicks: Vec<Click> = futures::stream::iter(requests)
+        .map(|request| click(&http, &url, request, started))
         .buffer_unordered(load.concurrency)
         .collect()
         .await;
@@ -156,13 +156,22 @@ async fn run(load: &Load) -> Figures {
     }
 }
 
-/// Plans the release, waits for its card, and returns one serialized Go click per voter.
+/// One Go click, serialized and signed before the flood, as a load generator such as `wrk`
+/// sends prepared requests: the flood measures the bot, not the signing.
+struct Signed {
+    body: Vec<u8>,
+    timestamp: String,
+    signature: String,
+}
+
+/// Plans the release, waits for its card, and returns one signed Go click per voter. The
+/// signatures stay fresh: the bot accepts them for five minutes.
 async fn plan_and_prepare_clicks(
     fake: &FakeDiscord,
     signer: &Signer,
     url: &str,
     clicks: u32,
-) -> Vec<Vec<u8>> {
+) -> Vec<Signed> {
     let plan = plan_command(
         1_700_000_000_000_000_000,
         &author(),
@@ -183,7 +192,18 @@ async fn plan_and_prepare_clicks(
                 card.clone(),
                 &go,
             );
-            serde_json::to_vec(&click).expect("serialize the click")
+            let body = serde_json::to_vec(&click).expect("serialize the click");
+            let timestamp = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .expect("clock after 1970")
+                .as_secs()
+                .to_string();
+            let signature = signer.sign(&timestamp, &body);
+            Signed {
+                body,
+                timestamp,
+                signature,
+            }
         })
         .collect()
 }
@@ -277,19 +297,12 @@ fn quarter_rates(clicks: &[Click]) -> String {
 }
 
 /// Posts one signed click, timing only the request: the ack latency Discord would see.
-async fn click(
-    http: &reqwest::Client,
-    signer: &Signer,
-    url: &str,
-    body: Vec<u8>,
-    flood: Instant,
-) -> Click {
-    let timestamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
-        .to_string();
-    let signature = signer.sign(&timestamp, &body);
+async fn click(http: &reqwest::Client, url: &str, signed: Signed, flood: Instant) -> Click {
+    let Signed {
+        body,
+        timestamp,
+        signature,
+    } = signed;
     let request = http
         .post(url)
         .header("content-type", "application/json")
