@@ -19,7 +19,7 @@ use crate::discord::rest::Rest;
 use crate::messages::Messages;
 use crate::service::Service;
 use crate::store::{self, Db};
-use crate::{executor, housekeeping, http, scheduler};
+use crate::{checkpointer, executor, housekeeping, http, scheduler};
 
 /// A started bot.
 pub struct Running {
@@ -85,6 +85,10 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     supervise(&mut tasks, "housekeeping", &stop, {
         let (service, stop) = (service.clone(), stop.clone());
         move || housekeeping::run(service.clone(), stop.clone())
+    });
+    supervise(&mut tasks, "checkpointer", &stop, {
+        let (service, stop) = (service.clone(), stop.clone());
+        move || checkpointer::run(service.clone(), stop.clone())
     });
     supervise(&mut tasks, "audit head publisher", &stop, {
         let (service, stop) = (service.clone(), stop.clone());

@@ -1,6 +1,7 @@
 //! gonogo: a Discord bot that runs software releases from chat.
 
 pub mod app;
+pub mod checkpointer;
 pub mod clock;
 pub mod config;
 pub mod discord;

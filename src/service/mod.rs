@@ -63,6 +63,8 @@ pub struct Service {
     pub timers_wake: Arc<Notify>,
     /// Woken after every commit that may have queued an executor job.
     pub jobs_wake: Arc<Notify>,
+    /// Woken after every commit of the write path: its pages wait in the write-ahead log.
+    pub wal_wake: Arc<Notify>,
     /// Discord's answers that the metrics count.
     pub discord_answers: Arc<crate::metrics::DiscordAnswers>,
     /// Whether the slash commands are registered: until then gonogo is alive but not ready.
@@ -90,6 +92,7 @@ impl Service {
             outbox_wake: Arc::new(Notify::new()),
             timers_wake: Arc::new(Notify::new()),
             jobs_wake: Arc::new(Notify::new()),
+            wal_wake: Arc::new(Notify::new()),
             discord_answers: Arc::default(),
             ready: Arc::new(tokio::sync::watch::Sender::new(false)),
             writes: Arc::default(),
@@ -164,6 +167,7 @@ impl Service {
     }
 
     fn wake(&self, wake: Wake) {
+        self.wal_wake.notify_one();
         if wake.outbox {
             self.outbox_wake.notify_one();
         }

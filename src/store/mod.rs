@@ -22,6 +22,11 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Write transaction type used throughout the service.
 pub type Tx = Transaction<'static, Sqlite>;
 
+/// The most pages the write-ahead log holds before the writer copies them into the database
+/// itself, inside a commit. The checkpointer copies them long before, off the write path; this
+/// only bounds the log should it stop.
+const WRITER_CHECKPOINT_PAGES: &str = "10000";
+
 /// The database: one writer connection, so write transactions queue in-process instead of
 /// spinning on the `SQLite` busy lock, and a few readers that WAL lets run beside it.
 #[derive(Clone, Debug)]
@@ -50,7 +55,11 @@ impl Db {
         let options = connect_options(url)?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
+            )
             .await
             .with_context(|| format!("Cannot open the database `{url}`"))?;
         let reader = SqlitePoolOptions::new()
@@ -97,6 +106,17 @@ impl Db {
 
     pub fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// Copies what the write-ahead log holds into the database file without waiting for the
+    /// writer or the readers; returns the log's pages and how many of them are copied.
+    pub async fn checkpoint(&self) -> anyhow::Result<(i64, i64)> {
+        let (_busy, log, copied): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&self.reader)
+                .await
+                .context("Cannot checkpoint the database")?;
+        Ok((log, copied))
     }
 
     /// Whether the database answers a query.
@@ -147,4 +167,38 @@ pub fn sf(id: u64) -> i64 {
 #[expect(clippy::cast_sign_loss, reason = "stored from a u64 by `sf`")]
 pub fn unsf(id: i64) -> u64 {
     id as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_db;
+
+    #[tokio::test]
+    async fn the_writer_leaves_the_log_to_the_checkpointer_which_copies_all_of_it() {
+        let (db, _dir) = test_db().await;
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query("CREATE TABLE filler (text TEXT NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // Past SQLite's own threshold of 1,000 pages, at which a writer checkpoints itself.
+        for _ in 0..12 {
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
+                 INSERT INTO filler SELECT printf('%.4000c', 'x') FROM n",
+            )
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let (log, copied) = db.checkpoint().await.unwrap();
+        assert!(
+            log > 1_000,
+            "the writer checkpointed itself: {log} pages left"
+        );
+        assert_eq!(copied, log);
+    }
 }
