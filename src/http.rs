@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serenity::interactions_endpoint::Verifier;
 use serenity::model::application::{Interaction, InteractionType};
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -18,11 +17,12 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::discord::handler::Handler;
 use crate::metrics;
+use crate::signatures::Signatures;
 
 #[derive(Clone)]
 struct Door {
     handler: Handler,
-    verifier: Arc<Verifier>,
+    signatures: Arc<Signatures>,
 }
 
 /// Discord's interaction payloads are a few kilobytes; anything near this is not one.
@@ -39,11 +39,11 @@ pub fn router(
     public_key: &[u8; 32],
     with_metrics: bool,
 ) -> anyhow::Result<Router> {
-    let verifier = Verifier::try_new(*public_key)
-        .map_err(|_| anyhow::anyhow!("discord.public_key is not an Ed25519 key"))?;
+    let signatures = Signatures::new(public_key)
+        .ok_or_else(|| anyhow::anyhow!("discord.public_key is not an Ed25519 key"))?;
     let door = Door {
         handler,
-        verifier: Arc::new(verifier),
+        signatures: Arc::new(signatures),
     };
     let mut router = Router::new()
         .route("/interactions", post(interactions))
@@ -86,7 +86,7 @@ async fn interactions(State(door): State<Door>, headers: HeaderMap, body: Bytes)
     ) else {
         return (StatusCode::UNAUTHORIZED, "missing signature").into_response();
     };
-    if door.verifier.verify(signature, timestamp, &body).is_err() {
+    if !door.signatures.verify(signature, timestamp, &body).await {
         return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
     }
     // A captured request must not be replayable later: Discord signs the time it sent it.

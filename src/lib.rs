@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod prometheus;
 pub mod scheduler;
 pub mod service;
+pub mod signatures;
 pub mod store;
 
 pub use store::MIGRATOR;
