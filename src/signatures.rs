@@ -43,7 +43,9 @@ impl Signatures {
         // Requests already read on other tasks get a turn to join this batch; whichever
         // task looks first checks everything waiting, its own signature included or not.
         tokio::task::yield_now().await;
-        let batch = std::mem::take(&mut *self.lock());
+        let mut batch = std::mem::take(&mut *self.lock());
+        // A request dropped while it waited needs no answer.
+        batch.retain(|pending| !pending.answer.is_closed());
         self.check(batch);
         answered.await.unwrap_or(false)
     }

@@ -88,8 +88,8 @@ async fn last_action(
     }
     // Jobs this group asked for are read back too.
     unit.flush().await?;
-    let done = store::executions::history(&mut *unit.tx, release).await?;
-    Ok(done.last().cloned())
+    let mut last = store::executions::last_of(&mut unit.tx, &[release]).await?;
+    Ok(last.remove(&release))
 }
 
 /// Where a notice for `audience` goes: `(channel, may ping)`, a `None` channel being the

@@ -5,11 +5,11 @@ use anyhow::Context as _;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments as _, Encode, Sqlite, SqliteExecutor, Type};
 
-/// SQL text and its bound values, in order; `?` placeholders only, since numbered ones would
-/// count across statements.
 /// The longest batch kept prepared between runs.
 const REPEATED_SQL: usize = 2048;
 
+/// SQL text and its bound values, in order; `?` placeholders only, since numbered ones would
+/// count across statements.
 #[derive(Default)]
 pub struct Batch {
     sql: String,
