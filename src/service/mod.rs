@@ -70,7 +70,6 @@ pub struct Service {
     /// Whether the slash commands are registered: until then gonogo is alive but not ready.
     ready: Arc<tokio::sync::watch::Sender<bool>>,
     writes: Arc<WriteQueue>,
-    card_tallies: Arc<queries::CardTallies>,
     /// Where the metric gates read, when they watch rollouts.
     prometheus: Option<Prometheus>,
 }
@@ -96,7 +95,6 @@ impl Service {
             discord_answers: Arc::default(),
             ready: Arc::new(tokio::sync::watch::Sender::new(false)),
             writes: Arc::default(),
-            card_tallies: Arc::default(),
         }
     }
 

@@ -5,26 +5,9 @@ use super::view::{ReleaseView, UndeliveredView};
 use super::{Service, UserError};
 use crate::domain::lifecycle::overrides;
 use crate::domain::stats;
-use crate::domain::{lookup, Refusal, ReleaseId, Tally, Version};
+use crate::domain::{lookup, Refusal, ReleaseId, Version};
 use crate::store;
 use crate::store::releases::StoredRelease;
-
-/// The standings of open polls between renders of their cards, each with the id of the last
-/// vote it counted.
-#[derive(Default)]
-pub(super) struct CardTallies(std::sync::Mutex<rustc_hash::FxHashMap<ReleaseId, (i64, Tally)>>);
-
-impl CardTallies {
-    fn take(&self, id: ReleaseId) -> Option<(i64, Tally)> {
-        self.0.lock().ok()?.remove(&id)
-    }
-
-    fn keep(&self, id: ReleaseId, counted: i64, tally: Tally) {
-        if let Ok(mut kept) = self.0.lock() {
-            kept.insert(id, (counted, tally));
-        }
-    }
-}
 
 /// At most this many undelivered messages are listed, so the answer stays within Discord's
 /// 2,000 characters.
@@ -82,26 +65,26 @@ impl Service {
     /// The read model of a release as of one consistent snapshot, with that snapshot's
     /// revision, so a sender can tell whether what it rendered is still current.
     pub async fn card_snapshot(&self, id: ReleaseId) -> anyhow::Result<Option<(i64, ReleaseView)>> {
-        // One read transaction: the release and its votes come from the same committed state,
-        // never a mix of before and after a concurrent vote.
+        // Between groups, what the writer keeps is what is committed: a snapshot begun then
+        // matches the writer's standing of the poll, so a busy poll's card is rendered from
+        // that standing instead of reading its votes back for every render.
+        let kept = self.writes.between_groups().await;
         let mut read = self.db.reader().begin().await?;
         let Some(stored) = store::releases::get(&mut *read, id).await? else {
             return Ok(None);
         };
-        // An open poll's card is rendered again and again as votes come in: its standing is
-        // kept between renders and only the votes cast since are read.
-        let release = &stored.release;
-        let policy = self.config.policies.get(release.kind);
-        let kept = self.card_tallies.take(id);
-        let (counted, mut tally) = kept.unwrap_or_else(|| (0, Tally::new(policy, release.author)));
-        let counted = store::votes::count_since(&mut *read, id, counted, &mut tally).await?;
         let executions = store::executions::history(&mut *read, id).await?;
-        read.commit().await?;
         let plan = self.deploy_plan();
-        let view = ReleaseView::new(&stored, plan, &tally, &executions);
-        if release.state.is_open() {
-            self.card_tallies.keep(id, counted, tally);
-        }
+        let view = if let Some(tally) = kept.tally(id) {
+            ReleaseView::new(&stored, plan, tally, &executions)
+        } else {
+            // Not kept: counted from the same snapshot, without holding up the writer.
+            drop(kept);
+            let policy = self.config.policies.get(stored.release.kind);
+            let tally = store::votes::tally(&mut *read, &stored.release, policy).await?;
+            ReleaseView::new(&stored, plan, &tally, &executions)
+        };
+        read.commit().await?;
         Ok(Some((stored.revision, view)))
     }
 }

@@ -170,6 +170,13 @@ pub(super) struct Kept {
     last_commit: Option<Instant>,
 }
 
+impl Kept {
+    /// The standing of the poll on `id`, if the writer keeps the release.
+    pub(super) fn tally(&self, id: ReleaseId) -> Option<&Tally> {
+        self.releases.get(&id).map(|loaded| &loaded.tally)
+    }
+}
+
 /// A writer that committed this recently is busy: a small group then waits [`GATHER`] for
 /// the requests arriving behind it, since a group's commit costs about the same whatever its
 /// size. An idle writer never waits.
@@ -190,6 +197,11 @@ pub(super) struct Loaded {
 type Answers = Vec<Result<Done, UserError>>;
 
 impl WriteQueue {
+    /// What the writer keeps, once no group is being written: it then matches the database.
+    pub(super) async fn between_groups(&self) -> tokio::sync::MutexGuard<'_, Kept> {
+        self.writer.lock().await
+    }
+
     fn push(&self, job: Job) -> anyhow::Result<()> {
         self.lock_pending()?.push(job);
         Ok(())
@@ -623,15 +635,66 @@ exec = "500000000000000004"
         }
     }
 
-    #[tokio::test]
-    async fn a_request_queued_past_discords_deadline_is_discarded_unwritten() {
-        let (db, _dir) = crate::store::test_db().await;
+    fn service_on(db: crate::store::Db) -> Service {
         let env = [("GONOGO_DISCORD__TOKEN", "t")];
         let config = Arc::new(crate::config::load_from_str(CONFIG, &env).unwrap());
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
         ));
-        let service = Service::new(db, config, clock, Arc::new(Messages::embedded()));
+        Service::new(db, config, clock, Arc::new(Messages::embedded()))
+    }
+
+    #[tokio::test]
+    async fn a_card_from_the_writers_standing_is_the_card_counted_from_the_votes() {
+        let (db, _dir) = crate::store::test_db().await;
+        let service = service_on(db.clone());
+        let major = Change::Plan {
+            actor: Actor {
+                id: UserId(7),
+                name: "Avery".into(),
+                roles: vec![Role::Lead],
+            },
+            request: PlanRequest::parse("7.0.0", "major", "x", None, None).unwrap(),
+        };
+        let Ok(Done::Planned(planned)) = service.submit(Some(1), major).await else {
+            panic!("the release is planned");
+        };
+        let id = planned.release.id;
+        for n in 0..3 {
+            let vote = Change::Vote(VoteRequest {
+                actor: Actor {
+                    id: UserId(100 + n),
+                    name: format!("Voter {n}"),
+                    roles: vec![Role::Team],
+                },
+                release: id,
+                choice: Choice::Go,
+                reason: None,
+            });
+            let voted = service.submit(Some(10 + n), vote).await;
+            assert!(matches!(voted, Ok(Done::Voted(_))), "vote {n} is accepted");
+        }
+        assert!(service.writes.between_groups().await.tally(id).is_some());
+        let (revision, from_writer) = service.card_snapshot(id).await.unwrap().unwrap();
+
+        // A service that keeps nothing counts the votes from the database.
+        let counted = service_on(db);
+        assert!(counted.writes.between_groups().await.tally(id).is_none());
+        let (read_revision, from_votes) = counted.card_snapshot(id).await.unwrap().unwrap();
+
+        assert_eq!(revision, read_revision);
+        let names: Vec<&str> = from_writer.votes.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["Voter 0", "Voter 1", "Voter 2"]);
+        assert_eq!(
+            serde_json::to_value(&from_writer).unwrap(),
+            serde_json::to_value(&from_votes).unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_queued_past_discords_deadline_is_discarded_unwritten() {
+        let (db, _dir) = crate::store::test_db().await;
+        let service = service_on(db);
 
         let (stale_reply, stale_answer) = oneshot::channel();
         let waited = Instant::now()

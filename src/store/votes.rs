@@ -48,32 +48,16 @@ pub async fn tally(
     policy: &Policy,
 ) -> anyhow::Result<Tally> {
     let mut tally = Tally::new(policy, release.author);
-    count_since(db, release.id, 0, &mut tally).await?;
-    Ok(tally)
-}
-
-/// Counts into `tally` the votes on `release` cast after the vote with id `after`, and returns
-/// the id of the last vote counted (`after` when there was none). Votes are only ever added,
-/// so a tally that counted up to a vote needs only the ones after it.
-pub async fn count_since(
-    db: impl SqliteExecutor<'_>,
-    release: ReleaseId,
-    after: i64,
-    tally: &mut Tally,
-) -> anyhow::Result<i64> {
     let mut rows = sqlx::query(
-        "SELECT id, voter_id, voter_name, roles, choice, reason, cast_at FROM votes \
-         WHERE release_id = ? AND id > ? ORDER BY id",
+        "SELECT voter_id, voter_name, roles, choice, reason, cast_at FROM votes \
+         WHERE release_id = ? ORDER BY id",
     )
-    .bind(release.0)
-    .bind(after)
+    .bind(release.id.0)
     .fetch(db);
-    let mut last = after;
     while let Some(row) = rows.try_next().await.context("Cannot load the votes")? {
         tally.cast(ballot(&row)?);
-        last = row.try_get("id")?;
     }
-    Ok(last)
+    Ok(tally)
 }
 
 fn ballot(row: &SqliteRow) -> anyhow::Result<Ballot> {
