@@ -62,10 +62,20 @@ fn main() {
     } else {
         &SMOKE
     };
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    // The load generator runs on one thread, as `wrk` does, so it does not hand every request
+    // between its own threads; the fake Discord, a service of its own, runs on another.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let discord = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("fake Discord runtime");
     let mut costs = Vec::new();
     for load in loads {
-        let figures = runtime.block_on(run(load));
+        let figures = runtime.block_on(run(load, discord.handle()));
         figures.print(load);
         costs.push((load.clicks, figures.cpu_ms_per_vote()));
     }
@@ -101,8 +111,11 @@ struct Figures {
     violations: Vec<String>,
 }
 
-async fn run(load: &Load) -> Figures {
-    let fake = FakeDiscord::start().await;
+async fn run(load: &Load, discord: &tokio::runtime::Handle) -> Figures {
+    let fake = discord
+        .spawn(FakeDiscord::start())
+        .await
+        .expect("start the fake Discord");
     let signer = Signer::new();
     let dir = tempfile::tempdir().expect("temp dir");
     let addr = free_loopback_addr();
