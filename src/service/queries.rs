@@ -1,7 +1,7 @@
 //! Read-only questions: `/release status`, `/release list`, and a card's read model.
 
 use super::error::{refused, Result};
-use super::view::{ReleaseView, UndeliveredView};
+use super::view::{PollView, ReleaseView, UndeliveredView};
 use super::{Service, UserError};
 use crate::domain::lifecycle::overrides;
 use crate::domain::stats;
@@ -62,29 +62,32 @@ impl Service {
         open_postmortems(&self.db).await
     }
 
-    /// The read model of a release as of one consistent snapshot, with that snapshot's
-    /// revision, so a sender can tell whether what it rendered is still current.
+    /// The read model of a release, with the revision of the snapshot it was read from: it
+    /// shows at least that revision, so a sender can tell whether what it rendered is current.
     pub async fn card_snapshot(&self, id: ReleaseId) -> anyhow::Result<Option<(i64, ReleaseView)>> {
-        // Between groups, what the writer keeps is what is committed: a snapshot begun then
-        // matches the writer's standing of the poll, so a busy poll's card is rendered from
-        // that standing instead of reading its votes back for every render.
-        let kept = self.writes.between_groups().await;
         let mut read = self.db.reader().begin().await?;
         let Some(stored) = store::releases::get(&mut *read, id).await? else {
             return Ok(None);
         };
-        let executions = store::executions::history(&mut *read, id).await?;
-        let plan = self.deploy_plan();
-        let view = if let Some(tally) = kept.tally(id) {
-            ReleaseView::new(&stored, plan, tally, &executions)
+        // An open poll's card is rendered again and again as votes come in: it takes the
+        // writer's standing, between groups, instead of reading every vote back. That standing
+        // is committed and at least as new as this snapshot. Any other poll no longer changes
+        // and is counted from the snapshot, without holding up the writer.
+        let kept = if stored.release.state.is_open() {
+            let kept = self.writes.between_groups().await;
+            kept.tally(id).map(PollView::of)
         } else {
-            // Not kept: counted from the same snapshot, without holding up the writer.
-            drop(kept);
-            let policy = self.config.policies.get(stored.release.kind);
-            let tally = store::votes::tally(&mut *read, &stored.release, policy).await?;
-            ReleaseView::new(&stored, plan, &tally, &executions)
+            None
         };
+        let poll = if let Some(poll) = kept {
+            poll
+        } else {
+            let policy = self.config.policies.get(stored.release.kind);
+            PollView::of(&store::votes::tally(&mut *read, &stored.release, policy).await?)
+        };
+        let executions = store::executions::history(&mut *read, id).await?;
         read.commit().await?;
+        let view = ReleaseView::new(&stored, self.deploy_plan(), poll, &executions);
         Ok(Some((stored.revision, view)))
     }
 }

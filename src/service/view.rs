@@ -215,32 +215,22 @@ pub struct VoteView {
     pub choice: String,
 }
 
-impl ReleaseView {
-    pub fn new(
-        stored: &StoredRelease,
-        plan: Plan<'_>,
-        tally: &Tally,
-        executions: &[ExecutionRecord],
-    ) -> ReleaseView {
-        let release = &stored.release;
-        let rollout = plan.rollout;
+/// What a card shows of a poll's standing: taken from the tally on its own, so the tally
+/// need not be held while the rest of the card is read.
+pub struct PollView {
+    slots: Vec<SlotView>,
+    votes: Vec<VoteView>,
+    more_votes: usize,
+}
+
+impl PollView {
+    pub fn of(tally: &Tally) -> PollView {
         let name_of = |id: UserId| {
             tally
                 .latest_of(id)
                 .map_or_else(|| id.to_string(), |b| b.voter_name.clone())
         };
-        ReleaseView {
-            id: release.id.0,
-            version: release.version.to_string(),
-            kind: release.kind.to_string(),
-            state: release.state.to_string(),
-            open: release.state.is_open(),
-            summary: release.summary.clone(),
-            changelog: release.changelog.clone(),
-            environment: release.environment.clone(),
-            author: stored.author_name.clone(),
-            expires_at: release.expires_at.timestamp(),
-            decision_reason: release.decision_reason.clone(),
+        PollView {
             slots: tally
                 .slots()
                 .iter()
@@ -262,6 +252,34 @@ impl ReleaseView {
                     choice: b.choice.as_str().to_owned(),
                 })
                 .collect(),
+        }
+    }
+}
+
+impl ReleaseView {
+    pub fn new(
+        stored: &StoredRelease,
+        plan: Plan<'_>,
+        poll: PollView,
+        executions: &[ExecutionRecord],
+    ) -> ReleaseView {
+        let release = &stored.release;
+        let rollout = plan.rollout;
+        ReleaseView {
+            id: release.id.0,
+            version: release.version.to_string(),
+            kind: release.kind.to_string(),
+            state: release.state.to_string(),
+            open: release.state.is_open(),
+            summary: release.summary.clone(),
+            changelog: release.changelog.clone(),
+            environment: release.environment.clone(),
+            author: stored.author_name.clone(),
+            expires_at: release.expires_at.timestamp(),
+            decision_reason: release.decision_reason.clone(),
+            slots: poll.slots,
+            votes: poll.votes,
+            more_votes: poll.more_votes,
             overrides: release
                 .overrides
                 .iter()
