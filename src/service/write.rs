@@ -628,7 +628,7 @@ exec = "500000000000000004"
         Change::Plan {
             actor: Actor {
                 id: UserId(7),
-                name: "Avery".into(),
+                name: "The author".into(),
                 roles: vec![Role::Lead],
             },
             request: PlanRequest::parse(version, "patch", "x", None, None).unwrap(),
@@ -651,7 +651,7 @@ exec = "500000000000000004"
         let major = Change::Plan {
             actor: Actor {
                 id: UserId(7),
-                name: "Avery".into(),
+                name: "The author".into(),
                 roles: vec![Role::Lead],
             },
             request: PlanRequest::parse("7.0.0", "major", "x", None, None).unwrap(),
