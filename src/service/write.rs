@@ -624,14 +624,14 @@ team = "500000000000000003"
 exec = "500000000000000004"
 "#;
 
-    fn plan(version: &str) -> Change {
+    fn plan(version: &str, kind: &str) -> Change {
         Change::Plan {
             actor: Actor {
                 id: UserId(7),
                 name: "The author".into(),
                 roles: vec![Role::Lead],
             },
-            request: PlanRequest::parse(version, "patch", "x", None, None).unwrap(),
+            request: PlanRequest::parse(version, kind, "x", None, None).unwrap(),
         }
     }
 
@@ -648,15 +648,8 @@ exec = "500000000000000004"
     async fn a_card_from_the_writers_standing_is_the_card_counted_from_the_votes() {
         let (db, _dir) = crate::store::test_db().await;
         let service = service_on(db.clone());
-        let major = Change::Plan {
-            actor: Actor {
-                id: UserId(7),
-                name: "The author".into(),
-                roles: vec![Role::Lead],
-            },
-            request: PlanRequest::parse("7.0.0", "major", "x", None, None).unwrap(),
-        };
-        let Ok(Done::Planned(planned)) = service.submit(Some(1), major).await else {
+        let Ok(Done::Planned(planned)) = service.submit(Some(1), plan("7.0.0", "major")).await
+        else {
             panic!("the release is planned");
         };
         let id = planned.release.id;
@@ -704,7 +697,7 @@ exec = "500000000000000004"
             .writes
             .push(Job {
                 interaction: Some(1),
-                change: plan("1.0.0"),
+                change: plan("1.0.0", "patch"),
                 reply: stale_reply,
                 queued_at: waited,
             })
@@ -715,12 +708,12 @@ exec = "500000000000000004"
             .writes
             .push(Job {
                 interaction: Some(2),
-                change: plan("2.0.0"),
+                change: plan("2.0.0", "patch"),
                 reply: gone_reply,
                 queued_at: Instant::now(),
             })
             .unwrap();
-        let fresh = service.submit(Some(3), plan("3.0.0")).await;
+        let fresh = service.submit(Some(3), plan("3.0.0", "patch")).await;
         assert!(matches!(fresh, Ok(Done::Planned(_))));
         assert!(matches!(
             stale_answer.await.unwrap(),
