@@ -268,6 +268,8 @@ fn deploy_finished(
 }
 
 /// The current stage's hold ended: the next stage starts, or after the last, the verification.
+/// A stage with no action to run and no hold ends as it starts, in the same step: a round trip
+/// through the timer table would only make the next stage late.
 pub fn hold_ended(release: &Release, plan: Plan<'_>, now: DateTime<Utc>) -> Option<Transition> {
     let deployment = release.deployment.as_ref()?;
     if release.state != ReleaseState::Deploying
@@ -277,31 +279,41 @@ pub fn hold_ended(release: &Release, plan: Plan<'_>, now: DateTime<Utc>) -> Opti
     }
     let mut next = release.clone();
     let mut effects = vec![Effect::RefreshCard];
-    let event = if plan.rollout.is_last(deployment.stage) {
-        next.state = ReleaseState::Verifying;
+    let mut events = Vec::new();
+    loop {
         let d = next.deployment.as_mut()?;
-        let ends = now + plan.rollout.verify_for;
-        d.verify_started_at = Some(now);
-        d.clock_ends_at = Some(ends);
-        effects.push(Effect::ScheduleTimer {
-            timer: TimerKind::VerificationEnd,
-            at: ends,
-        });
-        Event::VerificationStarted
-    } else {
-        let d = next.deployment.as_mut()?;
+        if plan.rollout.is_last(d.stage) {
+            next.state = ReleaseState::Verifying;
+            let ends = now + plan.rollout.verify_for;
+            d.verify_started_at = Some(now);
+            d.clock_ends_at = Some(ends);
+            effects.push(Effect::ScheduleTimer {
+                timer: TimerKind::VerificationEnd,
+                at: ends,
+            });
+            events.push(Event::VerificationStarted);
+            break;
+        }
         d.stage += 1;
         d.stage_started_at = now;
         d.clock_ends_at = None;
-        let stage = plan.rollout.stage_name(d.stage);
-        effects.extend(run_stage(&mut next, plan, now));
-        Event::StageStarted { stage }
-    };
+        events.push(Event::StageStarted {
+            stage: plan.rollout.stage_name(d.stage),
+        });
+        let holds = plan
+            .rollout
+            .stage(d.stage)
+            .is_some_and(|stage| stage.hold > TimeDelta::zero());
+        if plan.executor || holds {
+            effects.extend(run_stage(&mut next, plan, now));
+            break;
+        }
+    }
     Some(Transition {
         release: next,
         ballot: None,
         actor: None,
-        events: vec![event],
+        events,
         effects,
     })
 }

@@ -390,6 +390,51 @@ fn without_an_executor_only_the_schedule_runs() {
 }
 
 #[test]
+fn without_an_executor_a_stage_that_holds_nothing_leads_on_in_the_same_step() {
+    let mut rollout = Rollout::default();
+    rollout.stages[2].hold = TimeDelta::zero();
+    let plan = Plan {
+        rollout: &rollout,
+        executor: false,
+        gates: None,
+        past_guardrails: false,
+    };
+    let step = started(&rollout, false);
+    let ten = hold_ended(&step.release, plan, at(30)).unwrap();
+    let last = hold_ended(&ten.release, plan, at(150)).unwrap();
+    assert_eq!(
+        last.events,
+        [
+            Event::StageStarted {
+                stage: "50%".into()
+            },
+            Event::StageStarted {
+                stage: "100%".into()
+            },
+            Event::VerificationStarted
+        ],
+        "no stage is skipped, and none waits on a timer that is already due"
+    );
+    assert_eq!(last.release.state, ReleaseState::Verifying);
+    assert_eq!(deployment(&last.release).stage, 3);
+    assert_eq!(deployment(&last.release).verify_started_at, Some(at(150)));
+    assert_eq!(
+        timers(&last),
+        [(TimerKind::VerificationEnd, at(150) + TimeDelta::hours(24))]
+    );
+    let with_one = with_executor(&rollout);
+    let acted = hold_ended(&ten.release, with_one, at(150)).unwrap();
+    assert_eq!(
+        actions(&acted),
+        [Action::Deploy {
+            stage: 2,
+            percent: 50
+        }],
+        "a stage with an action to run waits for it"
+    );
+}
+
+#[test]
 fn a_hold_timer_that_fires_early_or_twice_changes_nothing() {
     let rollout = Rollout::default();
     let plan = with_executor(&rollout);
