@@ -142,7 +142,10 @@ async fn report(
     hwm_kb: u64,
     exit: std::process::ExitStatus,
 ) {
-    let lateness = lateness_ms(dir).await;
+    let by_timer = lateness_ms(dir).await;
+    let mut lateness = by_timer.concat();
+    lateness.sort_unstable();
+    let [hold, verify, done] = by_timer.map(|late| percentile(&late, 99));
     let (expected, delivered, duplicates) = notices(dir, fake).await;
     let missing = expected.saturating_sub(delivered);
     let (p50, p99) = (percentile(&lateness, 50), percentile(&lateness, 99));
@@ -158,6 +161,10 @@ async fn report(
     println!(
         "  timer lateness    p50 {p50} ms · p99 {p99} ms over {} timers",
         lateness.len()
+    );
+    println!(
+        "  p99 by timer      hold end {hold} ms · last stage to verification {verify} ms · \
+         verification end {done} ms"
     );
     println!(
         "  notices           {delivered} delivered of {expected} queued ({duplicates} duplicates)"
@@ -184,9 +191,10 @@ fn parse_ms(text: &str) -> i64 {
     at.and_utc().timestamp_millis()
 }
 
-/// How late each timed transition committed, from the audit trail: a stage starts `HOLD_MS`
-/// after the rollout started, the verification right after, completion `VERIFY_MS` later.
-async fn lateness_ms(dir: &Path) -> Vec<i64> {
+/// How late each timed transition committed, from the audit trail, by timer: a stage starts
+/// `HOLD_MS` after the rollout started, the verification right after, completion `VERIFY_MS`
+/// later.
+async fn lateness_ms(dir: &Path) -> [Vec<i64>; 3] {
     let mut db = open(dir).await;
     let rows = sqlx::query(
         "SELECT release_id, kind, at FROM audit_events WHERE kind IN \
@@ -205,21 +213,23 @@ async fn lateness_ms(dir: &Path) -> Vec<i64> {
             .or_default()
             .insert(kind, parse_ms(&at));
     }
-    let mut late = Vec::new();
+    let [mut hold, mut verify, mut done] = [Vec::new(), Vec::new(), Vec::new()];
     for times in by_release.values() {
         let at = |kind: &str| times.get(kind).copied();
         if let (Some(started), Some(stage)) = (at("deploy_started"), at("stage_started")) {
-            late.push(stage - (started + HOLD_MS));
+            hold.push(stage - (started + HOLD_MS));
         }
-        if let (Some(stage), Some(verify)) = (at("stage_started"), at("verification_started")) {
-            late.push(verify - stage);
+        if let (Some(stage), Some(verifying)) = (at("stage_started"), at("verification_started")) {
+            verify.push(verifying - stage);
         }
-        if let (Some(verify), Some(done)) = (at("verification_started"), at("completed")) {
-            late.push(done - (verify + VERIFY_MS));
+        if let (Some(verifying), Some(completed)) = (at("verification_started"), at("completed")) {
+            done.push(completed - (verifying + VERIFY_MS));
         }
     }
-    late.sort_unstable();
-    late
+    for late in [&mut hold, &mut verify, &mut done] {
+        late.sort_unstable();
+    }
+    [hold, verify, done]
 }
 
 /// Notices queued in the outbox, notices the fake received, and nonces it saw more than once.
