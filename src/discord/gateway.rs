@@ -9,6 +9,7 @@ use tracing::{info, warn};
 
 use super::commands::Command;
 use super::handler::Handler;
+use super::request::Request;
 use crate::config::DiscordConfig;
 
 /// Discord's own API base; anything else is a proxy (or the fake Discord in tests).
@@ -48,16 +49,13 @@ impl EventHandler for Door {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        let reply = self.handler.handle(&interaction).await;
+        let request = Request::from(interaction);
+        let reply = self.handler.handle(&request).await;
         if reply.replay {
             return;
         }
-        let (id, token) = match &interaction {
-            Interaction::Command(c) => (c.id, &c.token),
-            Interaction::Component(c) => (c.id, &c.token),
-            Interaction::Modal(m) => (m.id, &m.token),
-            Interaction::Autocomplete(a) => (a.id, &a.token),
-            _ => return,
+        let (Some(id), Some(token)) = (request.id(), request.token()) else {
+            return;
         };
         if let Err(cause) = ctx
             .http

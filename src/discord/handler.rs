@@ -2,14 +2,15 @@
 
 use serde_json::json;
 use serenity::all::{
-    ActionRowComponent, CommandInteraction, ComponentInteraction, ComponentInteractionDataKind,
-    CreateInteractionResponse, GuildId, Interaction, Member, ModalInteraction,
+    ActionRowComponent, CommandInteraction, CreateInteractionResponse, GuildId, InteractionId,
+    Member, ModalInteraction,
 };
 use tracing::{error, info_span, Instrument as _};
 
 use super::commands::Command;
 use super::custom_id::{ComponentAction, REASON_INPUT, RETRO_INPUTS};
 use super::replies::{ephemeral, reason_modal, retro_modal, user_error};
+use super::request::{Click, Request};
 use crate::domain::lifecycle::retro::Answers;
 use crate::domain::{checklist, Choice, PlanRequest, ReleaseId, RoleId, UserId};
 use crate::service::{Actor, Ask, Error, Result, Service, Target, UserError};
@@ -35,28 +36,23 @@ impl Handler {
         &self.service
     }
 
-    pub async fn handle(&self, interaction: &Interaction) -> Reply {
-        let (id, user) = match interaction {
-            Interaction::Command(c) => (c.id.get(), c.user.id.get()),
-            Interaction::Component(c) => (c.id.get(), c.user.id.get()),
-            Interaction::Modal(m) => (m.id.get(), m.user.id.get()),
-            _ => (0, 0),
-        };
+    pub async fn handle(&self, request: &Request) -> Reply {
+        let id = request.id().map_or(0, InteractionId::get);
         // Snowflakes go out as strings: JSON readers round integers past 2^53.
-        let span = info_span!("interaction", interaction_id = %id, user_id = %user);
-        self.dispatch(interaction).instrument(span).await
+        let span = info_span!("interaction", interaction_id = %id, user_id = %request.user_id());
+        self.dispatch(request).instrument(span).await
     }
 
-    async fn dispatch(&self, interaction: &Interaction) -> Reply {
+    async fn dispatch(&self, request: &Request) -> Reply {
         let served = Some(GuildId::new(self.service.config.discord.guild_id));
-        let result = match interaction {
-            Interaction::Ping(_) => Ok(CreateInteractionResponse::Pong),
+        let result = match request {
+            Request::Ping => Ok(CreateInteractionResponse::Pong),
             // Another server, or a direct message: nothing there is ours to touch.
-            _ if guild_of(interaction) != served => Err(UserError::OutsideGuild.into()),
-            Interaction::Command(command) => self.command(command).await,
-            Interaction::Component(component) => self.component(component).await,
-            Interaction::Modal(modal) => self.modal(modal).await,
-            _ => Err(UserError::InvalidInput(
+            _ if request.guild_id() != served => Err(UserError::OutsideGuild.into()),
+            Request::Command(command) => self.command(command).await,
+            Request::Click(click) => self.click(click).await,
+            Request::Modal(modal) => self.modal(modal).await,
+            Request::Unsupported { .. } => Err(UserError::InvalidInput(
                 "this kind of interaction is not supported".to_owned(),
             )
             .into()),
@@ -67,9 +63,12 @@ impl Handler {
             Err(Error::Internal(cause)) => return self.internal_error(&cause),
         };
         // A replay and a request discarded unwritten leave nothing to record.
-        if refusal != UserError::AlreadyHandled && refusal != UserError::TooLate {
+        if let (Some(id), true) = (
+            request.id(),
+            refusal != UserError::AlreadyHandled && refusal != UserError::TooLate,
+        ) {
             // A refusal is an answer too: its replay must not take effect later.
-            if let Err(cause) = self.service.record_handled(interaction.id().get()).await {
+            if let Err(cause) = self.service.record_handled(id.get()).await {
                 return self.internal_error(&cause);
             }
         }
@@ -289,24 +288,21 @@ impl Handler {
         Ok(ephemeral(text))
     }
 
-    async fn component(
-        &self,
-        component: &ComponentInteraction,
-    ) -> Result<CreateInteractionResponse> {
-        let actor = self.actor(component.member.as_ref(), component.user.id.get())?;
-        match ComponentAction::parse(&component.data.custom_id) {
+    async fn click(&self, click: &Click) -> Result<CreateInteractionResponse> {
+        let actor = self.actor(click.member.as_ref(), click.user_id())?;
+        match ComponentAction::parse(&click.data.custom_id) {
             Some(ComponentAction::Go(release)) => {
-                self.vote(component.id.get(), &actor, release, Choice::Go, None)
+                self.vote(click.id.get(), &actor, release, Choice::Go, None)
                     .await
             }
             Some(ComponentAction::NoGo(release)) => self.no_go(&actor, release).await,
             Some(ComponentAction::Deploy(release)) => {
-                let id = component.id.get();
+                let id = click.id.get();
                 self.deployment(id, &actor, Target::Card(release), Ask::Start)
                     .await
             }
             Some(ComponentAction::Resume(release)) => {
-                let id = component.id.get();
+                let id = click.id.get();
                 self.deployment(id, &actor, Target::Card(release), Ask::Resume)
                     .await
             }
@@ -334,13 +330,12 @@ impl Handler {
                 Ok(retro_modal(&self.service.messages, release, &version)?)
             }
             Some(ComponentAction::ApproveOverride(release)) => {
-                let id = component.id.get();
+                let id = click.id.get();
                 self.deployment(id, &actor, Target::Card(release), Ask::ApproveOverride)
                     .await
             }
             Some(ComponentAction::Check(release, section)) => {
-                let ComponentInteractionDataKind::StringSelect { values } = &component.data.kind
-                else {
+                let Some(values) = click.selected() else {
                     return Err(UserError::StaleCard.into());
                 };
                 let selected = values
@@ -349,7 +344,7 @@ impl Handler {
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|_| UserError::StaleCard)?;
                 let section = usize::from(section);
-                let id = component.id.get();
+                let id = click.id.get();
                 self.tick(id, &actor, release, section, selected).await
             }
             Some(
@@ -535,16 +530,6 @@ impl Handler {
             name: member.display_name().to_owned(),
             roles: self.service.config.roles.roles_of(&discord_roles),
         })
-    }
-}
-
-/// The server an interaction came from; `None` for a direct message.
-fn guild_of(interaction: &Interaction) -> Option<GuildId> {
-    match interaction {
-        Interaction::Command(c) | Interaction::Autocomplete(c) => c.guild_id,
-        Interaction::Component(c) => c.guild_id,
-        Interaction::Modal(m) => m.guild_id,
-        _ => None,
     }
 }
 

@@ -9,4 +9,5 @@ pub mod dispatcher;
 pub mod gateway;
 pub mod handler;
 pub mod replies;
+pub mod request;
 pub mod rest;
