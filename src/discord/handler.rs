@@ -5,7 +5,7 @@ use serenity::all::{
     ActionRowComponent, CommandInteraction, CreateInteractionResponse, GuildId, InteractionId,
     Member, ModalInteraction,
 };
-use tracing::{error, info_span, Instrument as _};
+use tracing::error;
 
 use super::commands::Command;
 use super::custom_id::{ComponentAction, REASON_INPUT, RETRO_INPUTS};
@@ -36,14 +36,9 @@ impl Handler {
         &self.service
     }
 
+    /// No tracing span wraps the request: a span's fields are formatted when it opens, for
+    /// every click, while only a failure logs anything, and that log names the request itself.
     pub async fn handle(&self, request: &Request) -> Reply {
-        let id = request.id().map_or(0, InteractionId::get);
-        // Snowflakes go out as strings: JSON readers round integers past 2^53.
-        let span = info_span!("interaction", interaction_id = %id, user_id = %request.user_id());
-        self.dispatch(request).instrument(span).await
-    }
-
-    async fn dispatch(&self, request: &Request) -> Reply {
         let served = Some(GuildId::new(self.service.config.discord.guild_id));
         let result = match request {
             Request::Ping => Ok(CreateInteractionResponse::Pong),
@@ -60,7 +55,7 @@ impl Handler {
         let refusal = match result {
             Ok(response) => return reply(response),
             Err(Error::User(refusal)) => refusal,
-            Err(Error::Internal(cause)) => return self.internal_error(&cause),
+            Err(Error::Internal(cause)) => return self.internal_error(request, &cause),
         };
         // A replay and a request discarded unwritten leave nothing to record.
         if let (Some(id), true) = (
@@ -69,7 +64,7 @@ impl Handler {
         ) {
             // A refusal is an answer too: its replay must not take effect later.
             if let Err(cause) = self.service.record_handled(id.get()).await {
-                return self.internal_error(&cause);
+                return self.internal_error(request, &cause);
             }
         }
         match user_error(&self.service.messages, &refusal) {
@@ -77,13 +72,20 @@ impl Handler {
                 response: ephemeral(text),
                 replay: refusal == UserError::AlreadyHandled,
             },
-            Err(cause) => self.internal_error(&cause),
+            Err(cause) => self.internal_error(request, &cause),
         }
     }
 
-    fn internal_error(&self, cause: &anyhow::Error) -> Reply {
+    fn internal_error(&self, request: &Request, cause: &anyhow::Error) -> Reply {
         let error_id = format!("{:08x}", rand::random::<u32>());
-        error!(error_id, "Interaction failed: {cause:#}");
+        let interaction = request.id().map_or(0, InteractionId::get);
+        // Snowflakes go out as strings: JSON readers round integers past 2^53.
+        error!(
+            error_id,
+            interaction_id = %interaction,
+            user_id = %request.user_id(),
+            "Interaction failed: {cause:#}"
+        );
         let text = self
             .service
             .messages
