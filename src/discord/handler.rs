@@ -58,10 +58,8 @@ impl Handler {
             Err(Error::Internal(cause)) => return self.internal_error(request, &cause),
         };
         // A replay and a request discarded unwritten leave nothing to record.
-        if let (Some(id), true) = (
-            request.id(),
-            refusal != UserError::AlreadyHandled && refusal != UserError::TooLate,
-        ) {
+        let answered = refusal != UserError::AlreadyHandled && refusal != UserError::TooLate;
+        if let Some(id) = request.id().filter(|_| answered) {
             // A refusal is an answer too: its replay must not take effect later.
             if let Err(cause) = self.service.record_handled(id.get()).await {
                 return self.internal_error(request, &cause);
