@@ -47,7 +47,7 @@ impl Handler {
             Request::Command(command) => self.command(command).await,
             Request::Click(click) => self.click(click).await,
             Request::Modal(modal) => self.modal(modal).await,
-            Request::Unsupported { .. } => Err(UserError::InvalidInput(
+            Request::Unsupported(_) => Err(UserError::InvalidInput(
                 "this kind of interaction is not supported".to_owned(),
             )
             .into()),

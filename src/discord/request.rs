@@ -14,12 +14,16 @@ pub enum Request {
     Command(Box<CommandInteraction>),
     Click(Box<Click>),
     Modal(Box<ModalInteraction>),
-    /// A kind gonogo does not serve, such as autocomplete.
-    Unsupported {
-        id: InteractionId,
-        token: String,
-        guild_id: Option<GuildId>,
-    },
+    Unsupported(Unsupported),
+}
+
+/// An interaction of a kind gonogo does not serve, such as autocomplete: enough of it to
+/// refuse it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Unsupported {
+    pub id: InteractionId,
+    pub token: String,
+    pub guild_id: Option<GuildId>,
 }
 
 /// A click on a card's button or menu. A click also carries the whole message it was on, card
@@ -70,12 +74,6 @@ impl Request {
             #[serde(rename = "type")]
             kind: InteractionType,
         }
-        #[derive(Deserialize)]
-        struct Other {
-            id: InteractionId,
-            token: String,
-            guild_id: Option<GuildId>,
-        }
         use serde_json::from_slice as json;
         match json::<Kind>(body)?.kind {
             InteractionType::Ping => Ok(Request::Ping),
@@ -88,13 +86,7 @@ impl Request {
                 Request::Click(click)
             }),
             InteractionType::Modal => json(body).map(Request::Modal),
-            InteractionType::Autocomplete => {
-                json::<Other>(body).map(|other| Request::Unsupported {
-                    id: other.id,
-                    token: other.token,
-                    guild_id: other.guild_id,
-                })
-            }
+            InteractionType::Autocomplete => json(body).map(Request::Unsupported),
             unknown => Err(serde::de::Error::custom(format_args!(
                 "unknown interaction type {}",
                 u8::from(unknown)
@@ -109,7 +101,7 @@ impl Request {
             Request::Command(c) => Some(c.id),
             Request::Click(c) => Some(c.id),
             Request::Modal(m) => Some(m.id),
-            Request::Unsupported { id, .. } => Some(*id),
+            Request::Unsupported(u) => Some(u.id),
         }
     }
 
@@ -120,7 +112,7 @@ impl Request {
             Request::Command(c) => Some(&c.token),
             Request::Click(c) => Some(&c.token),
             Request::Modal(m) => Some(&m.token),
-            Request::Unsupported { token, .. } => Some(token),
+            Request::Unsupported(u) => Some(&u.token),
         }
     }
 
@@ -131,7 +123,7 @@ impl Request {
             Request::Command(c) => c.guild_id,
             Request::Click(c) => c.guild_id,
             Request::Modal(m) => m.guild_id,
-            Request::Unsupported { guild_id, .. } => *guild_id,
+            Request::Unsupported(u) => u.guild_id,
         }
     }
 
@@ -141,7 +133,7 @@ impl Request {
             Request::Command(c) => c.user.id.get(),
             Request::Click(c) => c.user_id(),
             Request::Modal(m) => m.user.id.get(),
-            Request::Ping | Request::Unsupported { .. } => 0,
+            Request::Ping | Request::Unsupported(_) => 0,
         }
     }
 }
@@ -175,11 +167,11 @@ impl From<Interaction> for Request {
                 }))
             }
             Interaction::Modal(m) => Request::Modal(Box::new(m)),
-            Interaction::Autocomplete(a) => Request::Unsupported {
+            Interaction::Autocomplete(a) => Request::Unsupported(Unsupported {
                 id: a.id,
                 token: a.token,
                 guild_id: a.guild_id,
-            },
+            }),
             // The gateway sends no pings, and Discord has no other kind today.
             _ => Request::Ping,
         }

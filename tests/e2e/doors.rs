@@ -166,11 +166,7 @@ fn as_json(request: &Request) -> serde_json::Value {
         Request::Command(c) => serde_json::to_value(c).unwrap(),
         Request::Click(c) => serde_json::to_value(c).unwrap(),
         Request::Modal(m) => serde_json::to_value(m).unwrap(),
-        Request::Unsupported {
-            id,
-            token,
-            guild_id,
-        } => json!([id, token, guild_id]),
+        Request::Unsupported(u) => serde_json::to_value(u).unwrap(),
     }
 }
 
