@@ -5,18 +5,20 @@
 //! `cargo bench --bench votes` runs it in full; without `--bench` (as a test) it runs a smoke
 //! version, so the bench cannot rot.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../../tests/support/mod.rs"]
 mod support;
+
+mod client;
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures::StreamExt as _;
 use serde_json::Value;
 use sqlx::{ConnectOptions as _, Connection as _};
 
+use client::{Answer, Connection, Prepared};
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
 use support::process::{
@@ -134,17 +136,16 @@ async fn run(load: &Load, discord: &tokio::runtime::Handle) -> Figures {
     );
     bot.wait_healthy(&http, addr).await;
     let url = format!("http://{addr}/interactions");
-    let requests = plan_and_prepare_clicks(&fake, &signer, &url, load.clicks).await;
+    let requests = plan_and_prepare_clicks(&fake, &signer, &url, addr, load.clicks).await;
 
+    let connections =
+        futures::future::join_all((0..load.concurrency).map(|_| Connection::open(addr))).await;
     let before = ProcessUse::of(bot.id());
     let started = Instant::now();
-    let mut clicks: Vec<Click> = futures::stream::iter(requests)
-        .map(|request| click(&http, &url, request, started))
-        .buffer_unordered(load.concurrency)
-        .collect()
-        .await;
+    let answers = flood(connections, requests, started).await;
     let flood = started.elapsed();
     let used = ProcessUse::of(bot.id()).since(before);
+    let mut clicks: Vec<Click> = answers.into_iter().map(Click::of).collect();
     clicks.sort_by_key(|c| c.elapsed);
 
     let hwm_kb = peak_rss_kb(bot.id());
@@ -169,22 +170,15 @@ async fn run(load: &Load, discord: &tokio::runtime::Handle) -> Figures {
     }
 }
 
-/// One Go click, serialized and signed before the flood, as a load generator such as `wrk`
-/// sends prepared requests: the flood measures the bot, not the signing.
-struct Signed {
-    body: Vec<u8>,
-    timestamp: String,
-    signature: String,
-}
-
 /// Plans the release, waits for its card, and returns one signed Go click per voter. The
 /// signatures stay fresh: the bot accepts them for five minutes.
 async fn plan_and_prepare_clicks(
     fake: &FakeDiscord,
     signer: &Signer,
     url: &str,
+    addr: SocketAddr,
     clicks: u32,
-) -> Vec<Signed> {
+) -> Vec<Prepared> {
     let plan = plan_command(
         1_700_000_000_000_000_000,
         &author(),
@@ -212,11 +206,16 @@ async fn plan_and_prepare_clicks(
                 .as_secs()
                 .to_string();
             let signature = signer.sign(&timestamp, &body);
-            Signed {
-                body,
-                timestamp,
-                signature,
-            }
+            Prepared::post(
+                addr,
+                "/interactions",
+                &[
+                    ("content-type", "application/json"),
+                    ("x-signature-ed25519", &signature),
+                    ("x-signature-timestamp", &timestamp),
+                ],
+                &body,
+            )
         })
         .collect()
 }
@@ -309,32 +308,47 @@ fn quarter_rates(clicks: &[Click]) -> String {
     rates.join(" → ")
 }
 
-/// Posts one signed click, timing only the request: the ack latency Discord would see.
-async fn click(http: &reqwest::Client, url: &str, signed: Signed, flood: Instant) -> Click {
-    let Signed {
-        body,
-        timestamp,
-        signature,
-    } = signed;
-    let request = http
-        .post(url)
-        .header("content-type", "application/json")
-        .header("x-signature-ed25519", signature)
-        .header("x-signature-timestamp", timestamp)
-        .body(body);
-    let started = Instant::now();
-    let answer = match request.send().await {
-        Ok(response) if response.status() == 200 => response.text().await.ok(),
-        _ => None,
-    };
-    let elapsed = started.elapsed();
-    let accepted = answer
-        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
-        .is_some_and(|reply| content(&reply).contains("Your **Go**"));
-    Click {
-        elapsed,
-        answered: flood.elapsed(),
-        accepted,
+/// Sends the clicks over `connections`, each connection one click at a time, as `wrk` does;
+/// returns each answer with its latency and when it came, from `started`.
+async fn flood(
+    connections: Vec<Connection>,
+    requests: Vec<Prepared>,
+    started: Instant,
+) -> Vec<(Duration, Duration, Answer)> {
+    let next = std::cell::RefCell::new(requests.into_iter());
+    let senders = connections.into_iter().map(|mut connection| {
+        let next = &next;
+        async move {
+            let mut answers = Vec::new();
+            loop {
+                let request = next.borrow_mut().next();
+                let Some(request) = request else {
+                    return answers;
+                };
+                let sent = Instant::now();
+                let answer = connection.send(&request).await;
+                answers.push((sent.elapsed(), started.elapsed(), answer));
+            }
+        }
+    });
+    futures::future::join_all(senders)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+impl Click {
+    /// A click is accepted when the bot answered that the Go is recorded.
+    fn of((elapsed, answered, answer): (Duration, Duration, Answer)) -> Click {
+        let accepted = answer.status == 200
+            && serde_json::from_slice::<Value>(&answer.body)
+                .is_ok_and(|reply| content(&reply).contains("Your **Go**"));
+        Click {
+            elapsed,
+            answered,
+            accepted,
+        }
     }
 }
 
