@@ -49,12 +49,20 @@ pub fn connect_options(url: &str) -> anyhow::Result<SqliteConnectOptions> {
         .busy_timeout(Duration::from_secs(10)))
 }
 
+/// A pool of up to `max` connections. A connection is not pinged each time it is taken: for
+/// `SQLite` in this process a ping is one more round trip to the connection's thread (one per
+/// write group) and can find nothing wrong that the next statement would not.
+fn pool(max: u32) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(max)
+        .test_before_acquire(false)
+}
+
 impl Db {
     /// Opens (creating if missing) the database. Migrations are separate: see [`Db::migrate`].
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         let options = connect_options(url)?;
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
+        let writer = pool(1)
             .connect_with(
                 options
                     .clone()
@@ -62,8 +70,7 @@ impl Db {
             )
             .await
             .with_context(|| format!("Cannot open the database `{url}`"))?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
+        let reader = pool(4)
             .connect_with(options)
             .await
             .with_context(|| format!("Cannot open the database `{url}`"))?;
