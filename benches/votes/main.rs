@@ -22,7 +22,7 @@ use client::{Answer, Connection, Prepared};
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
 use support::process::{
-    free_loopback_addr, peak_rss_kb, wait_card, write_config, Bot, ProcessUse, PATIENCE,
+    free_loopback_addr, peak_rss_kb, wait_card, write_config, Bot, MachineUse, ProcessUse, PATIENCE,
 };
 use support::signer::Signer;
 use support::tester::{author, button_id, content, plan_command, team};
@@ -104,6 +104,8 @@ struct Figures {
     flood: Duration,
     /// The bot's CPU time and context switches during the flood.
     used: ProcessUse,
+    /// The share of the machine's CPU time its host took during the flood, in %.
+    stolen_pct: f64,
     commits_per_s: f64,
     hwm_kb: u64,
     stored: i64,
@@ -141,10 +143,12 @@ async fn run(load: &Load, discord: &tokio::runtime::Handle) -> Figures {
     let connections =
         futures::future::join_all((0..load.concurrency).map(|_| Connection::open(addr))).await;
     let before = ProcessUse::of(bot.id());
+    let machine = MachineUse::now();
     let started = Instant::now();
     let answers = flood(connections, requests, started).await;
     let flood = started.elapsed();
     let used = ProcessUse::of(bot.id()).since(before);
+    let stolen_pct = MachineUse::stolen_pct_since(machine);
     let mut clicks: Vec<Click> = answers.into_iter().map(Click::of).collect();
     clicks.sort_by_key(|c| c.elapsed);
 
@@ -157,6 +161,7 @@ async fn run(load: &Load, discord: &tokio::runtime::Handle) -> Figures {
         clicks,
         flood,
         used,
+        stolen_pct,
         commits_per_s,
         hwm_kb,
         stored,
@@ -265,6 +270,10 @@ impl Figures {
             "  SQLite alone      {commits_per_s:.0} commits/s ({} single-row commits, WAL, synchronous=NORMAL)",
             load.commits
         );
+        println!(
+            "  stolen CPU        {:.1}% of the machine's time during the flood, taken by its host",
+            self.stolen_pct
+        );
         println!("  peak RSS          {rss_mb} MB (VmHWM {} kB)", self.hwm_kb);
         println!("  stored votes      {} (lost {lost})", self.stored);
         println!("  card edits        {}", self.card_edits);
@@ -277,10 +286,11 @@ impl Figures {
             "votes: clicks={} concurrency={} p50_ms={p50:.2} p99_ms={p99:.2} max_ms={max:.2} \
              votes_per_s={votes_per_s:.0} sqlite_commits_per_s={commits_per_s:.0} ratio={:.2} \
              peak_rss_mb={rss_mb} lost={lost} cpu_ms_per_vote={cpu_ms_per_vote:.3} \
-             ctxt_switches_per_vote={ctxt_per_vote:.2}",
+             ctxt_switches_per_vote={ctxt_per_vote:.2} stolen_pct={:.1}",
             load.clicks,
             load.concurrency,
             votes_per_s / commits_per_s,
+            self.stolen_pct,
         );
     }
 }

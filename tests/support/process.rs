@@ -217,6 +217,44 @@ impl ProcessUse {
     }
 }
 
+/// What every CPU of the machine has spent so far, from `/proc/stat`: a virtual machine's
+/// host may take some of it for other guests ("steal"), which slows the whole run alike.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MachineUse {
+    /// All ticks of every CPU, idle and stolen included.
+    pub ticks: u64,
+    pub stolen: u64,
+}
+
+impl MachineUse {
+    pub fn now() -> MachineUse {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        // `cpu  user nice system idle iowait irq softirq steal guest guest_nice`; the guest
+        // times are counted in user and nice already.
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|field| field.parse().ok())
+            .collect();
+        MachineUse {
+            ticks: ticks.iter().sum(),
+            stolen: ticks.get(7).copied().unwrap_or(0),
+        }
+    }
+
+    /// The share of the machine's CPU time its host took between `earlier` and now, in %.
+    #[expect(clippy::cast_precision_loss, reason = "tick counts far below 2^52")]
+    pub fn stolen_pct_since(earlier: MachineUse) -> f64 {
+        let now = MachineUse::now();
+        let ticks = now.ticks.saturating_sub(earlier.ticks).max(1);
+        now.stolen.saturating_sub(earlier.stolen) as f64 * 100.0 / ticks as f64
+    }
+}
+
 /// The process's peak resident memory (`VmHWM`), in kB.
 pub fn peak_rss_kb(pid: u32) -> u64 {
     let status =
