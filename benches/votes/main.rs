@@ -1,6 +1,7 @@
 //! Vote load: 2,000 and then 20,000 people click Go on one poll, 64 at a time, against the real
 //! binary; prints the ack latency, the vote throughput beside the raw commit rate of the
-//! database, the bot's CPU time and context switches per vote, and the peak memory.
+//! database, the bot's CPU time and context switches per vote, the peak memory, and how much
+//! of the machine's CPU its host took meanwhile.
 //!
 //! `cargo bench --bench votes` runs it in full; without `--bench` (as a test) it runs a smoke
 //! version, so the bench cannot rot.
