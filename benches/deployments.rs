@@ -65,17 +65,13 @@ async fn run(load: &Load) {
     let mut text = std::fs::read_to_string(&config).expect("read the config");
     text.push_str(SCHEDULE);
     std::fs::write(&config, text).expect("write the config");
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("reqwest client");
-    let mut bot = Bot::spawn(
+    let mut bot = Bot::start(
         &config,
         &["run", "--log-format", "json"],
         &dir.path().join("gonogo.log"),
-    );
-    bot.wait_healthy(&http, addr).await;
+        addr,
+    )
+    .await;
     let url = format!("http://{addr}/interactions");
 
     let mut ids = 1_700_000_000_000_000_000_u64..;

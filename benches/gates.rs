@@ -64,12 +64,7 @@ async fn run(trials: u64) {
     text.push_str(&WATCHED.replace("ACTIONS", &actions.display().to_string()));
     text.push_str(&gates_section(&prometheus.url, "1s"));
     std::fs::write(&config, text).expect("write the config");
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("reqwest client");
-    let mut bot = Bot::spawn(&config, &["run"], &dir.path().join("gonogo.log"));
-    bot.wait_healthy(&http, addr).await;
+    let mut bot = Bot::start(&config, &["run"], &dir.path().join("gonogo.log"), addr).await;
     let url = format!("http://{addr}/interactions");
     let mut ids = 1_700_000_000_000_000_000_u64..;
     plan_and_approve(&fake, &signer, &url, dir.path(), trials, 8, &mut ids).await;

@@ -23,7 +23,8 @@ use client::{Answer, Connection, Prepared};
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
 use support::process::{
-    free_loopback_addr, peak_rss_kb, wait_card, write_config, Bot, MachineUse, ProcessUse, PATIENCE,
+    free_loopback_addr, loopback_client, peak_rss_kb, wait_card, write_config, Bot, MachineUse,
+    ProcessUse,
 };
 use support::signer::Signer;
 use support::tester::{author, button_id, content, plan_command, team};
@@ -125,19 +126,15 @@ async fn run(load: &Load, discord: &tokio::runtime::Handle) -> Figures {
     let dir = tempfile::tempdir().expect("temp dir");
     let addr = free_loopback_addr();
     let config = write_config(&fake, &signer, dir.path(), addr);
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(PATIENCE)
-        .build()
-        .expect("reqwest client");
 
     // `gonogo run` with JSON logs, as in production.
-    let mut bot = Bot::spawn(
+    let mut bot = Bot::start(
         &config,
         &["run", "--log-format", "json"],
         &dir.path().join("gonogo.log"),
-    );
-    bot.wait_healthy(&http, addr).await;
+        addr,
+    )
+    .await;
     let url = format!("http://{addr}/interactions");
     let requests = plan_and_prepare_clicks(&fake, &signer, &url, addr, load.clicks).await;
 
@@ -154,7 +151,7 @@ async fn run(load: &Load, discord: &tokio::runtime::Handle) -> Figures {
     clicks.sort_by_key(|c| c.elapsed);
 
     let hwm_kb = peak_rss_kb(bot.id());
-    let stored = votes_total(&http, addr).await;
+    let stored = votes_total(&loopback_client(), addr).await;
     bot.terminate();
     let exit = bot.wait_exit().await;
     let commits_per_s = sqlite_commit_rate(dir.path(), load.commits).await;

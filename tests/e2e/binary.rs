@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::process::Output;
-use std::time::Duration;
 
 use crate::support::fake_discord::{FakeDiscord, GUILD_ID};
 use crate::support::fixtures;
@@ -38,13 +37,7 @@ async fn the_binary_checks_its_config_runs_a_poll_and_stops_on_sigterm() {
         printed(&no_token)
     );
 
-    let mut bot = Bot::spawn(&config, &["run"], &dir.path().join("gonogo.log"));
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(1))
-        .build()
-        .expect("reqwest client");
-    bot.wait_healthy(&http, addr).await;
+    let mut bot = Bot::start(&config, &["run"], &dir.path().join("gonogo.log"), addr).await;
     let url = format!("http://{addr}/interactions");
 
     let plan = plan_command(

@@ -136,15 +136,9 @@ async fn a_rollout_killed_mid_stage_completes_without_doubles_after_a_restart() 
     let mut text = std::fs::read_to_string(&config).expect("read the config");
     text.push_str(&rollout(dir.path()));
     std::fs::write(&config, text).expect("write the config");
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .expect("reqwest client");
     let url = format!("http://{addr}/interactions");
 
-    let mut bot = Bot::spawn(&config, &["run"], &dir.path().join("first.log"));
-    bot.wait_healthy(&http, addr).await;
+    let mut bot = Bot::start(&config, &["run"], &dir.path().join("first.log"), addr).await;
     plan_approve_deploy(&fake, &signer, &url, dir.path()).await;
     // Killed while the first stage holds: its action succeeded, its hold timer is pending.
     wait_db(
@@ -156,8 +150,7 @@ async fn a_rollout_killed_mid_stage_completes_without_doubles_after_a_restart() 
     bot.kill();
     stay_down_past_a_tick(dir.path()).await;
 
-    let mut bot = Bot::spawn(&config, &["run"], &dir.path().join("second.log"));
-    bot.wait_healthy(&http, addr).await;
+    let mut bot = Bot::start(&config, &["run"], &dir.path().join("second.log"), addr).await;
     wait_db(dir.path(), "SELECT state FROM releases", "completed").await;
     fake.wait_until("the completion notice reaches both channels", |f| {
         posted(f, RELEASES_CHANNEL, "is complete") == 1

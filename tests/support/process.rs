@@ -83,8 +83,25 @@ pub struct Bot {
     log: PathBuf,
 }
 
+/// A client of the bot's loopback listener: no proxy, and at most [`PATIENCE`] per request.
+pub fn loopback_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(PATIENCE)
+        .build()
+        .expect("reqwest client")
+}
+
 impl Bot {
-    pub fn spawn(config: &Path, args: &[&str], log: &Path) -> Bot {
+    /// Spawns `gonogo ARGS`, listening on `addr` as its config says, and returns once it is
+    /// healthy.
+    pub async fn start(config: &Path, args: &[&str], log: &Path, addr: SocketAddr) -> Bot {
+        let mut bot = Bot::spawn(config, args, log);
+        bot.wait_healthy(addr).await;
+        bot
+    }
+
+    fn spawn(config: &Path, args: &[&str], log: &Path) -> Bot {
         let file = File::create(log).expect("create the log file");
         let child = command(config, true, args)
             .stdin(Stdio::null())
@@ -103,8 +120,9 @@ impl Bot {
         self.child.id()
     }
 
-    /// Polls `GET /healthz` on `addr` with `http` until it answers 200, for up to [`PATIENCE`].
-    pub async fn wait_healthy(&mut self, http: &reqwest::Client, addr: SocketAddr) {
+    /// Polls `GET /healthz` on `addr` until it answers 200, for up to [`PATIENCE`].
+    async fn wait_healthy(&mut self, addr: SocketAddr) {
+        let http = loopback_client();
         let url = format!("http://{addr}/healthz");
         let deadline = Instant::now() + PATIENCE;
         loop {
