@@ -39,6 +39,15 @@ pub fn write_config(fake: &FakeDiscord, signer: &Signer, dir: &Path, addr: Socke
     path
 }
 
+/// A client of a server on loopback: no proxy, and at most [`PATIENCE`] per request.
+pub fn loopback_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(PATIENCE)
+        .build()
+        .expect("reqwest client")
+}
+
 /// `gonogo ARGS --config CONFIG`, with no `GONOGO_*` variables but the token, if `token`.
 pub fn command(config: &Path, token: bool, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gonogo"));
@@ -81,15 +90,6 @@ pub async fn wait_card(
 pub struct Bot {
     child: Child,
     log: PathBuf,
-}
-
-/// A client of the bot's loopback listener: no proxy, and at most [`PATIENCE`] per request.
-pub fn loopback_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(PATIENCE)
-        .build()
-        .expect("reqwest client")
 }
 
 impl Bot {

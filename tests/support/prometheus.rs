@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::routing::get;
 use axum::Router;
 
-use super::process::free_loopback_addr;
+use super::process::{free_loopback_addr, loopback_client};
 
 /// The queries the gates run in these tests: the exporter's gauges as they are.
 pub const ERROR_RATE_QUERY: &str = "gonogo_test_error_ratio";
@@ -120,10 +120,7 @@ impl Prometheus {
             child: Some(child),
             _dir: dir,
         };
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("client");
+        let http = loopback_client();
         let ready = format!("{}/-/ready", prometheus.url);
         let deadline = Instant::now() + PATIENCE;
         while !http
@@ -140,10 +137,7 @@ impl Prometheus {
 
     /// Waits until Prometheus answers `query` with `expected`: it has scraped the value.
     pub async fn wait_value(&self, query: &str, expected: f64) {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("client");
+        let http = loopback_client();
         let url = format!("{}/api/v1/query", self.url);
         let deadline = Instant::now() + PATIENCE;
         loop {
