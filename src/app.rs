@@ -11,14 +11,15 @@ use tokio::task::JoinSet;
 use tracing::info;
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::discord::dispatcher;
 use crate::discord::gateway;
 use crate::discord::handler::Handler;
 use crate::discord::rest::Rest;
 use crate::messages::Messages;
+use crate::prometheus::{MetricReader, Prometheus};
 use crate::service::Service;
-use crate::store::{self, Db};
+use crate::store::Db;
 use crate::{checkpointer, executor, housekeeping, http, scheduler};
 
 /// A started bot.
@@ -37,13 +38,16 @@ type Shards = Arc<std::sync::Mutex<Option<Arc<ShardManager>>>>;
 
 /// Starts everything `gonogo run` runs, with the given clock.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
-    let db = Db::connect(&config.database.url)
-        .await?
-        .with_audit_key(config.audit_key());
+    let secret = config.audit.key.as_ref().map(Secret::expose);
+    let db = Db::open(&config.database.url, secret).await?;
     db.migrate().await?;
     let messages = Messages::load(config.messages.dir.as_deref())?;
     let config = Arc::new(config);
-    let service = Service::new(db, config.clone(), clock, Arc::new(messages));
+    let reader = config.gates.prometheus_url.as_deref().map(|url| {
+        let reader: Arc<dyn MetricReader> = Arc::new(Prometheus::new(url));
+        reader
+    });
+    let service = Service::new(db, config.clone(), clock, Arc::new(messages), reader);
     let handler = Handler::new(service.clone());
     service.key_the_audit_chain().await?;
 
@@ -68,27 +72,27 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     });
 
     let rest = Rest::new(&config.discord.api_base, config.discord.token.expose())?
-        .counting(service.discord_answers.clone())
-        .pacing(service.clock.clone());
+        .counting(service.discord_answers().clone())
+        .pacing(service.clock().clone());
     supervise(&mut tasks, "outbox dispatcher", &stop, {
         let (service, stop) = (service.clone(), stop.clone());
-        move || dispatcher::run(service.clone(), rest.clone(), stop.clone())
+        move || dispatcher::run(service.outbox(), rest.clone(), stop.clone())
     });
     supervise(&mut tasks, "scheduler", &stop, {
         let (service, stop) = (service.clone(), stop.clone());
-        move || scheduler::run(service.clone(), stop.clone())
+        move || scheduler::run(service.timers(), stop.clone())
     });
     supervise(&mut tasks, "executor", &stop, {
         let (service, stop) = (service.clone(), stop.clone());
-        move || executor::run(service.clone(), stop.clone())
+        move || executor::run(service.jobs(), stop.clone())
     });
     supervise(&mut tasks, "housekeeping", &stop, {
         let (service, stop) = (service.clone(), stop.clone());
-        move || housekeeping::run(service.clone(), stop.clone())
+        move || housekeeping::run(service.housekeeping(), stop.clone())
     });
     supervise(&mut tasks, "checkpointer", &stop, {
         let (service, stop) = (service.clone(), stop.clone());
-        move || checkpointer::run(service.clone(), stop.clone())
+        move || checkpointer::run(service.wal(), stop.clone())
     });
     supervise(&mut tasks, "audit head publisher", &stop, {
         let (service, stop) = (service.clone(), stop.clone());
@@ -158,7 +162,7 @@ impl Running {
                 result = Err(failure);
             }
         }
-        self.service.db.close().await;
+        self.service.close().await;
         result
     }
 }
@@ -195,7 +199,7 @@ async fn register_commands(
 ) {
     let mut backoff = chrono::TimeDelta::seconds(1);
     loop {
-        match gateway::register_commands(&http, service.config.discord.guild_id).await {
+        match gateway::register_commands(&http, service.config().discord.guild_id).await {
             Ok(()) => {
                 service.mark_ready();
                 return;
@@ -227,7 +231,7 @@ async fn connect_gateway(
 ) {
     let mut backoff = chrono::TimeDelta::seconds(1);
     loop {
-        match gateway::client(&service.config.discord, handler.clone()).await {
+        match gateway::client(&service.config().discord, handler.clone()).await {
             Ok(mut client) => {
                 if let Ok(mut shards) = shards.lock() {
                     *shards = Some(client.shard_manager.clone());
@@ -256,7 +260,7 @@ async fn connect_gateway(
 /// reach keeps copies to check it against (`gonogo audit verify --since-head`).
 async fn publish_audit_head(service: Service, mut stop: watch::Receiver<bool>) {
     loop {
-        match store::audit::head(service.db.reader()).await {
+        match service.audit_head().await {
             Ok(head) => info!(
                 audit_count = head.count,
                 audit_hash = %head.hash,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::warn;
 
-use crate::service::Service;
+use crate::service::Wal;
 
 /// How long the checkpointer gathers commits before it copies them: a busy poll commits
 /// hundreds of times a second, and one copy serves them all.
@@ -17,11 +17,11 @@ const LOOK_EVERY: Duration = Duration::from_secs(10);
 /// Checkpoints after commits until `stop` turns true. `SQLite` would otherwise checkpoint inside
 /// the commit that fills the log, and that commit would wait for the copy and its `fsync`
 /// while every request of its group waits behind it.
-pub async fn run(service: Service, mut stop: watch::Receiver<bool>) {
+pub async fn run(wal: Wal, mut stop: watch::Receiver<bool>) {
     loop {
         // Real time, not the injected clock: this paces disk work, not anything a user sees.
         tokio::select! {
-            () = service.wal_wake.notified() => {}
+            () = wal.committed() => {}
             () = tokio::time::sleep(LOOK_EVERY) => {}
             _ = stop.changed() => return,
         }
@@ -29,7 +29,7 @@ pub async fn run(service: Service, mut stop: watch::Receiver<bool>) {
             () = tokio::time::sleep(GATHER) => {}
             _ = stop.changed() => return,
         }
-        if let Err(cause) = service.db.checkpoint().await {
+        if let Err(cause) = wal.checkpoint().await {
             warn!("Cannot checkpoint the database, trying again after the next commit: {cause:#}");
         }
     }

@@ -4,8 +4,7 @@ use chrono::TimeDelta;
 use tokio::sync::watch;
 use tracing::{error, info};
 
-use crate::service::Service;
-use crate::store;
+use crate::service::Housekeeping;
 
 /// Handled interaction ids are kept this long: Discord never resends one after its token's
 /// 15 minutes, and the signature freshness check refuses anything older than 5.
@@ -14,28 +13,25 @@ const KEEP_INTERACTIONS: TimeDelta = TimeDelta::days(1);
 const KEEP_DELIVERED: TimeDelta = TimeDelta::days(7);
 
 /// Prunes now and every hour until `stop` turns true.
-pub async fn run(service: Service, mut stop: watch::Receiver<bool>) {
+pub async fn run(housekeeping: Housekeeping, mut stop: watch::Receiver<bool>) {
     loop {
-        if let Err(cause) = prune(&service).await {
+        if let Err(cause) = prune(&housekeeping).await {
             error!("Housekeeping failed, trying again in an hour: {cause:#}");
         }
-        if !service.pause(TimeDelta::hours(1), &mut stop).await {
+        if !housekeeping.pause(TimeDelta::hours(1), &mut stop).await {
             return;
         }
     }
 }
 
 /// Deletes the interaction ids and delivered messages past their keeping time.
-pub async fn prune(service: &Service) -> anyhow::Result<()> {
-    let now = service.now();
-    let db = service.db.writer();
-    let interactions = store::interactions::prune(db, now - KEEP_INTERACTIONS).await?;
-    let delivered = store::outbox::prune_sent(db, now - KEEP_DELIVERED).await?;
-    if interactions + delivered > 0 {
-        info!(
-            interactions,
-            delivered, "Pruned old interaction ids and delivered messages"
-        );
+pub async fn prune(housekeeping: &Housekeeping) -> anyhow::Result<()> {
+    let now = housekeeping.now();
+    let pruned = housekeeping
+        .prune(now - KEEP_INTERACTIONS, now - KEEP_DELIVERED)
+        .await?;
+    if pruned > 0 {
+        info!(pruned, "Pruned old interaction ids and delivered messages");
     }
     Ok(())
 }

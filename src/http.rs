@@ -132,7 +132,7 @@ async fn healthz(State(door): State<Door>) -> Response {
         )
             .into_response();
     }
-    match door.handler.service().db.ping().await {
+    match door.handler.service().ping().await {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
     }
@@ -143,7 +143,12 @@ async fn metrics_text(State(door): State<Door>) -> Response {
 }
 
 async fn metrics(handler: &Handler) -> Response {
-    match metrics::render(handler.service()).await {
+    let service = handler.service();
+    let text = match service.counts().await {
+        Ok(counts) => metrics::render(&counts, service.discord_answers()),
+        Err(cause) => Err(cause),
+    };
+    match text {
         Ok(text) => ([("content-type", "text/plain; version=0.0.4")], text).into_response(),
         Err(cause) => {
             tracing::warn!("Cannot render metrics: {cause:#}");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use gonogo::clock::SystemClock;
-use gonogo::config::{self, Config};
+use gonogo::config::{self, Config, Secret};
 use gonogo::messages::Messages;
 use gonogo::store::{self, Db};
 
@@ -117,7 +117,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             running.serve_until(shutdown_signal()).await?;
         }
         Cmd::Migrate => {
-            let db = Db::connect(&config.database.url).await?;
+            let db = Db::open(&config.database.url, None).await?;
             db.migrate().await?;
             println!("migrations applied to {}", config.database.url);
         }
@@ -168,9 +168,11 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The configured database, its audit chain keyed when `GONOGO_AUDIT__KEY` is set.
 async fn open(config: &Config) -> anyhow::Result<Db> {
-    Ok(Db::connect(&config.database.url)
-        .await?
-        .with_audit_key(config.audit_key()))
+    Db::open(
+        &config.database.url,
+        config.audit.key.as_ref().map(Secret::expose),
+    )
+    .await
 }
 
 fn load(path: &std::path::Path) -> anyhow::Result<Config> {

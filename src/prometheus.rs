@@ -1,6 +1,8 @@
 //! The metric gates' door to Prometheus: instant queries over its HTTP API. Anything but a
 //! number in the answer is reported as no reading, never as a healthy one.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -41,6 +43,38 @@ struct Sample {
     value: (f64, String),
 }
 
+/// Where the metric gates read a value: one instant query, answered with a number or with
+/// why there is none.
+pub trait MetricReader: Send + Sync {
+    /// The value of `query` now; the worst one when it returns several series.
+    fn read<'a>(
+        &'a self,
+        query: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<f64, String>> + Send + 'a>>;
+}
+
+/// Reads every query the gates have.
+pub async fn look(reader: &dyn MetricReader, gates: &Gates) -> Look {
+    let error_rate = match &gates.error_rate_query {
+        Some(query) => Some(reader.read(query).await?),
+        None => None,
+    };
+    let p99 = match &gates.latency_p99_query {
+        Some(query) => Some(reader.read(query).await?),
+        None => None,
+    };
+    Reading::of(error_rate, p99)
+}
+
+impl MetricReader for Prometheus {
+    fn read<'a>(
+        &'a self,
+        query: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<f64, String>> + Send + 'a>> {
+        Box::pin(self.query(query))
+    }
+}
+
 impl Prometheus {
     /// A client of the Prometheus server at `url`, like `http://127.0.0.1:9090`.
     pub fn new(url: &str) -> Prometheus {
@@ -50,20 +84,6 @@ impl Prometheus {
         }
     }
 
-    /// Reads every query the gates have.
-    pub async fn look(&self, gates: &Gates) -> Look {
-        let error_rate = match &gates.error_rate_query {
-            Some(query) => Some(self.query(query).await?),
-            None => None,
-        };
-        let p99 = match &gates.latency_p99_query {
-            Some(query) => Some(self.query(query).await?),
-            None => None,
-        };
-        Reading::of(error_rate, p99)
-    }
-
-    /// The value of one instant query; the worst one when it returns several series.
     async fn query(&self, query: &str) -> Result<f64, String> {
         let url = format!("{}/api/v1/query", self.url);
         let response = self

@@ -229,14 +229,6 @@ pub struct AuditConfig {
     pub key: Option<Secret>,
 }
 
-impl Config {
-    /// The audit chain's key, when `GONOGO_AUDIT__KEY` gives one.
-    pub fn audit_key(&self) -> Option<crate::store::audit::AuditKey> {
-        let key = self.audit.key.as_ref()?;
-        Some(crate::store::audit::AuditKey::new(key.expose()))
-    }
-}
-
 /// Reads the config file at `path`, applies the `GONOGO_<SECTION>__<KEY>` variables of the
 /// process environment, and checks everything, reporting every problem at once.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {

@@ -77,8 +77,8 @@ fn public_key(value: &Value) -> Result<[u8; 32], String> {
     let hint = "copy the 64 hex characters of Public Key from the Developer Portal";
     let mut key = [0_u8; 32];
     hex::decode_to_slice(text.trim(), &mut key).map_err(|_| format!("not a public key: {hint}"))?;
-    crate::signatures::Signatures::new(&key)
-        .ok_or_else(|| format!("not a valid Ed25519 public key: {hint}"))?;
+    ed25519_dalek::VerifyingKey::from_bytes(&key)
+        .map_err(|_| format!("not a valid Ed25519 public key: {hint}"))?;
     Ok(key)
 }
 

@@ -7,8 +7,19 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::rest::clamped_wait;
 use crate::clock::Clock;
+
+/// The longest any answer may make gonogo wait: a wait beyond it (or a negative or unreadable
+/// one) from a confused proxy must not stall delivery for days or crash the bot.
+pub const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// A wait Discord asked for, in seconds, clamped to `[0, MAX_WAIT]`; a second when unreadable.
+pub fn clamped_wait(secs: f64) -> Duration {
+    if secs.is_nan() {
+        return Duration::from_secs(1);
+    }
+    Duration::try_from_secs_f64(secs.clamp(0.0, MAX_WAIT.as_secs_f64())).unwrap_or(MAX_WAIT)
+}
 
 /// What one answer said about its bucket.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,6 +105,16 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
+
+    #[test]
+    fn a_wait_is_clamped_to_an_hour_and_never_negative() {
+        assert_eq!(clamped_wait(1.5), Duration::from_millis(1500));
+        assert_eq!(clamped_wait(-3.0), Duration::ZERO);
+        assert_eq!(clamped_wait(1e300), MAX_WAIT);
+        assert_eq!(clamped_wait(f64::INFINITY), MAX_WAIT);
+        assert_eq!(clamped_wait(f64::NEG_INFINITY), Duration::ZERO);
+        assert_eq!(clamped_wait(f64::NAN), Duration::from_secs(1));
+    }
 
     #[test]
     fn routes_keep_the_channel_and_drop_other_ids() {

@@ -18,12 +18,10 @@ use super::card;
 use super::custom_id::ComponentAction;
 use super::rest::{Rest, RestError, THREAD_ALREADY_CREATED};
 use crate::domain::{Notice, ReleaseId, ReleaseState};
-use crate::scheduler;
+use crate::service::ports::outbox::{OutboxKind, OutboxRow, StoredRelease};
 use crate::service::view::NoticeBody;
 use crate::service::view::ReleaseView;
-use crate::service::Service;
-use crate::store::outbox::{OutboxKind, OutboxRow};
-use crate::store::{self, releases::StoredRelease};
+use crate::service::{Outbox, Settlement};
 
 /// How long a row of a release that has ended keeps being retried after its first failure.
 /// While the release lives, a failing row is retried for as long as it takes.
@@ -108,7 +106,7 @@ enum Pass {
 }
 
 /// Delivers until `shutdown` turns true.
-pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(service: Outbox, rest: Rest, mut shutdown: watch::Receiver<bool>) {
     let mut pacer = Pacer::default();
     loop {
         if *shutdown.borrow() {
@@ -126,7 +124,7 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
                 continue;
             }
         };
-        let next_due = match store::outbox::earliest_due(service.db.reader()).await {
+        let next_due = match service.earliest_due().await {
             Ok(due) => due.filter(|at| *at > now),
             Err(_) => Some(now + TimeDelta::seconds(1)),
         };
@@ -142,7 +140,7 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
             }
         };
         tokio::select! {
-            () = scheduler::idle(service.clock.as_ref(), &service.outbox_wake, next_due, &mut shutdown) => {}
+            () = service.idle(next_due, &mut shutdown) => {}
             () = spacing_over => {}
         }
     }
@@ -152,7 +150,7 @@ pub async fn run(service: Service, rest: Rest, mut shutdown: watch::Receiver<boo
 /// (release, channel) queue, so their heads are independent. Their outcomes are committed in
 /// one transaction.
 async fn deliver_next(
-    service: &Service,
+    service: &Outbox,
     rest: &Rest,
     pacer: &mut Pacer,
     now: DateTime<Utc>,
@@ -164,7 +162,7 @@ async fn deliver_next(
     pacer
         .last_edit
         .retain(|_, at| at.elapsed() < CARD_EDIT_SPACING);
-    let heads = store::outbox::due_heads(service.db.reader(), now, HEADS_CONSIDERED).await?;
+    let heads = service.due_heads(now, HEADS_CONSIDERED).await?;
     let mut paced_until: Option<Instant> = None;
     let mut ready = Vec::with_capacity(heads.len());
     for row in heads {
@@ -186,8 +184,8 @@ async fn deliver_next(
         deliver(service, rest, row).instrument(span)
     });
     let outcomes = futures::future::join_all(deliveries).await;
-    let mut tx = service.db.begin().await?;
-    for (row, outcome) in ready.iter().zip(outcomes) {
+    let mut settled = Vec::with_capacity(ready.len());
+    for (row, outcome) in ready.into_iter().zip(outcomes) {
         let settlement = outcome.unwrap_or_else(|cause| {
             // Our own fault (a template, the database): set aside, so it cannot hold up the
             // others, and tried again later.
@@ -201,65 +199,17 @@ async fn deliver_next(
         if let Settlement::PauseAll(until, _) = &settlement {
             pacer.paused_until = Some(pacer.paused_until.map_or(*until, |p| p.max(*until)));
         }
-        settle(&mut tx, row, settlement, service.now()).await?;
         if row.kind == OutboxKind::RefreshCard {
             pacer.last_edit.insert(row.release_id, Instant::now());
         }
+        settled.push((row, settlement));
     }
-    tx.commit().await?;
+    service.settle(settled).await?;
     Ok(Pass::Delivered)
 }
 
-/// What became of one row's delivery, to be committed with the others of its pass.
-enum Settlement {
-    Sent,
-    /// The card went out; its message id is stored with the row's completion.
-    CardPosted(u64),
-    ThreadOpened(u64),
-    /// The card was edited as of this revision: done only if nothing changed since.
-    Refreshed(i64),
-    /// Tried again at this time; when it failed (rather than waited out a rate limit), the
-    /// time of the failure, which starts the row's failing streak if none is running.
-    RetryAt(DateTime<Utc>, Option<DateTime<Utc>>, String),
-    /// A global rate limit: this row and every other wait until then.
-    PauseAll(DateTime<Utc>, String),
-    /// Refused in a way that can never succeed, or failing long after its release ended.
-    Parked(String),
-}
-
-async fn settle(
-    tx: &mut store::Tx,
-    row: &OutboxRow,
-    settlement: Settlement,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    match settlement {
-        Settlement::Sent => store::outbox::mark_sent(&mut **tx, row.id, now).await,
-        Settlement::CardPosted(id) => {
-            store::releases::set_card_message(&mut **tx, row.release_id, id).await?;
-            store::outbox::mark_sent(&mut **tx, row.id, now).await
-        }
-        Settlement::ThreadOpened(id) => {
-            store::releases::set_thread(&mut **tx, row.release_id, id).await?;
-            store::outbox::mark_sent(&mut **tx, row.id, now).await
-        }
-        Settlement::Refreshed(revision) => {
-            store::outbox::mark_refresh_sent(&mut **tx, row, revision, now)
-                .await
-                .map(drop)
-        }
-        Settlement::RetryAt(at, failed, error) => {
-            store::outbox::retry_at(&mut **tx, row.id, at, failed, &error).await
-        }
-        Settlement::PauseAll(at, error) => {
-            store::outbox::retry_at(&mut **tx, row.id, at, None, &error).await
-        }
-        Settlement::Parked(error) => store::outbox::mark_failed(&mut **tx, row.id, &error).await,
-    }
-}
-
-async fn deliver(service: &Service, rest: &Rest, row: &OutboxRow) -> anyhow::Result<Settlement> {
-    let Some(stored) = store::releases::get(service.db.reader(), row.release_id).await? else {
+async fn deliver(service: &Outbox, rest: &Rest, row: &OutboxRow) -> anyhow::Result<Settlement> {
+    let Some(stored) = service.release(row.release_id).await? else {
         return Ok(Settlement::Parked(
             "the release no longer exists".to_owned(),
         ));
@@ -279,7 +229,7 @@ async fn deliver(service: &Service, rest: &Rest, row: &OutboxRow) -> anyhow::Res
 /// Waits out a rate limit, retries a failure with capped backoff (for good while the release
 /// lives), and parks what can never succeed. Every failure is logged as an error.
 fn after_failure(
-    service: &Service,
+    service: &Outbox,
     row: &OutboxRow,
     state: ReleaseState,
     error: &DeliveryError,
@@ -331,19 +281,19 @@ fn after_failure(
 
 /// The card as of the latest committed state, with that state's revision.
 async fn render(
-    service: &Service,
+    service: &Outbox,
     stored: &StoredRelease,
 ) -> Result<(i64, ReleaseView, serenity::all::CreateEmbed), DeliveryError> {
     let (revision, view) = service
-        .card_snapshot(stored.release.id)
+        .card(stored.release.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the release no longer exists"))?;
-    let embed = card::embed(&service.messages, &view)?;
+    let embed = card::embed(service.messages(), &view)?;
     Ok((revision, view, embed))
 }
 
 async fn post_card(
-    service: &Service,
+    service: &Outbox,
     rest: &Rest,
     row: &OutboxRow,
     stored: &StoredRelease,
@@ -369,14 +319,14 @@ async fn post_card(
 }
 
 async fn open_thread(
-    service: &Service,
+    service: &Outbox,
     rest: &Rest,
     stored: &StoredRelease,
 ) -> Result<Settlement, DeliveryError> {
     let Some(card) = stored.card_message_id else {
         return Err(DeliveryError::Failing("the card is not posted yet".into()));
     };
-    let name = service.messages.render(
+    let name = service.messages().render(
         "thread_name",
         serde_json::json!({
             "version": stored.release.version.to_string(),
@@ -400,7 +350,7 @@ async fn open_thread(
 
 /// Edits the card; the row is done only if no newer change landed while it was rendered.
 async fn refresh_card(
-    service: &Service,
+    service: &Outbox,
     rest: &Rest,
     stored: &StoredRelease,
 ) -> Result<Settlement, DeliveryError> {
@@ -421,7 +371,7 @@ async fn refresh_card(
 /// Posts a notice, rendered now from the facts its row carries, to its row's channel (the
 /// release's thread when it names none), pinging the stakeholder role only where allowed.
 async fn notify(
-    service: &Service,
+    service: &Outbox,
     rest: &Rest,
     row: &OutboxRow,
     stored: &StoredRelease,
@@ -442,7 +392,7 @@ async fn notify(
             let facts =
                 minijinja::context! { last_action, ..minijinja::Value::from_serialize(&notice) };
             (
-                service.messages.render(template_of(&notice), facts)?,
+                service.messages().render(template_of(&notice), facts)?,
                 started,
             )
         }
@@ -454,7 +404,7 @@ async fn notify(
         .unwrap_or_else(|| stored.thread_id.unwrap_or(stored.card_channel_id));
     let ping = row
         .ping
-        .then_some(service.config.roles.stakeholder_ping)
+        .then_some(service.config().roles.stakeholder_ping)
         .flatten();
     let (content, mentions) = match ping {
         Some(role) => (
@@ -481,7 +431,7 @@ async fn notify(
             message = message.components(vec![card::report_button(stored.release.id)]);
             if let Some(contract) = contract {
                 // An embed, as on the card: its words do not count against the 2,000.
-                message = message.embed(card::contract_embed(&service.messages, &contract)?);
+                message = message.embed(card::contract_embed(service.messages(), &contract)?);
             }
         }
         Some(Extra::Approve) => {
@@ -510,7 +460,7 @@ enum Extra {
 /// messages once its nonce no longer guards against a second copy. Reads do not reliably
 /// carry the nonce, so `is_it` recognises the post by what it shows.
 async fn already_posted(
-    service: &Service,
+    service: &Outbox,
     rest: &Rest,
     row: &OutboxRow,
     channel: u64,

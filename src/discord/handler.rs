@@ -39,7 +39,7 @@ impl Handler {
     /// No tracing span wraps the request: a span's fields are formatted when it opens, for
     /// every click, while only a failure logs anything, and that log names the request itself.
     pub async fn handle(&self, request: &Request) -> Reply {
-        let served = Some(GuildId::new(self.service.config.discord.guild_id));
+        let served = Some(GuildId::new(self.service.config().discord.guild_id));
         let result = match request {
             Request::Ping => Ok(CreateInteractionResponse::Pong),
             // Another server, or a direct message: nothing there is ours to touch.
@@ -65,7 +65,7 @@ impl Handler {
                 return self.internal_error(request, &cause);
             }
         }
-        match user_error(&self.service.messages, &refusal) {
+        match user_error(self.service.messages(), &refusal) {
             Ok(text) => Reply {
                 response: ephemeral(text),
                 replay: refusal == UserError::AlreadyHandled,
@@ -86,7 +86,7 @@ impl Handler {
         );
         let text = self
             .service
-            .messages
+            .messages()
             .render("internal_error", json!({ "error_id": error_id }))
             .unwrap_or_else(|_| format!("Something went wrong (error id {error_id})."));
         reply(ephemeral(text))
@@ -130,7 +130,7 @@ impl Handler {
                     .service
                     .status(Some(&version), environment.as_deref())
                     .await?;
-                Ok(ephemeral(self.service.messages.render("notes", &view)?))
+                Ok(ephemeral(self.service.messages().render("notes", &view)?))
             }
             Command::Cancel {
                 version,
@@ -166,13 +166,13 @@ impl Handler {
     ) -> Result<CreateInteractionResponse> {
         let stored = self.service.plan(id, actor, request).await?;
         let release = &stored.release;
-        let policy = self.service.config.policies.get(release.kind);
+        let policy = self.service.config().policies.get(release.kind);
         let needed: Vec<String> = policy
             .approvers
             .iter()
             .map(|s| format!("{} × {}", s.count, s.role))
             .collect();
-        let text = self.service.messages.render(
+        let text = self.service.messages().render(
             "plan_confirmed",
             json!({
                 "version": release.version.to_string(),
@@ -192,7 +192,7 @@ impl Handler {
         environment: Option<&str>,
     ) -> Result<CreateInteractionResponse> {
         let view = self.service.status(version, environment).await?;
-        Ok(ephemeral(self.service.messages.render("status", &view)?))
+        Ok(ephemeral(self.service.messages().render("status", &view)?))
     }
 
     /// `/release list`.
@@ -221,7 +221,7 @@ impl Handler {
                 })
             })
             .collect();
-        let text = self.service.messages.render(
+        let text = self.service.messages().render(
             "list",
             json!({ "releases": rows, "postmortems": postmortems }),
         )?;
@@ -241,7 +241,7 @@ impl Handler {
             .service
             .cancel(id, actor, version, environment, reason)
             .await?;
-        let text = self.service.messages.render(
+        let text = self.service.messages().render(
             "cancel_confirmed",
             json!({ "version": release.version.to_string() }),
         )?;
@@ -271,13 +271,13 @@ impl Handler {
         let release = self.service.deployment(id, actor, target, ask).await?;
         if name == "tick" {
             let open = checklist::open_items(&release).len();
-            let text = self.service.messages.render(
+            let text = self.service.messages().render(
                 "checklist_answer",
                 json!({ "version": release.version.to_string(), "open": open }),
             )?;
             return Ok(ephemeral(text));
         }
-        let text = self.service.messages.render(
+        let text = self.service.messages().render(
             "deployment_answer",
             json!({
                 "ask": name,
@@ -319,7 +319,7 @@ impl Handler {
                 let version = self.service.check_report(&actor, release).await?;
                 let submit = ComponentAction::ReportText(release);
                 Ok(reason_modal(
-                    &self.service.messages,
+                    self.service.messages(),
                     "report_modal",
                     submit,
                     &version,
@@ -327,7 +327,7 @@ impl Handler {
             }
             Some(ComponentAction::Retro(release)) => {
                 let version = self.service.version_of(release).await?;
-                Ok(retro_modal(&self.service.messages, release, &version)?)
+                Ok(retro_modal(self.service.messages(), release, &version)?)
             }
             Some(ComponentAction::ApproveOverride(release)) => {
                 let id = click.id.get();
@@ -379,7 +379,7 @@ impl Handler {
                 .fold(0_u32, |mask, &at| mask | (1 << at));
             let submit = ComponentAction::Untick(release, section, mask);
             return Ok(reason_modal(
-                &self.service.messages,
+                self.service.messages(),
                 "untick_modal",
                 submit,
                 &version,
@@ -403,7 +403,7 @@ impl Handler {
         let version = current.version.to_string();
         let submit = ComponentAction::NoGoReason(release);
         Ok(reason_modal(
-            &self.service.messages,
+            self.service.messages(),
             "nogo_modal",
             submit,
             &version,
@@ -419,7 +419,7 @@ impl Handler {
     ) -> Result<CreateInteractionResponse> {
         let version = self.service.version_of(release).await?;
         Ok(reason_modal(
-            &self.service.messages,
+            self.service.messages(),
             template,
             submit,
             &version,
@@ -510,7 +510,7 @@ impl Handler {
         } else {
             "vote_unchanged"
         };
-        let text = self.service.messages.render(
+        let text = self.service.messages().render(
             template,
             json!({
                 "choice": choice.as_str(),
@@ -528,7 +528,7 @@ impl Handler {
         Ok(Actor {
             id: UserId(user),
             name: member.display_name().to_owned(),
-            roles: self.service.config.roles.roles_of(&discord_roles),
+            roles: self.service.config().roles.roles_of(&discord_roles),
         })
     }
 }

@@ -10,9 +10,9 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::buckets::{self, Buckets, Reading};
+use super::buckets::{self, clamped_wait, Buckets, Reading};
 use crate::clock::Clock;
-use crate::metrics::DiscordAnswers;
+use crate::service::DiscordAnswers;
 
 /// Discord's REST API version.
 const API: &str = "/api/v10";
@@ -34,18 +34,6 @@ pub enum RestError {
     },
     #[error("Discord cannot be reached: {0}")]
     Network(String),
-}
-
-/// The longest any answer may make gonogo wait: a wait beyond it (or a negative or unreadable
-/// one) from a confused proxy must not stall delivery for days or crash the bot.
-pub const MAX_WAIT: Duration = Duration::from_secs(3600);
-
-/// A wait Discord asked for, in seconds, clamped to `[0, MAX_WAIT]`; a second when unreadable.
-pub fn clamped_wait(secs: f64) -> Duration {
-    if secs.is_nan() {
-        return Duration::from_secs(1);
-    }
-    Duration::try_from_secs_f64(secs.clamp(0.0, MAX_WAIT.as_secs_f64())).unwrap_or(MAX_WAIT)
 }
 
 /// Discord's code for "a thread has already been created for this message".
@@ -298,16 +286,6 @@ fn snowflake(object: &Value) -> Result<u64, RestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_wait_is_clamped_to_an_hour_and_never_negative() {
-        assert_eq!(clamped_wait(1.5), Duration::from_millis(1500));
-        assert_eq!(clamped_wait(-3.0), Duration::ZERO);
-        assert_eq!(clamped_wait(1e300), MAX_WAIT);
-        assert_eq!(clamped_wait(f64::INFINITY), MAX_WAIT);
-        assert_eq!(clamped_wait(f64::NEG_INFINITY), Duration::ZERO);
-        assert_eq!(clamped_wait(f64::NAN), Duration::from_secs(1));
-    }
 
     #[test]
     fn the_token_never_shows_in_debug() {

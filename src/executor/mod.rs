@@ -14,10 +14,8 @@ use tracing::{info_span, warn, Instrument as _};
 use crate::config::ExecutorConfig;
 use crate::domain::lifecycle::deploy::Outcome;
 use crate::domain::Action;
-use crate::scheduler;
-use crate::service::Service;
-use crate::store;
-use crate::store::executions::Execution;
+use crate::service::ports::jobs::Execution;
+use crate::service::Jobs;
 
 /// The most of an action's output kept in the deployment log.
 const OUTPUT_TAIL: usize = 2000;
@@ -35,41 +33,35 @@ pub struct Facts {
 }
 
 /// Runs jobs until `shutdown` turns true.
-pub async fn run(service: Service, mut shutdown: watch::Receiver<bool>) {
-    let Some(config) = service.config.executor.clone() else {
+pub async fn run(jobs: Jobs, mut shutdown: watch::Receiver<bool>) {
+    let Some(config) = jobs.executor().cloned() else {
         // No executor: nothing is ever queued, but the task lives as long as the others.
-        let _ = shutdown.wait_for(|stop| *stop).await;
+        jobs.until_shutdown(&mut shutdown).await;
         return;
     };
     let config = Arc::new(config);
-    if let Err(cause) = recover(&service, &config).await {
+    if let Err(cause) = recover(&jobs, &config).await {
         warn!("Cannot recover the executor's interrupted jobs: {cause:#}");
     }
     loop {
         if *shutdown.borrow() {
             return;
         }
-        match store::executions::pending(service.db.reader()).await {
-            Ok(jobs) => {
-                for job in jobs {
-                    start(&service, &config, job).await;
+        match jobs.pending().await {
+            Ok(pending) => {
+                for job in pending {
+                    start(&jobs, &config, job).await;
                 }
             }
             Err(cause) => warn!("Cannot read the executor's jobs: {cause:#}"),
         }
-        scheduler::idle(
-            service.clock.as_ref(),
-            &service.jobs_wake,
-            None,
-            &mut shutdown,
-        )
-        .await;
+        jobs.idle(&mut shutdown).await;
     }
 }
 
 /// Marks a job running, committed before it starts, then runs it on its own task.
-async fn start(service: &Service, config: &Arc<ExecutorConfig>, job: Execution) {
-    match store::executions::mark_running(service.db.writer(), job.id, service.now()).await {
+async fn start(jobs: &Jobs, config: &Arc<ExecutorConfig>, job: Execution) {
+    match jobs.start(&job).await {
         Ok(true) => {}
         Ok(false) => return,
         Err(cause) => {
@@ -77,7 +69,7 @@ async fn start(service: &Service, config: &Arc<ExecutorConfig>, job: Execution) 
             return;
         }
     }
-    let (service, config) = (service.clone(), config.clone());
+    let (jobs, config) = (jobs.clone(), config.clone());
     let span = info_span!(
         "job",
         job = job.id,
@@ -86,11 +78,11 @@ async fn start(service: &Service, config: &Arc<ExecutorConfig>, job: Execution) 
     );
     tokio::spawn(
         async move {
-            let (outcome, output) = match facts(&service, &job).await {
+            let (outcome, output) = match facts(&jobs, &job).await {
                 Ok(facts) => perform(&config, &job, &facts).await,
                 Err(cause) => (Outcome::Failed(format!("{cause:#}")), String::new()),
             };
-            if let Err(cause) = service.action_done(job, outcome, output).await {
+            if let Err(cause) = jobs.done(job, outcome, output).await {
                 warn!("Cannot record an executor job's outcome: {cause:#}");
             }
         }
@@ -122,12 +114,12 @@ async fn perform(config: &ExecutorConfig, job: &Execution, facts: &Facts) -> (Ou
     }
 }
 
-async fn facts(service: &Service, job: &Execution) -> anyhow::Result<Facts> {
-    let stored = store::releases::get(service.db.reader(), job.release_id)
+async fn facts(jobs: &Jobs, job: &Execution) -> anyhow::Result<Facts> {
+    let release = jobs
+        .release(job)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the release no longer exists"))?;
-    let release = stored.release;
-    let stage = service.config.rollout.stage(job.action.stage());
+    let stage = jobs.rollout().stage(job.action.stage());
     Ok(Facts {
         action: job.action.name(),
         release_id: release.id.0,
@@ -143,22 +135,15 @@ async fn facts(service: &Service, job: &Execution) -> anyhow::Result<Facts> {
 
 /// Jobs left running by a process that died: a command's outcome is unknown, so its release
 /// halts and asks a person; a webhook is simply sent again, with the same key.
-async fn recover(service: &Service, config: &ExecutorConfig) -> anyhow::Result<()> {
-    let now = service.now();
-    for job in store::executions::orphaned(service.db.reader()).await? {
-        match config {
-            ExecutorConfig::Command { .. } => {
-                store::executions::mark_unknown(service.db.writer(), job.id, now).await?;
-                let problem = "its outcome is unknown: gonogo stopped while the command ran. \
-                    Check what it did, then retry the stage or roll back";
-                service
-                    .action_done(job, Outcome::Failed(problem.to_owned()), String::new())
-                    .await?;
-            }
-            ExecutorConfig::Webhook { .. } => {
-                store::executions::requeue(service.db.writer(), job.id).await?;
-            }
-        }
+async fn recover(jobs: &Jobs, config: &ExecutorConfig) -> anyhow::Result<()> {
+    const UNKNOWN: &str = "its outcome is unknown: gonogo stopped while the command ran. \
+        Check what it did, then retry the stage or roll back";
+    for job in jobs.orphaned().await? {
+        let problem = match config {
+            ExecutorConfig::Command { .. } => Some(UNKNOWN),
+            ExecutorConfig::Webhook { .. } => None,
+        };
+        jobs.orphan(job, problem).await?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use super::apply::apply;
 use super::error::{refused, Result, UserError};
-use super::write::{Ask, DeployRequest, Done, Target, Writer};
+use super::writer::{Ask, DeployRequest, Done, Target, Writer};
 use crate::domain::lifecycle::deploy::{self, Outcome, Person, Plan};
 use crate::domain::lifecycle::{overrides, reports, retro, rollback};
 use crate::domain::{checklist, lookup, ReleaseId, Transition, Version};

@@ -2,17 +2,20 @@
 //! commit state, audit events, timers and outbox rows in one transaction), then wakes the
 //! dispatcher and the scheduler. Reads come from a neutral read model.
 
+mod answers;
 mod apply;
+mod bookkeeping;
 mod deploy;
 mod error;
+pub mod ports;
 mod queries;
+mod queue;
 mod unit;
 pub mod view;
-mod write;
+mod writer;
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use tokio::sync::{watch, Notify};
 
@@ -21,18 +24,21 @@ use crate::config::{Config, ExecutorConfig};
 use crate::domain::checklist;
 use crate::domain::contract::Contract;
 use crate::domain::lifecycle::deploy::{Outcome, Plan};
-use crate::domain::lifecycle::{needs_look, poll, reports};
+use crate::domain::lifecycle::{poll, reports};
 use crate::domain::{Choice, PlanRequest, Release, ReleaseId, ReleaseKind, Role, UserId, Version};
 use crate::messages::Messages;
-use crate::prometheus::Prometheus;
 use crate::store::executions::Execution;
 use crate::store::releases::StoredRelease;
 use crate::store::{self, Db};
+pub use answers::DiscordAnswers;
+use bookkeeping::Record;
 pub use error::{refused, Error, Result, UserError};
+pub use ports::{Counts, Housekeeping, Jobs, MetricReader, Outbox, Settlement, Timers, Wal};
 pub use queries::stats_text;
+use queue::WriteQueue;
 use unit::Wake;
-pub use write::{Ask, Target};
-use write::{Change, DeployRequest, Done, VoteRequest, WriteQueue};
+pub use writer::{Ask, Target};
+use writer::{Change, DeployRequest, Done, VoteRequest};
 
 /// Who is acting, with the policy roles they hold right now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,52 +56,75 @@ pub struct VoteResult {
     pub changed: bool,
 }
 
-/// Shared handle to the bot's state and collaborators.
+/// The one way into the store. Its fields are private: a door or a loop gets a narrow port
+/// from it, so every write reaches the database through the one write path.
 #[derive(Clone)]
 pub struct Service {
-    pub db: Db,
-    pub config: Arc<Config>,
-    pub clock: Arc<dyn Clock>,
-    pub messages: Arc<Messages>,
-    /// Woken after every commit that queued Discord messages.
-    pub outbox_wake: Arc<Notify>,
-    /// Woken after every commit that set or cleared a timer.
-    pub timers_wake: Arc<Notify>,
-    /// Woken after every commit that may have queued an executor job.
-    pub jobs_wake: Arc<Notify>,
-    /// Woken after every commit of the write path: its pages wait in the write-ahead log.
-    pub wal_wake: Arc<Notify>,
+    db: Db,
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    messages: Arc<Messages>,
+    wakes: Arc<Wakes>,
     /// Discord's answers that the metrics count.
-    pub discord_answers: Arc<crate::metrics::DiscordAnswers>,
+    discord_answers: Arc<DiscordAnswers>,
     /// Whether the slash commands are registered: until then gonogo is alive but not ready.
     ready: Arc<tokio::sync::watch::Sender<bool>>,
     writes: Arc<WriteQueue>,
     /// Where the metric gates read, when they watch rollouts.
-    prometheus: Option<Prometheus>,
+    metric_reader: Option<Arc<dyn MetricReader>>,
+}
+
+/// The background loops' wake-ups, each notified after a commit that gave it work.
+#[derive(Default)]
+struct Wakes {
+    /// Messages were queued for Discord.
+    outbox: Notify,
+    /// A timer was set or cleared.
+    timers: Notify,
+    /// An executor job may have been queued.
+    jobs: Notify,
+    /// Any commit of the write path: its pages wait in the write-ahead log.
+    wal: Notify,
 }
 
 impl Service {
+    /// A service over `db`. `metric_reader` is where the metric gates read, when the config
+    /// names a Prometheus.
     pub fn new(
         db: Db,
         config: Arc<Config>,
         clock: Arc<dyn Clock>,
         messages: Arc<Messages>,
+        metric_reader: Option<Arc<dyn MetricReader>>,
     ) -> Service {
-        let prometheus = config.gates.prometheus_url.as_deref().map(Prometheus::new);
         Service {
-            prometheus,
+            metric_reader,
             db,
             config,
             clock,
             messages,
-            outbox_wake: Arc::new(Notify::new()),
-            timers_wake: Arc::new(Notify::new()),
-            jobs_wake: Arc::new(Notify::new()),
-            wal_wake: Arc::new(Notify::new()),
+            wakes: Arc::default(),
             discord_answers: Arc::default(),
             ready: Arc::new(tokio::sync::watch::Sender::new(false)),
             writes: Arc::default(),
         }
+    }
+
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    pub fn messages(&self) -> &Messages {
+        &self.messages
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The counters of Discord's answers, shared with the REST client that counts them.
+    pub fn discord_answers(&self) -> &Arc<DiscordAnswers> {
+        &self.discord_answers
     }
 
     /// Waits `wait` on the service's clock; `false` when shutdown came first.
@@ -142,10 +171,14 @@ impl Service {
     }
 
     /// Records an interaction that was refused before it reached the write path as handled,
-    /// so that a replay of it is answered as one.
+    /// so that a replay of it is answered as one. A replay, or a refusal past Discord's
+    /// deadline, has nothing left to record.
     pub async fn record_handled(&self, interaction: u64) -> anyhow::Result<()> {
-        store::interactions::claim(self.db.writer(), interaction, self.now()).await?;
-        Ok(())
+        match self.record(Some(interaction), Record::Refused).await {
+            Ok(_) | Err(Error::User(UserError::AlreadyHandled | UserError::TooLate)) => Ok(()),
+            Err(Error::User(refusal)) => Err(anyhow::anyhow!("{refusal:?}")),
+            Err(Error::Internal(cause)) => Err(cause),
+        }
     }
 
     /// Now, to the millisecond: the precision every time is stored at, so a release kept in
@@ -165,15 +198,15 @@ impl Service {
     }
 
     fn wake(&self, wake: Wake) {
-        self.wal_wake.notify_one();
+        self.wakes.wal.notify_one();
         if wake.outbox {
-            self.outbox_wake.notify_one();
+            self.wakes.outbox.notify_one();
         }
         if wake.timers {
-            self.timers_wake.notify_one();
+            self.wakes.timers.notify_one();
         }
         if wake.actions {
-            self.jobs_wake.notify_one();
+            self.wakes.jobs.notify_one();
         }
     }
 
@@ -267,11 +300,7 @@ impl Service {
             outcome,
             output,
         };
-        match self.submit(None, change).await {
-            Ok(_) => Ok(()),
-            Err(Error::Internal(cause)) => Err(cause),
-            Err(Error::User(refusal)) => Err(anyhow::anyhow!("{refusal:?}")),
-        }
+        background(self.submit(None, change).await).map(drop)
     }
 
     /// The version of a release a button belongs to, for the modal it opens.
@@ -346,45 +375,6 @@ impl Service {
             .map_err(|refusal| refused(&release.version, refusal))?;
         Ok(release.version.to_string())
     }
-
-    /// Fires every timer due by now through the write path, all at once so that the path
-    /// commits them as one group. A timer that fails is set aside for a minute, so it cannot
-    /// hold up the others.
-    pub async fn fire_due_timers(&self) -> anyhow::Result<()> {
-        let now = self.now();
-        let due = store::timers::due(self.db.reader(), now).await?;
-        // One look at the metrics serves every timer of the pass that needs one.
-        let look = match (&self.prometheus, self.config.gates.metric_gates()) {
-            (Some(prometheus), Some(gates)) if due.iter().any(|t| needs_look(t.kind)) => {
-                Some(prometheus.look(gates).await)
-            }
-            _ => None,
-        };
-        let mut firing = tokio::task::JoinSet::new();
-        for timer in due {
-            let service = self.clone();
-            let look = look.clone().filter(|_| needs_look(timer.kind));
-            firing.spawn(async move {
-                let id = timer.id;
-                (
-                    id,
-                    service.submit(None, Change::Timer { timer, look }).await,
-                )
-            });
-        }
-        while let Some(fired) = firing.join_next().await {
-            let (id, result) = fired.context("A timer's write panicked")?;
-            if let Err(cause) = result {
-                tracing::warn!(
-                    timer = id,
-                    "Cannot fire a timer, trying it again later: {cause:#}"
-                );
-                let later = now + chrono::TimeDelta::minutes(1);
-                store::timers::postpone(self.db.writer(), id, later).await?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The write path answered a change with the outcome of another kind: a bug of ours.
@@ -392,4 +382,13 @@ fn unexpected(what: &str) -> Error {
     Error::Internal(anyhow::anyhow!(
         "the write path answered a {what} with another outcome"
     ))
+}
+
+/// A background write's answer: a refusal there is a bug of ours, not a person's mistake.
+fn background<T>(answer: Result<T>) -> anyhow::Result<T> {
+    match answer {
+        Ok(done) => Ok(done),
+        Err(Error::Internal(cause)) => Err(cause),
+        Err(Error::User(refusal)) => Err(anyhow::anyhow!("{refusal:?}")),
+    }
 }

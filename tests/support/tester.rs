@@ -130,6 +130,8 @@ pub struct Tester {
     pub dir: Arc<tempfile::TempDir>,
     config: Config,
     running: Option<Running>,
+    /// The tests' own connection to the bot's database, opened as the bot starts.
+    reader: Option<SqlitePool>,
     next_id: AtomicU64,
 }
 
@@ -175,6 +177,7 @@ impl Tester {
             dir,
             config,
             running: None,
+            reader: None,
             next_id: AtomicU64::new(1_700_000_000_000_000_000),
         };
         t.boot().await;
@@ -197,6 +200,12 @@ impl Tester {
             .await
             .unwrap_or_else(|e| panic!("gonogo did not start: {e:#}"));
         self.running = Some(running);
+        if self.reader.is_none() {
+            let reader = SqlitePool::connect(&self.config.database.url)
+                .await
+                .expect("the tests open the bot's database");
+            self.reader = Some(reader);
+        }
     }
 
     /// Like [`Tester::restart`], without waiting until gonogo is ready.
@@ -247,7 +256,7 @@ impl Tester {
 
     /// A read connection to the bot's database, for assertions on what was stored.
     pub fn db(&self) -> &SqlitePool {
-        self.running().service.db.reader()
+        self.reader.as_ref().expect("gonogo has started")
     }
 
     pub fn next_id(&self) -> u64 {

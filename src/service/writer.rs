@@ -1,19 +1,14 @@
-//! The one write path. Every request that changes state (plan, vote, cancel, deploy, halt,
-//! resume, rollback, an executor's outcome, a timer firing)
-//! goes load → decide in the domain → apply → commit here. Requests that arrive together form
-//! a group that shares one transaction and one commit, each still decided in arrival order
-//! against the state its predecessors left.
+//! The write path's writer: each group goes load → decide in the domain → apply → commit,
+//! in one transaction, each request decided in arrival order against the state its
+//! predecessors left. The writer keeps the releases that still change between groups.
 
-use std::sync::Mutex;
-use std::time::Duration;
-
-use anyhow::Context as _;
 use rustc_hash::{FxHashMap, FxHashSet};
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::apply::apply;
+use super::bookkeeping::Record;
 use super::error::{refused, Error, Result, UserError};
+use super::queue::Job;
 use super::unit::Unit;
 use super::{Actor, Service, VoteResult};
 use crate::domain::gates::Look;
@@ -55,6 +50,8 @@ pub(super) enum Change {
         outcome: Outcome,
         output: String,
     },
+    /// A write that moves no release.
+    Record(Record),
 }
 
 /// What someone asks of a deployment, and about which release.
@@ -129,34 +126,12 @@ pub(super) enum Done {
     /// The release after a deploy-phase request.
     Deployed(Release),
     Fired,
+    /// A record written, with the rows it changed.
+    Recorded(u64),
 }
 
-/// One request waiting for its group's commit.
-struct Job {
-    interaction: Option<u64>,
-    change: Change,
-    reply: oneshot::Sender<Result<Done>>,
-    queued_at: Instant,
-}
-
-/// Discord stops waiting for an interaction's answer after 3 seconds. A request still queued by
-/// then, or whose HTTP request was dropped, is discarded unwritten: nobody can be told of it.
-const INTERACTION_DEADLINE: Duration = Duration::from_secs(3);
-
-impl Job {
-    fn is_abandoned(&self) -> bool {
-        self.interaction.is_some()
-            && (self.reply.is_closed() || self.queued_at.elapsed() > INTERACTION_DEADLINE)
-    }
-}
-
-/// Requests waiting to be written, and the lock held by whoever writes the next group, which
-/// guards what the writer keeps in memory between groups.
-#[derive(Default)]
-pub(super) struct WriteQueue {
-    pending: Mutex<Vec<Job>>,
-    writer: tokio::sync::Mutex<Kept>,
-}
+/// A group's answers, one per job, in order; an `Err` here fails the whole group.
+pub(super) type Answers = Vec<Result<Done, UserError>>;
 
 /// What the writer keeps between groups. Only the writer changes releases and extends the
 /// audit chain, so its copies stay current for as long as its groups commit; a group that
@@ -171,19 +146,16 @@ pub(super) struct Kept {
 }
 
 impl Kept {
+    /// Whether the writer committed a group within `recently`.
+    pub(super) fn committed_within(&self, recently: std::time::Duration) -> bool {
+        self.last_commit.is_some_and(|at| at.elapsed() < recently)
+    }
+
     /// The standing of the poll on `id`, if the writer keeps the release.
     pub(super) fn tally(&self, id: ReleaseId) -> Option<&Tally> {
         self.releases.get(&id).map(|loaded| &loaded.tally)
     }
 }
-
-/// A writer that committed this recently is busy: a small group then waits [`GATHER`] for
-/// the requests arriving behind it, since a group's commit costs about the same whatever its
-/// size. An idle writer never waits.
-const BUSY: Duration = Duration::from_millis(2);
-const GATHER: Duration = Duration::from_micros(500);
-/// A group at least this large is worth writing at once.
-const FULL_GROUP: usize = 16;
 
 pub(super) type Releases = FxHashMap<ReleaseId, Loaded>;
 
@@ -193,112 +165,9 @@ pub(super) struct Loaded {
     pub tally: Tally,
 }
 
-/// A group's answers, one per job, in order; an `Err` here fails the whole group.
-type Answers = Vec<Result<Done, UserError>>;
-
-impl WriteQueue {
-    /// What the writer keeps, once no group is being written: it then matches the database.
-    pub(super) async fn between_groups(&self) -> tokio::sync::MutexGuard<'_, Kept> {
-        self.writer.lock().await
-    }
-
-    fn push(&self, job: Job) -> anyhow::Result<()> {
-        self.lock_pending()?.push(job);
-        Ok(())
-    }
-
-    fn pending_len(&self) -> anyhow::Result<usize> {
-        Ok(self.lock_pending()?.len())
-    }
-
-    fn take_pending(&self) -> anyhow::Result<Vec<Job>> {
-        Ok(std::mem::take(&mut *self.lock_pending()?))
-    }
-
-    fn lock_pending(&self) -> anyhow::Result<std::sync::MutexGuard<'_, Vec<Job>>> {
-        self.pending
-            .lock()
-            .map_err(|_| anyhow::anyhow!("the write queue is poisoned"))
-    }
-}
-
 impl Service {
-    /// Writes `change` through the one write path and waits for its commit. `interaction` is
-    /// the Discord interaction that asked for it, so a replay changes nothing.
-    pub(super) async fn submit(&self, interaction: Option<u64>, change: Change) -> Result<Done> {
-        let (reply, answer) = oneshot::channel();
-        self.writes.push(Job {
-            interaction,
-            change,
-            reply,
-            queued_at: Instant::now(),
-        })?;
-        {
-            // Whoever holds the writer lock writes everything queued so far: this request
-            // too, unless an earlier writer already took it.
-            let mut writer = self.writes.writer.lock().await;
-            // Requests on their way join this group: while the writer is busy, those arriving
-            // within `GATHER`; then those already read and being decoded on other tasks, which
-            // get a scheduler turn first.
-            let mut waiting = self.writes.pending_len()?;
-            let busy = writer.last_commit.is_some_and(|at| at.elapsed() < BUSY);
-            if busy && waiting > 0 && waiting < FULL_GROUP {
-                tokio::time::sleep(GATHER).await;
-                waiting = self.writes.pending_len()?;
-            }
-            while waiting > 0 {
-                tokio::task::yield_now().await;
-                let now_waiting = self.writes.pending_len()?;
-                if now_waiting == waiting {
-                    break;
-                }
-                waiting = now_waiting;
-            }
-            let jobs = self.writes.take_pending()?;
-            if !jobs.is_empty() {
-                let service = self.clone();
-                let mut kept = std::mem::take(&mut *writer);
-                // Spawned, so a dropped request cannot abandon the others of its group. If it
-                // is dropped, the next writer starts with nothing kept and reads afresh; the
-                // one writer connection still keeps the two groups apart.
-                *writer = tokio::spawn(async move {
-                    service.write_group(&mut kept, jobs).await;
-                    kept
-                })
-                .await
-                .context("The writer panicked")?;
-            }
-        }
-        answer.await.context("The writer ended without an answer")?
-    }
-
-    async fn write_group(&self, kept: &mut Kept, jobs: Vec<Job>) {
-        match self.try_group(kept, &jobs).await {
-            Ok(answers) => {
-                for (job, answer) in jobs.into_iter().zip(answers) {
-                    let _ = job.reply.send(answer.map_err(Error::User));
-                }
-            }
-            // One failing request must not fail the others: write each on its own.
-            Err(_) if jobs.len() > 1 => {
-                for job in jobs {
-                    let answer = match self.try_group(kept, std::slice::from_ref(&job)).await {
-                        Ok(mut answers) => answers.remove(0).map_err(Error::User),
-                        Err(error) => Err(Error::Internal(error)),
-                    };
-                    let _ = job.reply.send(answer);
-                }
-            }
-            Err(error) => {
-                for job in jobs {
-                    let copy = anyhow::anyhow!("{error:#}");
-                    let _ = job.reply.send(Err(Error::Internal(copy)));
-                }
-            }
-        }
-    }
-
-    async fn try_group(&self, kept: &mut Kept, jobs: &[Job]) -> anyhow::Result<Answers> {
+    /// Writes a group in one transaction; a group that fails forgets what it touched.
+    pub(super) async fn try_group(&self, kept: &mut Kept, jobs: &[Job]) -> anyhow::Result<Answers> {
         let mut touched = FxHashSet::default();
         let result = self
             .write_in_one_transaction(kept, &mut touched, jobs)
@@ -420,6 +289,7 @@ impl Writer<'_> {
                 outcome,
                 output,
             } => self.action_done(execution, outcome, output).await,
+            Change::Record(record) => self.record(record).await,
             Change::Timer { timer, look } => {
                 if !self.taken.contains(&timer.id) {
                     return Ok(Done::Fired);
@@ -596,138 +466,5 @@ impl Writer<'_> {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use chrono::{TimeZone as _, Utc};
-
-    use super::*;
-    use crate::clock::ManualClock;
-    use crate::domain::{Role, UserId};
-    use crate::messages::Messages;
-
-    const CONFIG: &str = r#"
-[discord]
-application_id = "123456789012345678"
-public_key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
-guild_id = "234567890123456780"
-[channels]
-releases = "345678901234567890"
-[roles]
-lead = "500000000000000001"
-security = "500000000000000002"
-team = "500000000000000003"
-exec = "500000000000000004"
-"#;
-
-    fn plan(version: &str, kind: &str) -> Change {
-        Change::Plan {
-            actor: Actor {
-                id: UserId(7),
-                name: "The author".into(),
-                roles: vec![Role::Lead],
-            },
-            request: PlanRequest::parse(version, kind, "x", None, None).unwrap(),
-        }
-    }
-
-    fn service_on(db: crate::store::Db) -> Service {
-        let env = [("GONOGO_DISCORD__TOKEN", "t")];
-        let config = Arc::new(crate::config::load_from_str(CONFIG, &env).unwrap());
-        let clock = Arc::new(ManualClock::new(
-            Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
-        ));
-        Service::new(db, config, clock, Arc::new(Messages::embedded()))
-    }
-
-    #[tokio::test]
-    async fn a_card_from_the_writers_standing_is_the_card_counted_from_the_votes() {
-        let (db, _dir) = crate::store::test_db().await;
-        let service = service_on(db.clone());
-        let Ok(Done::Planned(planned)) = service.submit(Some(1), plan("7.0.0", "major")).await
-        else {
-            panic!("the release is planned");
-        };
-        let id = planned.release.id;
-        for n in 0..3 {
-            let vote = Change::Vote(VoteRequest {
-                actor: Actor {
-                    id: UserId(100 + n),
-                    name: format!("Voter {n}"),
-                    roles: vec![Role::Team],
-                },
-                release: id,
-                choice: Choice::Go,
-                reason: None,
-            });
-            let voted = service.submit(Some(10 + n), vote).await;
-            assert!(matches!(voted, Ok(Done::Voted(_))), "vote {n} is accepted");
-        }
-        assert!(service.writes.between_groups().await.tally(id).is_some());
-        let (revision, from_writer) = service.card_snapshot(id).await.unwrap().unwrap();
-
-        // A service that keeps nothing counts the votes from the database.
-        let counted = service_on(db);
-        assert!(counted.writes.between_groups().await.tally(id).is_none());
-        let (read_revision, from_votes) = counted.card_snapshot(id).await.unwrap().unwrap();
-
-        assert_eq!(revision, read_revision);
-        let names: Vec<&str> = from_writer.votes.iter().map(|v| v.name.as_str()).collect();
-        assert_eq!(names, ["Voter 0", "Voter 1", "Voter 2"]);
-        assert_eq!(
-            serde_json::to_value(&from_writer).unwrap(),
-            serde_json::to_value(&from_votes).unwrap()
-        );
-    }
-
-    #[tokio::test]
-    async fn a_request_queued_past_discords_deadline_is_discarded_unwritten() {
-        let (db, _dir) = crate::store::test_db().await;
-        let service = service_on(db);
-
-        let (stale_reply, stale_answer) = oneshot::channel();
-        let waited = Instant::now()
-            .checked_sub(INTERACTION_DEADLINE + Duration::from_millis(1))
-            .unwrap();
-        service
-            .writes
-            .push(Job {
-                interaction: Some(1),
-                change: plan("1.0.0", "patch"),
-                reply: stale_reply,
-                queued_at: waited,
-            })
-            .unwrap();
-        let (gone_reply, gone_answer) = oneshot::channel();
-        drop(gone_answer);
-        service
-            .writes
-            .push(Job {
-                interaction: Some(2),
-                change: plan("2.0.0", "patch"),
-                reply: gone_reply,
-                queued_at: Instant::now(),
-            })
-            .unwrap();
-        let fresh = service.submit(Some(3), plan("3.0.0", "patch")).await;
-        assert!(matches!(fresh, Ok(Done::Planned(_))));
-        assert!(matches!(
-            stale_answer.await.unwrap(),
-            Err(Error::User(UserError::TooLate))
-        ));
-        let versions: Vec<String> = sqlx::query_scalar("SELECT version FROM releases")
-            .fetch_all(service.db.reader())
-            .await
-            .unwrap();
-        assert_eq!(versions, ["3.0.0"]);
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM interactions")
-            .fetch_all(service.db.reader())
-            .await
-            .unwrap();
-        assert_eq!(ids, [3]);
     }
 }
