@@ -140,7 +140,7 @@ impl Messages {
         env.set_trim_blocks(true);
         // Lets a short message quote a long text, such as a summary, without outgrowing it.
         env.add_filter("excerpt", |text: &str, max: usize| {
-            crate::domain::effect::excerpt(text, max)
+            crate::domain::text::excerpt(text, max)
         });
         // Text people typed is shown as typed, never as the bot's own formatting.
         env.add_filter("md", |text: &str| escape_markdown(text));

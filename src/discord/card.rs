@@ -118,7 +118,7 @@ fn checklist_menus(view: &ReleaseView) -> Vec<CreateActionRow> {
 
 /// A menu's placeholder: Discord shows at most 150 characters.
 fn placeholder(section: &str) -> String {
-    crate::domain::effect::excerpt(&format!("{section}: tick what is done"), 150)
+    crate::domain::text::excerpt(&format!("{section}: tick what is done"), 150)
 }
 
 /// The rollback contract as the start notice shows it, in the card's words.

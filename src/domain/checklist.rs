@@ -2,11 +2,11 @@
 //! release when it is planned, ticked on its card, and `/deploy` waits until none is open.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::effect::Effect;
-use super::lifecycle::deploy::Person;
+use super::lifecycle::inputs::Person;
 use super::lifecycle::{Event, Transition};
+use super::parts::Check;
 use super::policy::Role;
 use super::refusal::Refusal;
 use super::release::{Release, ReleaseState};
@@ -21,15 +21,6 @@ pub const MAX_SECTIONS: usize = 4;
 pub struct Section {
     pub name: String,
     pub items: Vec<String>,
-}
-
-/// An item of a release's checklist, and who ticked it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Check {
-    pub section: String,
-    pub item: String,
-    pub ticked_by: Option<String>,
-    pub ticked_at: Option<DateTime<Utc>>,
 }
 
 /// The unticked checklist of a release that requires `sections`.

@@ -4,10 +4,8 @@
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
-use super::effect::excerpt;
 use super::gates::{percent, Gates};
-use super::lifecycle::{Event, Transition};
-use super::release::ReleaseState;
+use super::text::excerpt;
 
 /// How much of the rollback procedure the card and the start notice quote.
 pub const MAX_PROCEDURE: usize = 200;
@@ -95,23 +93,6 @@ impl Contract {
     }
 }
 
-/// Fixes `contract` on the release `step` approves, once; the approval's audit event
-/// records it.
-pub fn fix_on_approval(step: &mut Transition, contract: Contract) {
-    if step.release.state != ReleaseState::Approved || step.release.contract.is_some() {
-        return;
-    }
-    for event in &mut step.events {
-        if let Event::Approved {
-            contract: fixed, ..
-        } = event
-        {
-            *fixed = Some(contract.clone());
-        }
-    }
-    step.release.contract = Some(contract);
-}
-
 /// A duration the way the config writes it: `2h`, `1d`, `90m`.
 fn short(duration: TimeDelta) -> String {
     let secs = duration.num_seconds();
@@ -171,36 +152,6 @@ mod tests {
             contract.view(Some(&both)).max_latency.as_deref(),
             Some("2.5× the baseline p99")
         );
-    }
-
-    #[test]
-    fn the_contract_is_fixed_by_the_approval_once_and_recorded_in_its_event() {
-        use crate::domain::lifecycle::deploy::tests::approved;
-        let contract = Contract::new(&gates(), 3, TimeDelta::hours(4), "by hand".into());
-        let (release, _) = approved();
-        let mut step = Transition::unchanged(&release, None);
-        step.events.push(Event::Approved {
-            approvers: Vec::new(),
-            contract: None,
-        });
-        fix_on_approval(&mut step, contract.clone());
-        assert_eq!(step.release.contract, Some(contract.clone()));
-        assert_eq!(
-            step.events,
-            [Event::Approved {
-                approvers: Vec::new(),
-                contract: Some(contract.clone())
-            }]
-        );
-        // Fixed once: a later contract does not replace it.
-        let later = Contract::new(&gates(), 9, TimeDelta::hours(1), "other".into());
-        fix_on_approval(&mut step, later.clone());
-        assert_eq!(step.release.contract, Some(contract));
-        // Only an approval fixes one.
-        let mut voting = Transition::unchanged(&release, None);
-        voting.release.state = ReleaseState::Voting;
-        fix_on_approval(&mut voting, later);
-        assert_eq!(voting.release.contract, None);
     }
 
     #[test]

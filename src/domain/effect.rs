@@ -12,16 +12,6 @@ pub const NOTICE_SUMMARY: usize = 150;
 /// How much of an executor's complaint a failure notice quotes.
 pub const MAX_PROBLEM: usize = 500;
 
-/// `text`, cut to at most `max` characters with an ellipsis when it was longer.
-pub fn excerpt(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
-
 /// Work the service must do in the transaction that commits the decision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -305,13 +295,6 @@ mod tests {
         let rollback = Action::Rollback { stage: 3 };
         assert_eq!((deploy.name(), deploy.stage()), ("deploy", 2));
         assert_eq!((rollback.name(), rollback.stage()), ("rollback", 3));
-    }
-
-    #[test]
-    fn excerpts_keep_short_texts_and_cut_long_ones_to_their_limit() {
-        assert_eq!(excerpt("abc", 3), "abc");
-        assert_eq!(excerpt("abcd", 3), "ab…");
-        assert_eq!(excerpt(&"é".repeat(400), 150).chars().count(), 150);
     }
 
     #[test]

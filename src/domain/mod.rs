@@ -8,12 +8,14 @@ pub mod gates;
 pub mod ids;
 pub mod lifecycle;
 pub mod lookup;
+pub mod parts;
 pub mod policy;
 pub mod poll;
 pub mod refusal;
 pub mod release;
 pub mod rollout;
 pub mod stats;
+pub mod text;
 pub mod windows;
 
 pub use effect::{Action, Audience, Effect, Notice, TimerKind};

@@ -6,12 +6,11 @@ use std::str::FromStr;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::checklist::Check;
 use super::contract::Contract;
 use super::gates::Watch;
 use super::ids::{ReleaseId, UserId};
-use super::lifecycle::overrides::Override;
-use super::lifecycle::retro::Retrospective;
+use super::parts::{Check, Override, Retrospective};
+use super::text::bounded_text;
 
 /// Longest text accepted for a summary; it must fit an embed description with room to spare.
 pub const MAX_SUMMARY: usize = 1000;
@@ -341,21 +340,6 @@ impl PlanRequest {
             environment,
         })
     }
-}
-
-/// Trims `text` and checks it is non-empty and at most `max` characters.
-pub fn bounded_text(what: &str, text: &str, max: usize) -> Result<String, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(format!("the {what} is empty"));
-    }
-    let len = text.chars().count();
-    if len > max {
-        return Err(format!(
-            "the {what} is {len} characters long; the limit is {max}"
-        ));
-    }
-    Ok(text.to_owned())
 }
 
 fn environment_name(name: &str) -> Result<String, String> {

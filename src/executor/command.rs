@@ -9,7 +9,7 @@ use nix::unistd::Pid;
 use tokio::process::Command;
 
 use super::{tail, Facts};
-use crate::domain::lifecycle::deploy::Outcome;
+use crate::domain::lifecycle::inputs::Outcome;
 
 /// Runs `argv` for `facts`; past `timeout` its whole process group is killed.
 pub async fn run(argv: &[String], facts: &Facts, timeout: Duration) -> (Outcome, String) {

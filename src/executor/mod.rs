@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tracing::{info_span, warn, Instrument as _};
 
 use crate::config::ExecutorConfig;
-use crate::domain::lifecycle::deploy::Outcome;
+use crate::domain::lifecycle::inputs::Outcome;
 use crate::domain::Action;
 use crate::service::ports::jobs::Execution;
 use crate::service::Jobs;

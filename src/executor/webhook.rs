@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::{tail, Facts};
-use crate::domain::lifecycle::deploy::Outcome;
+use crate::domain::lifecycle::inputs::Outcome;
 
 /// How many times a 5xx or a network error is tried before the action fails.
 const ATTEMPTS: u32 = 5;

@@ -5,32 +5,11 @@
 use chrono::{DateTime, Utc};
 
 use super::error::Result;
-use super::ports::Settlement;
+use super::records::{Record, Settlement};
 use super::writer::{Change, Done, Writer};
 use super::Service;
 use crate::store;
 use crate::store::outbox::OutboxRow;
-
-/// A write that moves no release.
-pub(super) enum Record {
-    /// An interaction refused before it reached the write path: claiming its id is all.
-    Refused,
-    /// An executor job starts: committed before it runs, so a crash leaves its outcome
-    /// unknown rather than letting it run again.
-    JobStarted(i64),
-    /// A job that was running when gonogo stopped: a command's outcome is now unknown; a
-    /// webhook is queued again under the same key.
-    JobOrphaned { job: i64, unknown: bool },
-    /// What became of a pass of deliveries, all settled together.
-    Deliveries(Vec<(OutboxRow, Settlement)>),
-    /// A timer whose firing failed, set aside until `until`.
-    Postpone { timer: i64, until: DateTime<Utc> },
-    /// Forgets handled interaction ids and delivered messages older than these.
-    Prune {
-        interactions: DateTime<Utc>,
-        delivered: DateTime<Utc>,
-    },
-}
 
 impl Service {
     /// Writes `record` through the one write path; answers how many rows it changed.

@@ -4,7 +4,8 @@
 use super::apply::apply;
 use super::error::{refused, Result, UserError};
 use super::writer::{Ask, DeployRequest, Done, Target, Writer};
-use crate::domain::lifecycle::deploy::{self, Outcome, Person, Plan};
+use crate::domain::lifecycle::deploy;
+use crate::domain::lifecycle::inputs::{Outcome, Person, Plan};
 use crate::domain::lifecycle::{overrides, reports, retro, rollback};
 use crate::domain::{checklist, lookup, ReleaseId, Transition, Version};
 use crate::store;

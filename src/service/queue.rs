@@ -10,13 +10,13 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::error::{Error, Result};
-use super::writer::{Change, Done, Kept};
+use super::writer::{Change, Done, Kept, Request};
 use super::Service;
 
 /// One request waiting for its group's commit.
 pub(super) struct Job {
-    pub interaction: Option<u64>,
-    pub change: Change,
+    interaction: Option<u64>,
+    change: Change,
     reply: oneshot::Sender<Result<Done>>,
     queued_at: Instant,
 }
@@ -26,7 +26,17 @@ pub(super) struct Job {
 const INTERACTION_DEADLINE: Duration = Duration::from_secs(3);
 
 impl Job {
-    pub(super) fn is_abandoned(&self) -> bool {
+    /// The job as the writer takes it. Whether it is abandoned is decided here, once per
+    /// group, so a request is either written whole or not at all.
+    fn request(&self) -> Request<'_> {
+        Request {
+            interaction: self.interaction,
+            change: &self.change,
+            live: !self.is_abandoned(),
+        }
+    }
+
+    fn is_abandoned(&self) -> bool {
         self.interaction.is_some()
             && (self.reply.is_closed() || self.queued_at.elapsed() > INTERACTION_DEADLINE)
     }
@@ -125,7 +135,8 @@ impl Service {
     }
 
     async fn write_group(&self, kept: &mut Kept, jobs: Vec<Job>) {
-        match self.try_group(kept, &jobs).await {
+        let requests: Vec<Request<'_>> = jobs.iter().map(Job::request).collect();
+        match self.try_group(kept, &requests).await {
             Ok(answers) => {
                 for (job, answer) in jobs.into_iter().zip(answers) {
                     let _ = job.reply.send(answer.map_err(Error::User));
@@ -134,7 +145,7 @@ impl Service {
             // One failing request must not fail the others: write each on its own.
             Err(_) if jobs.len() > 1 => {
                 for job in jobs {
-                    let answer = match self.try_group(kept, std::slice::from_ref(&job)).await {
+                    let answer = match self.try_group(kept, &[job.request()]).await {
                         Ok(mut answers) => answers.remove(0).map_err(Error::User),
                         Err(error) => Err(Error::Internal(error)),
                     };

@@ -3,11 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::contract::ContractView;
-use crate::domain::effect::excerpt;
 use crate::domain::effect::GateView;
-use crate::domain::lifecycle::deploy::Plan;
-use crate::domain::lifecycle::retro::Retrospective;
+use crate::domain::lifecycle::inputs::Plan;
+use crate::domain::parts::Retrospective;
 use crate::domain::rollout::Rollout;
+use crate::domain::text::excerpt;
 use crate::domain::{checklist, Action, Audience, Notice, Release, ReleaseState, Tally, UserId};
 use crate::store::executions::ExecutionRecord;
 use crate::store::outbox::{OutboxKind, Undelivered};

@@ -6,15 +6,14 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::time::Instant;
 
 use super::apply::apply;
-use super::bookkeeping::Record;
 use super::error::{refused, Error, Result, UserError};
-use super::queue::Job;
+use super::records::Record;
 use super::unit::Unit;
 use super::{Actor, Service, VoteResult};
+use crate::domain::checklist;
 use crate::domain::gates::Look;
-use crate::domain::lifecycle::deploy::Outcome;
+use crate::domain::lifecycle::inputs::Outcome;
 use crate::domain::lifecycle::{self, poll};
-use crate::domain::{checklist, contract};
 use crate::domain::{
     lookup, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Tally, TimerKind, Version,
 };
@@ -118,6 +117,15 @@ pub(super) struct VoteRequest {
     pub reason: Option<String>,
 }
 
+/// A request as the writer takes it.
+pub(super) struct Request<'a> {
+    /// The Discord interaction that asked for it, so a replay changes nothing.
+    pub interaction: Option<u64>,
+    pub change: &'a Change,
+    /// Whether anyone still waits for its answer; one nobody waits for is not written.
+    pub live: bool,
+}
+
 /// What a change did.
 pub(super) enum Done {
     Planned(StoredRelease),
@@ -167,7 +175,11 @@ pub(super) struct Loaded {
 
 impl Service {
     /// Writes a group in one transaction; a group that fails forgets what it touched.
-    pub(super) async fn try_group(&self, kept: &mut Kept, jobs: &[Job]) -> anyhow::Result<Answers> {
+    pub(super) async fn try_group(
+        &self,
+        kept: &mut Kept,
+        jobs: &[Request<'_>],
+    ) -> anyhow::Result<Answers> {
         let mut touched = FxHashSet::default();
         let result = self
             .write_in_one_transaction(kept, &mut touched, jobs)
@@ -184,11 +196,10 @@ impl Service {
         &self,
         kept: &mut Kept,
         touched: &mut FxHashSet<ReleaseId>,
-        jobs: &[Job],
+        jobs: &[Request<'_>],
     ) -> anyhow::Result<Answers> {
         let mut unit = Unit::begin(&self.db, self.now(), kept.audit_head.take()).await?;
-        // Decided once per group, so a request is either written whole or not at all.
-        let live: Vec<bool> = jobs.iter().map(|job| !job.is_abandoned()).collect();
+        let live: Vec<bool> = jobs.iter().map(|job| job.live).collect();
         let ids: Vec<u64> = jobs
             .iter()
             .zip(&live)
@@ -239,7 +250,7 @@ impl Service {
                 touched,
                 taken: &taken,
             };
-            answers.push(match writer.decide(job.interaction, &job.change).await {
+            answers.push(match writer.decide(job.interaction, job.change).await {
                 Ok(done) => Ok(done),
                 Err(Error::User(refusal)) => Err(refusal),
                 Err(Error::Internal(cause)) => return Err(cause),
@@ -386,7 +397,7 @@ impl Writer<'_> {
             Ok(step) => step,
             Err(refusal) => return Err(refused(&loaded.release.version, refusal).into()),
         };
-        contract::fix_on_approval(&mut step, service.contract_for(loaded.release.kind));
+        poll::fix_on_approval(&mut step, service.contract_for(loaded.release.kind));
         if let Some(ballot) = &step.ballot {
             self.unit.record_vote(NewVote {
                 release,

@@ -81,8 +81,6 @@ impl Db {
         })
     }
 
-    /// The same database, its audit chain keyed with `key` from now on.
-    #[must_use]
     /// Opens the database at `url`, its audit chain keyed by `audit_secret` when there is one.
     pub async fn open(url: &str, audit_secret: Option<&str>) -> anyhow::Result<Db> {
         Ok(Db::connect(url)
@@ -90,6 +88,8 @@ impl Db {
             .with_audit_key(audit_secret.map(audit::AuditKey::new)))
     }
 
+    /// The same database, its audit chain keyed with `key` from now on.
+    #[must_use]
     pub fn with_audit_key(mut self, key: Option<audit::AuditKey>) -> Db {
         self.audit_key = key;
         self

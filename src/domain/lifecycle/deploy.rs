@@ -4,59 +4,19 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::inputs::{Outcome, Person, Plan};
 use super::{Event, Transition};
 use crate::domain::effect::{
-    excerpt, Action, Audience, Effect, Notice, PlannedStage, TimerKind, MAX_PROBLEM, NOTICE_SUMMARY,
+    Action, Audience, Effect, Notice, PlannedStage, TimerKind, MAX_PROBLEM, NOTICE_SUMMARY,
 };
-use crate::domain::gates::{Gates, Watch};
+use crate::domain::gates::Watch;
 use crate::domain::ids::UserId;
 use crate::domain::policy::Role;
 use crate::domain::poll::Tally;
 use crate::domain::refusal::Refusal;
 use crate::domain::release::{Deployment, Release, ReleaseState};
-use crate::domain::rollout::Rollout;
+use crate::domain::text::excerpt;
 use crate::domain::windows::Windows;
-
-/// What the deploy phase needs besides the release itself.
-#[derive(Clone, Copy, Debug)]
-pub struct Plan<'a> {
-    pub rollout: &'a Rollout,
-    /// Whether an executor acts on each stage; without one only the schedule and notices run.
-    pub executor: bool,
-    /// The metric gates, when Prometheus watches the rollouts.
-    pub gates: Option<&'a Gates>,
-    /// Whether an approved override lets this request past the guardrails (windows, the
-    /// checklist, the rollback window).
-    pub past_guardrails: bool,
-}
-
-impl Plan<'_> {
-    /// The metric gates for `release`: the config's queries under the thresholds of its
-    /// rollback contract, when it has one.
-    pub fn gates_for(&self, release: &Release) -> Option<Gates> {
-        let gates = self.gates?;
-        Some(match &release.contract {
-            Some(contract) => contract.thresholds_of(gates),
-            None => gates.clone(),
-        })
-    }
-}
-
-/// Someone acting on a deployment, with the policy roles they hold now.
-#[derive(Clone, Copy, Debug)]
-pub struct Person<'a> {
-    pub id: UserId,
-    pub name: &'a str,
-    pub roles: &'a [Role],
-}
-
-/// How an executor action ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Succeeded,
-    /// It failed, timed out, or died with the process (its effect unknown); the text says how.
-    Failed(String),
-}
 
 /// Whether `release` may take its environment's deploy lock, given the other releases there.
 pub fn check_deploy_lock<T: AsRef<Release>>(

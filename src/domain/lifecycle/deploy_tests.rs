@@ -8,6 +8,7 @@ use crate::domain::lifecycle::rollback::roll_back;
 use crate::domain::policy::Policy;
 use crate::domain::poll::{Ballot, Choice};
 use crate::domain::release::{PlanRequest, ReleaseKind};
+use crate::domain::rollout::Rollout;
 use crate::domain::ReleaseId;
 
 const AUTHOR: UserId = UserId(1);

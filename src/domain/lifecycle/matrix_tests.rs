@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
-use super::deploy::Plan;
+use super::inputs::Plan;
 use super::{catch_up, on_timer, poll};
 use crate::domain::lookup::ensure_unplanned;
 use crate::domain::release::{PlanRequest, Release, ReleaseState};

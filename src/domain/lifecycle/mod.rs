@@ -2,6 +2,7 @@
 //! now) that returns the next state with its audit events and effects, or a refusal.
 
 pub mod deploy;
+pub mod inputs;
 pub mod overrides;
 pub mod poll;
 pub mod reports;
@@ -169,7 +170,7 @@ pub fn catch_up(release: &Release, now: DateTime<Utc>) -> Option<Transition> {
 pub fn on_timer(
     release: &Release,
     kind: TimerKind,
-    plan: deploy::Plan<'_>,
+    plan: inputs::Plan<'_>,
     (due, now): (DateTime<Utc>, DateTime<Utc>),
     look: Option<&Look>,
 ) -> Option<Transition> {

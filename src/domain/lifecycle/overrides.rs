@@ -3,36 +3,14 @@
 //! stays open until someone files it.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
-use super::deploy::Person;
+use super::inputs::Person;
 use super::{Event, Transition};
 use crate::domain::effect::{Audience, Effect, Notice};
+use crate::domain::parts::Override;
 use crate::domain::policy::Role;
 use crate::domain::refusal::Refusal;
 use crate::domain::release::Release;
-
-/// An override of one release, from its request to its post-mortem.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Override {
-    pub requested_by: crate::domain::UserId,
-    pub requested_by_name: String,
-    pub reason: String,
-    pub requested_at: DateTime<Utc>,
-    pub approved_by: Option<String>,
-    pub approved_at: Option<DateTime<Utc>>,
-    /// What it let through, once it has.
-    pub used_for: Option<String>,
-    pub postmortem: Option<String>,
-    pub postmortem_by: Option<String>,
-    pub postmortem_at: Option<DateTime<Utc>>,
-}
-
-impl Override {
-    fn is_open(&self) -> bool {
-        self.used_for.is_none()
-    }
-}
 
 /// The guardrail behind `refusal`, when an override may let the request through.
 pub fn guardrail(refusal: &Refusal) -> Option<&'static str> {

@@ -4,8 +4,9 @@
 use chrono::{TimeDelta, TimeZone};
 
 use super::*;
+use crate::domain::lifecycle::deploy;
 use crate::domain::lifecycle::deploy::tests::{approved, deployer, t0};
-use crate::domain::lifecycle::deploy::{self, Plan};
+use crate::domain::lifecycle::inputs::Plan;
 use crate::domain::lifecycle::rollback;
 use crate::domain::policy::Policy;
 use crate::domain::release::{ReleaseKind, ReleaseState};

@@ -3,12 +3,14 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Event, Transition};
+use crate::domain::contract::Contract;
 use crate::domain::effect::{Audience, Effect, Notice, TimerKind};
 use crate::domain::ids::{ReleaseId, UserId};
 use crate::domain::policy::{Policy, Role};
 use crate::domain::poll::{Ballot, Choice, Tally};
 use crate::domain::refusal::Refusal;
-use crate::domain::release::{bounded_text, PlanRequest, Release, ReleaseState, MAX_REASON};
+use crate::domain::release::{PlanRequest, Release, ReleaseState, MAX_REASON};
+use crate::domain::text::bounded_text;
 
 /// Whether someone holding `roles` may plan a release: it takes one of the `planners` roles.
 pub fn may_plan(roles: &[Role], planners: &[Role]) -> Result<(), Refusal> {
@@ -265,6 +267,23 @@ fn decide(release: &mut Release, state: ReleaseState, reason: Option<String>, no
     release.state = state;
     release.decided_at = Some(now);
     release.decision_reason = reason;
+}
+
+/// Fixes `contract` on the release `step` approves, once; the approval's audit event
+/// records it.
+pub fn fix_on_approval(step: &mut Transition, contract: Contract) {
+    if step.release.state != ReleaseState::Approved || step.release.contract.is_some() {
+        return;
+    }
+    for event in &mut step.events {
+        if let Event::Approved {
+            contract: fixed, ..
+        } = event
+        {
+            *fixed = Some(contract.clone());
+        }
+    }
+    step.release.contract = Some(contract);
 }
 
 #[cfg(test)]

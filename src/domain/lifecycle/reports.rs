@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::deploy::{Person, Plan};
+use super::inputs::{Person, Plan};
 use super::watch::GONOGO;
 use super::{rollback, Event, Transition};
-use crate::domain::effect::{excerpt, Audience, Effect, Notice, MAX_PROBLEM};
+use crate::domain::effect::{Audience, Effect, Notice, MAX_PROBLEM};
 use crate::domain::refusal::Refusal;
 use crate::domain::release::{ProblemReport, Release, ReleaseState};
+use crate::domain::text::excerpt;
 use crate::domain::UserId;
 
 /// How much of each report the rollback reason quotes.

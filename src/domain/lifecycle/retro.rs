@@ -2,26 +2,17 @@
 //! well, what to improve and which actions follow; the answers stay with the release.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
-use super::deploy::Person;
+use super::inputs::Person;
 use super::{Event, Transition};
 use crate::domain::effect::{Audience, Effect, Notice};
+use crate::domain::parts::Retrospective;
 use crate::domain::refusal::Refusal;
-use crate::domain::release::{bounded_text, Release, ReleaseState};
+use crate::domain::release::{Release, ReleaseState};
+use crate::domain::text::bounded_text;
 
 /// How long each answer may be: a modal's paragraph input.
 pub const MAX_ANSWER: usize = 1000;
-
-/// One person's answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Retrospective {
-    pub by: String,
-    pub went_well: String,
-    pub improve: String,
-    pub actions: String,
-    pub at: DateTime<Utc>,
-}
 
 /// The three answers, as typed.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,14 +3,15 @@
 
 use chrono::{DateTime, Utc};
 
-use super::deploy::{Outcome, Person, Plan};
+use super::inputs::{Outcome, Person, Plan};
 use super::{Event, Transition};
 use crate::domain::contract::Contract;
-use crate::domain::effect::{excerpt, Action, Audience, Effect, Notice, TimerKind, MAX_PROBLEM};
+use crate::domain::effect::{Action, Audience, Effect, Notice, TimerKind, MAX_PROBLEM};
 use crate::domain::ids::UserId;
 use crate::domain::policy::{Policy, Role};
 use crate::domain::refusal::Refusal;
 use crate::domain::release::{Release, ReleaseState, RollbackRequest};
+use crate::domain::text::excerpt;
 
 /// Whether `release` may be rolled back at `now` under its type's `policy`.
 pub fn may_roll_back(

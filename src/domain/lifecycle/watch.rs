@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::deploy::{pause, run_stage, Plan};
+use super::deploy::{pause, run_stage};
+use super::inputs::Plan;
 use super::{rollback, Event, Transition};
 use crate::domain::effect::{Effect, TimerKind};
 use crate::domain::gates::{Look, Reading, Verdict};

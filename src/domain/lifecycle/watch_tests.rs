@@ -5,10 +5,11 @@ use chrono::TimeDelta;
 use super::*;
 use crate::domain::effect::{Action, Audience, Notice};
 use crate::domain::gates::Gates;
+use crate::domain::lifecycle::deploy;
 use crate::domain::lifecycle::deploy::tests::{
     actions, at, deployment, manager, notices, start_with, t0, timers,
 };
-use crate::domain::lifecycle::deploy::{self, Person};
+use crate::domain::lifecycle::inputs::{Outcome, Person};
 use crate::domain::lifecycle::on_timer;
 use crate::domain::policy::{Policy, Role};
 use crate::domain::release::ReleaseKind;
@@ -68,7 +69,7 @@ fn holding(plan: Plan<'_>) -> Release {
             stage: 0,
             percent: 1,
         },
-        &deploy::Outcome::Succeeded,
+        &Outcome::Succeeded,
         plan,
         t0(),
     )
@@ -445,7 +446,7 @@ fn gates_added_mid_rollout_take_a_baseline_without_running_the_stage_again() {
             stage: 0,
             percent: 1,
         },
-        &deploy::Outcome::Succeeded,
+        &Outcome::Succeeded,
         plain,
         t0(),
     )

@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use super::super::bookkeeping::Record;
+use super::super::records::Record;
 use super::super::{background, Service};
 use crate::config::ExecutorConfig;
-use crate::domain::lifecycle::deploy::Outcome;
+use crate::domain::lifecycle::inputs::Outcome;
 use crate::domain::rollout::Rollout;
 use crate::domain::Release;
 use crate::store;

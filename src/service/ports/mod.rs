@@ -15,7 +15,7 @@ pub use jobs::Jobs;
 pub use outbox::{Outbox, Settlement};
 pub use timers::Timers;
 
-use super::bookkeeping::Record;
+use super::records::Record;
 use super::{background, Service};
 use crate::clock::Clock;
 

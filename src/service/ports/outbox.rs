@@ -6,7 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use super::super::bookkeeping::Record;
+use super::super::records::Record;
+pub use super::super::records::Settlement;
 use super::super::view::ReleaseView;
 use super::super::{background, DiscordAnswers, Service};
 use crate::config::Config;
@@ -15,24 +16,6 @@ use crate::messages::Messages;
 use crate::store;
 pub use crate::store::outbox::{OutboxKind, OutboxRow};
 pub use crate::store::releases::StoredRelease;
-
-/// What became of one row's delivery, settled with the others of its pass.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Settlement {
-    Sent,
-    /// The card went out; its message id is stored with the row's completion.
-    CardPosted(u64),
-    ThreadOpened(u64),
-    /// The card was edited as of this revision: done only if nothing changed since.
-    Refreshed(i64),
-    /// Tried again at this time; when it failed (rather than waited out a rate limit), the
-    /// time of the failure, which starts the row's failing streak if none is running.
-    RetryAt(DateTime<Utc>, Option<DateTime<Utc>>, String),
-    /// A global rate limit: this row and every other wait until then.
-    PauseAll(DateTime<Utc>, String),
-    /// Refused in a way that can never succeed, or failing long after its release ended.
-    Parked(String),
-}
 
 #[derive(Clone)]
 pub struct Outbox(pub(super) Service);

@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::watch;
 
-use super::super::bookkeeping::Record;
+use super::super::records::Record;
 use super::super::writer::Change;
 use super::super::{background, Service};
 use crate::domain::lifecycle::needs_look;

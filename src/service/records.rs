@@ -1,0 +1,45 @@
+//! The writes that move no release, as the write path takes them: what the doors and loops
+//! ask to record, and how a delivery came out.
+
+use chrono::{DateTime, Utc};
+
+use crate::store::outbox::OutboxRow;
+
+/// A write that moves no release.
+pub(super) enum Record {
+    /// An interaction refused before it reached the write path: claiming its id is all.
+    Refused,
+    /// An executor job starts: committed before it runs, so a crash leaves its outcome
+    /// unknown rather than letting it run again.
+    JobStarted(i64),
+    /// A job that was running when gonogo stopped: a command's outcome is now unknown; a
+    /// webhook is queued again under the same key.
+    JobOrphaned { job: i64, unknown: bool },
+    /// What became of a pass of deliveries, all settled together.
+    Deliveries(Vec<(OutboxRow, Settlement)>),
+    /// A timer whose firing failed, set aside until `until`.
+    Postpone { timer: i64, until: DateTime<Utc> },
+    /// Forgets handled interaction ids and delivered messages older than these.
+    Prune {
+        interactions: DateTime<Utc>,
+        delivered: DateTime<Utc>,
+    },
+}
+
+/// What became of one row's delivery, settled with the others of its pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Settlement {
+    Sent,
+    /// The card went out; its message id is stored with the row's completion.
+    CardPosted(u64),
+    ThreadOpened(u64),
+    /// The card was edited as of this revision: done only if nothing changed since.
+    Refreshed(i64),
+    /// Tried again at this time; when it failed (rather than waited out a rate limit), the
+    /// time of the failure, which starts the row's failing streak if none is running.
+    RetryAt(DateTime<Utc>, Option<DateTime<Utc>>, String),
+    /// A global rate limit: this row and every other wait until then.
+    PauseAll(DateTime<Utc>, String),
+    /// Refused in a way that can never succeed, or failing long after its release ended.
+    Parked(String),
+}
