@@ -83,6 +83,7 @@ templates![
     "retrospective_filed",
     "retrospective_prompt",
     "rollback_modal",
+    "rollback_procedure",
     "rollback_started",
     "checklist_answer",
     "untick_modal",

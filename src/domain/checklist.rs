@@ -23,10 +23,12 @@ pub struct Section {
     pub items: Vec<String>,
 }
 
-/// The unticked checklist of a release that requires `sections`.
-pub fn for_release(sections: &[&Section]) -> Vec<Check> {
+/// The unticked checklist of a release whose type requires the sections named `required`,
+/// taken from the configured `sections` in their order.
+pub fn for_release(sections: &[Section], required: &[String]) -> Vec<Check> {
     sections
         .iter()
+        .filter(|section| required.contains(&section.name))
         .flat_map(|section| {
             section.items.iter().map(|item| Check {
                 section: section.name.clone(),
@@ -67,21 +69,21 @@ pub fn may_tick(release: &Release, planners: &[Role], roles: &[Role]) -> Result<
             roles: planners.to_vec(),
         });
     }
-    editable(release)
-}
-
-/// Whether the checklist may change now: until the rollout starts.
-fn editable(release: &Release) -> Result<(), Refusal> {
-    if matches!(
-        release.state,
-        ReleaseState::Planned | ReleaseState::Voting | ReleaseState::Approved
-    ) {
+    if is_editable(release.state) {
         Ok(())
     } else {
         Err(Refusal::ChecklistClosed {
             state: release.state,
         })
     }
+}
+
+/// Whether a release's checklist may change in `state`: until the rollout starts.
+pub fn is_editable(state: ReleaseState) -> bool {
+    matches!(
+        state,
+        ReleaseState::Planned | ReleaseState::Voting | ReleaseState::Approved
+    )
 }
 
 /// The items of section `index` whose tick the selection `selected` (item positions in the

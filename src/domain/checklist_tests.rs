@@ -28,10 +28,19 @@ fn infra() -> Section {
     }
 }
 
+/// A section no type requires.
+fn unrequired() -> Section {
+    Section {
+        name: "Accessibility".into(),
+        items: vec!["Screen reader pass".into()],
+    }
+}
+
 /// An approved release requiring both sections.
 fn release() -> Release {
     let (mut release, _) = crate::domain::lifecycle::deploy::tests::approved();
-    release.checklist = for_release(&[&docs(), &infra()]);
+    let required = ["Infrastructure".to_owned(), "Documentation".to_owned()];
+    release.checklist = for_release(&[docs(), unrequired(), infra()], &required);
     release
 }
 
@@ -174,6 +183,46 @@ fn ticking_takes_a_planning_role_and_ends_when_the_rollout_starts() {
         assert!(tick(&early, 0, &[0]).is_ok(), "{state:?}");
     }
     assert_eq!(tick(&release(), 2, &[0]), Err(Refusal::StaleChecklist));
+}
+
+#[test]
+fn a_release_copies_only_the_sections_its_type_requires_in_the_configs_order() {
+    let planned = release();
+    let items: Vec<(&str, &str)> = planned
+        .checklist
+        .iter()
+        .map(|check| (check.section.as_str(), check.item.as_str()))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("Documentation", "CHANGELOG"),
+            ("Documentation", "API docs"),
+            ("Documentation", "Rollback procedure"),
+            ("Infrastructure", "Backup verified"),
+        ]
+    );
+    assert!(planned
+        .checklist
+        .iter()
+        .all(|check| check.ticked_by.is_none()));
+    assert!(for_release(&[docs(), infra()], &[]).is_empty());
+}
+
+#[test]
+fn the_checklist_is_editable_until_the_rollout_starts() {
+    let editable: Vec<ReleaseState> = ReleaseState::ALL
+        .into_iter()
+        .filter(|state| is_editable(*state))
+        .collect();
+    assert_eq!(
+        editable,
+        [
+            ReleaseState::Planned,
+            ReleaseState::Voting,
+            ReleaseState::Approved
+        ]
+    );
 }
 
 #[test]

@@ -383,6 +383,11 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
         "refusal_several_running" => vec![("two", json!({ "versions": ["1.4.0 (production)", "2.0.0 (staging)"] }))],
         "refusal_unknown_release" => vec![("unknown", json!({ "version": "9.9.9" }))],
         "internal_error" => vec![("error", json!({ "error_id": "0badc0de" }))],
+        "rollback_procedure" => vec![
+            ("command", json!({ "executor": "command", "argv": "./rollback.sh production" })),
+            ("webhook", json!({ "executor": "webhook", "url": "https://deploy.example.com/hooks/gonogo" })),
+            ("by hand", json!({ "executor": "none" })),
+        ],
         "deployment_answer" => [("start", "deploying"), ("halt", "halted"), ("resume", "deploying"), ("rollback", "rolling_back"), ("report", "deploying"), ("report rolling back", "rolling_back"), ("override", "approved"), ("approve", "approved"), ("postmortem", "deploying"), ("retro", "completed")]
             .into_iter()
             .map(|(name, state)| (name, json!({ "ask": name.split(' ').next(), "version": "1.4.0", "state": state })))

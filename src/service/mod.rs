@@ -18,6 +18,7 @@ mod writer;
 use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
+use serde_json::json;
 use tokio::sync::{watch, Notify};
 
 use crate::clock::Clock;
@@ -333,23 +334,23 @@ impl Service {
     }
 
     /// The rollback contract a release of `kind` is approved under now.
-    pub fn contract_for(&self, kind: ReleaseKind) -> Contract {
+    pub fn contract_for(&self, kind: ReleaseKind) -> anyhow::Result<Contract> {
         let config = &self.config;
         let procedure = match &config.executor {
             Some(ExecutorConfig::Command { rollback, .. }) => {
-                format!("the command {}", rollback.join(" "))
+                json!({ "executor": "command", "argv": rollback.join(" ") })
             }
             Some(ExecutorConfig::Webhook { url, .. }) => {
-                format!("the webhook's rollback action at {url}")
+                json!({ "executor": "webhook", "url": url })
             }
-            None => "by hand: no executor is attached".to_owned(),
+            None => json!({ "executor": "none" }),
         };
-        Contract::new(
+        Ok(Contract::new(
             &config.gates.metrics,
             config.gates.max_complaints,
             config.policies.get(kind).rollback_window,
-            procedure,
-        )
+            self.messages.render("rollback_procedure", procedure)?,
+        ))
     }
 
     /// Whether a checklist menu's `selected` items would untick any of `section`: then the

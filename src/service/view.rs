@@ -8,7 +8,7 @@ use crate::domain::lifecycle::inputs::Plan;
 use crate::domain::parts::Retrospective;
 use crate::domain::rollout::Rollout;
 use crate::domain::text::excerpt;
-use crate::domain::{checklist, Action, Audience, Notice, Release, ReleaseState, Tally, UserId};
+use crate::domain::{checklist, Action, Audience, Notice, Release, Tally, UserId};
 use crate::store::executions::ExecutionRecord;
 use crate::store::outbox::{OutboxKind, Undelivered};
 use crate::store::releases::StoredRelease;
@@ -302,10 +302,7 @@ impl ReleaseView {
                 .collect(),
             retrospectives: release.retrospectives.clone(),
             checklist: sections_of(release),
-            checklist_editable: matches!(
-                release.state,
-                ReleaseState::Planned | ReleaseState::Voting | ReleaseState::Approved
-            ),
+            checklist_editable: checklist::is_editable(release.state),
             checklist_open: checklist::open_items(release).len(),
             open_items: checklist::open_items(release)
                 .iter()

@@ -351,12 +351,7 @@ impl Writer<'_> {
         );
         // The sections its type requires now are the ones it must tick.
         let required = &config.policies.get(request.kind).checklist;
-        let sections: Vec<_> = config
-            .checklist
-            .iter()
-            .filter(|section| required.contains(&section.name))
-            .collect();
-        step.release.checklist = checklist::for_release(&sections);
+        step.release.checklist = checklist::for_release(&config.checklist, required);
         let stored = StoredRelease {
             release: step.release.clone(),
             author_name: actor.name.clone(),
@@ -397,7 +392,10 @@ impl Writer<'_> {
             Ok(step) => step,
             Err(refusal) => return Err(refused(&loaded.release.version, refusal).into()),
         };
-        poll::fix_on_approval(&mut step, service.contract_for(loaded.release.kind));
+        if poll::awaits_contract(&step) {
+            let contract = service.contract_for(loaded.release.kind)?;
+            poll::fix_on_approval(&mut step, contract);
+        }
         if let Some(ballot) = &step.ballot {
             self.unit.record_vote(NewVote {
                 release,

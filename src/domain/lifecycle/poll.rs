@@ -269,10 +269,15 @@ fn decide(release: &mut Release, state: ReleaseState, reason: Option<String>, no
     release.decision_reason = reason;
 }
 
+/// Whether `step` approves a release that has no rollback contract yet.
+pub fn awaits_contract(step: &Transition) -> bool {
+    step.release.state == ReleaseState::Approved && step.release.contract.is_none()
+}
+
 /// Fixes `contract` on the release `step` approves, once; the approval's audit event
 /// records it.
 pub fn fix_on_approval(step: &mut Transition, contract: Contract) {
-    if step.release.state != ReleaseState::Approved || step.release.contract.is_some() {
+    if !awaits_contract(step) {
         return;
     }
     for event in &mut step.events {
