@@ -6,7 +6,15 @@
 //! smoke version, so the bench cannot rot.
 
 #[path = "../tests/support/mod.rs"]
+#[allow(
+    dead_code,
+    reason = "a benchmark drives the bot with a few of the stories' helpers"
+)]
 mod support;
+
+#[path = "kit/mod.rs"]
+#[allow(dead_code, reason = "each benchmark uses what it measures")]
+mod kit;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,10 +23,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sqlx::Row as _;
 
+use kit::load::{flood, open, plan_and_approve, wait_db};
+use kit::usage::{peak_rss_kb, ProcessUse};
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
-use support::load::{flood, open, plan_and_approve, wait_db};
-use support::process::{free_loopback_addr, peak_rss_kb, write_config, Bot, ProcessUse};
+use support::process::{free_loopback_addr, write_config, Bot};
 use support::signer::Signer;
 use support::tester::{deployer, RELEASES_CHANNEL};
 

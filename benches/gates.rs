@@ -7,16 +7,24 @@
 //! trials, so the bench cannot rot.
 
 #[path = "../tests/support/mod.rs"]
+#[allow(
+    dead_code,
+    reason = "a benchmark drives the bot with a few of the stories' helpers"
+)]
 mod support;
+
+#[path = "kit/mod.rs"]
+#[allow(dead_code, reason = "each benchmark uses what it measures")]
+mod kit;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use kit::load::{flood, open, plan_and_approve};
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
-use support::load::{flood, open, plan_and_approve};
 use support::process::{free_loopback_addr, write_config, Bot};
 use support::prometheus::{gates_section, Exporter, Prometheus, ERROR_RATE_QUERY};
 use support::signer::Signer;

@@ -7,7 +7,15 @@
 //! version, so the bench cannot rot.
 
 #[path = "../../tests/support/mod.rs"]
+#[allow(
+    dead_code,
+    reason = "a benchmark drives the bot with a few of the stories' helpers"
+)]
 mod support;
+
+#[path = "../kit/mod.rs"]
+#[allow(dead_code, reason = "each benchmark uses what it measures")]
+mod kit;
 
 mod client;
 
@@ -20,12 +28,10 @@ use serde_json::Value;
 use sqlx::{ConnectOptions as _, Connection as _};
 
 use client::{Answer, Connection, Prepared};
+use kit::usage::{peak_rss_kb, MachineUse, ProcessUse};
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
-use support::process::{
-    free_loopback_addr, loopback_client, peak_rss_kb, wait_card, write_config, Bot, MachineUse,
-    ProcessUse,
-};
+use support::process::{free_loopback_addr, loopback_client, wait_card, write_config, Bot};
 use support::signer::Signer;
 use support::tester::{author, button_id, content, plan_command, team};
 

@@ -2,7 +2,7 @@
 //! completes, no executor action runs twice, and no notice is posted twice or lost.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -15,6 +15,7 @@ use crate::support::signer::Signer;
 use crate::support::tester::{
     author, button_id, content, deployer, lead, plan_command, RELEASES_CHANNEL, STAKEHOLDER_CHANNEL,
 };
+use crate::support::wait::{is, wait_until_within};
 
 /// A rollout of a few real seconds: the binary runs on the system clock.
 fn rollout(dir: &Path) -> String {
@@ -40,23 +41,17 @@ async fn wait_db(dir: &Path, query: &str, expected: &str) {
     let options = SqliteConnectOptions::new()
         .filename(dir.join("gonogo.db"))
         .read_only(true);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let what = format!("`{query}` to give {expected}");
+    wait_until_within(Duration::from_secs(20), &what, || async {
         let mut db = options.connect().await.expect("open the database");
         let got: Option<String> = sqlx::query_scalar(query)
             .fetch_optional(&mut db)
             .await
             .expect("query");
         db.close().await.expect("close");
-        if got.as_deref() == Some(expected) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`{query}` gave {got:?}, not {expected}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        is(got, &Some(expected.to_owned()))
+    })
+    .await;
 }
 
 async fn scalar(dir: &Path, query: &str) -> String {

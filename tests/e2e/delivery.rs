@@ -1,9 +1,11 @@
 //! Outbox delivery: rate limits, server errors, and nothing posted twice.
 
 use chrono::TimeDelta;
+use gonogo::clock::Clock as _;
 use serde_json::json;
 
 use crate::support::tester::*;
+use crate::support::wait::wait_until;
 use crate::support::{Fault, FaultKind};
 
 #[tokio::test]
@@ -240,11 +242,29 @@ async fn a_global_429_pauses_every_row_until_it_ends() {
     t.fake
         .wait_for("the global limit", |r| r.status == 429)
         .await;
+    let pause_ends = t.clock.now() + TimeDelta::seconds(30);
     t.wait_retry_scheduled(1).await;
-    // Another release's card is due at once, but Discord said to stop everything.
+    let idle = wait_until("the dispatcher to wait for the pause's end", || async {
+        match t.clock.sleeps_until(pause_ends) {
+            0 => Err(0),
+            sleeps => Ok(sleeps),
+        }
+    })
+    .await;
+    // Another release's card is due at once, but Discord said to stop everything: the
+    // dispatcher looks at it and goes back to waiting for the pause's end.
     t.send(t.plan_payload(&author(), "8.6.1", "patch")).await;
+    wait_until(
+        "the dispatcher to look at the new card and wait again",
+        || async {
+            match t.clock.sleeps_until(pause_ends) {
+                sleeps if sleeps > idle => Ok(()),
+                sleeps => Err(sleeps),
+            }
+        },
+    )
+    .await;
     t.advance(TimeDelta::seconds(20));
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let sent = |t: &Tester| {
         t.fake
             .requests()
@@ -313,19 +333,11 @@ async fn a_notice_discord_can_never_take_is_parked_and_blocks_nothing() {
     t.fake
         .wait_for("the notice is refused", |r| r.status == 404)
         .await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE state = 'failed'")
-        .fetch_one(t.db())
-        .await
-        .unwrap()
-        == 0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the notice is never parked"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    t.wait_db(
+        "SELECT CAST(COUNT(*) > 0 AS TEXT) FROM outbox WHERE state = 'failed'",
+        "1",
+    )
+    .await;
     t.wait_card("8.8.0", "the card shows the approval", |c| {
         c.contains("Approved")
     })
@@ -439,19 +451,11 @@ async fn a_post_retried_after_the_nonce_window_is_looked_for_and_not_posted_agai
         .unwrap()
         .parse::<u64>()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
-        .fetch_one(t.db())
-        .await
-        .unwrap()
-        > 0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the notice never settles"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    t.wait_db(
+        "SELECT CAST(COUNT(*) AS TEXT) FROM outbox WHERE state = 'pending'",
+        "0",
+    )
+    .await;
     let cancelled: Vec<_> = t
         .fake
         .messages(thread)

@@ -1,8 +1,6 @@
 //! Deployments from chat on a driven clock: a whole rollout with a real command executor,
 //! its notices and their audiences, a rollback from the 10% stage, and the refusals.
 
-use std::time::{Duration, Instant};
-
 use chrono::TimeDelta;
 use serde_json::{json, Value};
 
@@ -26,38 +24,18 @@ rollback = ["/bin/sh", "-c", "echo \"rollback $GONOGO_STAGE {version}\" >> {dir}
 timeout = "1m"
 "#;
 
-/// Polls the database until `query` returns `expected` (the executor runs real processes,
-/// whose outcomes arrive on their own time).
-pub(crate) async fn wait_db(t: &Tester, query: &str, expected: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let got: Option<String> = sqlx::query_scalar(query)
-            .fetch_optional(t.db())
-            .await
-            .expect("query");
-        if got.as_deref() == Some(expected) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`{query}` gave {got:?}, not {expected}"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
 /// Waits until the stage at `index` of `version` has succeeded and its hold is running.
 pub(crate) async fn stage_done(t: &Tester, version: &str, index: u8) {
     let query = format!(
         "SELECT e.state FROM executions e JOIN releases r ON r.id = e.release_id \
          WHERE r.version = '{version}' AND e.action = 'deploy' AND e.stage = {index}"
     );
-    wait_db(t, &query, "succeeded").await;
+    t.wait_db(&query, "succeeded").await;
     let clock = format!(
         "SELECT CASE WHEN clock_ends_at IS NOT NULL AND stage = {index} THEN 'set' END \
          FROM releases WHERE version = '{version}'"
     );
-    wait_db(t, &clock, "set").await;
+    t.wait_db(&clock, "set").await;
 }
 
 pub(crate) fn actions(t: &Tester) -> Vec<String> {
@@ -72,7 +50,7 @@ pub(crate) async fn thread_of(t: &Tester, version: &str) -> u64 {
     let opened = format!(
         "SELECT CASE WHEN thread_id IS NOT NULL THEN 'open' END FROM releases WHERE version = '{version}'"
     );
-    wait_db(t, &opened, "open").await;
+    t.wait_db(&opened, "open").await;
     let id: i64 = sqlx::query_scalar("SELECT thread_id FROM releases WHERE version = ?")
         .bind(version)
         .fetch_one(t.db())
@@ -161,12 +139,9 @@ async fn a_whole_release_rolls_out_stage_by_stage_and_completes() {
         assert!(content(&status).contains(line), "{line} in {status}");
     }
     t.advance(TimeDelta::minutes(10));
-    t.fake
-        .wait_until("the completion notice reaches both channels", |f| {
-            !texts_in(f, RELEASES_CHANNEL, "is complete").is_empty()
-                && !texts_in(f, STAKEHOLDER_CHANNEL, "is complete").is_empty()
-        })
-        .await;
+    for channel in [RELEASES_CHANNEL, STAKEHOLDER_CHANNEL] {
+        t.fake.wait_notice(channel, "is complete").await;
+    }
     assert_eq!(t.state("5.0.0").await, "completed");
     assert_eq!(
         actions(&t),
@@ -212,12 +187,7 @@ async fn a_release_rolled_back_from_the_ten_percent_stage_tells_everyone() {
         content(&answer).contains("rolling_back") || content(&answer).contains("rolled_back"),
         "{answer}"
     );
-    wait_db(
-        &t,
-        "SELECT state FROM releases WHERE version = '5.1.0'",
-        "rolled_back",
-    )
-    .await;
+    t.wait_state("5.1.0", "rolled_back").await;
     t.fake
         .wait_until("the rollback notice reaches both channels", |f| {
             !texts_in(f, RELEASES_CHANNEL, "is rolled back").is_empty()
@@ -396,25 +366,12 @@ timeout = "1m"
     let mut t = Tester::start_configured(slow).await;
     approved(&t, "9.0.0").await;
     deploy(&t, &deployer(), "9.0.0").await;
-    wait_db(
-        &t,
-        "SELECT state FROM executions WHERE stage = 0",
-        "running",
-    )
-    .await;
+    t.wait_db("SELECT state FROM executions WHERE stage = 0", "running")
+        .await;
     t.restart().await;
-    wait_db(
-        &t,
-        "SELECT state FROM releases WHERE version = '9.0.0'",
-        "halted",
-    )
-    .await;
-    wait_db(
-        &t,
-        "SELECT state FROM executions WHERE stage = 0",
-        "unknown",
-    )
-    .await;
+    t.wait_state("9.0.0", "halted").await;
+    t.wait_db("SELECT state FROM executions WHERE stage = 0", "unknown")
+        .await;
     let thread = thread_of(&t, "9.0.0").await;
     t.fake
         .wait_until("the thread hears the outcome is unknown", |f| {
@@ -475,7 +432,7 @@ async fn a_notice_met_by_a_429_and_a_500_is_delivered_exactly_once() {
     approved(&t, "9.2.0").await;
     // The thread is opened on the card through the same path: wait for it first.
     let opened = "SELECT CASE WHEN thread_id IS NOT NULL THEN 'open' END FROM releases";
-    wait_db(&t, opened, "open").await;
+    t.wait_db(opened, "open").await;
     let path = format!("/channels/{RELEASES_CHANNEL}/messages");
     t.fake.inject(Fault {
         method: "POST",
@@ -496,13 +453,9 @@ async fn a_notice_met_by_a_429_and_a_500_is_delivered_exactly_once() {
     t.advance(TimeDelta::seconds(1));
     t.wait_retry_scheduled(2).await;
     t.advance(TimeDelta::seconds(2));
-    t.fake
-        .wait_until("the start notice reaches the releases channel", |f| {
-            !texts_in(f, RELEASES_CHANNEL, "is rolling out").is_empty()
-        })
-        .await;
-    assert_eq!(texts(&t, RELEASES_CHANNEL, "is rolling out").len(), 1);
-    assert_eq!(texts(&t, STAKEHOLDER_CHANNEL, "is rolling out").len(), 1);
+    for channel in [RELEASES_CHANNEL, STAKEHOLDER_CHANNEL] {
+        t.fake.wait_notice(channel, "is rolling out").await;
+    }
     t.finish().await;
 }
 
@@ -541,8 +494,7 @@ async fn a_release_manager_halts_and_resumes_a_rollout() {
     assert!(content(&t.send(resume).await).contains("deploying"));
     // Thirty minutes of hold remained: the next stage starts half an hour after the resume,
     // at 11:15 on the tester's clock (halted at 10:00, resumed at 10:45).
-    wait_db(
-        &t,
+    t.wait_db(
         "SELECT due_at FROM timers WHERE kind = 'stage_hold'",
         "2026-03-02T11:15:00.000Z",
     )
@@ -575,15 +527,13 @@ pub(crate) async fn complete(t: &Tester, version: &str) {
         t.advance(TimeDelta::minutes(30));
         stage_done(t, version, stage).await;
     }
-    wait_db(
-        t,
+    t.wait_db(
         &format!("SELECT state FROM releases WHERE version = '{version}'"),
         "verifying",
     )
     .await;
     t.advance(TimeDelta::minutes(70));
-    wait_db(
-        t,
+    t.wait_db(
         &format!("SELECT state FROM releases WHERE version = '{version}'"),
         "completed",
     )
@@ -619,12 +569,7 @@ async fn a_completed_release_rolls_back_inside_its_window_and_not_after() {
         vec![("reason", json!("regression")), ("version", json!("9.4.1"))],
     );
     assert!(content(&t.send(inside).await).contains("rolling_back"));
-    wait_db(
-        &t,
-        "SELECT state FROM releases WHERE version = '9.4.1'",
-        "rolled_back",
-    )
-    .await;
+    t.wait_state("9.4.1", "rolled_back").await;
     t.finish().await;
 }
 
@@ -645,12 +590,7 @@ timeout = "1m"
     let t = Tester::start_configured(flaky).await;
     approved(&t, "9.5.0").await;
     deploy(&t, &deployer(), "9.5.0").await;
-    wait_db(
-        &t,
-        "SELECT state FROM releases WHERE version = '9.5.0'",
-        "halted",
-    )
-    .await;
+    t.wait_state("9.5.0", "halted").await;
     let thread = thread_of(&t, "9.5.0").await;
     t.fake
         .wait_until("the thread hears the stage failed", |f| {

@@ -5,9 +5,7 @@
 use chrono::TimeDelta;
 use serde_json::json;
 
-use crate::deployments::{
-    actions, approved, content_of, deploy, stage_done, texts, thread_of, wait_db,
-};
+use crate::deployments::{actions, approved, content_of, deploy, stage_done, texts, thread_of};
 use crate::support::prometheus::{
     answer_value, gates_section, Exporter, Prometheus, Recorded, ANSWER_EMPTY, ANSWER_ERROR,
     ANSWER_NAN, ERROR_RATE_QUERY, LATENCY_QUERY,
@@ -49,15 +47,8 @@ async fn canary_holding(t: &Tester, version: &str) {
 }
 
 async fn rolled_back(t: &Tester, version: &str) -> String {
-    let query = format!("SELECT state FROM releases WHERE version = '{version}'");
-    wait_db(t, &query, "rolled_back").await;
-    t.fake
-        .wait_until("the rollback notice", |f| {
-            f.messages(RELEASES_CHANNEL)
-                .iter()
-                .any(|m| content_of(m).contains("is rolled back"))
-        })
-        .await;
+    t.wait_state(version, "rolled_back").await;
+    t.fake.wait_notice(RELEASES_CHANNEL, "is rolled back").await;
     let notices = texts(t, RELEASES_CHANNEL, "is rolling back");
     assert_eq!(notices.len(), 1, "{notices:?}");
     content_of(&notices[0]).to_owned()
@@ -105,12 +96,7 @@ async fn healthy_readings_let_the_rollout_complete_and_show_in_progress_and_stat
     let t = Tester::start_configured(&watched(&prometheus.url)).await;
     canary_holding(&t, "11.2.0").await;
     t.advance(TimeDelta::minutes(31));
-    wait_db(
-        &t,
-        "SELECT state FROM releases WHERE version = '11.2.0'",
-        "verifying",
-    )
-    .await;
+    t.wait_state("11.2.0", "verifying").await;
     let status = t.command(&author(), "status", vec![("version", json!("11.2.0"))]);
     let answer = t.send(status).await;
     assert!(
@@ -122,28 +108,17 @@ async fn healthy_readings_let_the_rollout_complete_and_show_in_progress_and_stat
         "{answer}"
     );
     t.advance(TimeDelta::minutes(31));
-    wait_db(
-        &t,
-        "SELECT state FROM releases WHERE version = '11.2.0'",
-        "completed",
-    )
-    .await;
+    t.wait_state("11.2.0", "completed").await;
     let thread = thread_of(&t, "11.2.0").await;
     t.fake
-        .wait_until("a progress notice with the readings", |f| {
-            f.messages(thread).iter().any(|m| {
-                let text = content_of(m);
-                text.contains("Gates") && text.contains("p99 100 ms (limit 200 ms")
-            })
+        .wait_message(thread, "a progress notice with the readings", move |m| {
+            let text = content_of(m);
+            text.contains("Gates") && text.contains("p99 100 ms (limit 200 ms")
         })
         .await;
     // The clock jumped half an hour between looks: the notices say the release went unwatched.
     t.fake
-        .wait_until("a progress notice about the unwatched stretch", |f| {
-            f.messages(thread)
-                .iter()
-                .any(|m| content_of(m).contains("The metric gates went unwatched for"))
-        })
+        .wait_notice(thread, "The metric gates went unwatched for")
         .await;
     let read: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'gates_read'")
@@ -165,19 +140,12 @@ async fn stopping_prometheus_mid_stage_halts_the_release_with_a_notice() {
     canary_holding(&t, "11.3.0").await;
     prometheus.stop();
     t.advance(TimeDelta::minutes(1));
-    wait_db(
-        &t,
-        "SELECT state FROM releases WHERE version = '11.3.0'",
-        "halted",
-    )
-    .await;
+    t.wait_state("11.3.0", "halted").await;
     let thread = thread_of(&t, "11.3.0").await;
     t.fake
-        .wait_until("the halt notice", |f| {
-            f.messages(thread).iter().any(|m| {
-                let text = content_of(m);
-                text.contains("is halted") && text.contains("the metric gates have no reading")
-            })
+        .wait_message(thread, "the halt notice", move |m| {
+            let text = content_of(m);
+            text.contains("is halted") && text.contains("the metric gates have no reading")
         })
         .await;
     // Halted, the stage clock waits: half an hour later it is still at the canary.
@@ -199,20 +167,9 @@ async fn an_error_answer_an_empty_vector_and_nan_each_halt_the_release() {
     ] {
         prometheus.answer(body);
         t.advance(TimeDelta::minutes(1));
-        wait_db(
-            &t,
-            "SELECT state FROM releases WHERE version = '11.4.0'",
-            "halted",
-        )
-        .await;
+        t.wait_state("11.4.0", "halted").await;
         let thread = thread_of(&t, "11.4.0").await;
-        t.fake
-            .wait_until("the halt notice", |f| {
-                f.messages(thread)
-                    .iter()
-                    .any(|m| content_of(m).contains(says))
-            })
-            .await;
+        t.fake.wait_notice(thread, says).await;
         // Back to health, a resume looks again and the watch goes on.
         prometheus.answer(&answer_value(0.001));
         let resume = t.command(
@@ -221,19 +178,14 @@ async fn an_error_answer_an_empty_vector_and_nan_each_halt_the_release() {
             vec![("version", json!("11.4.0"))],
         );
         t.send(resume).await;
-        wait_db(
-            &t,
-            "SELECT state FROM releases WHERE version = '11.4.0'",
-            "deploying",
-        )
-        .await;
+        t.wait_state("11.4.0", "deploying").await;
         // The look the resume asks for must be taken before the answer changes again.
         let now = gonogo::store::ts(gonogo::clock::Clock::now(&t.clock));
         let next_look = format!(
             "SELECT CAST(COUNT(*) AS TEXT) FROM timers \
              WHERE kind = 'gate_check' AND due_at > '{now}'"
         );
-        wait_db(&t, &next_look, "1").await;
+        t.wait_db(&next_look, "1").await;
     }
     assert_eq!(actions(&t), ["deploy 1 11.4.0"]);
     t.finish().await;
@@ -262,13 +214,7 @@ async fn the_contract_fixed_at_approval_outlives_a_config_change() {
         .await;
     deploy(&t, &deployer(), "11.5.0").await;
     stage_done(&t, "11.5.0", 0).await;
-    t.fake
-        .wait_until("the start notice", |f| {
-            f.messages(RELEASES_CHANNEL)
-                .iter()
-                .any(|m| content_of(m).contains("is rolling out"))
-        })
-        .await;
+    t.fake.wait_notice(RELEASES_CHANNEL, "is rolling out").await;
     let notice = texts(&t, RELEASES_CHANNEL, "is rolling out").remove(0);
     let embed = notice["embeds"][0]["description"].as_str().unwrap_or("");
     assert!(embed.contains("Error rate above 1.00%"), "{notice}");

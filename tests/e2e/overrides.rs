@@ -5,7 +5,7 @@
 use chrono::TimeDelta;
 use serde_json::{json, Value};
 
-use crate::deployments::{approved, complete, content_of, deploy, texts, wait_db, ROLLOUT};
+use crate::deployments::{approved, complete, deploy, texts, ROLLOUT};
 use crate::support::fixtures::{self, Member};
 use crate::support::tester::*;
 use crate::support::GUILD_ID;
@@ -41,13 +41,7 @@ async fn ask_override(t: &Tester, who: &Member, version: &str, reason: &str) -> 
 /// The override request in the releases channel, and its Approve button's id.
 async fn request_notice(t: &Tester, version: &str) -> (Value, String) {
     let title = format!("Override asked for {version}");
-    t.fake
-        .wait_until("the override request", |f| {
-            f.messages(RELEASES_CHANNEL)
-                .iter()
-                .any(|m| content_of(m).contains(&title))
-        })
-        .await;
+    t.fake.wait_notice(RELEASES_CHANNEL, &title).await;
     let notice = texts(t, RELEASES_CHANNEL, &title).remove(0);
     let id = button_id(&notice, "approve-override").expect("the approve button");
     (notice, id)
@@ -170,11 +164,6 @@ async fn a_rollback_after_its_window_goes_through_only_with_an_override() {
     click(&t, &exec(), &notice, &approve).await;
     let rolled = t.send(rollback()).await;
     assert!(content(&rolled).contains("rolling_back"), "{rolled}");
-    wait_db(
-        &t,
-        "SELECT state FROM releases WHERE version = '14.2.0'",
-        "rolled_back",
-    )
-    .await;
+    t.wait_state("14.2.0", "rolled_back").await;
     t.finish().await;
 }

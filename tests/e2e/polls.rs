@@ -3,6 +3,7 @@
 use chrono::TimeDelta;
 use serde_json::json;
 
+use crate::deployments::thread_of;
 use crate::support::tester::*;
 
 #[tokio::test]
@@ -43,16 +44,8 @@ async fn a_hotfix_needs_a_lead_and_a_security_and_the_authors_go_does_not_count(
         text.contains("**lead** 1/1") && text.contains("**security** 1/1"),
         "{text}"
     );
-    t.fake
-        .wait_until("the thread hears the approval", |f| {
-            f.requests().iter().any(|r| {
-                r.method == "POST"
-                    && r.body["content"]
-                        .as_str()
-                        .is_some_and(|c| c.contains("2.0.1 is approved"))
-            })
-        })
-        .await;
+    let thread = thread_of(&t, "2.0.1").await;
+    t.fake.wait_notice(thread, "2.0.1 is approved").await;
     t.finish().await;
 }
 
@@ -275,14 +268,9 @@ async fn status_list_and_cancel_answer_the_person_who_asked() {
         ))
         .await;
     assert!(content(&cancelled).contains("is cancelled"), "{cancelled}");
+    let thread = thread_of(&t, "4.1.0").await;
     t.fake
-        .wait_until("the thread hears who cancelled", |f| {
-            f.requests().iter().any(|r| {
-                r.body["content"]
-                    .as_str()
-                    .is_some_and(|c| c.contains("was cancelled** by Remy: scope moved"))
-            })
-        })
+        .wait_notice(thread, "was cancelled** by Remy: scope moved")
         .await;
     t.wait_card("4.1.0", "the card shows the cancellation", |c| {
         c.contains("Cancelled — scope moved")

@@ -3,9 +3,7 @@
 
 use serde_json::Value;
 
-use crate::deployments::{
-    approved, content_of, deploy, stage_done, texts, thread_of, wait_db, ROLLOUT,
-};
+use crate::deployments::{approved, content_of, deploy, stage_done, texts, thread_of, ROLLOUT};
 use crate::support::fixtures::{self, Member};
 use crate::support::tester::*;
 use crate::support::GUILD_ID;
@@ -22,11 +20,11 @@ fn stakeholders() -> [Member; 4] {
 /// The start notice in the stakeholder channel, with its Report a problem button's id.
 async fn start_notice(t: &Tester) -> (Value, String) {
     t.fake
-        .wait_until("the stakeholder start notice", |f| {
-            f.messages(STAKEHOLDER_CHANNEL)
-                .iter()
-                .any(|m| button_id(m, "report").is_some())
-        })
+        .wait_message(
+            STAKEHOLDER_CHANNEL,
+            "the stakeholder start notice",
+            move |m| button_id(m, "report").is_some(),
+        )
         .await;
     let notice = t
         .fake
@@ -72,18 +70,9 @@ async fn four_reports_from_four_people_roll_the_release_back_and_a_second_click_
             assert_eq!(t.state("12.0.0").await, "deploying", "{} reports", n + 1);
         }
     }
-    wait_db(
-        &t,
-        "SELECT state FROM releases WHERE version = '12.0.0'",
-        "rolled_back",
-    )
-    .await;
+    t.wait_state("12.0.0", "rolled_back").await;
     t.fake
-        .wait_until("the rollback notice", |f| {
-            f.messages(RELEASES_CHANNEL)
-                .iter()
-                .any(|m| content_of(m).contains("is rolling back"))
-        })
+        .wait_notice(RELEASES_CHANNEL, "is rolling back")
         .await;
     let notice_text = content_of(&texts(&t, RELEASES_CHANNEL, "is rolling back")[0]).to_owned();
     assert!(
@@ -133,12 +122,7 @@ async fn a_report_before_or_after_the_rollout_does_not_count() {
         ],
     );
     t.send(rollback).await;
-    wait_db(
-        &t,
-        "SELECT state FROM releases WHERE version = '12.1.0'",
-        "rolled_back",
-    )
-    .await;
+    t.wait_state("12.1.0", "rolled_back").await;
     let late = report(&t, &stakeholders()[1], &notice, &button, "it hurts").await;
     assert_ephemeral(&late);
     assert!(content(&late).contains("not rolling out"), "{late}");

@@ -3,6 +3,7 @@
 use chrono::TimeDelta;
 
 use crate::support::tester::*;
+use crate::support::wait::{is, wait_until};
 
 #[tokio::test]
 async fn the_bot_restarts_mid_poll_and_the_poll_completes() {
@@ -78,10 +79,9 @@ async fn discord_unreachable_at_start_up_leaves_the_bot_alive_and_it_becomes_rea
     assert!(registered(&t), "the commands were never registered");
     let failed = t.fake.requests().iter().filter(|r| r.status == 502).count();
     assert_eq!(failed, 2);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while get("/healthz").await != 200 {
-        assert!(std::time::Instant::now() < deadline, "never ready");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    wait_until("GET /healthz to answer 200", || async {
+        is(get("/healthz").await, &200)
+    })
+    .await;
     t.finish().await;
 }

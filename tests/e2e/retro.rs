@@ -16,10 +16,8 @@ async fn a_completed_release_asks_for_its_retrospective_and_the_notes_show_it() 
     complete(&t, "16.0.0").await;
     let thread = thread_of(&t, "16.0.0").await;
     t.fake
-        .wait_until("the retrospective prompt", |f| {
-            f.messages(thread)
-                .iter()
-                .any(|m| button_id(m, "retro").is_some())
+        .wait_message(thread, "the retrospective prompt", move |m| {
+            button_id(m, "retro").is_some()
         })
         .await;
     let prompt = t

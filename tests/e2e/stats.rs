@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 use serde_json::json;
 
-use crate::deployments::{approved, complete, deploy, stage_done, wait_db, ROLLOUT};
+use crate::deployments::{approved, complete, deploy, stage_done, ROLLOUT};
 use crate::support::fixtures::{self, Member};
 use crate::support::tester::*;
 use crate::support::GUILD_ID;
@@ -39,12 +39,7 @@ async fn the_figures_over_a_real_history_match_those_worked_out_by_hand() {
         vec![("reason", json!("errors")), ("version", json!("15.1.0"))],
     );
     t.send(rollback).await;
-    wait_db(
-        &t,
-        "SELECT state FROM releases WHERE version = '15.1.0'",
-        "rolled_back",
-    )
-    .await;
+    t.wait_state("15.1.0", "rolled_back").await;
 
     // 15.2.0: its checklist is open, so it deploys through an override, and completes.
     t.plan(&author(), "15.2.0", "minor").await;
@@ -60,10 +55,8 @@ async fn the_figures_over_a_real_history_match_those_worked_out_by_hand() {
     );
     t.send(ask).await;
     t.fake
-        .wait_until("the override request", |f| {
-            f.messages(RELEASES_CHANNEL)
-                .iter()
-                .any(|m| button_id(m, "approve-override").is_some())
+        .wait_message(RELEASES_CHANNEL, "the override request", move |m| {
+            button_id(m, "approve-override").is_some()
         })
         .await;
     let notice = t

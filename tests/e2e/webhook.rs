@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::support::tester::*;
+use crate::support::wait::wait_until;
 
 const SECRET: &str = "webhook-test-secret";
 
@@ -58,14 +59,15 @@ async fn a_webhook_is_signed_and_keeps_its_key_when_retried() {
     let deploy = t.top_command(&deployer(), "deploy", vec![("version", json!("8.0.0"))]);
     assert!(content(&t.send(deploy).await).contains("deploying"));
 
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while seen.0.lock().unwrap().len() < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the webhook was not retried"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    wait_until("the webhook to be retried", || async {
+        let sent = seen.0.lock().unwrap().len();
+        if sent >= 2 {
+            Ok(())
+        } else {
+            Err(sent)
+        }
+    })
+    .await;
     let requests = seen.0.lock().unwrap().clone();
     let keys: Vec<&str> = requests
         .iter()
@@ -83,15 +85,7 @@ async fn a_webhook_is_signed_and_keeps_its_key_when_retried() {
         facts,
         json!({ "action": "deploy", "release_id": 1, "version": "8.0.0", "kind": "patch", "stage": "canary", "percent": 1 })
     );
-    let query = "SELECT state FROM executions WHERE stage = 0";
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let state: String = sqlx::query_scalar(query).fetch_one(t.db()).await.unwrap();
-        if state == "succeeded" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the job is {state}");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    t.wait_db("SELECT state FROM executions WHERE stage = 0", "succeeded")
+        .await;
     t.finish().await;
 }

@@ -11,8 +11,6 @@ use tokio::sync::{mpsc, watch};
 
 /// Application id (and bot user id) the fake reports.
 pub const APP_ID: u64 = 1_100_000_000_000_000_001;
-/// The bot user's id; like modern Discord applications, equal to the application id.
-pub const BOT_USER_ID: u64 = APP_ID;
 /// Guild the fake puts threads in.
 pub const GUILD_ID: u64 = 1_200_000_000_000_000_001;
 /// First snowflake the fake hands out; ids increase from here.
@@ -119,12 +117,23 @@ pub(crate) struct State {
     pub commands: BTreeMap<Option<u64>, Vec<Value>>,
     pub faults: Vec<Fault>,
     pub violations: Vec<String>,
+    /// Messages a story found, each of which must stay the only one of its kind.
+    pub found_once: Vec<FoundOnce>,
     pub next_id: u64,
     pub gateway: GatewayState,
     /// Messages up to this id were posted before the nonce window: their nonces dedupe no more.
     pub nonces_expired_through: u64,
     /// When each bot request of the last second arrived, for Discord's global rate limit.
     pub last_second: std::collections::VecDeque<Instant>,
+}
+
+/// A message a story waited for: [`FakeDiscord::assert_clean`] checks that it is still the
+/// only message in its channel that matches, so a notice posted twice fails the story even
+/// when the second copy comes after the wait.
+pub(crate) struct FoundOnce {
+    pub channel: u64,
+    pub description: String,
+    pub matches: Arc<dyn Fn(&Value) -> bool + Send + Sync>,
 }
 
 /// Discord's global rate limit: requests per second per bot, interaction callbacks aside.
@@ -290,6 +299,48 @@ impl FakeDiscord {
         }
     }
 
+    /// Waits (up to [`WAIT_TIMEOUT`]) for a message in `channel` that `matches`, and returns
+    /// it. It must be the only one that matches, now and when the story finishes.
+    pub async fn wait_message(
+        &self,
+        channel: u64,
+        description: &str,
+        matches: impl Fn(&Value) -> bool + Send + Sync + 'static,
+    ) -> Value {
+        let matches: Arc<dyn Fn(&Value) -> bool + Send + Sync> = Arc::new(matches);
+        let found = |f: &FakeDiscord| -> Vec<Value> {
+            f.messages(channel)
+                .into_iter()
+                .filter(|m| matches(m))
+                .collect()
+        };
+        self.wait_until(description, |f| !found(f).is_empty()).await;
+        let mut copies = found(self);
+        assert_eq!(
+            copies.len(),
+            1,
+            "{description}: posted {} times in <#{channel}>\n{}",
+            copies.len(),
+            self.summary()
+        );
+        self.lock().found_once.push(FoundOnce {
+            channel,
+            description: description.to_owned(),
+            matches,
+        });
+        copies.remove(0)
+    }
+
+    /// [`FakeDiscord::wait_message`] for a message whose content contains `text`.
+    pub async fn wait_notice(&self, channel: u64, text: &str) -> Value {
+        let text = text.to_owned();
+        let description = format!("a message containing {text:?}");
+        self.wait_message(channel, &description, move |m| {
+            m["content"].as_str().is_some_and(|c| c.contains(&text))
+        })
+        .await
+    }
+
     /// A compact listing of recorded requests and violations, for failure messages.
     pub fn summary(&self) -> String {
         let st = self.lock();
@@ -330,7 +381,21 @@ impl FakeDiscord {
 
     /// Panics listing the violations, if any.
     pub fn assert_clean(&self) {
-        let v = self.violations();
+        let mut v = self.violations();
+        let found_once: Vec<(u64, String, Arc<dyn Fn(&Value) -> bool + Send + Sync>)> = self
+            .lock()
+            .found_once
+            .iter()
+            .map(|f| (f.channel, f.description.clone(), f.matches.clone()))
+            .collect();
+        for (channel, description, matches) in found_once {
+            let copies = self.messages(channel).iter().filter(|m| matches(m)).count();
+            if copies != 1 {
+                v.push(format!(
+                    "{description}: found once, but by the end posted {copies} times in <#{channel}>"
+                ));
+            }
+        }
         assert!(
             v.is_empty(),
             "fake Discord saw {} violation(s):\n  - {}",

@@ -138,11 +138,6 @@ impl FakeDiscord {
         self.lock().gateway.resumes
     }
 
-    /// The `d` of the latest Identify (token, intents, properties…).
-    pub fn gateway_identify(&self) -> Option<Value> {
-        self.lock().gateway.identify.clone()
-    }
-
     /// Sends a dispatch event (`op 0`) on the live session, waiting for one if needed.
     pub async fn dispatch(&self, event: &str, d: Value) {
         self.wait_gateway_ready().await;

@@ -196,15 +196,6 @@ impl FakeDiscord {
             .and_then(|i| i.original.clone())
     }
 
-    /// Follow-up messages sent for an interaction, after edits.
-    pub fn interaction_followups(&self, interaction_id: u64) -> Vec<Value> {
-        self.lock()
-            .interactions
-            .get(&interaction_id)
-            .map(|i| i.followups.clone())
-            .unwrap_or_default()
-    }
-
     /// Registers an interaction as if Discord had just sent it: the 3-second clock starts now.
     /// [`FakeDiscord::dispatch_interaction`] does this itself.
     pub fn register_interaction(&self, payload: &Value) {
@@ -230,17 +221,5 @@ impl FakeDiscord {
                 .checked_sub(by)
                 .expect("instant underflow");
         }
-    }
-
-    /// Registers an interaction delivered through the HTTP door together with the response
-    /// the bot returned as the HTTP body, so follow-up webhooks and
-    /// [`FakeDiscord::interaction_response`] work as for gateway interactions.
-    pub fn register_http_interaction(&self, payload: &Value, response: &Value) {
-        self.register_interaction(payload);
-        let id = snowflake_of(&payload["id"]).expect("interaction payload has no id");
-        if let Some(rec) = self.lock().interactions.get_mut(&id) {
-            rec.response = Some(response.clone());
-        }
-        self.bump();
     }
 }

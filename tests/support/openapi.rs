@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 use jsonschema::{Draft, Validator};
 use serde_json::{json, Map, Value};
@@ -19,7 +18,6 @@ struct Spec {
     operations: Vec<Operation>,
     /// Transformed `components`, attached beside each operation schema.
     components: Value,
-    load_time: Duration,
 }
 
 struct Operation {
@@ -32,7 +30,6 @@ struct Operation {
 fn spec() -> &'static Spec {
     static SPEC: OnceLock<Spec> = OnceLock::new();
     SPEC.get_or_init(|| {
-        let started = Instant::now();
         let text = std::fs::read_to_string(SPEC_PATH)
             .unwrap_or_else(|e| panic!("cannot read Discord OpenAPI spec at {SPEC_PATH}: {e}"));
         let mut doc: Value = serde_json::from_str(&text).expect("openapi.json is not JSON");
@@ -67,7 +64,6 @@ fn spec() -> &'static Spec {
         Spec {
             operations,
             components,
-            load_time: started.elapsed(),
         }
     })
 }
@@ -77,18 +73,6 @@ fn split(path: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-/// How long parsing the spec took (forces loading).
-pub fn spec_load_time() -> Duration {
-    spec().load_time
-}
-
-/// The spec's path template for a concrete request path (without `/api/v10`), e.g.
-/// `/channels/1/messages` → `/channels/{channel_id}/messages`. Literal segments win over
-/// parameters (`/messages/@original` over `/messages/{message_id}`).
-pub fn find_template(method: &str, path: &str) -> Option<&'static str> {
-    find_operation(method, path).map(|op| op.template.as_str())
 }
 
 fn find_operation(method: &str, path: &str) -> Option<&'static Operation> {
@@ -255,11 +239,10 @@ pub fn validate_request(method: &str, path: &str, body: &Value) -> Vec<String> {
 }
 
 /// Compiles every validator the fake uses (once per process; concurrent callers wait for the
-/// first) and returns how long that took.
-pub fn warm_up() -> Duration {
-    static WARM: OnceLock<Duration> = OnceLock::new();
-    *WARM.get_or_init(|| {
-        let started = Instant::now();
+/// first).
+pub fn warm_up() {
+    static WARM: OnceLock<()> = OnceLock::new();
+    WARM.get_or_init(|| {
         for (method, path) in [
             ("POST", "/channels/1/messages"),
             ("PATCH", "/channels/1/messages/2"),
@@ -274,6 +257,5 @@ pub fn warm_up() -> Duration {
                 let _ = validator(op);
             }
         }
-        started.elapsed()
-    })
+    });
 }

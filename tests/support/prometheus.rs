@@ -4,12 +4,15 @@
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
 
+use gonogo::prometheus::{MetricReader as _, Prometheus as Reader};
+
 use super::process::{free_loopback_addr, loopback_client};
+use super::wait::{is, wait_until_within};
 
 /// The queries the gates run in these tests: the exporter's gauges as they are.
 pub const ERROR_RATE_QUERY: &str = "gonogo_test_error_ratio";
@@ -122,50 +125,28 @@ impl Prometheus {
         };
         let http = loopback_client();
         let ready = format!("{}/-/ready", prometheus.url);
-        let deadline = Instant::now() + PATIENCE;
-        while !http
-            .get(&ready)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            assert!(Instant::now() < deadline, "Prometheus never became ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_until_within(PATIENCE, "Prometheus to be ready", || async {
+            match http.get(&ready).send().await {
+                Ok(answer) => is(answer.status().is_success(), &true),
+                Err(_) => Err(false),
+            }
+        })
+        .await;
         prometheus
     }
 
     /// Waits until Prometheus answers `query` with `expected`: it has scraped the value.
     pub async fn wait_value(&self, query: &str, expected: f64) {
-        let http = loopback_client();
-        let url = format!("{}/api/v1/query", self.url);
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let value = async {
-                let answer: serde_json::Value = http
-                    .get(&url)
-                    .query(&[("query", query)])
-                    .send()
-                    .await
-                    .ok()?
-                    .json()
-                    .await
-                    .ok()?;
-                answer["data"]["result"][0]["value"][1]
-                    .as_str()?
-                    .parse::<f64>()
-                    .ok()
+        // Read as the metric gates read it.
+        let reader = Reader::new(&self.url);
+        let what = format!("Prometheus to read {query} = {expected}");
+        wait_until_within(PATIENCE, &what, || async {
+            match reader.read(query).await {
+                Ok(value) if (value - expected).abs() < 1e-9 => Ok(()),
+                seen => Err(seen),
             }
-            .await;
-            if value.is_some_and(|v| (v - expected).abs() < 1e-9) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Prometheus never read {query} = {expected}; last {value:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await;
     }
 
     /// Stops the server, as an outage would.

@@ -13,6 +13,7 @@ use sqlx::SqlitePool;
 use super::fake_discord::{snowflake_of, FakeDiscord, GUILD_ID};
 use super::fixtures::{self, Member};
 use super::signer::Signer;
+use super::wait::{is, wait_until};
 
 pub const RELEASES_CHANNEL: u64 = 1_400_000_000_000_000_001;
 pub const STAKEHOLDER_CHANNEL: u64 = 1_400_000_000_000_000_002;
@@ -431,8 +432,7 @@ impl Tester {
     /// Waits until the most attempts of a failing pending outbox row (0 with none) satisfy
     /// `pred`.
     async fn wait_failing(&self, description: &str, pred: impl Fn(i64) -> bool) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
+        wait_until(description, || async {
             let failed: i64 = sqlx::query_scalar(
                 "SELECT COALESCE(MAX(attempts), 0) FROM outbox \
                  WHERE state = 'pending' AND last_error IS NOT NULL",
@@ -441,27 +441,47 @@ impl Tester {
             .await
             .expect("outbox");
             if pred(failed) {
-                return;
+                return Ok(());
             }
-            if std::time::Instant::now() >= deadline {
-                let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
-                    "SELECT kind, state, attempts, last_error FROM outbox ORDER BY id",
-                )
-                .fetch_all(self.db())
-                .await
-                .expect("outbox");
-                panic!("timed out waiting until {description}; the outbox: {rows:#?}");
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            let rows: Vec<(String, String, i64, Option<String>)> =
+                sqlx::query_as("SELECT kind, state, attempts, last_error FROM outbox ORDER BY id")
+                    .fetch_all(self.db())
+                    .await
+                    .expect("outbox");
+            Err(rows)
+        })
+        .await;
+    }
+
+    /// The lifecycle state of `version`, as `/release status` reads it.
+    pub async fn state(&self, version: &str) -> String {
+        match self.running().service.status(Some(version), None).await {
+            Ok(view) => view.state,
+            Err(error) => panic!("no status for {version}: {error:?}"),
         }
     }
 
-    pub async fn state(&self, version: &str) -> String {
-        sqlx::query_scalar("SELECT state FROM releases WHERE version = ? ORDER BY id DESC LIMIT 1")
-            .bind(version)
-            .fetch_one(self.db())
-            .await
-            .expect("release state")
+    /// Waits until `version` is in `state`: the executor and the timers move a release on
+    /// their own time.
+    pub async fn wait_state(&self, version: &str, state: &str) {
+        let what = format!("{version} to be {state}");
+        wait_until(&what, || async {
+            is(self.state(version).await, &state.to_owned())
+        })
+        .await;
+    }
+
+    /// Waits until `query` answers `expected`, for what no service question asks.
+    pub async fn wait_db(&self, query: &str, expected: &str) {
+        let what = format!("`{query}` to give {expected}");
+        wait_until(&what, || async {
+            let got: Option<String> = sqlx::query_scalar(query)
+                .fetch_optional(self.db())
+                .await
+                .expect("query");
+            is(got, &Some(expected.to_owned()))
+        })
+        .await;
     }
 }
 

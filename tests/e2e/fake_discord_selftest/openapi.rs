@@ -1,10 +1,8 @@
 //! The `OpenAPI` validator accepts what Discord accepts and rejects the rest.
 
-use std::time::Instant;
-
 use serde_json::{json, Value};
 
-use crate::support::openapi::{self, validate_request};
+use crate::support::openapi::validate_request;
 
 fn ok(method: &str, path: &str, body: &Value) {
     let problems = validate_request(method, path, body);
@@ -35,17 +33,6 @@ fn card() -> Value {
         "nonce": "outbox-17",
         "enforce_nonce": true,
     })
-}
-
-#[test]
-fn fake_openapi_timing_is_reported() {
-    let load = openapi::spec_load_time();
-    let started = Instant::now();
-    let warm = openapi::warm_up();
-    eprintln!(
-        "spec load {load:?}; validator compilation {warm:?} (total here {:?})",
-        started.elapsed()
-    );
 }
 
 #[test]

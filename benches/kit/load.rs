@@ -9,10 +9,10 @@ use serde_json::{json, Value};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _};
 
-use super::fake_discord::{FakeDiscord, GUILD_ID};
-use super::fixtures;
-use super::signer::Signer;
-use super::tester::{author, button_id, lead, RELEASES_CHANNEL};
+use crate::support::fake_discord::{FakeDiscord, GUILD_ID};
+use crate::support::fixtures;
+use crate::support::signer::Signer;
+use crate::support::tester::{author, button_id, lead, RELEASES_CHANNEL};
 
 /// Plans one release per environment, so all of them may roll out at once, and approves each.
 pub async fn plan_and_approve(
