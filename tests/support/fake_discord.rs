@@ -130,11 +130,15 @@ pub(crate) struct State {
 /// A message a story waited for: [`FakeDiscord::assert_clean`] checks that it is still the
 /// only message in its channel that matches, so a notice posted twice fails the story even
 /// when the second copy comes after the wait.
+#[derive(Clone)]
 pub(crate) struct FoundOnce {
     pub channel: u64,
     pub description: String,
-    pub matches: Arc<dyn Fn(&Value) -> bool + Send + Sync>,
+    pub matches: Matcher,
 }
+
+/// Whether a message is the one a story looks for.
+pub(crate) type Matcher = Arc<dyn Fn(&Value) -> bool + Send + Sync>;
 
 /// Discord's global rate limit: requests per second per bot, interaction callbacks aside.
 pub const GLOBAL_LIMIT_PER_SECOND: usize = 50;
@@ -307,7 +311,7 @@ impl FakeDiscord {
         description: &str,
         matches: impl Fn(&Value) -> bool + Send + Sync + 'static,
     ) -> Value {
-        let matches: Arc<dyn Fn(&Value) -> bool + Send + Sync> = Arc::new(matches);
+        let matches: Matcher = Arc::new(matches);
         let found = |f: &FakeDiscord| -> Vec<Value> {
             f.messages(channel)
                 .into_iter()
@@ -382,13 +386,13 @@ impl FakeDiscord {
     /// Panics listing the violations, if any.
     pub fn assert_clean(&self) {
         let mut v = self.violations();
-        let found_once: Vec<(u64, String, Arc<dyn Fn(&Value) -> bool + Send + Sync>)> = self
-            .lock()
-            .found_once
-            .iter()
-            .map(|f| (f.channel, f.description.clone(), f.matches.clone()))
-            .collect();
-        for (channel, description, matches) in found_once {
+        let found_once = self.lock().found_once.clone();
+        for FoundOnce {
+            channel,
+            description,
+            matches,
+        } in found_once
+        {
             let copies = self.messages(channel).iter().filter(|m| matches(m)).count();
             if copies != 1 {
                 v.push(format!(
