@@ -3,13 +3,7 @@
 
 use std::sync::Mutex;
 
-use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
-use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
-use curve25519_dalek::traits::{IsIdentity as _, VartimeMultiscalarMul as _};
-use curve25519_dalek::Scalar;
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
-use rand::Rng as _;
-use sha2::{Digest as _, Sha512};
 use tokio::sync::oneshot;
 
 /// Checks signatures made with one public key.
@@ -56,14 +50,15 @@ impl Signatures {
         answered.await.unwrap_or(false)
     }
 
-    /// Answers every signature of `batch`: all good when the batch checks out, and each
-    /// checked alone when it does not, so a forged one fails only its own request.
+    /// Answers every signature of `batch`: all good when the library's batch check passes,
+    /// and each checked alone when it does not, so a forged one fails only its own request.
     fn check(&self, batch: Vec<Pending>) {
-        let all_good = batch.len() > 1
-            && all_signed_by(
-                &self.key,
-                batch.iter().map(|p| (p.message.as_slice(), &p.signature)),
-            );
+        let all_good = batch.len() > 1 && {
+            let messages: Vec<&[u8]> = batch.iter().map(|p| p.message.as_slice()).collect();
+            let signatures: Vec<Signature> = batch.iter().map(|p| p.signature).collect();
+            let keys = vec![self.key; batch.len()];
+            ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+        };
         for pending in batch {
             let good = all_good
                 || self
@@ -80,53 +75,6 @@ impl Signatures {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
-
-/// Whether every `(message, signature)` is signed by `key`, checked as one batch: the check of
-/// `ed25519_dalek::verify_batch`, with a fresh random 128-bit `z` per signature,
-///
-/// `-(Σ z·s)·B + Σ z·R + (Σ z·H(R‖A‖M))·A = 0`,
-///
-/// except that every signature has the same key `A`, so its terms add up to one multiple of
-/// `A` and the multiscalar multiplication takes n + 2 points instead of 2n + 1. As there, a
-/// signature whose `R` is not a point or whose `s` is not reduced fails the batch.
-fn all_signed_by<'a>(
-    key: &VerifyingKey,
-    signed: impl Iterator<Item = (&'a [u8], &'a Signature)>,
-) -> bool {
-    let a = key.as_bytes();
-    let mut rng = rand::thread_rng();
-    let (mut b_coefficient, mut a_coefficient) = (Scalar::ZERO, Scalar::ZERO);
-    let mut zs = Vec::new();
-    let mut rs = Vec::new();
-    for (message, signature) in signed {
-        let (Some(r), Some(s)) = (
-            CompressedEdwardsY(*signature.r_bytes()).decompress(),
-            Option::<Scalar>::from(Scalar::from_canonical_bytes(*signature.s_bytes())),
-        ) else {
-            return false;
-        };
-        let hram = Sha512::new()
-            .chain_update(signature.r_bytes())
-            .chain_update(a)
-            .chain_update(message)
-            .finalize();
-        let z = Scalar::from(rng.gen::<u128>());
-        b_coefficient += z * s;
-        a_coefficient += z * Scalar::from_bytes_mod_order_wide(&hram.into());
-        zs.push(z);
-        rs.push(r);
-    }
-    let a_point = EdwardsPoint::from(*key);
-    EdwardsPoint::vartime_multiscalar_mul(
-        std::iter::once(-b_coefficient)
-            .chain(zs)
-            .chain(std::iter::once(a_coefficient)),
-        std::iter::once(ED25519_BASEPOINT_POINT)
-            .chain(rs)
-            .chain(std::iter::once(a_point)),
-    )
-    .is_identity()
 }
 
 /// The 64 bytes a signature's 128 hex digits spell.
@@ -173,91 +121,6 @@ mod tests {
                 .await
         );
         assert!(!signatures.verify(&other, "1780000001", b"{}").await);
-    }
-
-    /// A message and its signature.
-    type Signed = (Vec<u8>, Signature);
-
-    /// Eight messages and their signatures by `key`.
-    fn signed_by(key: &SigningKey) -> Vec<Signed> {
-        (0..8)
-            .map(|n| {
-                let message = format!("17800000{n:02}{{\"type\":3,\"n\":{n}}}").into_bytes();
-                let signature = key.sign(&message);
-                (message, signature)
-            })
-            .collect()
-    }
-
-    fn check(key: &SigningKey, batch: &[Signed]) -> bool {
-        all_signed_by(
-            &key.verifying_key(),
-            batch.iter().map(|(m, s)| (m.as_slice(), s)),
-        )
-    }
-
-    #[test]
-    fn a_batch_signed_by_the_key_checks_out_as_the_library_s_batch_does() {
-        let key = SigningKey::from_bytes(&[7; 32]);
-        let batch = signed_by(&key);
-        assert!(check(&key, &batch));
-        assert!(check(&key, &batch[..1]), "a batch of one");
-        let messages: Vec<&[u8]> = batch.iter().map(|(m, _)| m.as_slice()).collect();
-        let signatures: Vec<Signature> = batch.iter().map(|(_, s)| *s).collect();
-        let keys = vec![key.verifying_key(); batch.len()];
-        assert!(ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok());
-    }
-
-    #[test]
-    fn one_signature_that_does_not_check_out_fails_the_batch() {
-        let key = SigningKey::from_bytes(&[7; 32]);
-        let good = signed_by(&key);
-        let with = |change: &dyn Fn(&mut Signed)| {
-            let mut batch = good.clone();
-            change(&mut batch[5]);
-            check(&key, &batch)
-        };
-        let other_key = SigningKey::from_bytes(&[8; 32]);
-        assert!(!with(&|(_, s)| *s = other_key.sign(b"17800000{}")));
-        assert!(
-            !with(&|(m, s)| *s = other_key.sign(m)),
-            "signed by another key"
-        );
-        assert!(!with(&|(m, _)| m.push(b' ')), "the message was changed");
-        let other_r = *good[2].1.r_bytes();
-        assert!(!with(
-            &|(_, s)| *s = Signature::from_components(other_r, *s.s_bytes())
-        ));
-        // An `s` of 2^255 or more is not reduced modulo the group order.
-        let mut unreduced = *good[5].1.s_bytes();
-        unreduced[31] |= 0x80;
-        assert!(!with(
-            &|(_, s)| *s = Signature::from_components(*s.r_bytes(), unreduced)
-        ));
-        let not_a_point = (0..=255u8)
-            .map(|byte| [byte; 32])
-            .find(|bytes| CompressedEdwardsY(*bytes).decompress().is_none())
-            .expect("some 32 bytes are not a point");
-        assert!(!with(
-            &|(_, s)| *s = Signature::from_components(not_a_point, *s.s_bytes())
-        ));
-        assert!(with(&|_| ()), "the batch as signed still checks out");
-    }
-
-    #[test]
-    fn two_wrong_signatures_whose_errors_cancel_in_a_plain_sum_fail_the_batch() {
-        let key = SigningKey::from_bytes(&[7; 32]);
-        let mut batch = signed_by(&key);
-        let shift = |signature: &mut Signature, by: Scalar| {
-            let s = Scalar::from_canonical_bytes(*signature.s_bytes()).unwrap();
-            *signature = Signature::from_components(*signature.r_bytes(), (s + by).to_bytes());
-        };
-        shift(&mut batch[1].1, Scalar::ONE);
-        shift(&mut batch[6].1, -Scalar::ONE);
-        assert!(
-            !check(&key, &batch),
-            "each signature is weighed by its own random factor"
-        );
     }
 
     #[tokio::test]
