@@ -3,7 +3,6 @@
 
 use figment::value::Value;
 
-use super::keys_of;
 use super::reader::{Problems, Table};
 use super::values::string;
 use crate::domain::checklist::{Section, MAX_ITEMS, MAX_SECTIONS};
@@ -19,7 +18,7 @@ pub(super) fn sections(root: &Table, p: &mut Problems) -> Option<Vec<Section>> {
     let mut sections: Option<Vec<Section>> = Some(Vec::new());
     let mut names: Vec<String> = Vec::new();
     for (key, entry) in entries {
-        let t = Table::new(&key, Some(entry), keys_of("checklist"), p);
+        let t = Table::new(&key, Some(entry), p);
         let name = t.required(
             "section",
             "name the section, like \"Code & Testing\"",

@@ -31,61 +31,6 @@ pub use source::{CONFIG_ENV, ENV_PREFIX};
 /// The config file read when neither `--config` nor `GONOGO_CONFIG` names one.
 pub const DEFAULT_PATH: &str = "gonogo.toml";
 
-/// Every section and its keys; anything else is an error.
-const SECTIONS: [(&str, &[&str]); 13] = [
-    (
-        "discord",
-        &[
-            "token",
-            "application_id",
-            "public_key",
-            "guild_id",
-            "gateway",
-            "api_base",
-        ],
-    ),
-    ("http", &["listen", "metrics_listen"]),
-    ("database", &["url"]),
-    ("channels", &["releases", "stakeholders"]),
-    (
-        "roles",
-        &[
-            "lead",
-            "security",
-            "team",
-            "exec",
-            "release_manager",
-            "deployer",
-            "stakeholder_ping",
-        ],
-    ),
-    ("policy", &["planners", "hotfix", "patch", "minor", "major"]),
-    (
-        "rollout",
-        &["stages", "progress_every", "verify_for", "vote_ttl"],
-    ),
-    ("windows", &["timezone", "allow", "blackout"]),
-    (
-        "executor",
-        &["kind", "deploy", "rollback", "timeout", "url", "secret"],
-    ),
-    (
-        "gates",
-        &[
-            "prometheus_url",
-            "error_rate_query",
-            "latency_p99_query",
-            "max_error_rate",
-            "max_latency_ratio",
-            "max_complaints",
-            "check_every",
-        ],
-    ),
-    ("messages", &["dir"]),
-    ("audit", &["key"]),
-    ("checklist", &["section", "items"]),
-];
-
 /// The whole config; every value in it has been checked.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -267,8 +212,7 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
     for (var, problem) in source.misnamed {
         problems.add(var, problem);
     }
-    let names: Vec<&str> = SECTIONS.iter().map(|(name, _)| *name).collect();
-    let root = reader::Table::root(&source.tree, &names, &mut problems);
+    let root = reader::Table::root(&source.tree, &mut problems);
     let p = &mut problems;
     let discord = sections::discord(&root, p);
     let http = sections::http(&root, p);
@@ -283,6 +227,19 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
     let gates = sections::gates(&root, p);
     let messages = sections::messages(&root, p);
     let audit = sections::audit(&root, p);
+    // What the readers asked for is the schema: now a near miss and an unknown key can be told.
+    for (var, name) in source.single_underscore {
+        if let Some(fixed) = p.known_as_single_underscore(&name) {
+            p.add(
+                var,
+                format!(
+                    "not read: put two underscores between the section and the key, as in GONOGO_{}",
+                    fixed.to_ascii_uppercase()
+                ),
+            );
+        }
+    }
+    p.report_unknown_keys();
     let config = (|| {
         Some(Config {
             discord: discord?,
@@ -305,12 +262,4 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
         _ if !problems.is_empty() => Err(problems.into_errors(&source.secrets)),
         _ => Err(ConfigErrors::one(label, "the config could not be read")),
     }
-}
-
-/// The keys of `section` in [`SECTIONS`].
-fn keys_of(section: &str) -> &'static [&'static str] {
-    SECTIONS
-        .iter()
-        .find(|(name, _)| *name == section)
-        .map_or(&[], |(_, keys)| keys)
 }

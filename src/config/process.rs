@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 
 use super::reader::{Problems, Table};
 use super::values::{duration, duration_at_least, integer, quote, schedule, string};
-use super::{keys_of, RolesConfig};
+use super::RolesConfig;
 use crate::domain::checklist::Section;
 use crate::domain::policy::DEFAULT_PLANNERS;
 use crate::domain::rollout::{Rollout, Stage};
@@ -22,7 +22,7 @@ pub(super) fn policies(
     sections: Option<&[Section]>,
     p: &mut Problems,
 ) -> Option<Policies> {
-    let t = Table::new("policy", root.get("policy"), keys_of("policy"), p);
+    let t = Table::new("policy", root.get("policy"), p);
     // Roles the defaults rely on but nobody mapped: role → who needs it.
     let mut unmapped: BTreeMap<Role, Vec<String>> = BTreeMap::new();
     let unmapped_role = |role: Role| roles.is_some_and(|roles| roles.role_id(role).is_none());
@@ -35,12 +35,7 @@ pub(super) fn policies(
     let planners = planners(&t, &unmapped_role, p);
     let mut read = |kind: ReleaseKind| {
         let path = t.key(kind.as_str());
-        let table = Table::new(
-            &path,
-            t.get(kind.as_str()),
-            &["approvers", "rollback_window", "checklist"],
-            p,
-        );
+        let table = Table::new(&path, t.get(kind.as_str()), p);
         if !table.is_present() {
             let policy = Policy::default_for(kind);
             for slot in policy.approvers.iter().filter(|s| unmapped_role(s.role)) {
@@ -152,7 +147,7 @@ fn approvers(
     let mut slots = Some(Vec::new());
     let mut seen = Vec::new();
     for (item_key, item) in items {
-        let entry = Table::new(&item_key, Some(item), &["role", "count"], p);
+        let entry = Table::new(&item_key, Some(item), p);
         let role = entry.required("role", hint, p, |v| string(v)?.trim().parse::<Role>());
         let count = entry.or("count", 1, p, |v| integer(v, 1, 10));
         if let Some(role) = role {
@@ -199,7 +194,7 @@ const MAX_VOTE_TTL_DAYS: i64 = 30;
 
 pub(super) fn rollout(root: &Table, p: &mut Problems) -> Option<Rollout> {
     let defaults = Rollout::default();
-    let t = Table::new("rollout", root.get("rollout"), keys_of("rollout"), p);
+    let t = Table::new("rollout", root.get("rollout"), p);
     let stages = if t.get("stages").is_some() {
         stages(&t, p)
     } else {
@@ -242,7 +237,7 @@ fn stages(t: &Table, p: &mut Problems) -> Option<Vec<Stage>> {
     let mut previous: Option<u8> = None;
     let mut names: Vec<String> = Vec::new();
     for (i, (stage_key, item)) in items.into_iter().enumerate() {
-        let s = Table::new(&stage_key, Some(item), &["name", "percent", "hold"], p);
+        let s = Table::new(&stage_key, Some(item), p);
         let percent = s.required(
             "percent",
             "set the share of traffic of this stage, from 1 to 100",
@@ -315,7 +310,7 @@ fn stage_name(value: &figment::value::Value) -> Result<String, String> {
 }
 
 pub(super) fn windows(root: &Table, p: &mut Problems) -> Option<Windows> {
-    let t = Table::new("windows", root.get("windows"), keys_of("windows"), p);
+    let t = Table::new("windows", root.get("windows"), p);
     let timezone = t.or("timezone", Tz::UTC, p, timezone);
     let allow = window_list(&t, "allow", p);
     let blackout = window_list(&t, "blackout", p);
@@ -354,7 +349,7 @@ fn window(key: &str, item: &figment::value::Value, p: &mut Problems) -> Option<W
         );
         return None;
     }
-    let w = Table::new(key, Some(item), &["cron", "duration"], p);
+    let w = Table::new(key, Some(item), p);
     let schedule = w.required(
         "cron",
         "set when the window opens, like \"0 0 9 * * Mon-Thu\"",

@@ -1,4 +1,9 @@
-//! Walking the merged config tree: typed reads that record every problem under its key.
+//! Walking the merged config tree: typed reads that record every problem under its key, and
+//! every key they ask for. What the readers ask for is the schema: a key no reader asked for
+//! is unknown.
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use figment::value::{Dict, Value};
 
@@ -9,19 +14,75 @@ use super::values::expected;
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Reported;
 
-/// The problems found so far, and which keys the environment set (to say so in messages).
+/// The problems found so far, which keys the environment set (to say so in messages), and
+/// every table read with the keys asked of it.
 pub(super) struct Problems {
     list: Vec<ConfigError>,
     /// `(config key, environment variable)` for every override.
     env_origin: Vec<(String, String)>,
+    tables: Vec<Read>,
 }
+
+/// A table as it was read: the keys it holds and the keys its reader asked for.
+struct Read {
+    path: String,
+    present: Vec<String>,
+    asked: Asked,
+}
+
+/// The keys a table's reader asked for, in the order it asked.
+type Asked = Rc<RefCell<Vec<String>>>;
 
 impl Problems {
     pub fn new(env_origin: Vec<(String, String)>) -> Problems {
         Problems {
             list: Vec::new(),
             env_origin,
+            tables: Vec::new(),
         }
+    }
+
+    /// Once every reader has run: reports each key of a table that its reader never asked
+    /// for, with the keys it did ask for.
+    pub fn report_unknown_keys(&mut self) {
+        for read in std::mem::take(&mut self.tables) {
+            let asked = read.asked.borrow();
+            for name in read.present.iter().filter(|name| !asked.contains(name)) {
+                let key = key_in(&read.path, name);
+                let place = if read.path.is_empty() {
+                    "sections are".to_owned()
+                } else {
+                    format!("keys in {} are", read.path)
+                };
+                let origin = self
+                    .env_var_for(&key)
+                    .map(|var| format!(" (set by {var})"))
+                    .unwrap_or_default();
+                self.add(
+                    &key,
+                    format!(
+                        "unknown key{origin}; the valid {place}: {}",
+                        asked.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// The key a readers asked for as `<section>_<key>`, like `discord_token` for a variable
+    /// written `GONOGO_DISCORD_TOKEN`: call it before [`Problems::report_unknown_keys`].
+    pub fn known_as_single_underscore(&self, name: &str) -> Option<String> {
+        self.tables
+            .iter()
+            .filter(|read| !read.path.is_empty() && !read.path.contains(['.', '[']))
+            .find_map(|read| {
+                let key = name.strip_prefix(&read.path)?.strip_prefix('_')?;
+                read.asked
+                    .borrow()
+                    .iter()
+                    .any(|asked| asked == key)
+                    .then(|| format!("{}__{key}", read.path))
+            })
     }
 
     pub fn add(&mut self, key: impl Into<String>, problem: impl Into<String>) {
@@ -84,14 +145,15 @@ impl Problems {
 pub(super) struct Table<'a> {
     path: String,
     dict: Option<&'a Dict>,
+    asked: Asked,
 }
 
 impl<'a> Table<'a> {
-    /// Reads the table at `path`, reporting a non-table value and any key not in `allowed`.
+    /// Reads the table at `path`, reporting a non-table value. Its keys that no read asks for
+    /// are reported once reading ends.
     pub fn new(
         path: impl Into<String>,
         value: Option<&'a Value>,
-        allowed: &[&str],
         problems: &mut Problems,
     ) -> Table<'a> {
         let path = path.into();
@@ -103,51 +165,44 @@ impl<'a> Table<'a> {
                 None
             }
         };
-        let table = Table { path, dict };
-        table.report_unknown(allowed, problems);
-        table
+        Table::registered(path, dict, problems)
     }
 
-    /// The root of the config tree.
-    pub fn root(dict: &'a Dict, allowed: &[&str], problems: &mut Problems) -> Table<'a> {
-        let table = Table {
-            path: String::new(),
-            dict: Some(dict),
-        };
-        table.report_unknown(allowed, problems);
-        table
+    /// The root of the config tree: its keys are the sections.
+    pub fn root(dict: &'a Dict, problems: &mut Problems) -> Table<'a> {
+        Table::registered(String::new(), Some(dict), problems)
     }
 
-    fn report_unknown(&self, allowed: &[&str], problems: &mut Problems) {
-        let Some(dict) = self.dict else { return };
-        for name in dict.keys().filter(|name| !allowed.contains(&name.as_str())) {
-            let key = self.key(name);
-            let place = if self.path.is_empty() {
-                "sections are".to_owned()
-            } else {
-                format!("keys in {} are", self.path)
-            };
-            let origin = problems
-                .env_var_for(&key)
-                .map(|var| format!(" (set by {var})"))
-                .unwrap_or_default();
-            problems.add(
-                &key,
-                format!(
-                    "unknown key{origin}; the valid {place}: {}",
-                    allowed.join(", ")
-                ),
-            );
+    fn registered(path: String, dict: Option<&'a Dict>, problems: &mut Problems) -> Table<'a> {
+        let asked = Asked::default();
+        problems.tables.push(Read {
+            path: path.clone(),
+            present: dict
+                .map(|dict| dict.keys().cloned().collect())
+                .unwrap_or_default(),
+            asked: asked.clone(),
+        });
+        Table { path, dict, asked }
+    }
+
+    /// Names keys this table's reader knows but reads only in some configs, such as another
+    /// executor kind's: they are not unknown, whether or not they are read.
+    pub fn knows(&self, names: &[&str]) {
+        for name in names {
+            self.ask(name);
+        }
+    }
+
+    fn ask(&self, name: &str) {
+        let mut asked = self.asked.borrow_mut();
+        if !asked.iter().any(|known| known == name) {
+            asked.push(name.to_owned());
         }
     }
 
     /// The full name of `name` in this table, like `discord.token`.
     pub fn key(&self, name: &str) -> String {
-        if self.path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}.{name}", self.path)
-        }
+        key_in(&self.path, name)
     }
 
     pub fn is_present(&self) -> bool {
@@ -156,6 +211,7 @@ impl<'a> Table<'a> {
 
     /// The value of `name`; an empty string counts as unset, so the environment can clear a key.
     pub fn get(&self, name: &str) -> Option<&'a Value> {
+        self.ask(name);
         match self.dict?.get(name)? {
             Value::Empty(..) => None,
             Value::String(_, text) if text.is_empty() => None,
@@ -226,5 +282,14 @@ impl<'a> Table<'a> {
                 None
             }
         }
+    }
+}
+
+/// The full name of `name` in the table at `path`, like `discord.token`.
+fn key_in(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
     }
 }

@@ -12,8 +12,8 @@ use super::values::{
     boolean, duration_at_least, http_url, integer, number, quote, snowflake, string,
 };
 use super::{
-    keys_of, AuditConfig, ChannelsConfig, DatabaseConfig, DiscordConfig, ExecutorConfig,
-    GatesConfig, HttpConfig, MessagesConfig, RolesConfig, Secret,
+    AuditConfig, ChannelsConfig, DatabaseConfig, DiscordConfig, ExecutorConfig, GatesConfig,
+    HttpConfig, MessagesConfig, RolesConfig, Secret,
 };
 use crate::domain::gates::Gates;
 use crate::domain::{Role, RoleId};
@@ -29,7 +29,7 @@ pub const PLACEHOLDERS: [&str; 6] = [
 ];
 
 pub(super) fn discord(root: &Table, p: &mut Problems) -> Option<DiscordConfig> {
-    let t = Table::new("discord", root.get("discord"), keys_of("discord"), p);
+    let t = Table::new("discord", root.get("discord"), p);
     let token = t.required(
         "token",
         "set GONOGO_DISCORD__TOKEN (the bot token from the Developer Portal)",
@@ -83,7 +83,7 @@ fn public_key(value: &Value) -> Result<[u8; 32], String> {
 }
 
 pub(super) fn http(root: &Table, p: &mut Problems) -> Option<HttpConfig> {
-    let t = Table::new("http", root.get("http"), keys_of("http"), p);
+    let t = Table::new("http", root.get("http"), p);
     let default = SocketAddr::from(([127, 0, 0, 1], 8080));
     let listen = t.or("listen", default, p, socket_addr);
     let metrics_listen = t.optional("metrics_listen", p, socket_addr);
@@ -105,7 +105,7 @@ fn socket_addr(v: &Value) -> Result<SocketAddr, String> {
 }
 
 pub(super) fn database(root: &Table, p: &mut Problems) -> Option<DatabaseConfig> {
-    let t = Table::new("database", root.get("database"), keys_of("database"), p);
+    let t = Table::new("database", root.get("database"), p);
     let url = t.or("url", "sqlite://gonogo.db".to_owned(), p, |v| {
         let text = string(v)?.trim().to_owned();
         if text.starts_with("sqlite:") {
@@ -121,7 +121,7 @@ pub(super) fn database(root: &Table, p: &mut Problems) -> Option<DatabaseConfig>
 }
 
 pub(super) fn channels(root: &Table, p: &mut Problems) -> Option<ChannelsConfig> {
-    let t = Table::new("channels", root.get("channels"), keys_of("channels"), p);
+    let t = Table::new("channels", root.get("channels"), p);
     let releases = t.required(
         "releases",
         "set it to the ID of the channel where release cards are posted",
@@ -154,7 +154,7 @@ pub(super) fn channels(root: &Table, p: &mut Problems) -> Option<ChannelsConfig>
 }
 
 pub(super) fn roles(root: &Table, p: &mut Problems) -> Option<RolesConfig> {
-    let t = Table::new("roles", root.get("roles"), keys_of("roles"), p);
+    let t = Table::new("roles", root.get("roles"), p);
     let mut by_role = Some(BTreeMap::new());
     for role in Role::ALL {
         match t.optional(role.as_str(), p, snowflake) {
@@ -175,7 +175,12 @@ pub(super) fn roles(root: &Table, p: &mut Problems) -> Option<RolesConfig> {
 }
 
 pub(super) fn executor(root: &Table, p: &mut Problems) -> Result<Option<ExecutorConfig>, Reported> {
-    let t = Table::new("executor", root.get("executor"), keys_of("executor"), p);
+    const COMMAND: [&str; 4] = ["kind", "deploy", "rollback", "timeout"];
+    const WEBHOOK: [&str; 4] = ["kind", "url", "secret", "timeout"];
+    let t = Table::new("executor", root.get("executor"), p);
+    // Either kind's keys are known, whichever kind is set, if any.
+    t.knows(&COMMAND);
+    t.knows(&WEBHOOK);
     if !t.is_present() {
         return Ok(None);
     }
@@ -193,13 +198,13 @@ pub(super) fn executor(root: &Table, p: &mut Problems) -> Result<Option<Executor
             },
         )
         .ok_or(Reported)?;
-    let own_keys: &[&str] = if kind == "command" {
-        &["kind", "deploy", "rollback", "timeout"]
+    let (own_keys, other_keys) = if kind == "command" {
+        (COMMAND, WEBHOOK)
     } else {
-        &["kind", "url", "secret", "timeout"]
+        (WEBHOOK, COMMAND)
     };
-    for name in keys_of("executor") {
-        if !own_keys.contains(name) && t.get(name).is_some() {
+    for name in other_keys {
+        if !own_keys.contains(&name) && t.get(name).is_some() {
             p.add(
                 t.key(name),
                 format!(
@@ -305,7 +310,7 @@ fn check_placeholders(arg: &str) -> Result<(), String> {
 }
 
 pub(super) fn gates(root: &Table, p: &mut Problems) -> Option<GatesConfig> {
-    let t = Table::new("gates", root.get("gates"), keys_of("gates"), p);
+    let t = Table::new("gates", root.get("gates"), p);
     let prometheus_url = t.optional("prometheus_url", p, |v| http_url(v, false));
     let mut query = |name: &str| {
         let query = t.optional(name, p, string);
@@ -367,7 +372,7 @@ pub(super) fn gates(root: &Table, p: &mut Problems) -> Option<GatesConfig> {
 }
 
 pub(super) fn messages(root: &Table, p: &mut Problems) -> Option<MessagesConfig> {
-    let t = Table::new("messages", root.get("messages"), keys_of("messages"), p);
+    let t = Table::new("messages", root.get("messages"), p);
     let dir = t.optional("dir", p, |v| {
         let dir = PathBuf::from(string(v)?.trim());
         if dir.is_dir() {
@@ -388,7 +393,7 @@ pub(super) fn messages(root: &Table, p: &mut Problems) -> Option<MessagesConfig>
 const MIN_AUDIT_KEY: usize = 32;
 
 pub(super) fn audit(root: &Table, p: &mut Problems) -> Option<AuditConfig> {
-    let t = Table::new("audit", root.get("audit"), keys_of("audit"), p);
+    let t = Table::new("audit", root.get("audit"), p);
     let key = t.optional("key", p, |v| {
         let key = string(v)?;
         if key.trim().len() < MIN_AUDIT_KEY {

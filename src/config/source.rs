@@ -5,7 +5,6 @@ use figment::value::{Dict, Value};
 use figment::Figment;
 
 use super::error::ConfigErrors;
-use super::SECTIONS;
 
 /// The prefix of every override.
 pub const ENV_PREFIX: &str = "GONOGO_";
@@ -24,6 +23,9 @@ pub(super) struct Source {
     pub secrets: Vec<String>,
     /// `(variable, problem)` for `GONOGO_` variables that look like overrides but are not.
     pub misnamed: Vec<(String, String)>,
+    /// `(variable, name)` for `GONOGO_<NAME>` variables with no `__`: a near miss when the
+    /// name is a section and one of its keys, like `GONOGO_DISCORD_TOKEN`.
+    pub single_underscore: Vec<(String, String)>,
 }
 
 /// Parses `text` (named `label` in messages) and merges the overrides among `env` onto it.
@@ -32,9 +34,10 @@ pub(super) fn merge(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Sou
     let mut figment = Figment::from(Serialized::defaults(file));
     let mut env_origin = Vec::new();
     let mut misnamed = Vec::new();
+    let mut single_underscore = Vec::new();
     for &(var, raw) in env {
         match override_key(var) {
-            Ok(Some(key)) => {
+            Ok(Some(Override::Key(key))) => {
                 // Secrets stay verbatim: figment would turn a token of digits into a number.
                 let value = if SECRET_KEYS.contains(&key.as_str()) {
                     Value::from(raw.to_owned())
@@ -43,6 +46,9 @@ pub(super) fn merge(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Sou
                 };
                 figment = figment.merge(Serialized::default(&key, value));
                 env_origin.push((key, var.to_owned()));
+            }
+            Ok(Some(Override::SingleUnderscore(name))) => {
+                single_underscore.push((var.to_owned(), name));
             }
             Ok(None) => {}
             Err(problem) => misnamed.push((var.to_owned(), problem)),
@@ -61,14 +67,25 @@ pub(super) fn merge(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Sou
         env_origin,
         secrets,
         misnamed,
+        single_underscore,
     })
+}
+
+/// What a `GONOGO_` variable names.
+#[derive(Debug, PartialEq, Eq)]
+enum Override {
+    /// A config key, like `discord.token`.
+    Key(String),
+    /// A name with no `__`, lowercased, like `discord_token`: not an override.
+    SingleUnderscore(String),
 }
 
 /// The config key an environment variable overrides, if it is an override at all.
 ///
 /// Only `GONOGO_<SECTION>__<KEY>` names are overrides; other `GONOGO_` variables (such as
-/// `GONOGO_CONFIG`) are left alone, except near misses like `GONOGO_DISCORD_TOKEN`.
-fn override_key(var: &str) -> Result<Option<String>, String> {
+/// `GONOGO_CONFIG`) are left alone, though one like `GONOGO_DISCORD_TOKEN` is kept to be
+/// checked for a near miss once the readers have said which keys there are.
+fn override_key(var: &str) -> Result<Option<Override>, String> {
     let Some(rest) = var
         .get(..ENV_PREFIX.len())
         .filter(|prefix| prefix.eq_ignore_ascii_case(ENV_PREFIX))
@@ -78,17 +95,7 @@ fn override_key(var: &str) -> Result<Option<String>, String> {
     };
     let rest = rest.trim().to_ascii_lowercase();
     if !rest.contains("__") {
-        let near_miss = SECTIONS.iter().find_map(|(section, keys)| {
-            let key = rest.strip_prefix(section)?.strip_prefix('_')?;
-            keys.contains(&key).then(|| format!("{section}__{key}"))
-        });
-        return match near_miss {
-            Some(fixed) => Err(format!(
-                "not read: put two underscores between the section and the key, as in GONOGO_{}",
-                fixed.to_ascii_uppercase()
-            )),
-            None => Ok(None),
-        };
+        return Ok(Some(Override::SingleUnderscore(rest)));
     }
     let key = rest.replace("__", ".");
     if key.split('.').any(str::is_empty) {
@@ -97,7 +104,7 @@ fn override_key(var: &str) -> Result<Option<String>, String> {
                 .to_owned(),
         );
     }
-    Ok(Some(key))
+    Ok(Some(Override::Key(key)))
 }
 
 /// A TOML syntax error with its line and column, but without the offending line:
@@ -122,20 +129,23 @@ mod tests {
 
     #[test]
     fn only_double_underscore_names_are_overrides() {
+        let key = |key: &str| Ok(Some(Override::Key(key.to_owned())));
+        let single = |name: &str| Ok(Some(Override::SingleUnderscore(name.to_owned())));
         assert_eq!(
             override_key("GONOGO_DISCORD__GUILD_ID"),
-            Ok(Some("discord.guild_id".to_owned()))
+            key("discord.guild_id")
         );
         assert_eq!(
             override_key("GONOGO_POLICY__HOTFIX__ROLLBACK_WINDOW"),
-            Ok(Some("policy.hotfix.rollback_window".to_owned()))
+            key("policy.hotfix.rollback_window")
         );
-        assert_eq!(override_key("GONOGO_CONFIG"), Ok(None));
-        assert_eq!(override_key("GONOGO_LOG_FORMAT"), Ok(None));
+        assert_eq!(override_key("GONOGO_CONFIG"), single("config"));
+        assert_eq!(override_key("GONOGO_LOG_FORMAT"), single("log_format"));
+        assert_eq!(
+            override_key("GONOGO_DISCORD_TOKEN"),
+            single("discord_token")
+        );
         assert_eq!(override_key("HOME"), Ok(None));
-        assert!(override_key("GONOGO_DISCORD_TOKEN")
-            .unwrap_err()
-            .contains("GONOGO_DISCORD__TOKEN"));
         assert!(override_key("GONOGO___TOKEN").is_err());
     }
 

@@ -234,6 +234,44 @@ fn unknown_keys_are_named_with_the_valid_ones() {
 }
 
 #[test]
+fn the_valid_keys_are_the_ones_their_reader_asks_for_in_every_table() {
+    let toml = format!(
+        "{}\n[rollout]\nstages = [{{ percent = 100, pct = 5 }}]\n\n[executor]\nkind = \"lambda\"\ndeploy = [\"./d.sh\"]\n",
+        minimal()
+    );
+    let errors = rejected(with_token(&toml));
+    let stage = problem_at(&errors, "rollout.stages[0].pct");
+    assert!(
+        stage.contains("the valid keys in rollout.stages[0] are: percent, name, hold"),
+        "{stage}"
+    );
+    // An unknown kind is the one problem: its keys are not then unknown too.
+    assert!(problem_at(&errors, "executor.kind").contains("not an executor kind"));
+    assert!(
+        errors.0.iter().all(|e| e.key != "executor.deploy"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_single_underscore_override_is_pointed_out_even_for_a_section_the_file_lacks() {
+    let errors = rejected(load_from_str(
+        &minimal(),
+        &[
+            ("GONOGO_DISCORD__TOKEN", TOKEN),
+            ("GONOGO_EXECUTOR_KIND", "command"),
+            ("GONOGO_LOG_FORMAT", "json"),
+        ],
+    ));
+    assert!(problem_at(&errors, "GONOGO_EXECUTOR_KIND").contains("GONOGO_EXECUTOR__KIND"));
+    assert_eq!(
+        errors.0.len(),
+        1,
+        "GONOGO_LOG_FORMAT is no near miss: {errors}"
+    );
+}
+
+#[test]
 fn a_single_underscore_override_is_pointed_out() {
     let errors = rejected(load_from_str(
         &minimal(),
