@@ -8,7 +8,7 @@ mod report;
 mod sections;
 mod source;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod values;
 
 use std::collections::BTreeMap;

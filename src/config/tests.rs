@@ -9,7 +9,7 @@ const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.sekrit-token-value-01234567
 const KEY: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 
 /// The smallest config that loads: the required keys and the roles the default policies use.
-fn minimal() -> String {
+pub(crate) fn minimal() -> String {
     format!(
         r#"
 [discord]

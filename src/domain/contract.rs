@@ -105,10 +105,11 @@ fn short(duration: TimeDelta) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn gates() -> Gates {
+    /// The gates the contract stories are made under.
+    pub(crate) fn gates() -> Gates {
         Gates {
             error_rate_query: Some("errors".into()),
             latency_p99_query: None,

@@ -176,20 +176,6 @@ mod tests {
     use crate::service::writer::VoteRequest;
     use crate::service::{Actor, UserError};
 
-    const CONFIG: &str = r#"
-[discord]
-application_id = "123456789012345678"
-public_key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
-guild_id = "234567890123456780"
-[channels]
-releases = "345678901234567890"
-[roles]
-lead = "500000000000000001"
-security = "500000000000000002"
-team = "500000000000000003"
-exec = "500000000000000004"
-"#;
-
     fn plan(version: &str, kind: &str) -> Change {
         Change::Plan {
             actor: Actor {
@@ -203,7 +189,8 @@ exec = "500000000000000004"
 
     fn service_on(db: crate::store::Db) -> Service {
         let env = [("GONOGO_DISCORD__TOKEN", "t")];
-        let config = Arc::new(crate::config::load_from_str(CONFIG, &env).unwrap());
+        let minimal = crate::config::tests::minimal();
+        let config = Arc::new(crate::config::load_from_str(&minimal, &env).unwrap());
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
         ));

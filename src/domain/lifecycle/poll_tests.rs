@@ -399,19 +399,14 @@ fn planning_takes_one_of_the_planner_roles() {
     assert!(may_plan(&[], &planners).is_err());
 }
 
-fn contract_gates() -> crate::domain::gates::Gates {
-    crate::domain::gates::Gates {
-        error_rate_query: Some("errors".into()),
-        latency_p99_query: None,
-        max_error_rate: 0.01,
-        max_latency_ratio: 2.5,
-        check_every: TimeDelta::minutes(1),
-    }
-}
-
 #[test]
 fn the_contract_is_fixed_by_the_approval_once_and_recorded_in_its_event() {
-    let contract = Contract::new(&contract_gates(), 3, TimeDelta::hours(4), "by hand".into());
+    let contract = Contract::new(
+        &crate::domain::contract::tests::gates(),
+        3,
+        TimeDelta::hours(4),
+        "by hand".into(),
+    );
     let (release, _) = crate::domain::lifecycle::deploy::tests::approved();
     let mut step = Transition::unchanged(&release, None);
     step.events.push(Event::Approved {
@@ -428,7 +423,12 @@ fn the_contract_is_fixed_by_the_approval_once_and_recorded_in_its_event() {
         }]
     );
     // Fixed once: a later contract does not replace it.
-    let later = Contract::new(&contract_gates(), 9, TimeDelta::hours(1), "other".into());
+    let later = Contract::new(
+        &crate::domain::contract::tests::gates(),
+        9,
+        TimeDelta::hours(1),
+        "other".into(),
+    );
     fix_on_approval(&mut step, later.clone());
     assert_eq!(step.release.contract, Some(contract));
     // Only an approval fixes one.
