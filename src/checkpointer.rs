@@ -11,7 +11,7 @@ use crate::service::Wal;
 /// How long the checkpointer gathers commits before it copies them: a busy poll commits
 /// hundreds of times a second, and one copy serves them all.
 const GATHER: Duration = Duration::from_millis(200);
-/// How often it looks anyway, for writes made beside the write path (delivery marks, pruning).
+/// How often it looks anyway, should a wake-up be missed: a notified wake-up is coalesced.
 const LOOK_EVERY: Duration = Duration::from_secs(10);
 
 /// Checkpoints after commits until `stop` turns true. `SQLite` would otherwise checkpoint inside

@@ -23,8 +23,9 @@ impl Service {
 
 impl Writer<'_> {
     pub(super) async fn record(&mut self, record: &Record) -> Result<Done> {
-        if let Record::Deliveries(_) = record {
-            // A card refresh is settled against the revision this group has written so far.
+        if matches!(record, Record::Deliveries(_) | Record::AdoptAuditKey) {
+            // A card refresh is settled against the revision this group has written so far,
+            // and the chain's head is the one it has extended so far.
             self.unit.flush().await?;
         }
         let now = self.unit.now;
@@ -57,6 +58,18 @@ impl Writer<'_> {
                 store::timers::postpone(tx, *timer, *until).await?;
                 self.unit.wake.timers = true;
                 1
+            }
+            Record::AdoptAuditKey => {
+                if store::audit::head_keyed(&mut *tx).await? == Some(false) {
+                    let event = serde_json::json!({ "event": "audit_key_adopted" });
+                    self.unit
+                        .audit
+                        .append(&mut self.unit.tx, None, None, &event, now)
+                        .await?;
+                    1
+                } else {
+                    0
+                }
             }
             Record::Prune {
                 interactions,

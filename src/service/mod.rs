@@ -160,16 +160,7 @@ impl Service {
         if self.db.audit_key().is_none() {
             return Ok(());
         }
-        let mut unit = unit::Unit::begin(&self.db, self.now(), None).await?;
-        if store::audit::head_keyed(&mut *unit.tx).await? == Some(false) {
-            let event = serde_json::json!({ "event": "audit_key_adopted" });
-            let now = unit.now;
-            unit.audit
-                .append(&mut unit.tx, None, None, &event, now)
-                .await?;
-        }
-        unit.commit().await?;
-        Ok(())
+        background(self.record(None, Record::AdoptAuditKey).await).map(drop)
     }
 
     /// Records an interaction that was refused before it reached the write path as handled,

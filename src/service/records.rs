@@ -19,6 +19,9 @@ pub(super) enum Record {
     Deliveries(Vec<(OutboxRow, Settlement)>),
     /// A timer whose firing failed, set aside until `until`.
     Postpone { timer: i64, until: DateTime<Utc> },
+    /// Appends an event that says the audit key was adopted, unless the chain's newest row
+    /// is keyed already.
+    AdoptAuditKey,
     /// Forgets handled interaction ids and delivered messages older than these.
     Prune {
         interactions: DateTime<Utc>,
