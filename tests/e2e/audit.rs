@@ -201,6 +201,35 @@ async fn rewrite_unkeyed(t: &Tester, from: i64) {
 }
 
 #[tokio::test]
+async fn a_key_set_on_an_unkeyed_chain_is_adopted_once_and_the_chain_verifies_under_it() {
+    let mut t = Tester::start().await;
+    t.plan(&author(), "11.2.0", "minor").await;
+    t.restart_reconfigured(|config| {
+        config.audit.key = Some(gonogo::config::Secret::new(AUDIT_KEY));
+    })
+    .await;
+    let key = audit::AuditKey::new(AUDIT_KEY);
+    assert_eq!(
+        audit::verify(t.db(), Some(&key), None).await.unwrap(),
+        audit::Verdict::Intact(2)
+    );
+    let newest = || async {
+        sqlx::query_scalar::<_, String>("SELECT kind FROM audit_events ORDER BY id DESC LIMIT 1")
+            .fetch_one(t.db())
+            .await
+            .unwrap()
+    };
+    assert_eq!(newest().await, "audit_key_adopted");
+    // Adopted once: the next start finds the chain keyed already.
+    t.restart().await;
+    assert_eq!(
+        audit::verify(t.db(), Some(&key), None).await.unwrap(),
+        audit::Verdict::Intact(2)
+    );
+    t.finish().await;
+}
+
+#[tokio::test]
 async fn a_keyed_chain_rewritten_without_the_key_fails_to_verify() {
     let t = Tester::start_configured_env("", &[("GONOGO_AUDIT__KEY", AUDIT_KEY)]).await;
     t.plan(&author(), "11.3.0", "minor").await;
