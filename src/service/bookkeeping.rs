@@ -50,7 +50,7 @@ impl Writer<'_> {
             }
             Record::Deliveries(settled) => {
                 for (row, settlement) in settled {
-                    settle(tx, row, settlement, now).await?;
+                    settle(&mut self.unit.tx, row, settlement, now).await?;
                 }
                 u64::try_from(settled.len()).unwrap_or(u64::MAX)
             }
@@ -84,32 +84,32 @@ impl Writer<'_> {
 }
 
 async fn settle(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut store::Tx,
     row: &OutboxRow,
     settlement: &Settlement,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     match settlement {
-        Settlement::Sent => store::outbox::mark_sent(tx, row.id, now).await,
+        Settlement::Sent => store::outbox::mark_sent(&mut **tx, row.id, now).await,
         Settlement::CardPosted(id) => {
-            store::releases::set_card_message(&mut *tx, row.release_id, *id).await?;
-            store::outbox::mark_sent(tx, row.id, now).await
+            store::releases::set_card_message(&mut **tx, row.release_id, *id).await?;
+            store::outbox::mark_sent(&mut **tx, row.id, now).await
         }
         Settlement::ThreadOpened(id) => {
-            store::releases::set_thread(&mut *tx, row.release_id, *id).await?;
-            store::outbox::mark_sent(tx, row.id, now).await
+            store::releases::set_thread(&mut **tx, row.release_id, *id).await?;
+            store::outbox::mark_sent(&mut **tx, row.id, now).await
         }
         Settlement::Refreshed(revision) => {
-            store::outbox::mark_refresh_sent(tx, row, *revision, now)
+            store::outbox::mark_refresh_sent(&mut **tx, row, *revision, now)
                 .await
                 .map(drop)
         }
         Settlement::RetryAt(at, failed, error) => {
-            store::outbox::retry_at(tx, row.id, *at, *failed, error).await
+            store::outbox::retry_at(&mut **tx, row.id, *at, *failed, error).await
         }
         Settlement::PauseAll(at, error) => {
-            store::outbox::retry_at(tx, row.id, *at, None, error).await
+            store::outbox::retry_at(&mut **tx, row.id, *at, None, error).await
         }
-        Settlement::Parked(error) => store::outbox::mark_failed(tx, row.id, error).await,
+        Settlement::Parked(error) => store::outbox::mark_failed(&mut **tx, row.id, error).await,
     }
 }
