@@ -167,6 +167,50 @@ fn the_requester_cannot_approve_their_own_override_and_only_execs_approve() {
 }
 
 #[test]
+fn an_approved_override_is_not_approved_again_by_a_second_exec() {
+    let (release, _) = approved();
+    let asked = request(&release, deployer(), "urgent", t0()).unwrap();
+    let approved = approve(&asked.release, exec(40, "Cyd"), t0()).unwrap();
+    assert_eq!(
+        approve(&approved.release, exec(41, "Bo"), t0()),
+        Err(Refusal::NoOverrideAsked)
+    );
+}
+
+#[test]
+fn only_the_guardrails_may_be_overridden() {
+    let at = t0();
+    let overridable = [
+        (Refusal::OutsideWindow { next_open: None }, "outside_window"),
+        (
+            Refusal::InBlackout {
+                until: at,
+                next_open: None,
+            },
+            "in_blackout",
+        ),
+        (
+            Refusal::ChecklistOpen { items: Vec::new() },
+            "checklist_open",
+        ),
+        (
+            Refusal::RollbackWindowClosed { closed_at: at },
+            "rollback_window_closed",
+        ),
+    ];
+    for (refusal, name) in overridable {
+        assert_eq!(guardrail(&refusal), Some(name), "{refusal:?}");
+    }
+    for refusal in [
+        Refusal::NotAnExec,
+        Refusal::NoOverrideAsked,
+        Refusal::UnknownRelease,
+    ] {
+        assert_eq!(guardrail(&refusal), None, "{refusal:?}");
+    }
+}
+
+#[test]
 fn a_rollback_after_the_window_goes_through_only_with_an_override() {
     let rollout = Rollout::default();
     let policy = Policy::default_for(ReleaseKind::Patch);
