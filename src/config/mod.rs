@@ -228,18 +228,7 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
     let messages = sections::messages(&root, p);
     let audit = sections::audit(&root, p);
     // What the readers asked for is the schema: now a near miss and an unknown key can be told.
-    for (var, name) in source.single_underscore {
-        if let Some(fixed) = p.known_as_single_underscore(&name) {
-            p.add(
-                var,
-                format!(
-                    "not read: put two underscores between the section and the key, as in GONOGO_{}",
-                    fixed.to_ascii_uppercase()
-                ),
-            );
-        }
-    }
-    p.report_unknown_keys();
+    p.report_unread(source.single_underscore);
     let config = (|| {
         Some(Config {
             discord: discord?,

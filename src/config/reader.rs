@@ -42,9 +42,25 @@ impl Problems {
         }
     }
 
-    /// Once every reader has run: reports each key of a table that its reader never asked
-    /// for, with the keys it did ask for.
-    pub fn report_unknown_keys(&mut self) {
+    /// Once every reader has run: reports each `(variable, name)` of `single_underscore` that
+    /// names a section's key with one `_` where two belong, then each key of a table that its
+    /// reader never asked for, with the keys it did ask for.
+    pub fn report_unread(&mut self, single_underscore: Vec<(String, String)>) {
+        for (var, name) in single_underscore {
+            if let Some(fixed) = self.known_as_single_underscore(&name) {
+                self.add(
+                    var,
+                    format!(
+                        "not read: put two underscores between the section and the key, as in GONOGO_{}",
+                        fixed.to_ascii_uppercase()
+                    ),
+                );
+            }
+        }
+        self.report_unknown_keys();
+    }
+
+    fn report_unknown_keys(&mut self) {
         for read in std::mem::take(&mut self.tables) {
             let asked = read.asked.borrow();
             for name in read.present.iter().filter(|name| !asked.contains(name)) {
@@ -69,9 +85,9 @@ impl Problems {
         }
     }
 
-    /// The key a readers asked for as `<section>_<key>`, like `discord_token` for a variable
-    /// written `GONOGO_DISCORD_TOKEN`: call it before [`Problems::report_unknown_keys`].
-    pub fn known_as_single_underscore(&self, name: &str) -> Option<String> {
+    /// The key a reader asked for, written `<section>_<key>`, like `discord_token` for a
+    /// variable written `GONOGO_DISCORD_TOKEN`.
+    fn known_as_single_underscore(&self, name: &str) -> Option<String> {
         self.tables
             .iter()
             .filter(|read| !read.path.is_empty() && !read.path.contains(['.', '[']))
