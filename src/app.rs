@@ -55,9 +55,14 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let (shutdown, stop) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let metrics_apart = config.http.metrics_listen.is_some();
-    let router = http::router(handler.clone(), &config.discord.public_key, !metrics_apart)?;
+    let mut router = http::router(handler.clone(), &config.discord.public_key, !metrics_apart)?;
+    let pipelines = crate::api::router(service.clone());
+    let api = pipelines.is_some();
+    if let Some(pipelines) = pipelines {
+        router = router.merge(pipelines);
+    }
     let addr = serve(&mut tasks, config.http.listen, router, &stop).await?;
-    info!(%addr, "Serving POST /interactions, /healthz, /livez{}", if metrics_apart { "" } else { " and /metrics" });
+    info!(%addr, "Serving POST /interactions, /healthz, /livez{}{}", if metrics_apart { "" } else { ", /metrics" }, if api { " and the pipeline door /api/v1" } else { "" });
     let mut metrics_addr = None;
     if let Some(listen) = config.http.metrics_listen {
         let router = http::metrics_router(handler.clone());

@@ -1,7 +1,9 @@
 //! gonogo: a Discord bot that runs software releases from chat.
 
+pub mod api;
 pub mod app;
 pub mod checkpointer;
+pub mod ci;
 pub mod clock;
 pub mod config;
 pub mod discord;
@@ -16,5 +18,6 @@ pub mod scheduler;
 pub mod service;
 pub mod signatures;
 pub mod store;
+pub mod tokens;
 
 pub use store::MIGRATOR;

@@ -5,7 +5,7 @@ use figment::value::Value;
 
 use super::reader::{Problems, Table};
 use super::values::string;
-use crate::domain::checklist::{Section, MAX_ITEMS, MAX_SECTIONS};
+use crate::domain::checklist::{Item, Section, MAX_ITEMS, MAX_SECTIONS};
 
 /// Discord shows at most 100 characters of a select option's label.
 const MAX_LABEL: usize = 100;
@@ -43,7 +43,7 @@ pub(super) fn sections(root: &Table, p: &mut Problems) -> Option<Vec<Section>> {
     sections
 }
 
-fn section_items(t: &Table, p: &mut Problems) -> Option<Vec<String>> {
+fn section_items(t: &Table, p: &mut Problems) -> Option<Vec<Item>> {
     let Some(entries) = t.list("items", p) else {
         if t.get("items").is_none() {
             p.add(t.key("items"), "missing: list the section's items");
@@ -59,12 +59,37 @@ fn section_items(t: &Table, p: &mut Problems) -> Option<Vec<String>> {
     }
     let mut items = Some(Vec::new());
     for (key, entry) in entries {
-        match (p.check(&key, label(entry)), items.as_mut()) {
+        match (item(&key, entry, p), items.as_mut()) {
             (Some(item), Some(list)) => list.push(item),
             _ => items = None,
         }
     }
     items
+}
+
+/// An item: its text, or `{ item = "…", by = "pipeline" }` for one only a pipeline may tick.
+fn item(key: &str, entry: &Value, p: &mut Problems) -> Option<Item> {
+    if !matches!(entry, Value::Dict(..)) {
+        return p.check(key, label(entry)).map(Item::by_people);
+    }
+    let t = Table::new(key, Some(entry), p);
+    let name = t.required(
+        "item",
+        "write the item's text, like \"All tests passing in CI\"",
+        p,
+        label,
+    );
+    let by_pipeline = t.or("by", false, p, |v| match string(v)?.trim() {
+        "pipeline" => Ok(true),
+        "people" => Ok(false),
+        other => Err(format!(
+            "`{other}` is not who ticks it; write \"pipeline\" for an item only the pipeline door may tick, or leave it out"
+        )),
+    });
+    Some(Item {
+        name: name?,
+        by_pipeline: by_pipeline?,
+    })
 }
 
 /// A section or item name: 1 to 100 characters, as a select option's label.

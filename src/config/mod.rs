@@ -1,5 +1,6 @@
 //! The typed config, read once at start-up from `gonogo.toml` and `GONOGO_*` overrides, fully checked.
 
+mod api;
 mod checklist;
 mod error;
 mod process;
@@ -23,6 +24,7 @@ use crate::domain::rollout::Rollout;
 use crate::domain::windows::Windows;
 use crate::domain::{Policies, Role, RoleId};
 
+pub use api::{token_name, ApiConfig, ApiToken, Scope};
 pub use error::{ConfigError, ConfigErrors, Secret};
 pub use report::check_report;
 pub use sections::PLACEHOLDERS;
@@ -49,6 +51,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The pre-release checklist's sections; empty when there is none.
     pub checklist: Vec<Section>,
+    /// The pipeline door's tokens.
+    pub api: ApiConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -227,6 +231,7 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
     let gates = sections::gates(&root, p);
     let messages = sections::messages(&root, p);
     let audit = sections::audit(&root, p);
+    let api = api::api(&root, p);
     // What the readers asked for is the schema: now a near miss and an unknown key can be told.
     p.report_unread(source.single_underscore);
     let config = (|| {
@@ -244,6 +249,7 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
             messages: messages?,
             audit: audit?,
             checklist: checklist?,
+            api: api?,
         })
     })();
     match config {

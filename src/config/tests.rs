@@ -3,6 +3,7 @@
 use chrono::TimeDelta;
 
 use super::*;
+use crate::domain::checklist::Item;
 use crate::domain::{Policy, ReleaseKind, Role, Slot};
 
 const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.sekrit-token-value-0123456789";
@@ -684,7 +685,10 @@ items = ["CHANGELOG updated"]
 "#;
     let config = with_token(&toml).unwrap();
     assert_eq!(config.checklist.len(), 2);
-    assert_eq!(config.checklist[0].items[1], "Code review approved");
+    assert_eq!(
+        config.checklist[0].items[1],
+        Item::by_people("Code review approved")
+    );
     assert_eq!(
         config.policies.get(ReleaseKind::Hotfix).checklist,
         ["Code & Testing"]

@@ -263,6 +263,7 @@ impl Handler {
             Ask::Rollback { .. } => "rollback",
             Ask::Report { .. } => "report",
             Ask::Tick { .. } => "tick",
+            Ask::Check { .. } => "check",
             Ask::Override { .. } => "override",
             Ask::ApproveOverride => "approve",
             Ask::Postmortem { .. } => "postmortem",

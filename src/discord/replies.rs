@@ -151,6 +151,24 @@ fn guardrail_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyh
             "refusal_checklist_open",
             json!({ "version": version, "items": items }),
         ),
+        Refusal::ChecksFailed { items } => {
+            let items: Vec<_> = items
+                .iter()
+                .map(|(name, url)| json!({ "name": name, "url": url }))
+                .collect();
+            messages.render(
+                "refusal_checks_failed",
+                json!({ "version": version, "items": items }),
+            )
+        }
+        Refusal::PipelineOnly { item } => messages.render(
+            "refusal_pipeline_only",
+            json!({ "version": version, "item": item }),
+        ),
+        Refusal::UnknownItem { items } => messages.render(
+            "refusal_unknown_item",
+            json!({ "version": version, "items": items }),
+        ),
         Refusal::CannotRequestOverride { roles } => {
             with_roles("refusal_cannot_request_override", roles)
         }

@@ -1,12 +1,13 @@
 //! The pre-release checklist: the sections a release type requires are copied onto each
-//! release when it is planned, ticked on its card, and `/deploy` waits until none is open.
+//! release when it is planned, ticked on its card or reported by a pipeline, and `/deploy`
+//! waits until none is open or failed.
 
 use chrono::{DateTime, Utc};
 
 use super::effect::Effect;
 use super::lifecycle::inputs::Person;
 use super::lifecycle::{Event, Transition};
-use super::parts::Check;
+use super::parts::{Check, CheckStatus};
 use super::policy::Role;
 use super::refusal::Refusal;
 use super::release::{Release, ReleaseState};
@@ -20,7 +21,24 @@ pub const MAX_SECTIONS: usize = 4;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Section {
     pub name: String,
-    pub items: Vec<String>,
+    pub items: Vec<Item>,
+}
+
+/// An item of a section, and whether only a pipeline may tick it (`by = "pipeline"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub name: String,
+    pub by_pipeline: bool,
+}
+
+impl Item {
+    /// An item people tick on the card.
+    pub fn by_people(name: impl Into<String>) -> Item {
+        Item {
+            name: name.into(),
+            by_pipeline: false,
+        }
+    }
 }
 
 /// The unticked checklist of a release whose type requires the sections named `required`,
@@ -32,9 +50,12 @@ pub fn for_release(sections: &[Section], required: &[String]) -> Vec<Check> {
         .flat_map(|section| {
             section.items.iter().map(|item| Check {
                 section: section.name.clone(),
-                item: item.clone(),
+                item: item.name.clone(),
                 ticked_by: None,
                 ticked_at: None,
+                by_pipeline: item.by_pipeline,
+                failed: false,
+                url: None,
             })
         })
         .collect()
@@ -136,6 +157,12 @@ pub fn select(
         .iter_mut()
         .filter(|check| check.section == section);
     for (at, check) in checks.enumerate() {
+        let changes = selected.contains(&at) != check.ticked_by.is_some();
+        if changes && check.by_pipeline {
+            return Err(Refusal::PipelineOnly {
+                item: check.item.clone(),
+            });
+        }
         match (selected.contains(&at), check.ticked_by.is_some()) {
             (true, false) => {
                 check.ticked_by = Some(by.name.to_owned());
@@ -173,14 +200,90 @@ pub fn select(
     })
 }
 
-/// `/deploy` waits while a required item is open.
+/// `/deploy` waits while a required item failed or is open; a failure names its link.
 pub fn check_ticked(release: &Release) -> Result<(), Refusal> {
+    let failed: Vec<(String, Option<String>)> = release
+        .checklist
+        .iter()
+        .filter(|check| check.status() == CheckStatus::Failed)
+        .map(|check| {
+            (
+                format!("{}: {}", check.section, check.item),
+                check.url.clone(),
+            )
+        })
+        .collect();
+    if !failed.is_empty() {
+        return Err(Refusal::ChecksFailed { items: failed });
+    }
     let open = open_items(release);
     if open.is_empty() {
         Ok(())
     } else {
         Err(Refusal::ChecklistOpen { items: open })
     }
+}
+
+/// A pipeline's report on an item: it passed or failed, with where to read why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report<'a> {
+    pub item: &'a str,
+    pub passed: bool,
+    pub url: Option<&'a str>,
+}
+
+/// A pipeline (`by`, the token's name) reports on an item, which it names by its text. Any
+/// item may be reported until the rollout starts; a later report replaces an earlier one.
+pub fn report(
+    release: &Release,
+    by: &str,
+    report: &Report<'_>,
+    now: DateTime<Utc>,
+) -> Result<Transition, Refusal> {
+    if !is_editable(release.state) {
+        return Err(Refusal::ChecklistClosed {
+            state: release.state,
+        });
+    }
+    let Some(at) = release
+        .checklist
+        .iter()
+        .position(|check| check.item == report.item.trim())
+    else {
+        return Err(Refusal::UnknownItem {
+            items: release
+                .checklist
+                .iter()
+                .map(|check| check.item.clone())
+                .collect(),
+        });
+    };
+    let mut next = release.clone();
+    let check = &mut next.checklist[at];
+    let url = report.url.map(str::to_owned);
+    let unchanged =
+        check.ticked_by.as_deref() == Some(by) && check.failed != report.passed && check.url == url;
+    if unchanged {
+        return Ok(Transition::unchanged(release, None));
+    }
+    check.ticked_by = Some(by.to_owned());
+    check.ticked_at = Some(now);
+    check.failed = !report.passed;
+    check.url.clone_from(&url);
+    let event = Event::CheckReported {
+        section: check.section.clone(),
+        item: check.item.clone(),
+        status: check.status().as_str().to_owned(),
+        url,
+        by: by.to_owned(),
+    };
+    Ok(Transition {
+        release: next,
+        ballot: None,
+        actor: None,
+        events: vec![event],
+        effects: vec![Effect::RefreshCard],
+    })
 }
 
 #[cfg(test)]

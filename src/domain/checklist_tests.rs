@@ -14,9 +14,9 @@ fn docs() -> Section {
     Section {
         name: "Documentation".into(),
         items: vec![
-            "CHANGELOG".into(),
-            "API docs".into(),
-            "Rollback procedure".into(),
+            Item::by_people("CHANGELOG"),
+            Item::by_people("API docs"),
+            Item::by_people("Rollback procedure"),
         ],
     }
 }
@@ -24,7 +24,7 @@ fn docs() -> Section {
 fn infra() -> Section {
     Section {
         name: "Infrastructure".into(),
-        items: vec!["Backup verified".into()],
+        items: vec![Item::by_people("Backup verified")],
     }
 }
 
@@ -32,7 +32,7 @@ fn infra() -> Section {
 fn unrequired() -> Section {
     Section {
         name: "Accessibility".into(),
-        items: vec!["Screen reader pass".into()],
+        items: vec![Item::by_people("Screen reader pass")],
     }
 }
 

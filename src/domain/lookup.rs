@@ -1,8 +1,10 @@
 //! Which release a person means, and whether a version may be planned: the rules that turn a
 //! typed version into one release.
 
+use super::ids::UserId;
+use super::parts::Origin;
 use super::refusal::Refusal;
-use super::release::Release;
+use super::release::{PlanRequest, Release};
 
 /// One live release per version and environment: `same_version` holds every release of the
 /// version being planned, and one that is still alive in `environment` refuses the plan.
@@ -21,6 +23,36 @@ pub fn ensure_unplanned<T: AsRef<Release>>(
         }),
         None => Ok(()),
     }
+}
+
+/// The live release an identical earlier plan made, if any: a pipeline that sends its plan
+/// again, having lost the answer, gets that release instead of a conflict.
+pub fn same_plan<'a, T: AsRef<Release>>(
+    same_version: &'a [T],
+    request: &PlanRequest,
+    author: UserId,
+) -> Option<&'a T> {
+    same_version.iter().find(|r| {
+        let r = r.as_ref();
+        !r.state.ended_unshipped() && is_same_plan(r, request, author)
+    })
+}
+
+/// Whether `release` is what planning `request` as `author` made: the same fields, build
+/// metadata and the origin included, whatever became of it since. The idempotency key is
+/// not a field: it names the request.
+pub fn is_same_plan(release: &Release, request: &PlanRequest, author: UserId) -> bool {
+    let origin = |origin: &Origin| Origin {
+        idempotency_key: None,
+        ..origin.clone()
+    };
+    release.version.to_string() == request.version.to_string()
+        && release.environment == request.environment
+        && release.kind == request.kind
+        && release.summary == request.summary
+        && release.changelog == request.changelog
+        && release.author == author
+        && origin(&release.origin) == origin(&request.origin)
 }
 
 /// The release meant by a version: `found` holds every release of it, newest first. Named an

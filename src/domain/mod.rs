@@ -25,6 +25,6 @@ pub use policy::{Policies, Policy, Role, Slot};
 pub use poll::{Ballot, Choice, Tally};
 pub use refusal::Refusal;
 pub use release::{
-    Deployment, PlanRequest, ProblemReport, Release, ReleaseKind, ReleaseState, RollbackRequest,
-    Version,
+    Deployment, Milestone, PlanRequest, ProblemReport, Release, ReleaseKind, ReleaseState,
+    RollbackRequest, Version,
 };

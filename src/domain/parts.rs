@@ -4,15 +4,88 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::ids::UserId;
+use super::ids::{ReleaseId, UserId};
 
-/// An item of a release's checklist, and who ticked it.
+/// An item of a release's checklist, and who ticked it: a person, or for an item only a
+/// pipeline may tick, the pipeline's report, which may say it failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     pub section: String,
     pub item: String,
     pub ticked_by: Option<String>,
     pub ticked_at: Option<DateTime<Utc>>,
+    /// Only the pipeline door's check endpoint may tick it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub by_pipeline: bool,
+    /// The pipeline reported it failed: it blocks `/deploy` until a later report passes.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub failed: bool,
+    /// Where the pipeline's report can be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Where an item stands, as the card and the pipeline door show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckStatus {
+    Open,
+    Passed,
+    Failed,
+}
+
+impl CheckStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Open => "open",
+            CheckStatus::Passed => "passed",
+            CheckStatus::Failed => "failed",
+        }
+    }
+}
+
+impl Check {
+    pub fn status(&self) -> CheckStatus {
+        match (&self.ticked_by, self.failed) {
+            (None, _) => CheckStatus::Open,
+            (Some(_), false) => CheckStatus::Passed,
+            (Some(_), true) => CheckStatus::Failed,
+        }
+    }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// Where a release came from when a pipeline planned it or a promotion carried it over:
+/// the card shows it, and lead time counts from its commit.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The API token that planned it, when a pipeline did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_time: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    /// The release in the environment before, whose completion this one was promoted from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_from: Option<ReleaseId>,
+    /// The pipeline's `Idempotency-Key`: the same key plans nothing new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+impl Origin {
+    /// Whether there is nothing to tell: a release planned from chat.
+    pub fn is_empty(&self) -> bool {
+        *self == Origin::default()
+    }
 }
 
 /// An override of one release, from its request to its post-mortem.

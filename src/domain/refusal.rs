@@ -105,6 +105,18 @@ pub enum Refusal {
     ChecklistOpen {
         items: Vec<String>,
     },
+    /// A pipeline reported these items failed, each with its link when it gave one.
+    ChecksFailed {
+        items: Vec<(String, Option<String>)>,
+    },
+    /// Only a pipeline may tick this item.
+    PipelineOnly {
+        item: String,
+    },
+    /// A pipeline reported on an item the release's checklist does not have; these it has.
+    UnknownItem {
+        items: Vec<String>,
+    },
     /// Asking for an override takes one of these roles.
     CannotRequestOverride {
         roles: Vec<Role>,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::contract::Contract;
 use super::gates::Watch;
 use super::ids::{ReleaseId, UserId};
-use super::parts::{Check, Override, Retrospective};
+use super::parts::{Check, Origin, Override, Retrospective};
 use super::text::bounded_text;
 
 /// Longest text accepted for a summary; it must fit an embed description with room to spare.
@@ -167,6 +167,47 @@ impl FromStr for ReleaseState {
     }
 }
 
+/// What a pipeline waits for a release to reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Milestone {
+    /// The poll is over.
+    Decided,
+    /// The rollout reached verification.
+    Deployed,
+    /// Nothing more will happen to it.
+    Finished,
+}
+
+impl Milestone {
+    /// Whether a release in `state` has settled this milestone: reached it, or ended where
+    /// it never will, so a pipeline waiting on it stops waiting either way.
+    pub fn settled(self, state: ReleaseState) -> bool {
+        match self {
+            Milestone::Decided => !state.is_open(),
+            Milestone::Deployed => {
+                matches!(state, ReleaseState::Verifying | ReleaseState::Completed)
+                    || state.ended_unshipped()
+            }
+            Milestone::Finished => state.is_final(),
+        }
+    }
+}
+
+impl FromStr for Milestone {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "decided" => Ok(Milestone::Decided),
+            "deployed" => Ok(Milestone::Deployed),
+            "finished" => Ok(Milestone::Finished),
+            other => Err(format!(
+                "`{other}` is not a milestone; use decided, deployed or finished"
+            )),
+        }
+    }
+}
+
 /// A semantic version such as `1.4.0` or `2.0.0-rc.1`. Two versions that differ only in build
 /// metadata (`1.4.0+a`, `1.4.0+b`) are the same version, as semver says; the metadata is kept
 /// for display.
@@ -250,6 +291,8 @@ pub struct Release {
     pub overrides: Vec<Override>,
     /// Its retrospectives, one per person, once it finished.
     pub retrospectives: Vec<Retrospective>,
+    /// The pipeline or promotion it came from; empty when planned from chat.
+    pub origin: Origin,
 }
 
 impl AsRef<Release> for Release {
@@ -314,6 +357,8 @@ pub struct PlanRequest {
     pub summary: String,
     pub changelog: Option<String>,
     pub environment: String,
+    /// What a pipeline or a promotion tells about it; empty from chat.
+    pub origin: Origin,
 }
 
 impl PlanRequest {
@@ -338,11 +383,13 @@ impl PlanRequest {
             summary,
             changelog,
             environment,
+            origin: Origin::default(),
         })
     }
 }
 
-fn environment_name(name: &str) -> Result<String, String> {
+/// An environment name: up to 32 lowercase letters, digits, `-` or `_`.
+pub fn environment_name(name: &str) -> Result<String, String> {
     let name = name.trim();
     let valid = !name.is_empty()
         && name.len() <= 32
@@ -479,6 +526,58 @@ mod tests {
                 "rolled_back"
             ]
         );
+    }
+
+    #[test]
+    fn a_milestone_settles_when_reached_or_out_of_reach() {
+        let settled = |milestone: Milestone| -> Vec<&str> {
+            ReleaseState::ALL
+                .into_iter()
+                .filter(|state| milestone.settled(*state))
+                .map(ReleaseState::as_str)
+                .collect()
+        };
+        assert_eq!(
+            settled(Milestone::Decided),
+            [
+                "approved",
+                "rejected",
+                "expired",
+                "cancelled",
+                "deploying",
+                "halted",
+                "verifying",
+                "completed",
+                "rolling_back",
+                "rolled_back"
+            ]
+        );
+        assert_eq!(
+            settled(Milestone::Deployed),
+            [
+                "rejected",
+                "expired",
+                "cancelled",
+                "verifying",
+                "completed",
+                "rolled_back"
+            ]
+        );
+        assert_eq!(
+            settled(Milestone::Finished),
+            [
+                "rejected",
+                "expired",
+                "cancelled",
+                "completed",
+                "rolled_back"
+            ]
+        );
+        assert_eq!("deployed".parse(), Ok(Milestone::Deployed));
+        assert!("shipped"
+            .parse::<Milestone>()
+            .unwrap_err()
+            .contains("decided, deployed or finished"));
     }
 
     #[test]

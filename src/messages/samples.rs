@@ -33,6 +33,7 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         "changelog": if worst_case { Some(long(MAX_CHANGELOG)) } else { None },
         "environment": if worst_case { long(32) } else { "production".to_owned() },
         "author": member(99),
+        "origin": if worst_case { json!({ "token": "n".repeat(32), "on_behalf_of": "80351110224678912", "commit": "f".repeat(64), "build_url": format!("https://{}", long(248)), "artifact": long(300) }) } else { Value::Null },
         "expires_at": 1_772_445_600,
         "decision_reason": if state == "rejected" || state == "cancelled" { Some(if worst_case { long(MAX_REASON) } else { "error budget spent".to_owned() }) } else { None },
         "slots": [
@@ -46,12 +47,23 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         "checklist": if matches!(state, "voting" | "approved" | "completed") || worst_case { json!([{ "name": "Code & Testing", "items": [{ "name": "Security scan passed", "ticked_by": null }] }]) } else { json!([]) },
         "checklist_editable": matches!(state, "voting" | "approved"),
         "checklist_open": if worst_case { 100 } else if matches!(state, "voting" | "approved") { 2 } else { 0 },
-        "open_items": if worst_case { vec![long(80); 8] } else if matches!(state, "voting" | "approved") { vec!["Code & Testing: Security scan passed".to_owned(), "Infrastructure: Backup verified".to_owned()] } else { Vec::new() },
+        "failed_items": if worst_case { vec![json!({ "name": long(80), "url": format!("https://{}", long(248)) }); 2] } else { Vec::new() },
+        "open_items": if worst_case { vec![long(80); 2] } else if matches!(state, "voting" | "approved") { vec!["Code & Testing: Security scan passed".to_owned(), "Infrastructure: Backup verified".to_owned()] } else { Vec::new() },
         "undelivered": undelivered(state, worst_case),
         "reports": if worst_case { vec![json!({ "by": "n".repeat(32), "text": long(MAX_REASON) }); 4] } else if state == "rolled_back" { vec![json!({ "by": "Ana", "text": "checkout answers 500" })] } else { Vec::new() },
         "retrospectives": if worst_case { vec![json!({ "by": "n".repeat(32), "went_well": long(1000), "improve": long(1000), "actions": long(1000), "at": "2026-03-03T10:00:00Z" }); 3] } else if matches!(state, "completed" | "rolled_back") { vec![json!({ "by": "Dee", "went_well": "The canary caught it", "improve": "Alert sooner", "actions": "Add a p99 alert", "at": "2026-03-03T10:00:00Z" })] } else { Vec::new() },
         "overrides": if worst_case { vec![json!({ "requested_by": "n".repeat(32), "reason": long(60), "approved_by": "n".repeat(32), "used_for": "rollback", "postmortem_open": true }); 3] } else if state == "completed" { vec![json!({ "requested_by": "Dee", "reason": "security fix in a blackout", "approved_by": "Cyd", "used_for": "deploy", "postmortem_open": true })] } else { Vec::new() },
     })
+}
+
+/// The card of a release a pipeline planned for someone, one of its checks failed.
+fn from_pipeline() -> Value {
+    let mut card = card("approved", 1, false);
+    card["origin"] = json!({ "token": "ci", "on_behalf_of": "80351110224678912", "commit": "3f9c2ab7d1e04c55", "build_url": "https://ci.example.com/runs/812", "artifact": "registry.example.com/app@sha256:9f86d081884c7d65" });
+    card["failed_items"] = json!([{ "name": "Code & Testing: All tests passing in CI", "url": "https://ci.example.com/runs/812" }]);
+    card["checklist_open"] = json!(0);
+    card["open_items"] = json!([]);
+    card
 }
 
 /// A rollback contract: the typical one, or the longest the card and notice may have to show.
@@ -219,6 +231,7 @@ fn read_samples(template: &str) -> Vec<(&'static str, Value)> {
             ("deploying", card("deploying", 2, false)),
             ("halted", card("halted", 2, false)),
             ("overridden", card("completed", 2, false)),
+            ("from a pipeline", from_pipeline()),
             ("longest", card("rejected", 40, true)),
             ("longest rollback", card("rolled_back", 40, true)),
             ("hostile", hostile()),
@@ -267,6 +280,18 @@ fn checklist_samples(template: &str) -> Vec<(&'static str, Value)> {
                 ("two", json!({ "version": "1.4.0", "items": ["Code & Testing: Security scan passed", "Documentation: CHANGELOG updated"] })),
                 ("one", json!({ "version": "1.4.0", "items": ["Infrastructure: Backup verified"] })),
                 ("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "items": vec![format!("{}: {}", long(100), long(100)); 100] })),
+            ],
+        "refusal_checks_failed" => vec![
+                ("one", json!({ "version": "1.4.0", "items": [{ "name": "Code & Testing: All tests passing in CI", "url": "https://ci.example.com/runs/812" }] })),
+                ("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "items": vec![json!({ "name": format!("{}: {}", long(100), long(100)), "url": format!("https://{}", long(248)) }); 25] })),
+            ],
+        "refusal_pipeline_only" => vec![
+                ("typical", json!({ "version": "1.4.0", "item": "All tests passing in CI" })),
+                ("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "item": long(100) })),
+            ],
+        "refusal_unknown_item" => vec![
+                ("typical", json!({ "version": "1.4.0", "items": ["All tests passing in CI", "Security scan passed"] })),
+                ("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "items": vec![long(100); 100] })),
             ],
         "checklist_answer" => vec![
                 ("done", json!({ "version": "1.4.0", "open": 0 })),
@@ -335,7 +360,11 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
         )],
         "notes" | "retrospective_prompt" | "retrospective_filed" | "stats" => record_samples(template),
         "status" | "list" => read_samples(template),
-        "refusal_checklist_open" | "checklist_answer" => checklist_samples(template),
+        "refusal_checklist_open"
+        | "refusal_checks_failed"
+        | "refusal_pipeline_only"
+        | "refusal_unknown_item"
+        | "checklist_answer" => checklist_samples(template),
         "override_requested" | "override_approved" | "postmortem_filed" => override_samples(template),
         "refusal_cannot_request_override" => vec![("typical", json!({ "version": "1.4.0", "roles": ["deployer", "release_manager", "lead"] }))],
         "refusal_not_a_planner" | "refusal_cannot_tick" => vec![(

@@ -80,6 +80,14 @@ impl Writer<'_> {
                 reason.as_deref(),
                 now,
             ),
+            Ask::Check { item, passed, url } => {
+                let report = checklist::Report {
+                    item,
+                    passed: *passed,
+                    url: url.as_deref(),
+                };
+                checklist::report(release, &actor.name, &report, now)
+            }
             Ask::Report { text } => {
                 let limit = config.gates.max_complaints;
                 reports::report_problem(release, (plan, limit), by, text, now)

@@ -5,14 +5,17 @@
 mod answers;
 mod apply;
 mod bookkeeping;
+mod changes;
 mod deploy;
 mod error;
+mod pipeline;
 pub mod ports;
 mod queries;
 mod queue;
 mod records;
 mod unit;
 pub mod view;
+pub use pipeline::{Listed, PipelineRelease, Waited, MAX_PAGE};
 mod writer;
 
 use std::sync::Arc;
@@ -74,6 +77,8 @@ pub struct Service {
     writes: Arc<WriteQueue>,
     /// Where the metric gates read, when they watch rollouts.
     metric_reader: Option<Arc<dyn MetricReader>>,
+    /// Pipelines waiting for releases to change.
+    changes: Arc<changes::Changes>,
 }
 
 /// The background loops' wake-ups, each notified after a commit that gave it work.
@@ -109,6 +114,7 @@ impl Service {
             discord_answers: Arc::default(),
             ready: Arc::new(tokio::sync::watch::Sender::new(false)),
             writes: Arc::default(),
+            changes: Arc::default(),
         }
     }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::contract::ContractView;
 use crate::domain::effect::GateView;
 use crate::domain::lifecycle::inputs::Plan;
-use crate::domain::parts::Retrospective;
+use crate::domain::parts::{CheckStatus, Retrospective};
 use crate::domain::rollout::Rollout;
 use crate::domain::text::excerpt;
 use crate::domain::{checklist, Action, Audience, Notice, Release, Tally, UserId};
@@ -36,6 +36,8 @@ pub struct ReleaseView {
     pub changelog: Option<String>,
     pub environment: String,
     pub author: String,
+    /// What the pipeline that planned it told, or the promotion it came from.
+    pub origin: Option<OriginView>,
     pub expires_at: i64,
     pub decision_reason: Option<String>,
     pub slots: Vec<SlotView>,
@@ -58,8 +60,22 @@ pub struct ReleaseView {
     /// How many items are open, and the first few of them for the card.
     pub checklist_open: usize,
     pub open_items: Vec<String>,
+    /// Items a pipeline reported failed, with where to read why.
+    pub failed_items: Vec<FailedView>,
     /// Messages of the release that Discord keeps refusing; only `/release status` reads them.
     pub undelivered: Vec<UndeliveredView>,
+}
+
+/// Where a release came from, as its card shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct OriginView {
+    /// The token of the pipeline that planned it.
+    pub token: Option<String>,
+    /// The person it was planned for, as a snowflake.
+    pub on_behalf_of: Option<String>,
+    pub commit: Option<String>,
+    pub build_url: Option<String>,
+    pub artifact: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -86,6 +102,12 @@ pub struct SectionView {
 }
 
 #[derive(Clone, Debug, Serialize)]
+pub struct FailedView {
+    pub name: String,
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
 pub struct ItemView {
     pub name: String,
     pub ticked_by: Option<String>,
@@ -94,6 +116,19 @@ pub struct ItemView {
 /// How many open items the card lists by name, and how much of each.
 const LISTED_OPEN: usize = 8;
 const OPEN_ITEM: usize = 80;
+/// How many failed items the card lists, each with its link: a listed failure takes the
+/// room of three open items, so the field stays within Discord's 1,024 characters.
+const LISTED_FAILED: usize = 2;
+
+fn listed_open(release: &Release) -> usize {
+    let failed = release
+        .checklist
+        .iter()
+        .filter(|check| check.status() == CheckStatus::Failed)
+        .count()
+        .min(LISTED_FAILED);
+    LISTED_OPEN - 3 * failed
+}
 
 fn sections_of(release: &Release) -> Vec<SectionView> {
     checklist::sections(&release.checklist)
@@ -275,6 +310,17 @@ impl ReleaseView {
             changelog: release.changelog.clone(),
             environment: release.environment.clone(),
             author: stored.author_name.clone(),
+            origin: (!release.origin.is_empty()).then(|| {
+                let origin = &release.origin;
+                OriginView {
+                    token: origin.token.clone(),
+                    on_behalf_of: (origin.token.is_some() && release.author.0 != 0)
+                        .then(|| release.author.to_string()),
+                    commit: origin.commit.clone(),
+                    build_url: origin.build_url.clone(),
+                    artifact: origin.artifact.clone(),
+                }
+            }),
             expires_at: release.expires_at.timestamp(),
             decision_reason: release.decision_reason.clone(),
             slots: poll.slots,
@@ -306,8 +352,18 @@ impl ReleaseView {
             checklist_open: checklist::open_items(release).len(),
             open_items: checklist::open_items(release)
                 .iter()
-                .take(LISTED_OPEN)
+                .take(listed_open(release))
                 .map(|item| excerpt(item, OPEN_ITEM))
+                .collect(),
+            failed_items: release
+                .checklist
+                .iter()
+                .filter(|check| check.status() == CheckStatus::Failed)
+                .take(LISTED_FAILED)
+                .map(|check| FailedView {
+                    name: excerpt(&format!("{}: {}", check.section, check.item), OPEN_ITEM),
+                    url: check.url.clone(),
+                })
                 .collect(),
             contract: release.contract.as_ref().map(|c| c.view(plan.gates)),
             deployment: release.deployment.as_ref().map(|d| {

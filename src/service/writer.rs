@@ -101,6 +101,12 @@ pub enum Ask {
     },
     /// Someone's retrospective of a finished release.
     Retrospective(crate::domain::lifecycle::retro::Answers),
+    /// A pipeline reports on a checklist item.
+    Check {
+        item: String,
+        passed: bool,
+        url: Option<String>,
+    },
     /// Checklist section `section` set to exactly the `selected` items ticked.
     Tick {
         section: usize,
@@ -129,6 +135,8 @@ pub(super) struct Request<'a> {
 /// What a change did.
 pub(super) enum Done {
     Planned(StoredRelease),
+    /// A pipeline's plan that an earlier identical one already made: that release.
+    Replanned(StoredRelease),
     Voted(VoteResult),
     Cancelled(Release),
     /// The release after a deploy-phase request.
@@ -260,6 +268,10 @@ impl Service {
         kept.audit_head = audit_head;
         kept.last_commit = Some(Instant::now());
         self.wake(wake);
+        self.changes.publish(touched.iter().filter_map(|id| {
+            let loaded = kept.releases.get(id)?;
+            Some((*id, loaded.release.state))
+        }));
         // Only releases that still change on their own are worth keeping in memory: open
         // polls take votes, rollouts take timer firings. At most one rollout per environment.
         kept.releases.retain(|_, loaded| {
@@ -331,12 +343,20 @@ impl Writer<'_> {
         poll::may_plan(&actor.roles, planners).map_err(|r| refused(&request.version, r))?;
         // The lookup reads what this group has decided so far.
         self.unit.flush().await?;
+        if let Some(done) = self.planned_before(actor, request).await? {
+            return Ok(done);
+        }
         let same_version = store::releases::by_version(
             &mut *self.unit.tx,
             &request.version,
             Some(&request.environment),
         )
         .await?;
+        if request.origin.token.is_some() {
+            if let Some(earlier) = lookup::same_plan(&same_version, request, actor.id) {
+                return Ok(Done::Replanned(earlier.clone()));
+            }
+        }
         if let Err(refusal) = lookup::ensure_unplanned(&same_version, &request.environment) {
             return Err(refused(&request.version, refusal).into());
         }
@@ -363,6 +383,34 @@ impl Writer<'_> {
         store::releases::insert(&mut *self.unit.tx, &stored).await?;
         apply(self.unit, &self.service.config, &step.release, &step).await?;
         Ok(Done::Planned(stored))
+    }
+
+    /// The release a pipeline's `Idempotency-Key` already planned: the same release when the
+    /// request is the same, a refusal when the key was used for another.
+    async fn planned_before(
+        &mut self,
+        actor: &Actor,
+        request: &PlanRequest,
+    ) -> Result<Option<Done>> {
+        let (Some(token), Some(key)) = (&request.origin.token, &request.origin.idempotency_key)
+        else {
+            return Ok(None);
+        };
+        let Some(earlier) =
+            store::releases::by_idempotency_key(&mut *self.unit.tx, token, key).await?
+        else {
+            return Ok(None);
+        };
+        if lookup::is_same_plan(&earlier.release, request, actor.id) {
+            return Ok(Some(Done::Replanned(earlier)));
+        }
+        let r = &earlier.release;
+        Err(UserError::InvalidInput(format!(
+            "this Idempotency-Key already planned release {} ({} in {}) with other fields; \
+             send a new key for a new plan",
+            r.id.0, r.version, r.environment
+        ))
+        .into())
     }
 
     async fn vote(&mut self, interaction: Option<u64>, request: &VoteRequest) -> Result<Done> {

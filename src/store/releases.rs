@@ -34,7 +34,7 @@ const COLUMNS: &str = "id, version, kind, state, summary, changelog, environment
     stage, stage_started_at, clock_ends_at, verify_started_at, halted_at, halted_secs, \
     rollback_by_name, rollback_reason, rollback_requested_at, rollback_failed_at, \
     deploy_finished_at, gate_watch, problem_reports, contract, checklist, overrides, \
-    retrospectives";
+    retrospectives, origin";
 
 fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
     let parse_err = |e: String| anyhow::anyhow!(e);
@@ -62,6 +62,7 @@ fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
         checklist: json_column(row, "checklist")?,
         overrides: json_column(row, "overrides")?,
         retrospectives: json_column(row, "retrospectives")?,
+        origin: json_column(row, "origin")?,
     };
     Ok(StoredRelease {
         release,
@@ -188,6 +189,11 @@ fn bind_guardrails<'b>(batch: &'b mut Batch, release: &Release) -> &'b mut Batch
         .bind(list_json(&release.checklist))
         .bind(list_json(&release.overrides))
         .bind(list_json(&release.retrospectives))
+        .bind(
+            (!release.origin.is_empty())
+                .then(|| serde_json::to_string(&release.origin).ok())
+                .flatten(),
+        )
 }
 
 /// A JSON column read back: its type's default (none, an empty list) when NULL.
@@ -220,7 +226,7 @@ pub fn update(batch: &mut Batch, release: &Release) {
              clock_ends_at = ?, verify_started_at = ?, halted_at = ?, halted_secs = ?, \
              rollback_by_name = ?, rollback_reason = ?, rollback_requested_at = ?, \
              rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, \
-             contract = ?, checklist = ?, overrides = ?, retrospectives = ?, \
+             contract = ?, checklist = ?, overrides = ?, retrospectives = ?, origin = ?, \
              revision = revision + 1 WHERE id = ?",
         )
         .bind(release.state.as_str())
@@ -278,6 +284,56 @@ pub async fn by_version(
     .fetch_all(db)
     .await
     .context("Cannot look up the release by version")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The release a pipeline's token planned under `key`, its `Idempotency-Key`.
+pub async fn by_idempotency_key(
+    db: impl SqliteExecutor<'_>,
+    token: &str,
+    key: &str,
+) -> anyhow::Result<Option<StoredRelease>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM releases WHERE origin IS NOT NULL \
+         AND json_extract(origin, '$.idempotency_key') = ?1 \
+         AND json_extract(origin, '$.token') = ?2 ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(key)
+    .bind(token)
+    .fetch_optional(db)
+    .await
+    .context("Cannot look up the release by its idempotency key")?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Which releases a page of the pipeline door's list holds: newest first, below `before`.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub version: Option<Version>,
+    pub environment: Option<String>,
+    pub state: Option<crate::domain::ReleaseState>,
+    pub before: Option<ReleaseId>,
+    pub limit: u32,
+}
+
+/// A page of releases matching `filter`, newest first.
+pub async fn page(
+    db: impl SqliteExecutor<'_>,
+    filter: &Filter,
+) -> anyhow::Result<Vec<StoredRelease>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM releases WHERE (?1 IS NULL OR version_key = ?1) \
+         AND (?2 IS NULL OR environment = ?2) AND (?3 IS NULL OR state = ?3) \
+         AND (?4 IS NULL OR id < ?4) ORDER BY id DESC LIMIT ?5"
+    ))
+    .bind(filter.version.as_ref().map(Version::key))
+    .bind(filter.environment.as_deref())
+    .bind(filter.state.map(crate::domain::ReleaseState::as_str))
+    .bind(filter.before.map(|id| id.0))
+    .bind(filter.limit)
+    .fetch_all(db)
+    .await
+    .context("Cannot list releases")?;
     rows.iter().map(from_row).collect()
 }
 

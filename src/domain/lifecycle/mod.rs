@@ -29,6 +29,9 @@ pub enum Event {
         kind: String,
         environment: String,
         summary: String,
+        /// What a pipeline or a promotion told of it: lead time counts from its commit.
+        #[serde(skip_serializing_if = "crate::domain::parts::Origin::is_empty")]
+        origin: crate::domain::parts::Origin,
     },
     VoteCast {
         choice: Choice,
@@ -110,6 +113,14 @@ pub enum Event {
     ChecklistTicked {
         section: String,
         item: String,
+        by: String,
+    },
+    /// A pipeline reported an item `passed` or `failed`.
+    CheckReported {
+        section: String,
+        item: String,
+        status: String,
+        url: Option<String>,
         by: String,
     },
     ChecklistUnticked {

@@ -6,6 +6,7 @@ use super::{Event, Transition};
 use crate::domain::contract::Contract;
 use crate::domain::effect::{Audience, Effect, Notice, TimerKind};
 use crate::domain::ids::{ReleaseId, UserId};
+use crate::domain::parts::Origin;
 use crate::domain::policy::{Policy, Role};
 use crate::domain::poll::{Ballot, Choice, Tally};
 use crate::domain::refusal::Refusal;
@@ -37,6 +38,10 @@ pub fn plan(
         kind: request.kind.to_string(),
         environment: request.environment.clone(),
         summary: request.summary.clone(),
+        origin: Origin {
+            idempotency_key: None,
+            ..request.origin.clone()
+        },
     };
     let release = Release {
         id,
@@ -56,6 +61,7 @@ pub fn plan(
         checklist: Vec::new(),
         overrides: Vec::new(),
         retrospectives: Vec::new(),
+        origin: request.origin,
     };
     Transition {
         release,
