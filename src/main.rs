@@ -53,6 +53,25 @@ enum Cmd {
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=3650))]
         days: i64,
     },
+    /// The pipeline's client: plan, check, wait for and deploy releases through the API
+    Ci(Box<gonogo::ci::CiArgs>),
+    /// Make pipeline tokens
+    Token {
+        #[command(subcommand)]
+        command: TokenCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Print a new random token once, and the line that admits it in `[api].tokens`
+    New {
+        /// The token's name; its actions are audited as `token:NAME`
+        name: String,
+        /// What the token may do
+        #[arg(long, value_delimiter = ',', default_value = "read,plan,check,deploy")]
+        scopes: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -106,12 +125,18 @@ fn main() -> ExitCode {
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Cmd::Check = cli.command {
-        return Ok(check(&cli.config));
-    }
+    // These run without a config: a pipeline has none, and a token is made before it is listed.
+    let command = match cli.command {
+        Cmd::Check => return Ok(check(&cli.config)),
+        Cmd::Ci(args) => return gonogo::ci::run(*args).await,
+        Cmd::Token {
+            command: TokenCmd::New { name, scopes },
+        } => return new_token(&name, &scopes),
+        command => command,
+    };
     let config = load(&cli.config)?;
-    match cli.command {
-        Cmd::Check => unreachable!("handled above"),
+    match command {
+        Cmd::Check | Cmd::Ci(_) | Cmd::Token { .. } => unreachable!("handled above"),
         Cmd::Run => {
             let running = gonogo::app::start(config, Arc::new(SystemClock)).await?;
             running.serve_until(shutdown_signal()).await?;
@@ -163,6 +188,15 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn new_token(name: &str, scopes: &[String]) -> anyhow::Result<ExitCode> {
+    let issued = gonogo::tokens::issue(name, scopes).map_err(anyhow::Error::msg)?;
+    println!("token (shown only now; give it to the pipeline as GONOGO_TOKEN):");
+    println!("{}", issued.token);
+    println!("add this line to [api].tokens:");
+    println!("{}", issued.config_line);
     Ok(ExitCode::SUCCESS)
 }
 

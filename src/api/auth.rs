@@ -1,8 +1,6 @@
 //! The pipeline door's bearer tokens: a token is known by the SHA-256 the config holds,
 //! compared in constant time, and acts as `token:<name>` with the roles its scopes grant.
 
-use sha2::{Digest as _, Sha256};
-
 use super::problem::Problem;
 use crate::config::{ApiToken, Config, Scope};
 use crate::domain::{Role, UserId};
@@ -12,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 /// The configured token whose secret is `presented`, if any. Every hash is compared, and each
 /// comparison takes the same time, so the answer's timing tells nothing of a near miss.
 pub fn known<'a>(tokens: &'a [ApiToken], presented: &str) -> Option<&'a ApiToken> {
-    let hash: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+    let hash = crate::tokens::sha256(presented);
     let mut found = None;
     for token in tokens {
         let difference = token
@@ -89,7 +87,7 @@ mod tests {
     fn token(name: &str, secret: &str, scopes: Vec<Scope>) -> ApiToken {
         ApiToken {
             name: name.to_owned(),
-            sha256: Sha256::digest(secret.as_bytes()).into(),
+            sha256: crate::tokens::sha256(secret),
             scopes,
         }
     }

@@ -20,8 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Scope;
 use crate::domain::{Milestone, ReleaseId, ReleaseState, Version};
-use crate::service::{Ask, Service};
-use crate::store::releases::Filter;
+use crate::service::{Ask, Filter, Service};
 use plan::PlanBody;
 pub use problem::{FieldError, Problem};
 

@@ -179,6 +179,14 @@ pub enum Milestone {
 }
 
 impl Milestone {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Milestone::Decided => "decided",
+            Milestone::Deployed => "deployed",
+            Milestone::Finished => "finished",
+        }
+    }
+
     /// Whether a release in `state` has settled this milestone: reached it, or ended where
     /// it never will, so a pipeline waiting on it stops waiting either way.
     pub fn settled(self, state: ReleaseState) -> bool {

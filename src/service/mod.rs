@@ -15,6 +15,7 @@ mod queue;
 mod records;
 mod unit;
 pub mod view;
+pub use crate::store::releases::Filter;
 pub use pipeline::{Listed, PipelineRelease, Waited, MAX_PAGE};
 mod writer;
 

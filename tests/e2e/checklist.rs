@@ -28,7 +28,7 @@ items = ["All tests passing in CI"]
 "#;
 
 /// The checklist menu of `section` on the card, and its custom id.
-async fn menu(t: &Tester, version: &str, section: u8) -> (Value, String) {
+pub(crate) async fn menu(t: &Tester, version: &str, section: u8) -> (Value, String) {
     let card = t.card(version).await;
     let id = card["components"]
         .as_array()
@@ -42,7 +42,7 @@ async fn menu(t: &Tester, version: &str, section: u8) -> (Value, String) {
     (card, id)
 }
 
-async fn select(
+pub(crate) async fn select(
     t: &Tester,
     who: &fixtures::Member,
     version: &str,

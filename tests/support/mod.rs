@@ -7,6 +7,7 @@ mod interactions;
 pub mod limits;
 pub mod messages;
 pub mod openapi;
+pub mod pipeline;
 pub mod process;
 pub mod prometheus;
 mod rest;

@@ -159,6 +159,13 @@ impl Tester {
         t
     }
 
+    /// gonogo with both doors and these sections added to the config.
+    pub async fn start_with_gateway_configured(extra: &str) -> Tester {
+        let t = Self::start_with(true, extra, &[]).await;
+        t.fake.wait_gateway_ready().await;
+        t
+    }
+
     async fn start_with(gateway: bool, extra: &str, env: &[(&str, &str)]) -> Tester {
         let fake = FakeDiscord::start().await;
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap());
