@@ -2,6 +2,7 @@
 
 mod api;
 mod checklist;
+mod environments;
 mod error;
 mod process;
 mod reader;
@@ -53,6 +54,55 @@ pub struct Config {
     pub checklist: Vec<Section>,
     /// The pipeline door's tokens.
     pub api: ApiConfig,
+    /// Environments with an order or settings of their own; any other uses `[rollout]` and
+    /// `[executor]`.
+    pub environments: Vec<(String, EnvironmentConfig)>,
+}
+
+/// One `[environments.NAME]`.
+#[derive(Clone, Debug)]
+pub struct EnvironmentConfig {
+    /// Completing here offers promotion to this environment.
+    pub next: Option<String>,
+    /// A deploy here needs the same version completed in this environment first…
+    pub after: Option<String>,
+    /// …at least this long ago.
+    pub soak: TimeDelta,
+    /// Whether a release here holds a go/no-go poll.
+    pub approval: bool,
+    /// Its own stages and verification, when it sets either.
+    pub rollout: Option<Rollout>,
+    /// Its own executor, when it sets one.
+    pub executor: Option<ExecutorConfig>,
+}
+
+impl Config {
+    /// The settings of `environment`, when it is listed.
+    pub fn environment(&self, environment: &str) -> Option<&EnvironmentConfig> {
+        self.environments
+            .iter()
+            .find(|(name, _)| name == environment)
+            .map(|(_, settings)| settings)
+    }
+
+    /// The stages and verification of a release in `environment`.
+    pub fn rollout_for(&self, environment: &str) -> &Rollout {
+        self.environment(environment)
+            .and_then(|e| e.rollout.as_ref())
+            .unwrap_or(&self.rollout)
+    }
+
+    /// How a release in `environment` is deployed and rolled back, when anything does it.
+    pub fn executor_for(&self, environment: &str) -> Option<&ExecutorConfig> {
+        self.environment(environment)
+            .and_then(|e| e.executor.as_ref())
+            .or(self.executor.as_ref())
+    }
+
+    /// Whether any environment has an executor.
+    pub fn has_executor(&self) -> bool {
+        self.executor.is_some() || self.environments.iter().any(|(_, e)| e.executor.is_some())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -232,6 +282,7 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
     let messages = sections::messages(&root, p);
     let audit = sections::audit(&root, p);
     let api = api::api(&root, p);
+    let environments = environments::environments(&root, rollout.as_ref(), p);
     // What the readers asked for is the schema: now a near miss and an unknown key can be told.
     p.report_unread(source.single_underscore);
     let config = (|| {
@@ -250,6 +301,7 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
             audit: audit?,
             checklist: checklist?,
             api: api?,
+            environments: environments?,
         })
     })();
     match config {

@@ -213,16 +213,20 @@ pub(super) fn rollout(root: &Table, p: &mut Problems) -> Option<Rollout> {
         }
         Ok(ttl)
     });
+    let oncall_within = t.or("oncall_within", defaults.oncall_within, p, |v| {
+        duration_at_least(v, TimeDelta::minutes(1), "1m")
+    });
     Some(Rollout {
         stages: stages?,
         progress_every: progress_every?,
         verify_for: verify_for?,
         vote_ttl: vote_ttl?,
+        oncall_within: oncall_within?,
     })
 }
 
 /// Stages whose percents climb strictly to 100, with distinct names.
-fn stages(t: &Table, p: &mut Problems) -> Option<Vec<Stage>> {
+pub(super) fn stages(t: &Table, p: &mut Problems) -> Option<Vec<Stage>> {
     let key = t.key("stages");
     let items = t.list("stages", p)?;
     if items.is_empty() || items.len() > 20 {

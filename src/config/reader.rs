@@ -216,6 +216,21 @@ impl<'a> Table<'a> {
         }
     }
 
+    /// Every key of a table whose keys are names, such as `[environments]`, with its value:
+    /// none of them is unknown.
+    pub fn entries(&self) -> Vec<(String, &'a Value)> {
+        let entries: Vec<(String, &'a Value)> = self
+            .dict
+            .into_iter()
+            .flatten()
+            .map(|(name, value)| (name.clone(), value))
+            .collect();
+        for (name, _) in &entries {
+            self.ask(name);
+        }
+        entries
+    }
+
     /// The full name of `name` in this table, like `discord.token`.
     pub fn key(&self, name: &str) -> String {
         key_in(&self.path, name)

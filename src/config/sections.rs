@@ -175,9 +175,13 @@ pub(super) fn roles(root: &Table, p: &mut Problems) -> Option<RolesConfig> {
 }
 
 pub(super) fn executor(root: &Table, p: &mut Problems) -> Result<Option<ExecutorConfig>, Reported> {
+    executor_in(&Table::new("executor", root.get("executor"), p), p)
+}
+
+/// An executor table: `[executor]`, or an environment's own `executor = { … }`.
+pub(super) fn executor_in(t: &Table, p: &mut Problems) -> Result<Option<ExecutorConfig>, Reported> {
     const COMMAND: [&str; 4] = ["kind", "deploy", "rollback", "timeout"];
     const WEBHOOK: [&str; 4] = ["kind", "url", "secret", "timeout"];
-    let t = Table::new("executor", root.get("executor"), p);
     // Either kind's keys are known, whichever kind is set, if any.
     t.knows(&COMMAND);
     t.knows(&WEBHOOK);

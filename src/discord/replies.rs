@@ -161,6 +161,27 @@ fn guardrail_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyh
                 json!({ "version": version, "items": items }),
             )
         }
+        Refusal::OrderNotMet {
+            environment,
+            after,
+            completed_at,
+            soak_ends,
+        } => messages.render(
+            "refusal_order_not_met",
+            json!({
+                "version": version,
+                "environment": environment,
+                "after": after,
+                "completed_at": completed_at.map(|t| t.timestamp()),
+                "soak_ends": soak_ends.map(|t| t.timestamp()),
+            }),
+        ),
+        Refusal::AlreadyPromoted { environment, state } => messages.render(
+            "refusal_already_promoted",
+            json!({ "version": version, "environment": environment, "state": state.as_str() }),
+        ),
+        Refusal::CannotPromote { state } => with_state("refusal_cannot_promote", *state),
+        Refusal::CannotPromoteRoles { roles } => with_roles("refusal_cannot_promote_roles", roles),
         Refusal::PipelineOnly { item } => messages.render(
             "refusal_pipeline_only",
             json!({ "version": version, "item": item }),

@@ -8,6 +8,7 @@ pub mod gates;
 pub mod ids;
 pub mod lifecycle;
 pub mod lookup;
+pub mod order;
 pub mod parts;
 pub mod policy;
 pub mod poll;

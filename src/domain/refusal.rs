@@ -109,6 +109,27 @@ pub enum Refusal {
     ChecksFailed {
         items: Vec<(String, Option<String>)>,
     },
+    /// The environment follows `after`, where the version has not completed, or completed
+    /// and still soaks until `soak_ends`.
+    OrderNotMet {
+        environment: String,
+        after: String,
+        completed_at: Option<DateTime<Utc>>,
+        soak_ends: Option<DateTime<Utc>>,
+    },
+    /// A promotion of this release was planned already.
+    AlreadyPromoted {
+        environment: String,
+        state: ReleaseState,
+    },
+    /// Only a completed release in an environment with `next` is promoted.
+    CannotPromote {
+        state: ReleaseState,
+    },
+    /// Promoting takes the deployer or release manager role.
+    CannotPromoteRoles {
+        roles: Vec<Role>,
+    },
     /// Only a pipeline may tick this item.
     PipelineOnly {
         item: String,

@@ -13,6 +13,9 @@ pub struct Rollout {
     pub verify_for: TimeDelta,
     /// How long a poll stays open.
     pub vote_ttl: TimeDelta,
+    /// How long verification waits for someone to claim on call before pinging the release
+    /// managers.
+    pub oncall_within: TimeDelta,
 }
 
 /// One step of the rollout.
@@ -82,6 +85,7 @@ impl Default for Rollout {
             progress_every: TimeDelta::minutes(15),
             verify_for: TimeDelta::hours(24),
             vote_ttl: TimeDelta::hours(24),
+            oncall_within: TimeDelta::minutes(15),
         }
     }
 }

@@ -5,8 +5,6 @@
 mod command;
 mod webhook;
 
-use std::sync::Arc;
-
 use serde::Serialize;
 use tokio::sync::watch;
 use tracing::{info_span, warn, Instrument as _};
@@ -34,13 +32,12 @@ pub struct Facts {
 
 /// Runs jobs until `shutdown` turns true.
 pub async fn run(jobs: Jobs, mut shutdown: watch::Receiver<bool>) {
-    let Some(config) = jobs.executor().cloned() else {
+    if !jobs.has_executor() {
         // No executor: nothing is ever queued, but the task lives as long as the others.
         jobs.until_shutdown(&mut shutdown).await;
         return;
-    };
-    let config = Arc::new(config);
-    if let Err(cause) = recover(&jobs, &config).await {
+    }
+    if let Err(cause) = recover(&jobs).await {
         warn!("Cannot recover the executor's interrupted jobs: {cause:#}");
     }
     loop {
@@ -50,7 +47,7 @@ pub async fn run(jobs: Jobs, mut shutdown: watch::Receiver<bool>) {
         match jobs.pending().await {
             Ok(pending) => {
                 for job in pending {
-                    start(&jobs, &config, job).await;
+                    start(&jobs, job).await;
                 }
             }
             Err(cause) => warn!("Cannot read the executor's jobs: {cause:#}"),
@@ -60,7 +57,7 @@ pub async fn run(jobs: Jobs, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// Marks a job running, committed before it starts, then runs it on its own task.
-async fn start(jobs: &Jobs, config: &Arc<ExecutorConfig>, job: Execution) {
+async fn start(jobs: &Jobs, job: Execution) {
     match jobs.start(&job).await {
         Ok(true) => {}
         Ok(false) => return,
@@ -69,7 +66,7 @@ async fn start(jobs: &Jobs, config: &Arc<ExecutorConfig>, job: Execution) {
             return;
         }
     }
-    let (jobs, config) = (jobs.clone(), config.clone());
+    let jobs = jobs.clone();
     let span = info_span!(
         "job",
         job = job.id,
@@ -79,7 +76,7 @@ async fn start(jobs: &Jobs, config: &Arc<ExecutorConfig>, job: Execution) {
     tokio::spawn(
         async move {
             let (outcome, output) = match facts(&jobs, &job).await {
-                Ok(facts) => perform(&config, &job, &facts).await,
+                Ok((facts, config)) => perform(&config, &job, &facts).await,
                 Err(cause) => (Outcome::Failed(format!("{cause:#}")), String::new()),
             };
             if let Err(cause) = jobs.done(job, outcome, output).await {
@@ -114,13 +111,18 @@ async fn perform(config: &ExecutorConfig, job: &Execution, facts: &Facts) -> (Ou
     }
 }
 
-async fn facts(jobs: &Jobs, job: &Execution) -> anyhow::Result<Facts> {
+/// What a job tells its executor, and the executor of its release's environment.
+async fn facts(jobs: &Jobs, job: &Execution) -> anyhow::Result<(Facts, ExecutorConfig)> {
     let release = jobs
         .release(job)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the release no longer exists"))?;
-    let stage = jobs.rollout().stage(job.action.stage());
-    Ok(Facts {
+    let config = jobs
+        .executor(&release.environment)
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no executor deploys to {}", release.environment))?;
+    let stage = jobs.rollout(&release.environment).stage(job.action.stage());
+    let facts = Facts {
         action: job.action.name(),
         release_id: release.id.0,
         version: release.version.to_string(),
@@ -130,18 +132,21 @@ async fn facts(jobs: &Jobs, job: &Execution) -> anyhow::Result<Facts> {
             Action::Deploy { percent, .. } => percent,
             Action::Rollback { .. } => 0,
         },
-    })
+    };
+    Ok((facts, config))
 }
 
 /// Jobs left running by a process that died: a command's outcome is unknown, so its release
 /// halts and asks a person; a webhook is simply sent again, with the same key.
-async fn recover(jobs: &Jobs, config: &ExecutorConfig) -> anyhow::Result<()> {
+async fn recover(jobs: &Jobs) -> anyhow::Result<()> {
     const UNKNOWN: &str = "its outcome is unknown: gonogo stopped while the command ran. \
         Check what it did, then retry the stage or roll back";
     for job in jobs.orphaned().await? {
+        let release = jobs.release(&job).await?;
+        let config = release.and_then(|r| jobs.executor(&r.environment).cloned());
         let problem = match config {
-            ExecutorConfig::Command { .. } => Some(UNKNOWN),
-            ExecutorConfig::Webhook { .. } => None,
+            Some(ExecutorConfig::Webhook { .. }) => None,
+            _ => Some(UNKNOWN),
         };
         jobs.orphan(job, problem).await?;
     }

@@ -285,6 +285,14 @@ fn checklist_samples(template: &str) -> Vec<(&'static str, Value)> {
                 ("one", json!({ "version": "1.4.0", "items": [{ "name": "Code & Testing: All tests passing in CI", "url": "https://ci.example.com/runs/812" }] })),
                 ("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "items": vec![json!({ "name": format!("{}: {}", long(100), long(100)), "url": format!("https://{}", long(248)) }); 25] })),
             ],
+        "refusal_order_not_met" => vec![
+                ("never completed", json!({ "version": "1.4.0", "environment": "production", "after": "staging", "completed_at": null, "soak_ends": null })),
+                ("soaking", json!({ "version": "1.4.0", "environment": "production", "after": "staging", "completed_at": 1_772_445_600, "soak_ends": 1_772_452_800 })),
+                ("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "environment": long(32), "after": long(32), "completed_at": null, "soak_ends": null })),
+            ],
+        "refusal_already_promoted" => vec![("typical", json!({ "version": "1.4.0", "environment": "production", "state": "voting" }))],
+        "refusal_cannot_promote" => vec![("typical", json!({ "version": "1.4.0", "state": "verifying" }))],
+        "refusal_cannot_promote_roles" => vec![("typical", json!({ "version": "1.4.0", "roles": ["deployer", "release_manager"] }))],
         "refusal_pipeline_only" => vec![
                 ("typical", json!({ "version": "1.4.0", "item": "All tests passing in CI" })),
                 ("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "item": long(100) })),
@@ -363,6 +371,10 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
         "refusal_checklist_open"
         | "refusal_checks_failed"
         | "refusal_pipeline_only"
+        | "refusal_order_not_met"
+        | "refusal_already_promoted"
+        | "refusal_cannot_promote"
+        | "refusal_cannot_promote_roles"
         | "refusal_unknown_item"
         | "checklist_answer" => checklist_samples(template),
         "override_requested" | "override_approved" | "postmortem_filed" => override_samples(template),

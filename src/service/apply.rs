@@ -41,9 +41,9 @@ pub(super) async fn apply(
             Effect::RefreshCard => unit.send(row(OutboxKind::RefreshCard)),
             Effect::Notify { audience, notice } => {
                 let last_action = match notice {
-                    Notice::Progress { .. } => last_action(unit, release.id)
-                        .await?
-                        .map(|record| ActionView::new(&record, &config.rollout)),
+                    Notice::Progress { .. } => last_action(unit, release.id).await?.map(|record| {
+                        ActionView::new(&record, config.rollout_for(&release.environment))
+                    }),
                     _ => None,
                 };
                 let body = serde_json::to_string(&NoticeBody {

@@ -7,16 +7,18 @@ use super::writer::{Ask, DeployRequest, Done, Target, Writer};
 use crate::domain::lifecycle::deploy;
 use crate::domain::lifecycle::inputs::{Outcome, Person, Plan};
 use crate::domain::lifecycle::{overrides, reports, retro, rollback};
-use crate::domain::{checklist, lookup, ReleaseId, Transition, Version};
+use crate::domain::order::Order;
+use crate::domain::{checklist, lookup, ReleaseId, ReleaseState, Transition, Version};
 use crate::store;
 use crate::store::executions::Execution;
+use crate::store::releases::StoredRelease;
+use chrono::{DateTime, Utc};
 
 impl Writer<'_> {
     pub(super) async fn deploy(&mut self, request: &DeployRequest) -> Result<Done> {
         let id = self.meant(request).await?;
         let service = self.service;
         let config = &service.config;
-        let plan = service.deploy_plan();
         let now = self.unit.now;
         let actor = &request.actor;
         let by = Person {
@@ -24,18 +26,25 @@ impl Writer<'_> {
             name: &actor.name,
             roles: &actor.roles,
         };
-        let others = match request.ask {
-            Ask::Start => {
-                let environment = self.kept.get(&id).map(|l| l.release.environment.clone());
-                let environment = environment.unwrap_or_default();
-                store::releases::holding_lock(&mut *self.unit.tx, &environment).await?
-            }
-            _ => Vec::new(),
+        let (others, completed_before) = match request.ask {
+            Ask::Start => self.start_context(id).await?,
+            _ => (Vec::new(), None),
         };
         let Some(loaded) = self.kept.get_mut(&id) else {
             return Err(UserError::StaleCard.into());
         };
         let release = &loaded.release;
+        let mut plan = service.deploy_plan(&release.environment);
+        plan.order = config
+            .environment(&release.environment)
+            .and_then(|settings| {
+                Some(Order {
+                    environment: &release.environment,
+                    after: settings.after.as_deref()?,
+                    soak: settings.soak,
+                    completed_at: completed_before,
+                })
+            });
         let policy = config.policies.get(release.kind);
         let decided = match &request.ask {
             Ask::Start => overrides::past_guardrails(release, "deploy", |past_guardrails| {
@@ -99,6 +108,35 @@ impl Writer<'_> {
         Ok(Done::Deployed(loaded.release.clone()))
     }
 
+    /// What starting release `id` is decided against: the releases holding its
+    /// environment's deploy lock, and when the same version last completed in the
+    /// environment it must follow, if it follows one.
+    async fn start_context(
+        &mut self,
+        id: ReleaseId,
+    ) -> Result<(Vec<StoredRelease>, Option<DateTime<Utc>>)> {
+        let Some(release) = self.kept.get(&id).map(|l| l.release.clone()) else {
+            return Ok((Vec::new(), None));
+        };
+        let tx = &mut *self.unit.tx;
+        let others = store::releases::holding_lock(&mut *tx, &release.environment).await?;
+        let after = self
+            .service
+            .config
+            .environment(&release.environment)
+            .and_then(|settings| settings.after.clone());
+        let Some(after) = after else {
+            return Ok((others, None));
+        };
+        let before = store::releases::by_version(&mut *tx, &release.version, Some(&after)).await?;
+        let completed = before
+            .iter()
+            .filter(|stored| stored.release.state == ReleaseState::Completed)
+            .filter_map(|stored| stored.release.deployment.as_ref()?.finished_at)
+            .max();
+        Ok((others, completed))
+    }
+
     /// The release a deploy-phase request means, caught up with time.
     async fn meant(&mut self, request: &DeployRequest) -> Result<ReleaseId> {
         // The lookups read what this group has decided so far.
@@ -145,8 +183,8 @@ impl Writer<'_> {
         let id = execution.release_id;
         self.unit.last_actions.remove(&id);
         self.load(id).await?;
-        let plan = self.service.deploy_plan();
         if let Some(loaded) = self.kept.get_mut(&id) {
+            let plan = self.service.deploy_plan(&loaded.release.environment);
             let step: Option<Transition> =
                 deploy::action_finished(&loaded.release, execution.action, outcome, plan, now);
             if let Some(step) = step {

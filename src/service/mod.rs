@@ -187,13 +187,14 @@ impl Service {
         self.clock.now().trunc_subsecs(3)
     }
 
-    /// What the deploy phase needs from the config.
-    pub fn deploy_plan(&self) -> Plan<'_> {
+    /// What the deploy phase needs from the config, for a release in `environment`.
+    pub fn deploy_plan(&self, environment: &str) -> Plan<'_> {
         Plan {
-            rollout: &self.config.rollout,
-            executor: self.config.executor.is_some(),
+            rollout: self.config.rollout_for(environment),
+            executor: self.config.executor_for(environment).is_some(),
             gates: self.config.gates.metric_gates(),
             past_guardrails: false,
+            order: None,
         }
     }
 
@@ -331,10 +332,10 @@ impl Service {
         Ok(release)
     }
 
-    /// The rollback contract a release of `kind` is approved under now.
-    pub fn contract_for(&self, kind: ReleaseKind) -> anyhow::Result<Contract> {
+    /// The rollback contract a release of `kind` in `environment` is approved under now.
+    pub fn contract_for(&self, kind: ReleaseKind, environment: &str) -> anyhow::Result<Contract> {
         let config = &self.config;
-        let procedure = match &config.executor {
+        let procedure = match config.executor_for(environment) {
             Some(ExecutorConfig::Command { rollback, .. }) => {
                 json!({ "executor": "command", "argv": rollback.join(" ") })
             }

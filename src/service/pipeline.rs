@@ -234,7 +234,8 @@ impl Service {
 
     fn shown(&self, stored: &StoredRelease, tally: &Tally) -> PipelineRelease {
         let guild = self.config.discord.guild_id;
-        PipelineRelease::new(stored, tally, &self.config.rollout, guild)
+        let rollout = self.config.rollout_for(&stored.release.environment);
+        PipelineRelease::new(stored, tally, rollout, guild)
     }
 
     async fn known(&self, id: ReleaseId) -> Result<PipelineRelease> {

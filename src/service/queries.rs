@@ -87,7 +87,12 @@ impl Service {
         };
         let executions = store::executions::history(&mut *read, id).await?;
         read.commit().await?;
-        let view = ReleaseView::new(&stored, self.deploy_plan(), poll, &executions);
+        let view = ReleaseView::new(
+            &stored,
+            self.deploy_plan(&stored.release.environment),
+            poll,
+            &executions,
+        );
         Ok(Some((stored.revision, view)))
     }
 }

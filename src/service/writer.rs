@@ -319,7 +319,7 @@ impl Writer<'_> {
                 }
                 self.load(timer.release_id).await?;
                 if let Some(loaded) = self.kept.get_mut(&timer.release_id) {
-                    let plan = self.service.deploy_plan();
+                    let plan = self.service.deploy_plan(&loaded.release.environment);
                     let times = (timer.due_at, self.unit.now);
                     let fired = lifecycle::on_timer(
                         &loaded.release,
@@ -360,6 +360,17 @@ impl Writer<'_> {
         if let Err(refusal) = lookup::ensure_unplanned(&same_version, &request.environment) {
             return Err(refused(&request.version, refusal).into());
         }
+        let stored = self.insert_planned(actor, request).await?;
+        Ok(Done::Planned(stored))
+    }
+
+    /// Records a release planned by `actor`, with its card, thread and expiry queued: held
+    /// to a poll, or approved at once where its environment takes none.
+    pub(super) async fn insert_planned(
+        &mut self,
+        actor: &Actor,
+        request: &PlanRequest,
+    ) -> Result<StoredRelease> {
         let id = store::releases::next_id(&mut *self.unit.tx).await?;
         let config = &self.service.config;
         let mut step = poll::plan(
@@ -372,6 +383,16 @@ impl Writer<'_> {
         // The sections its type requires now are the ones it must tick.
         let required = &config.policies.get(request.kind).checklist;
         step.release.checklist = checklist::for_release(&config.checklist, required);
+        if config
+            .environment(&request.environment)
+            .is_some_and(|environment| !environment.approval)
+        {
+            step = poll::approve_without_poll(step, self.unit.now);
+            let contract = self
+                .service
+                .contract_for(request.kind, &request.environment)?;
+            poll::fix_on_approval(&mut step, contract);
+        }
         let stored = StoredRelease {
             release: step.release.clone(),
             author_name: actor.name.clone(),
@@ -382,7 +403,7 @@ impl Writer<'_> {
         };
         store::releases::insert(&mut *self.unit.tx, &stored).await?;
         apply(self.unit, &self.service.config, &step.release, &step).await?;
-        Ok(Done::Planned(stored))
+        Ok(stored)
     }
 
     /// The release a pipeline's `Idempotency-Key` already planned: the same release when the
@@ -441,7 +462,8 @@ impl Writer<'_> {
             Err(refusal) => return Err(refused(&loaded.release.version, refusal).into()),
         };
         if poll::awaits_contract(&step) {
-            let contract = service.contract_for(loaded.release.kind)?;
+            let contract =
+                service.contract_for(loaded.release.kind, &loaded.release.environment)?;
             poll::fix_on_approval(&mut step, contract);
         }
         if let Some(ballot) = &step.ballot {

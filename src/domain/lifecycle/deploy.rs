@@ -62,6 +62,9 @@ pub fn start<T: AsRef<Release>>(
     if !plan.past_guardrails {
         crate::domain::checklist::check_ticked(release)?;
         windows.check(now)?;
+        if let Some(order) = plan.order {
+            order.check(now)?;
+        }
     }
     let approvers = tally
         .seated()

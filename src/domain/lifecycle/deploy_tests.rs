@@ -51,6 +51,7 @@ fn with_executor(rollout: &Rollout) -> Plan<'_> {
         executor: true,
         gates: None,
         past_guardrails: false,
+        order: None,
     }
 }
 
@@ -85,6 +86,7 @@ fn started(rollout: &Rollout, executor: bool) -> Transition {
         executor,
         gates: None,
         past_guardrails: false,
+        order: None,
     })
 }
 
@@ -380,6 +382,7 @@ fn without_an_executor_only_the_schedule_runs() {
         executor: false,
         gates: None,
         past_guardrails: false,
+        order: None,
     };
     let next = hold_ended(&step.release, plan, at(30)).unwrap();
     assert_eq!(deployment(&next.release).stage, 1);
@@ -399,6 +402,7 @@ fn without_an_executor_a_stage_that_holds_nothing_leads_on_in_the_same_step() {
         executor: false,
         gates: None,
         past_guardrails: false,
+        order: None,
     };
     let step = started(&rollout, false);
     let ten = hold_ended(&step.release, plan, at(30)).unwrap();
@@ -898,6 +902,7 @@ fn without_an_executor_a_rollback_is_done_at_once() {
         executor: false,
         gates: None,
         past_guardrails: false,
+        order: None,
     };
     let policy = Policy::default_for(ReleaseKind::Patch);
     let step = started(&rollout, false);

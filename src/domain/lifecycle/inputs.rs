@@ -16,8 +16,10 @@ pub struct Plan<'a> {
     /// The metric gates, when Prometheus watches the rollouts.
     pub gates: Option<&'a Gates>,
     /// Whether an approved override lets this request past the guardrails (windows, the
-    /// checklist, the rollback window).
+    /// checklist, the rollback window, the order of environments).
     pub past_guardrails: bool,
+    /// What the order of environments asks of a deploy here, when it follows another.
+    pub order: Option<crate::domain::order::Order<'a>>,
 }
 
 impl Plan<'_> {

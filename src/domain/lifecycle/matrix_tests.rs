@@ -28,6 +28,7 @@ fn plan() -> Plan<'static> {
         executor: true,
         gates: None,
         past_guardrails: false,
+        order: None,
     }
 }
 

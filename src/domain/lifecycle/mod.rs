@@ -40,6 +40,9 @@ pub enum Event {
     },
     Approved {
         approvers: Vec<UserId>,
+        /// Why no poll was held, when none was: the environment takes no approval.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        without_poll: Option<String>,
         /// The rollback contract fixed with the approval.
         #[serde(skip_serializing_if = "Option::is_none")]
         contract: Option<crate::domain::contract::Contract>,

@@ -18,6 +18,8 @@ pub fn guardrail(refusal: &Refusal) -> Option<&'static str> {
         Refusal::OutsideWindow { .. } => Some("outside_window"),
         Refusal::InBlackout { .. } => Some("in_blackout"),
         Refusal::ChecklistOpen { .. } => Some("checklist_open"),
+        Refusal::ChecksFailed { .. } => Some("checks_failed"),
+        Refusal::OrderNotMet { .. } => Some("environment_order"),
         Refusal::RollbackWindowClosed { .. } => Some("rollback_window_closed"),
         _ => None,
     }

@@ -29,6 +29,7 @@ fn plan(rollout: &Rollout, past_guardrails: bool) -> Plan<'_> {
         executor: false,
         gates: None,
         past_guardrails,
+        order: None,
     }
 }
 

@@ -162,6 +162,7 @@ pub fn vote(
         let seated = after.seated();
         events.push(Event::Approved {
             approvers: seated.iter().map(|b| b.voter).collect(),
+            without_poll: None,
             contract: None,
         });
         let approvers = seated.iter().map(|b| b.voter_name.clone()).collect();
@@ -174,6 +175,23 @@ pub fn vote(
         events,
         effects,
     })
+}
+
+/// The plan of a release in an environment that holds no go/no-go poll (`approval =
+/// false`): approved as it is planned, and the audit says why.
+pub fn approve_without_poll(mut step: Transition, now: DateTime<Utc>) -> Transition {
+    let environment = step.release.environment.clone();
+    decide(&mut step.release, ReleaseState::Approved, None, now);
+    step.effects
+        .retain(|effect| !matches!(effect, Effect::ScheduleTimer { .. }));
+    step.events.push(Event::Approved {
+        approvers: Vec::new(),
+        without_poll: Some(format!(
+            "the {environment} environment takes no go/no-go poll (approval = false)"
+        )),
+        contract: None,
+    });
+    step
 }
 
 /// Ends an undecided poll whose time to live has passed; `None` when there is nothing to do.

@@ -92,6 +92,7 @@ fn hotfix_is_approved_by_a_lead_and_a_security() {
     let last = results.last().unwrap().as_ref().unwrap();
     assert!(last.events.contains(&Event::Approved {
         approvers: vec![UserId(2), UserId(3)],
+        without_poll: None,
         contract: None,
     }));
     assert_eq!(
@@ -411,6 +412,7 @@ fn the_contract_is_fixed_by_the_approval_once_and_recorded_in_its_event() {
     let mut step = Transition::unchanged(&release, None);
     step.events.push(Event::Approved {
         approvers: Vec::new(),
+        without_poll: None,
         contract: None,
     });
     fix_on_approval(&mut step, contract.clone());
@@ -419,6 +421,7 @@ fn the_contract_is_fixed_by_the_approval_once_and_recorded_in_its_event() {
         step.events,
         [Event::Approved {
             approvers: Vec::new(),
+            without_poll: None,
             contract: Some(contract.clone())
         }]
     );
@@ -436,4 +439,36 @@ fn the_contract_is_fixed_by_the_approval_once_and_recorded_in_its_event() {
     voting.release.state = ReleaseState::Voting;
     fix_on_approval(&mut voting, later);
     assert_eq!(voting.release.contract, None);
+}
+
+#[test]
+fn an_environment_without_approval_approves_at_planning_and_says_why() {
+    let request = PlanRequest::parse("1.4.0", "minor", "x", None, Some("staging")).unwrap();
+    let planned = plan(ReleaseId(1), request, UserId(1), TimeDelta::hours(24), t0());
+    let step = approve_without_poll(planned, t0());
+    assert_eq!(step.release.state, ReleaseState::Approved);
+    assert_eq!(step.release.decided_at, Some(t0()));
+    assert!(
+        !step
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::ScheduleTimer { .. })),
+        "no poll, so no expiry: {:?}",
+        step.effects
+    );
+    assert!(step.effects.contains(&Effect::PostCard));
+    assert_eq!(
+        step.events.last(),
+        Some(&Event::Approved {
+            approvers: Vec::new(),
+            without_poll: Some(
+                "the staging environment takes no go/no-go poll (approval = false)".into()
+            ),
+            contract: None,
+        })
+    );
+    assert!(
+        awaits_contract(&step),
+        "the rollback contract is fixed as for any approval"
+    );
 }

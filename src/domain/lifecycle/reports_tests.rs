@@ -11,6 +11,7 @@ fn plan(rollout: &Rollout) -> Plan<'_> {
         executor: true,
         gates: None,
         past_guardrails: false,
+        order: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn watched<'a>(rollout: &'a Rollout, gates: &'a Gates) -> Plan<'a> {
         executor: true,
         gates: Some(gates),
         past_guardrails: false,
+        order: None,
     }
 }
 
@@ -400,6 +401,7 @@ fn without_gates_a_look_timer_does_nothing() {
         executor: true,
         gates: None,
         past_guardrails: false,
+        order: None,
     };
     let look = good(0.9, 9.0);
     let fired = on_timer(
@@ -438,6 +440,7 @@ fn gates_added_mid_rollout_take_a_baseline_without_running_the_stage_again() {
         executor: true,
         gates: None,
         past_guardrails: false,
+        order: None,
     };
     // Started and holding before Prometheus was configured.
     let holding = deploy::action_finished(

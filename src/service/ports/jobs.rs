@@ -20,13 +20,18 @@ impl Jobs {
         self.0.now()
     }
 
-    /// How actions are carried out, when an executor is configured.
-    pub fn executor(&self) -> Option<&ExecutorConfig> {
-        self.0.config.executor.as_ref()
+    /// Whether any environment's actions are carried out by an executor.
+    pub fn has_executor(&self) -> bool {
+        self.0.config.has_executor()
     }
 
-    pub fn rollout(&self) -> &Rollout {
-        &self.0.config.rollout
+    /// How actions in `environment` are carried out, when an executor is configured.
+    pub fn executor(&self, environment: &str) -> Option<&ExecutorConfig> {
+        self.0.config.executor_for(environment)
+    }
+
+    pub fn rollout(&self, environment: &str) -> &Rollout {
+        self.0.config.rollout_for(environment)
     }
 
     /// The jobs waiting to run, oldest first.
