@@ -2,4 +2,6 @@
 //! the resources the bot used.
 
 pub mod load;
+pub mod memory;
 pub mod usage;
+pub mod wire;

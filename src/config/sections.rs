@@ -222,8 +222,8 @@ pub(super) fn executor_in(t: &Table, p: &mut Problems) -> Result<Option<Executor
         duration_at_least(v, TimeDelta::seconds(1), "1s")
     });
     let executor = if kind == "command" {
-        let deploy = argv(&t, "deploy", "./deploy.sh", p);
-        let rollback = argv(&t, "rollback", "./rollback.sh", p);
+        let deploy = argv(t, "deploy", "./deploy.sh", p);
+        let rollback = argv(t, "rollback", "./rollback.sh", p);
         ExecutorConfig::Command {
             deploy: deploy.ok_or(Reported)?,
             rollback: rollback.ok_or(Reported)?,

@@ -331,6 +331,19 @@ fn progress(progress: &Notice, last: Option<Value>) -> Value {
 }
 
 /// Labelled sample contexts for `template`.
+/// The templates of the checklist, the pipeline's checks and the order of environments.
+const CHECKLIST_TEMPLATES: [&str; 9] = [
+    "refusal_checklist_open",
+    "refusal_checks_failed",
+    "refusal_pipeline_only",
+    "refusal_order_not_met",
+    "refusal_already_promoted",
+    "refusal_cannot_promote",
+    "refusal_cannot_promote_roles",
+    "refusal_unknown_item",
+    "checklist_answer",
+];
+
 pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
     let version = json!({ "version": "1.4.0", "kind": "minor", "state": "approved", "environment": "production" });
     match template {
@@ -368,15 +381,7 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
         )],
         "notes" | "retrospective_prompt" | "retrospective_filed" | "stats" => record_samples(template),
         "status" | "list" => read_samples(template),
-        "refusal_checklist_open"
-        | "refusal_checks_failed"
-        | "refusal_pipeline_only"
-        | "refusal_order_not_met"
-        | "refusal_already_promoted"
-        | "refusal_cannot_promote"
-        | "refusal_cannot_promote_roles"
-        | "refusal_unknown_item"
-        | "checklist_answer" => checklist_samples(template),
+        name if CHECKLIST_TEMPLATES.contains(&name) => checklist_samples(template),
         "override_requested" | "override_approved" | "postmortem_filed" => override_samples(template),
         "refusal_cannot_request_override" => vec![("typical", json!({ "version": "1.4.0", "roles": ["deployer", "release_manager", "lead"] }))],
         "refusal_not_a_planner" | "refusal_cannot_tick" => vec![(
