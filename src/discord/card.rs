@@ -72,7 +72,11 @@ pub fn buttons(view: &ReleaseView) -> Vec<CreateActionRow> {
         Ok(ReleaseState::Approved) => vec![deploy()],
         Ok(ReleaseState::Deploying | ReleaseState::Verifying) => vec![halt(), rollback()],
         Ok(ReleaseState::Halted) => vec![resume(), rollback()],
-        Ok(ReleaseState::Completed | ReleaseState::RollingBack) => vec![rollback()],
+        Ok(ReleaseState::Completed) => match &view.promote_to {
+            Some(next) => vec![promote_button(id, next), rollback()],
+            None => vec![rollback()],
+        },
+        Ok(ReleaseState::RollingBack) => vec![rollback()],
         _ => Vec::new(),
     };
     let mut rows = Vec::new();
@@ -147,6 +151,22 @@ pub fn approve_override_button(release: ReleaseId) -> CreateActionRow {
     )
     .label("Approve override (exec)")
     .style(ButtonStyle::Danger)])
+}
+
+/// The button that plans a completed release in the `next` environment.
+pub fn promote_button(release: ReleaseId, next: &str) -> CreateButton {
+    CreateButton::new(ComponentAction::Promote(release).custom_id())
+        .label(format!("Promote to {next}"))
+        .style(ButtonStyle::Success)
+}
+
+/// The verification's button for whoever is on call.
+pub fn on_call_button(release: ReleaseId) -> CreateActionRow {
+    CreateActionRow::Buttons(vec![CreateButton::new(
+        ComponentAction::OnCall(release).custom_id(),
+    )
+    .label("I'm on call")
+    .style(ButtonStyle::Primary)])
 }
 
 /// The retrospective prompt's button, which opens its three questions.

@@ -28,6 +28,10 @@ pub enum ComponentAction {
     /// The retrospective prompt's button, and the modal it opens.
     Retro(ReleaseId),
     RetroText(ReleaseId),
+    /// A completed release's button that plans it in the next environment.
+    Promote(ReleaseId),
+    /// The verification's button: the one who clicks it is on call.
+    OnCall(ReleaseId),
     /// The card's select menu of checklist section `.1`.
     Check(ReleaseId, u8),
     /// The modal asking why items are unticked, carrying the new selection as a bit set.
@@ -65,6 +69,8 @@ impl ComponentAction {
             ComponentAction::ApproveOverride(id) => ("approve-override", id),
             ComponentAction::Retro(id) => ("retro", id),
             ComponentAction::RetroText(id) => ("retro-text", id),
+            ComponentAction::Promote(id) => ("promote", id),
+            ComponentAction::OnCall(id) => ("oncall", id),
             ComponentAction::Check(id, _) | ComponentAction::Untick(id, _, _) => ("", id),
         };
         format!("{PREFIX}:{verb}:{}", id.0)
@@ -87,6 +93,8 @@ impl ComponentAction {
             | ComponentAction::ApproveOverride(id)
             | ComponentAction::Retro(id)
             | ComponentAction::RetroText(id)
+            | ComponentAction::Promote(id)
+            | ComponentAction::OnCall(id)
             | ComponentAction::Check(id, _)
             | ComponentAction::Untick(id, _, _) => id,
         }
@@ -128,6 +136,8 @@ impl ComponentAction {
             "report" => Some(ComponentAction::Report(id)),
             "report-text" => Some(ComponentAction::ReportText(id)),
             "approve-override" => Some(ComponentAction::ApproveOverride(id)),
+            "promote" => Some(ComponentAction::Promote(id)),
+            "oncall" => Some(ComponentAction::OnCall(id)),
             "retro" => Some(ComponentAction::Retro(id)),
             "retro-text" => Some(ComponentAction::RetroText(id)),
             _ => None,
@@ -156,6 +166,8 @@ mod tests {
             ComponentAction::ApproveOverride(ReleaseId(10)),
             ComponentAction::Retro(ReleaseId(11)),
             ComponentAction::RetroText(ReleaseId(12)),
+            ComponentAction::Promote(ReleaseId(13)),
+            ComponentAction::OnCall(ReleaseId(i64::MAX)),
             ComponentAction::Check(ReleaseId(i64::MAX), 3),
             ComponentAction::Untick(ReleaseId(i64::MAX), 3, u32::MAX),
         ] {

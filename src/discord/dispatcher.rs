@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use serenity::all::{
-    AutoArchiveDuration, ChannelType, CreateAllowedMentions, CreateMessage, CreateThread,
-    EditMessage, Nonce,
+    AutoArchiveDuration, ChannelType, CreateActionRow, CreateAllowedMentions, CreateMessage,
+    CreateThread, EditMessage, Nonce,
 };
 use tokio::sync::watch;
 use tracing::{error, info_span, warn, Instrument as _};
@@ -17,7 +17,7 @@ use tracing::{error, info_span, warn, Instrument as _};
 use super::card;
 use super::custom_id::ComponentAction;
 use super::rest::{Rest, RestError, THREAD_ALREADY_CREATED};
-use crate::domain::{Notice, ReleaseId, ReleaseState};
+use crate::domain::{Notice, ReleaseId, ReleaseState, Role};
 use crate::service::ports::outbox::{OutboxKind, OutboxRow, StoredRelease};
 use crate::service::view::NoticeBody;
 use crate::service::view::ReleaseView;
@@ -387,6 +387,11 @@ async fn notify(
                 Notice::Started { contract, .. } => Some(Extra::Started(contract.clone())),
                 Notice::OverrideRequested { .. } => Some(Extra::Approve),
                 Notice::RetrospectivePrompt { .. } => Some(Extra::Retro),
+                Notice::OnCallAsked { .. } => Some(Extra::OnCall),
+                Notice::OnCallNeeded { .. } => Some(Extra::PingManagers),
+                Notice::Completed { .. } => service
+                    .promote_to(&stored.release.environment)
+                    .map(|next| Extra::Promote(next.to_owned())),
                 _ => None,
             };
             let facts =
@@ -402,10 +407,11 @@ async fn notify(
     let channel = row
         .channel_id
         .unwrap_or_else(|| stored.thread_id.unwrap_or(stored.card_channel_id));
-    let ping = row
-        .ping
-        .then_some(service.config().roles.stakeholder_ping)
-        .flatten();
+    let roles = &service.config().roles;
+    let ping = match started {
+        Some(Extra::PingManagers) => roles.role_id(Role::ReleaseManager),
+        _ => row.ping.then_some(roles.stakeholder_ping).flatten(),
+    };
     let (content, mentions) = match ping {
         Some(role) => (
             format!("<@&{role}> {text}"),
@@ -440,7 +446,14 @@ async fn notify(
         Some(Extra::Retro) => {
             message = message.components(vec![card::retro_button(stored.release.id)]);
         }
-        None => {}
+        Some(Extra::OnCall) => {
+            message = message.components(vec![card::on_call_button(stored.release.id)]);
+        }
+        Some(Extra::Promote(next)) => {
+            let promote = card::promote_button(stored.release.id, &next);
+            message = message.components(vec![CreateActionRow::Buttons(vec![promote])]);
+        }
+        Some(Extra::PingManagers) | None => {}
     }
     rest.create_message(channel, &message).await?;
     Ok(Settlement::Sent)
@@ -454,6 +467,12 @@ enum Extra {
     Approve,
     /// The retrospective prompt: the button that opens its questions.
     Retro,
+    /// Verification asks who is on call: the button that says so.
+    OnCall,
+    /// Nobody claimed on call: the release managers are mentioned.
+    PingManagers,
+    /// A completion where the environment has a next one: the button that promotes.
+    Promote(String),
 }
 
 /// A post whose earlier attempt may have gone through, found among the channel's newest
@@ -518,5 +537,7 @@ pub fn template_of(notice: &Notice) -> &'static str {
         Notice::PostmortemFiled { .. } => "postmortem_filed",
         Notice::RetrospectivePrompt { .. } => "retrospective_prompt",
         Notice::RetrospectiveFiled { .. } => "retrospective_filed",
+        Notice::OnCallAsked { .. } => "on_call_asked",
+        Notice::OnCallNeeded { .. } => "on_call_needed",
     }
 }

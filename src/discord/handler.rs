@@ -12,8 +12,8 @@ use super::custom_id::{ComponentAction, REASON_INPUT, RETRO_INPUTS};
 use super::replies::{ephemeral, reason_modal, retro_modal, user_error};
 use super::request::{Click, Request};
 use crate::domain::lifecycle::retro::Answers;
-use crate::domain::{checklist, Choice, PlanRequest, ReleaseId, RoleId, UserId};
-use crate::service::{Actor, Ask, Error, Result, Service, Target, UserError};
+use crate::domain::{checklist, Choice, PlanRequest, ReleaseId, ReleaseState, RoleId, UserId};
+use crate::service::{Actor, Ask, Error, Result, Service, StoredRelease, Target, UserError};
 
 /// What to send back, and whether it answers a replay (which the gateway must not send again).
 pub struct Reply {
@@ -165,13 +165,26 @@ impl Handler {
         request: PlanRequest,
     ) -> Result<CreateInteractionResponse> {
         let stored = self.service.plan(id, actor, request).await?;
+        self.planned(&stored)
+    }
+
+    /// The answer to a plan, or to a promotion that planned the release in the next
+    /// environment.
+    fn planned(&self, stored: &StoredRelease) -> Result<CreateInteractionResponse> {
         let release = &stored.release;
         let policy = self.service.config().policies.get(release.kind);
-        let needed: Vec<String> = policy
-            .approvers
-            .iter()
-            .map(|s| format!("{} × {}", s.count, s.role))
-            .collect();
+        let needed: Vec<String> = if release.state == ReleaseState::Approved {
+            vec![format!(
+                "no go/no-go poll in {}: it is approved",
+                release.environment
+            )]
+        } else {
+            policy
+                .approvers
+                .iter()
+                .map(|s| format!("{} × {}", s.count, s.role))
+                .collect()
+        };
         let text = self.service.messages().render(
             "plan_confirmed",
             json!({
@@ -264,6 +277,7 @@ impl Handler {
             Ask::Report { .. } => "report",
             Ask::Tick { .. } => "tick",
             Ask::Check { .. } => "check",
+            Ask::ClaimOnCall => "oncall",
             Ask::Override { .. } => "override",
             Ask::ApproveOverride => "approve",
             Ask::Postmortem { .. } => "postmortem",
@@ -334,6 +348,18 @@ impl Handler {
                 let id = click.id.get();
                 self.deployment(id, &actor, Target::Card(release), Ask::ApproveOverride)
                     .await
+            }
+            Some(ComponentAction::OnCall(release)) => {
+                let id = click.id.get();
+                self.deployment(id, &actor, Target::Card(release), Ask::ClaimOnCall)
+                    .await
+            }
+            Some(ComponentAction::Promote(release)) => {
+                let stored = self
+                    .service
+                    .promote(click.id.get(), &actor, release)
+                    .await?;
+                self.planned(&stored)
             }
             Some(ComponentAction::Check(release, section)) => {
                 let Some(values) = click.selected() else {

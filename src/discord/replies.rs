@@ -180,6 +180,8 @@ fn guardrail_text(messages: &Messages, version: &str, refusal: &Refusal) -> anyh
             "refusal_already_promoted",
             json!({ "version": version, "environment": environment, "state": state.as_str() }),
         ),
+        Refusal::CannotBeOnCall { roles } => with_roles("refusal_cannot_be_on_call", roles),
+        Refusal::NotVerifying { state } => with_state("refusal_not_verifying", *state),
         Refusal::CannotPromote { state } => with_state("refusal_cannot_promote", *state),
         Refusal::CannotPromoteRoles { roles } => with_roles("refusal_cannot_promote_roles", roles),
         Refusal::PipelineOnly { item } => messages.render(

@@ -133,6 +133,18 @@ pub enum Notice {
         summary: String,
         changelog: Option<String>,
         minutes: i64,
+        /// Who was on call during the verification, if anyone claimed it.
+        #[serde(default)]
+        on_call: Option<String>,
+    },
+    /// Verification started: who is on call?
+    OnCallAsked {
+        version: String,
+        within_minutes: i64,
+    },
+    /// Nobody claimed on call in time: the release managers are pinged.
+    OnCallNeeded {
+        version: String,
     },
     /// An executor action failed; a person must retry the stage or roll back.
     ActionFailed {
@@ -235,15 +247,18 @@ pub enum TimerKind {
     ProgressTick,
     /// The metric gates are due a look.
     GateCheck,
+    /// The time to claim on call during verification ends.
+    OnCallDue,
 }
 
 impl TimerKind {
-    pub const ALL: [TimerKind; 5] = [
+    pub const ALL: [TimerKind; 6] = [
         TimerKind::PollExpiry,
         TimerKind::StageHold,
         TimerKind::VerificationEnd,
         TimerKind::ProgressTick,
         TimerKind::GateCheck,
+        TimerKind::OnCallDue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -253,6 +268,7 @@ impl TimerKind {
             TimerKind::VerificationEnd => "verification_end",
             TimerKind::ProgressTick => "progress_tick",
             TimerKind::GateCheck => "gate_check",
+            TimerKind::OnCallDue => "on_call_due",
         }
     }
 
@@ -280,7 +296,8 @@ mod tests {
                 "stage_hold",
                 "verification_end",
                 "progress_tick",
-                "gate_check"
+                "gate_check",
+                "on_call_due"
             ]
         );
         assert_eq!(TimerKind::parse("stage_advance"), None);

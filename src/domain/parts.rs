@@ -79,6 +79,24 @@ pub struct Origin {
     /// The pipeline's `Idempotency-Key`: the same key plans nothing new.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// How the release it was promoted from went, as its card shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+/// How a release went in the environment before, as a promotion carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub environment: String,
+    pub completed_at: DateTime<Utc>,
+    /// How long it was verified at 100%.
+    pub verified_for_secs: i64,
+    /// The first few problem reports, as `name: text`.
+    pub reports: Vec<String>,
+    pub report_count: usize,
+    /// The metric gates' last reading, when they watched it.
+    pub error_rate: Option<String>,
+    pub p99: Option<String>,
 }
 
 impl Origin {

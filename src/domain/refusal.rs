@@ -130,6 +130,14 @@ pub enum Refusal {
     CannotPromoteRoles {
         roles: Vec<Role>,
     },
+    /// Claiming on call takes one of these roles.
+    CannotBeOnCall {
+        roles: Vec<Role>,
+    },
+    /// On call is claimed during verification only.
+    NotVerifying {
+        state: ReleaseState,
+    },
     /// Only a pipeline may tick this item.
     PipelineOnly {
         item: String,

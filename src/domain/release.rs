@@ -346,6 +346,16 @@ pub struct Deployment {
     pub watch: Watch,
     /// Problems people reported from chat, one per person, oldest first.
     pub reports: Vec<ProblemReport>,
+    /// Who is on call for its verification, once someone claimed it.
+    pub on_call: Option<OnCall>,
+}
+
+/// Someone on call during a release's verification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnCall {
+    pub by: UserId,
+    pub name: String,
+    pub at: DateTime<Utc>,
 }
 
 /// A problem someone reported from chat while the release rolled out.

@@ -33,7 +33,8 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
         "changelog": if worst_case { Some(long(MAX_CHANGELOG)) } else { None },
         "environment": if worst_case { long(32) } else { "production".to_owned() },
         "author": member(99),
-        "origin": if worst_case { json!({ "token": "n".repeat(32), "on_behalf_of": "80351110224678912", "commit": "f".repeat(64), "build_url": format!("https://{}", long(248)), "artifact": long(300) }) } else { Value::Null },
+        "origin": if worst_case { json!({ "token": "n".repeat(32), "on_behalf_of": "80351110224678912", "commit": "f".repeat(64), "build_url": format!("https://{}", long(248)), "artifact": long(300), "promoted_from": i64::MAX, "evidence": { "environment": long(32), "completed_at": 1_772_532_000, "verified_minutes": 100_000, "reports": vec![format!("{}: {}", "n".repeat(32), long(121)); 3], "report_count": 100, "error_rate": "100.00%", "p99": "99999999 ms" } }) } else { Value::Null },
+        "promote_to": (state == "completed").then_some("production"),
         "expires_at": 1_772_445_600,
         "decision_reason": if state == "rejected" || state == "cancelled" { Some(if worst_case { long(MAX_REASON) } else { "error budget spent".to_owned() }) } else { None },
         "slots": [
@@ -56,10 +57,18 @@ pub fn card(state: &str, voters: usize, worst_case: bool) -> Value {
     })
 }
 
+/// The card of a release promoted from staging, where it completed with one problem report.
+fn promoted() -> Value {
+    let mut card = card("voting", 1, false);
+    card["environment"] = json!("production");
+    card["origin"] = json!({ "token": null, "on_behalf_of": null, "commit": "3f9c2ab7d1e04c55", "build_url": "https://ci.example.com/runs/812", "artifact": null, "promoted_from": 7, "evidence": { "environment": "staging", "completed_at": 1_772_532_000, "verified_minutes": 30, "reports": ["Ana: search is slow"], "report_count": 1, "error_rate": "0.10%", "p99": "120 ms" } });
+    card
+}
+
 /// The card of a release a pipeline planned for someone, one of its checks failed.
 fn from_pipeline() -> Value {
     let mut card = card("approved", 1, false);
-    card["origin"] = json!({ "token": "ci", "on_behalf_of": "80351110224678912", "commit": "3f9c2ab7d1e04c55", "build_url": "https://ci.example.com/runs/812", "artifact": "registry.example.com/app@sha256:9f86d081884c7d65" });
+    card["origin"] = json!({ "token": "ci", "on_behalf_of": "80351110224678912", "commit": "3f9c2ab7d1e04c55", "build_url": "https://ci.example.com/runs/812", "artifact": "registry.example.com/app@sha256:9f86d081884c7d65", "promoted_from": null, "evidence": null });
     card["failed_items"] = json!([{ "name": "Code & Testing: All tests passing in CI", "url": "https://ci.example.com/runs/812" }]);
     card["checklist_open"] = json!(0);
     card["open_items"] = json!([]);
@@ -183,6 +192,7 @@ fn deployment(state: &str, worst_case: bool) -> Value {
         "finished_at": matches!(state, "completed" | "rolled_back").then_some(1_772_532_000),
         "rollback_by": rolled.then(|| name(4)),
         "rollback_reason": rolled.then(|| if worst_case { long(MAX_REASON) } else { "errors up".to_owned() }),
+        "on_call": (state == "verifying" || worst_case).then(|| name(5)),
         "actions": if worst_case { (0..8).map(|i| action(i, "failed", true)).collect() } else { vec![action(0, "succeeded", false), action(1, "running", false)] },
         "gates": running.then(|| json!({ "at": 1_772_446_500, "error_rate": "0.12%", "max_error_rate": "1.00%", "p99": "143 ms", "max_p99": if worst_case { "99999999 ms" } else { "240 ms" }, "baseline_p99": "120 ms" })),
     })
@@ -231,7 +241,6 @@ fn read_samples(template: &str) -> Vec<(&'static str, Value)> {
             ("deploying", card("deploying", 2, false)),
             ("halted", card("halted", 2, false)),
             ("overridden", card("completed", 2, false)),
-            ("from a pipeline", from_pipeline()),
             ("longest", card("rejected", 40, true)),
             ("longest rollback", card("rolled_back", 40, true)),
             ("hostile", hostile()),
@@ -291,6 +300,8 @@ fn checklist_samples(template: &str) -> Vec<(&'static str, Value)> {
                 ("longest", json!({ "version": "1.0.0-".to_owned() + &"r".repeat(58), "environment": long(32), "after": long(32), "completed_at": null, "soak_ends": null })),
             ],
         "refusal_already_promoted" => vec![("typical", json!({ "version": "1.4.0", "environment": "production", "state": "voting" }))],
+        "refusal_cannot_be_on_call" => vec![("typical", json!({ "version": "1.4.0", "roles": ["deployer", "release_manager", "lead"] }))],
+        "refusal_not_verifying" => vec![("typical", json!({ "version": "1.4.0", "state": "completed" }))],
         "refusal_cannot_promote" => vec![("typical", json!({ "version": "1.4.0", "state": "verifying" }))],
         "refusal_cannot_promote_roles" => vec![("typical", json!({ "version": "1.4.0", "roles": ["deployer", "release_manager"] }))],
         "refusal_pipeline_only" => vec![
@@ -331,8 +342,23 @@ fn progress(progress: &Notice, last: Option<Value>) -> Value {
 }
 
 /// Labelled sample contexts for `template`.
+/// On call during verification: the thread asks, and pings when nobody answers.
+fn on_call_samples(template: &str) -> Vec<(&'static str, Value)> {
+    let version = "1.4.0".to_owned();
+    let notice_of = match template {
+        "on_call_asked" => Notice::OnCallAsked {
+            version,
+            within_minutes: 15,
+        },
+        _ => Notice::OnCallNeeded { version },
+    };
+    vec![("typical", notice(&notice_of))]
+}
+
 /// The templates of the checklist, the pipeline's checks and the order of environments.
-const CHECKLIST_TEMPLATES: [&str; 9] = [
+const CHECKLIST_TEMPLATES: [&str; 11] = [
+    "refusal_cannot_be_on_call",
+    "refusal_not_verifying",
     "refusal_checklist_open",
     "refusal_checks_failed",
     "refusal_pipeline_only",
@@ -359,6 +385,8 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
             ("completed", card("completed", 3, false)),
             ("rolling back", card("rolling_back", 3, false)),
             ("rolled back", card("rolled_back", 3, false)),
+            ("from a pipeline", from_pipeline()),
+            ("promoted", promoted()),
             ("longest", card("rejected", 40, true)),
             ("longest rollback", card("rolled_back", 40, true)),
             ("hostile", hostile()),
@@ -410,9 +438,11 @@ pub fn for_template(template: &str) -> Vec<(&'static str, Value)> {
         "deploy_started" => vec![("typical", started(4, false)), ("longest", started(20, true))],
         "deploy_progress" => progress_samples(),
         "deploy_completed" => vec![
-            ("typical", notice(&Notice::Completed { version: "1.4.0".into(), summary: "Faster search".into(), changelog: None, minutes: 1830 })),
-            ("longest", notice(&Notice::Completed { version: "1.0.0-".to_owned() + &"r".repeat(58), summary: long(NOTICE_SUMMARY), changelog: Some(long(MAX_CHANGELOG)), minutes: 100_000 })),
+            ("typical", notice(&Notice::Completed { version: "1.4.0".into(), summary: "Faster search".into(), changelog: None, minutes: 1830, on_call: None })),
+            ("with on call", notice(&Notice::Completed { version: "1.4.0".into(), summary: "Faster search".into(), changelog: None, minutes: 1830, on_call: Some("Remy".into()) })),
+            ("longest", notice(&Notice::Completed { version: "1.0.0-".to_owned() + &"r".repeat(58), summary: long(NOTICE_SUMMARY), changelog: Some(long(MAX_CHANGELOG)), minutes: 100_000, on_call: Some("n".repeat(32)) })),
         ],
+        "on_call_asked" | "on_call_needed" => on_call_samples(template),
         "action_failed" => vec![
             ("deploy", notice(&Notice::ActionFailed { version: "1.4.0".into(), action: "deploy".into(), stage: "canary".into(), problem: "exit status 3: connection refused".into() })),
             ("rollback", notice(&Notice::ActionFailed { version: "1.0.0-".to_owned() + &"r".repeat(58), action: "rollback".into(), stage: long(32), problem: long(MAX_PROBLEM) })),

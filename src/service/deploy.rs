@@ -6,7 +6,7 @@ use super::error::{refused, Result, UserError};
 use super::writer::{Ask, DeployRequest, Done, Target, Writer};
 use crate::domain::lifecycle::deploy;
 use crate::domain::lifecycle::inputs::{Outcome, Person, Plan};
-use crate::domain::lifecycle::{overrides, reports, retro, rollback};
+use crate::domain::lifecycle::{oncall, overrides, reports, retro, rollback};
 use crate::domain::order::Order;
 use crate::domain::{checklist, lookup, ReleaseId, ReleaseState, Transition, Version};
 use crate::store;
@@ -89,6 +89,7 @@ impl Writer<'_> {
                 reason.as_deref(),
                 now,
             ),
+            Ask::ClaimOnCall => oncall::claim(release, by, now),
             Ask::Check { item, passed, url } => {
                 let report = checklist::Report {
                     item,

@@ -15,7 +15,7 @@ mod queue;
 mod records;
 mod unit;
 pub mod view;
-pub use crate::store::releases::Filter;
+pub use crate::store::releases::{Filter, StoredRelease};
 pub use pipeline::{Listed, PipelineRelease, Waited, MAX_PAGE};
 mod writer;
 
@@ -34,7 +34,6 @@ use crate::domain::lifecycle::{poll, reports};
 use crate::domain::{Choice, PlanRequest, Release, ReleaseId, ReleaseKind, Role, UserId, Version};
 use crate::messages::Messages;
 use crate::store::executions::Execution;
-use crate::store::releases::StoredRelease;
 use crate::store::{self, Db};
 pub use answers::DiscordAnswers;
 pub use error::{refused, Error, Result, UserError};
@@ -220,11 +219,34 @@ impl Service {
     ) -> Result<StoredRelease> {
         let actor = actor.clone();
         match self
-            .submit(Some(interaction), Change::Plan { actor, request })
+            .submit(
+                Some(interaction),
+                Change::Plan {
+                    actor,
+                    request: Box::new(request),
+                },
+            )
             .await?
         {
             Done::Planned(stored) => Ok(stored),
             _ => Err(unexpected("plan")),
+        }
+    }
+
+    /// The Promote button: plans a completed release in its environment's `next`.
+    pub async fn promote(
+        &self,
+        interaction: u64,
+        actor: &Actor,
+        from: ReleaseId,
+    ) -> Result<StoredRelease> {
+        let change = Change::Promote {
+            actor: actor.clone(),
+            from,
+        };
+        match self.submit(Some(interaction), change).await? {
+            Done::Planned(stored) => Ok(stored),
+            _ => Err(unexpected("promotion")),
         }
     }
 

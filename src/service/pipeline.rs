@@ -188,7 +188,16 @@ impl Service {
         request: PlanRequest,
     ) -> Result<(PipelineRelease, bool)> {
         let actor = actor.clone();
-        let (stored, created) = match self.submit(None, Change::Plan { actor, request }).await? {
+        let (stored, created) = match self
+            .submit(
+                None,
+                Change::Plan {
+                    actor,
+                    request: Box::new(request),
+                },
+            )
+            .await?
+        {
             Done::Planned(stored) => (stored, true),
             Done::Replanned(stored) => (stored, false),
             _ => return Err(unexpected("plan")),

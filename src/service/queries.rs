@@ -5,7 +5,7 @@ use super::view::{PollView, ReleaseView, UndeliveredView};
 use super::{Service, UserError};
 use crate::domain::lifecycle::overrides;
 use crate::domain::stats;
-use crate::domain::{lookup, Refusal, ReleaseId, Version};
+use crate::domain::{lookup, Refusal, ReleaseId, ReleaseState, Version};
 use crate::store;
 use crate::store::releases::StoredRelease;
 
@@ -87,13 +87,24 @@ impl Service {
         };
         let executions = store::executions::history(&mut *read, id).await?;
         read.commit().await?;
-        let view = ReleaseView::new(
+        let release = &stored.release;
+        let mut view = ReleaseView::new(
             &stored,
-            self.deploy_plan(&stored.release.environment),
+            self.deploy_plan(&release.environment),
             poll,
             &executions,
         );
+        if release.state == ReleaseState::Completed {
+            view.promote_to = self.promote_to(&release.environment).map(str::to_owned);
+        }
         Ok(Some((stored.revision, view)))
+    }
+}
+
+impl Service {
+    /// The environment a release completed in `environment` is promoted to, if any.
+    pub fn promote_to(&self, environment: &str) -> Option<&str> {
+        self.config.environment(environment)?.next.as_deref()
     }
 }
 

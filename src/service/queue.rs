@@ -183,7 +183,7 @@ mod tests {
                 name: "The author".into(),
                 roles: vec![Role::Lead],
             },
-            request: PlanRequest::parse(version, kind, "x", None, None).unwrap(),
+            request: Box::new(PlanRequest::parse(version, kind, "x", None, None).unwrap()),
         }
     }
 

@@ -38,6 +38,8 @@ pub struct ReleaseView {
     pub author: String,
     /// What the pipeline that planned it told, or the promotion it came from.
     pub origin: Option<OriginView>,
+    /// The environment a completed release may be promoted to.
+    pub promote_to: Option<String>,
     pub expires_at: i64,
     pub decision_reason: Option<String>,
     pub slots: Vec<SlotView>,
@@ -76,6 +78,48 @@ pub struct OriginView {
     pub commit: Option<String>,
     pub build_url: Option<String>,
     pub artifact: Option<String>,
+    pub promoted_from: Option<i64>,
+    pub evidence: Option<EvidenceView>,
+}
+
+impl OriginView {
+    /// What the card tells of where `release` came from; `None` when planned from chat.
+    fn of(release: &Release) -> Option<OriginView> {
+        let origin = &release.origin;
+        if origin.is_empty() {
+            return None;
+        }
+        Some(OriginView {
+            token: origin.token.clone(),
+            on_behalf_of: (origin.token.is_some() && release.author.0 != 0)
+                .then(|| release.author.to_string()),
+            commit: origin.commit.clone(),
+            build_url: origin.build_url.clone(),
+            artifact: origin.artifact.clone(),
+            promoted_from: origin.promoted_from.map(|id| id.0),
+            evidence: origin.evidence.as_ref().map(|e| EvidenceView {
+                environment: e.environment.clone(),
+                completed_at: e.completed_at.timestamp(),
+                verified_minutes: e.verified_for_secs / 60,
+                reports: e.reports.clone(),
+                report_count: e.report_count,
+                error_rate: e.error_rate.clone(),
+                p99: e.p99.clone(),
+            }),
+        })
+    }
+}
+
+/// How the release went in the environment before, as the promoted card shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvidenceView {
+    pub environment: String,
+    pub completed_at: i64,
+    pub verified_minutes: i64,
+    pub reports: Vec<String>,
+    pub report_count: usize,
+    pub error_rate: Option<String>,
+    pub p99: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -196,6 +240,8 @@ pub struct DeploymentView {
     pub finished_at: Option<i64>,
     pub rollback_by: Option<String>,
     pub rollback_reason: Option<String>,
+    /// Who is on call for the verification, once someone claimed it.
+    pub on_call: Option<String>,
     /// The executor's latest actions, oldest first.
     pub actions: Vec<ActionView>,
     /// The metric gates' last reading, when they watch the release.
@@ -310,17 +356,8 @@ impl ReleaseView {
             changelog: release.changelog.clone(),
             environment: release.environment.clone(),
             author: stored.author_name.clone(),
-            origin: (!release.origin.is_empty()).then(|| {
-                let origin = &release.origin;
-                OriginView {
-                    token: origin.token.clone(),
-                    on_behalf_of: (origin.token.is_some() && release.author.0 != 0)
-                        .then(|| release.author.to_string()),
-                    commit: origin.commit.clone(),
-                    build_url: origin.build_url.clone(),
-                    artifact: origin.artifact.clone(),
-                }
-            }),
+            origin: OriginView::of(release),
+            promote_to: None,
             expires_at: release.expires_at.timestamp(),
             decision_reason: release.decision_reason.clone(),
             slots: poll.slots,
@@ -378,6 +415,7 @@ impl ReleaseView {
                     finished_at: d.finished_at.map(|t| t.timestamp()),
                     rollback_by: d.rollback.as_ref().map(|r| r.by.clone()),
                     rollback_reason: d.rollback.as_ref().map(|r| r.reason.clone()),
+                    on_call: d.on_call.as_ref().map(|on| on.name.clone()),
                     gates: plan.gates.and_then(|gates| gates.view(&d.watch)),
                     actions: executions
                         .iter()

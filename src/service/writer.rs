@@ -13,7 +13,8 @@ use super::{Actor, Service, VoteResult};
 use crate::domain::checklist;
 use crate::domain::gates::Look;
 use crate::domain::lifecycle::inputs::Outcome;
-use crate::domain::lifecycle::{self, poll};
+use crate::domain::lifecycle::inputs::Person;
+use crate::domain::lifecycle::{self, poll, promote};
 use crate::domain::{
     lookup, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Tally, TimerKind, Version,
 };
@@ -27,7 +28,7 @@ use crate::store::votes::NewVote;
 pub(super) enum Change {
     Plan {
         actor: Actor,
-        request: PlanRequest,
+        request: Box<PlanRequest>,
     },
     Vote(VoteRequest),
     Cancel {
@@ -51,6 +52,11 @@ pub(super) enum Change {
     },
     /// A write that moves no release.
     Record(Record),
+    /// The Promote button of a completed release: plans it in the next environment.
+    Promote {
+        actor: Actor,
+        from: ReleaseId,
+    },
 }
 
 /// What someone asks of a deployment, and about which release.
@@ -101,6 +107,8 @@ pub enum Ask {
     },
     /// Someone's retrospective of a finished release.
     Retrospective(crate::domain::lifecycle::retro::Answers),
+    /// Someone is on call for the verification.
+    ClaimOnCall,
     /// A pipeline reports on a checklist item.
     Check {
         item: String,
@@ -313,6 +321,7 @@ impl Writer<'_> {
                 output,
             } => self.action_done(execution, outcome, output).await,
             Change::Record(record) => self.record(record).await,
+            Change::Promote { actor, from } => self.promote(actor, *from).await,
             Change::Timer { timer, look } => {
                 if !self.taken.contains(&timer.id) {
                     return Ok(Done::Fired);
@@ -404,6 +413,41 @@ impl Writer<'_> {
         store::releases::insert(&mut *self.unit.tx, &stored).await?;
         apply(self.unit, &self.service.config, &step.release, &step).await?;
         Ok(stored)
+    }
+
+    /// Plans release `from` again in its environment's `next`, with the evidence of how it
+    /// went there.
+    async fn promote(&mut self, actor: &Actor, from: ReleaseId) -> Result<Done> {
+        self.unit.flush().await?;
+        let Some(stored) = store::releases::get(&mut *self.unit.tx, from).await? else {
+            return Err(UserError::StaleCard.into());
+        };
+        let release = stored.release;
+        let config = &self.service.config;
+        let next = config
+            .environment(&release.environment)
+            .and_then(|settings| settings.next.clone());
+        let Some(next) = next else {
+            let refusal = Refusal::CannotPromote {
+                state: release.state,
+            };
+            return Err(refused(&release.version, refusal).into());
+        };
+        let in_next =
+            store::releases::by_version(&mut *self.unit.tx, &release.version, Some(&next)).await?;
+        let plan = self.service.deploy_plan(&release.environment);
+        let gates = release
+            .deployment
+            .as_ref()
+            .and_then(|d| plan.gates?.view(&d.watch));
+        let by = Person {
+            id: actor.id,
+            name: &actor.name,
+            roles: &actor.roles,
+        };
+        let request = promote::promotion(&release, &next, by, &in_next, gates)
+            .map_err(|refusal| refused(&release.version, refusal))?;
+        Ok(Done::Planned(self.insert_planned(actor, &request).await?))
     }
 
     /// The release a pipeline's `Idempotency-Key` already planned: the same release when the

@@ -34,7 +34,7 @@ const COLUMNS: &str = "id, version, kind, state, summary, changelog, environment
     stage, stage_started_at, clock_ends_at, verify_started_at, halted_at, halted_secs, \
     rollback_by_name, rollback_reason, rollback_requested_at, rollback_failed_at, \
     deploy_finished_at, gate_watch, problem_reports, contract, checklist, overrides, \
-    retrospectives, origin";
+    retrospectives, origin, on_call";
 
 fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
     let parse_err = |e: String| anyhow::anyhow!(e);
@@ -116,6 +116,7 @@ fn deployment_from_row(row: &SqliteRow) -> anyhow::Result<Option<Deployment>> {
         finished_at: time("deploy_finished_at")?,
         watch: json_column(row, "gate_watch")?,
         reports: json_column(row, "problem_reports")?,
+        on_call: json_column(row, "on_call")?,
     }))
 }
 
@@ -194,6 +195,13 @@ fn bind_guardrails<'b>(batch: &'b mut Batch, release: &Release) -> &'b mut Batch
                 .then(|| serde_json::to_string(&release.origin).ok())
                 .flatten(),
         )
+        .bind(
+            release
+                .deployment
+                .as_ref()
+                .and_then(|d| d.on_call.as_ref())
+                .and_then(|on_call| serde_json::to_string(on_call).ok()),
+        )
 }
 
 /// A JSON column read back: its type's default (none, an empty list) when NULL.
@@ -226,7 +234,7 @@ pub fn update(batch: &mut Batch, release: &Release) {
              clock_ends_at = ?, verify_started_at = ?, halted_at = ?, halted_secs = ?, \
              rollback_by_name = ?, rollback_reason = ?, rollback_requested_at = ?, \
              rollback_failed_at = ?, deploy_finished_at = ?, gate_watch = ?, problem_reports = ?, \
-             contract = ?, checklist = ?, overrides = ?, retrospectives = ?, origin = ?, \
+             contract = ?, checklist = ?, overrides = ?, retrospectives = ?, origin = ?, on_call = ?, \
              revision = revision + 1 WHERE id = ?",
         )
         .bind(release.state.as_str())
@@ -497,6 +505,11 @@ mod tests {
             finished_at: Some(started + TimeDelta::minutes(55)),
             watch: crate::domain::gates::Watch::default(),
             reports: Vec::new(),
+            on_call: Some(crate::domain::release::OnCall {
+                by: UserId(u64::MAX - 2),
+                name: "Remy".into(),
+                at: started + TimeDelta::minutes(20),
+            }),
         });
         assert_eq!(write(&db, &release).await.unwrap(), 2);
         let stored = get(db.reader(), release.id).await.unwrap().unwrap();
@@ -523,6 +536,7 @@ mod tests {
             finished_at: None,
             watch: crate::domain::gates::Watch::default(),
             reports: Vec::new(),
+            on_call: None,
         };
         let mut first = planned(&db, 1, "1.4.0").await;
         let mut second = planned(&db, 2, "1.5.0").await;

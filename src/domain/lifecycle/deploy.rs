@@ -110,6 +110,7 @@ pub fn start<T: AsRef<Release>>(
         finished_at: None,
         watch: Watch::default(),
         reports: Vec::new(),
+        on_call: None,
     });
     let mut effects = vec![
         Effect::RefreshCard,
@@ -255,6 +256,8 @@ pub fn hold_ended(release: &Release, plan: Plan<'_>, now: DateTime<Utc>) -> Opti
                 at: ends,
             });
             events.push(Event::VerificationStarted);
+            let asked = super::oncall::asked(&next, plan, now);
+            effects.extend(asked);
             break;
         }
         d.stage += 1;
@@ -305,6 +308,7 @@ pub fn verification_ended(release: &Release, now: DateTime<Utc>) -> Option<Trans
             Effect::RefreshCard,
             Effect::CancelTimer(TimerKind::ProgressTick),
             Effect::CancelTimer(TimerKind::GateCheck),
+            Effect::CancelTimer(TimerKind::OnCallDue),
             Effect::Notify {
                 audience: Audience::Everyone,
                 notice: Notice::Completed {
@@ -312,6 +316,7 @@ pub fn verification_ended(release: &Release, now: DateTime<Utc>) -> Option<Trans
                     summary: excerpt(&release.summary, NOTICE_SUMMARY),
                     changelog: release.changelog.clone(),
                     minutes,
+                    on_call: deployment.on_call.as_ref().map(|on| on.name.clone()),
                 },
             },
             retro,

@@ -425,7 +425,11 @@ fn without_an_executor_a_stage_that_holds_nothing_leads_on_in_the_same_step() {
     assert_eq!(deployment(&last.release).verify_started_at, Some(at(150)));
     assert_eq!(
         timers(&last),
-        [(TimerKind::VerificationEnd, at(150) + TimeDelta::hours(24))]
+        [
+            (TimerKind::VerificationEnd, at(150) + TimeDelta::hours(24)),
+            (TimerKind::OnCallDue, at(150) + TimeDelta::minutes(15))
+        ],
+        "verification asks who is on call, and by when"
     );
     let with_one = with_executor(&rollout);
     let acted = hold_ended(&ten.release, with_one, at(150)).unwrap();

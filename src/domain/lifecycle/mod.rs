@@ -3,8 +3,10 @@
 
 pub mod deploy;
 pub mod inputs;
+pub mod oncall;
 pub mod overrides;
 pub mod poll;
+pub mod promote;
 pub mod reports;
 pub mod retro;
 pub mod rollback;
@@ -30,8 +32,8 @@ pub enum Event {
         environment: String,
         summary: String,
         /// What a pipeline or a promotion told of it: lead time counts from its commit.
-        #[serde(skip_serializing_if = "crate::domain::parts::Origin::is_empty")]
-        origin: crate::domain::parts::Origin,
+        #[serde(skip_serializing_if = "is_empty_origin")]
+        origin: Box<crate::domain::parts::Origin>,
     },
     VoteCast {
         choice: Choice,
@@ -68,6 +70,12 @@ pub enum Event {
         stage: String,
     },
     VerificationStarted,
+    /// Someone said they are on call for the verification.
+    OnCallClaimed {
+        by: String,
+    },
+    /// Nobody claimed on call in time; the release managers were pinged.
+    OnCallUnclaimed,
     Completed {
         minutes: i64,
     },
@@ -147,6 +155,11 @@ pub enum Event {
     },
 }
 
+#[allow(clippy::borrowed_box)] // serde's `skip_serializing_if` passes the field by reference
+fn is_empty_origin(origin: &Box<crate::domain::parts::Origin>) -> bool {
+    origin.is_empty()
+}
+
 /// One step of the lifecycle, to be committed whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transition {
@@ -200,6 +213,7 @@ pub fn on_timer(
         }
         TimerKind::ProgressTick => deploy::progress_due(release, plan, due, now),
         TimerKind::GateCheck => watch::gate_checked(release, plan, look, now),
+        TimerKind::OnCallDue => oncall::deadline_passed(release),
     }
 }
 

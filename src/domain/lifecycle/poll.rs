@@ -38,10 +38,10 @@ pub fn plan(
         kind: request.kind.to_string(),
         environment: request.environment.clone(),
         summary: request.summary.clone(),
-        origin: Origin {
+        origin: Box::new(Origin {
             idempotency_key: None,
             ..request.origin.clone()
-        },
+        }),
     };
     let release = Release {
         id,

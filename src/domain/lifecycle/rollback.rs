@@ -281,6 +281,7 @@ mod tests {
             finished_at: Some(t0()),
             watch: crate::domain::gates::Watch::default(),
             reports: Vec::new(),
+            on_call: None,
         });
         release
     }

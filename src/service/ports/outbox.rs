@@ -25,6 +25,11 @@ impl Outbox {
         self.0.now()
     }
 
+    /// The environment a release completed in `environment` is promoted to, if any.
+    pub fn promote_to(&self, environment: &str) -> Option<&str> {
+        self.0.promote_to(environment)
+    }
+
     pub fn config(&self) -> &Config {
         &self.0.config
     }
