@@ -13,6 +13,7 @@ mod crash;
 mod delivery;
 mod deployments;
 mod doors;
+mod environments;
 mod fake_discord_selftest;
 mod gates;
 mod overrides;

@@ -17,7 +17,7 @@ blackout = [{ cron = "0 0 0 * * *", duration = "2d" }]
 "#;
 
 /// A deployer who is an exec too: their own approval must not count.
-fn deploying_exec() -> Member {
+pub(crate) fn deploying_exec() -> Member {
     Member::new(
         1_600_000_000_000_000_041,
         "Dex",
@@ -25,7 +25,7 @@ fn deploying_exec() -> Member {
     )
 }
 
-fn exec() -> Member {
+pub(crate) fn exec() -> Member {
     Member::new(1_600_000_000_000_000_042, "Cyd", &[ROLE_EXEC])
 }
 
@@ -39,7 +39,7 @@ async fn ask_override(t: &Tester, who: &Member, version: &str, reason: &str) -> 
 }
 
 /// The override request in the releases channel, and its Approve button's id.
-async fn request_notice(t: &Tester, version: &str) -> (Value, String) {
+pub(crate) async fn request_notice(t: &Tester, version: &str) -> (Value, String) {
     let title = format!("Override asked for {version}");
     t.fake.wait_notice(RELEASES_CHANNEL, &title).await;
     let notice = texts(t, RELEASES_CHANNEL, &title).remove(0);
@@ -47,7 +47,7 @@ async fn request_notice(t: &Tester, version: &str) -> (Value, String) {
     (notice, id)
 }
 
-async fn click(t: &Tester, who: &Member, notice: &Value, id: &str) -> Value {
+pub(crate) async fn click(t: &Tester, who: &Member, notice: &Value, id: &str) -> Value {
     let payload = fixtures::button_on_message(t.next_id(), who, GUILD_ID, notice.clone(), id);
     t.send(payload).await
 }

@@ -258,6 +258,11 @@ impl Tester {
             .expect("the metrics text")
     }
 
+    /// The running bot's service, for questions no door asks.
+    pub fn running_service(&self) -> &gonogo::service::Service {
+        &self.running().service
+    }
+
     fn running(&self) -> &Running {
         self.running.as_ref().expect("gonogo is running")
     }
