@@ -85,6 +85,17 @@ pub(crate) async fn press(t: &Tester, who: &Member, message: &Value, verb: &str)
     t.send(payload).await
 }
 
+/// `/release plan` of a patch of `version` in `environment`, by the author.
+pub(crate) async fn plan_in(t: &Tester, version: &str, environment: &str) -> Value {
+    let options = vec![
+        ("version", json!(version)),
+        ("type", json!("patch")),
+        ("summary", json!("Faster search")),
+        ("environment", json!(environment)),
+    ];
+    t.send(t.command(&author(), "plan", options)).await
+}
+
 pub(crate) async fn deploy_in(t: &Tester, who: &Member, version: &str, environment: &str) -> Value {
     let command = t.top_command(
         who,
@@ -100,17 +111,7 @@ pub(crate) async fn deploy_in(t: &Tester, who: &Member, version: &str, environme
 #[tokio::test]
 async fn a_version_goes_through_staging_and_is_promoted_to_production_after_its_soak() {
     let t = Tester::start_configured(ENVIRONMENTS).await;
-    let plan = t.command(
-        &author(),
-        "plan",
-        vec![
-            ("version", json!("9.0.0")),
-            ("type", json!("patch")),
-            ("summary", json!("Faster search")),
-            ("environment", json!("staging")),
-        ],
-    );
-    let planned = t.send(plan).await;
+    let planned = plan_in(&t, "9.0.0", "staging").await;
     assert!(
         content(&planned).contains("no go/no-go poll in staging"),
         "{planned}"
@@ -214,17 +215,7 @@ async fn a_version_goes_through_staging_and_is_promoted_to_production_after_its_
 #[tokio::test]
 async fn nobody_on_call_pings_the_release_managers_once_and_only_them() {
     let t = Tester::start_configured(ENVIRONMENTS).await;
-    let plan = t.command(
-        &author(),
-        "plan",
-        vec![
-            ("version", json!("9.1.0")),
-            ("type", json!("patch")),
-            ("summary", json!("x")),
-            ("environment", json!("staging")),
-        ],
-    );
-    t.send(plan).await;
+    plan_in(&t, "9.1.0", "staging").await;
     deploy_in(&t, &deployer(), "9.1.0", "staging").await;
     wait_state_in(&t, "9.1.0", "staging", "verifying").await;
     let thread = crate::deployments::thread_of(&t, "9.1.0").await;
