@@ -52,6 +52,9 @@ enum Cmd {
         /// Over how many days, up to now
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=3650))]
         days: i64,
+        /// Whose figures
+        #[arg(long, default_value = gonogo::domain::release::DEFAULT_ENVIRONMENT)]
+        environment: String,
     },
     /// The pipeline's client: plan, check, wait for and deploy releases through the API
     Ci(Box<gonogo::ci::CiArgs>),
@@ -162,13 +165,13 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Cmd::Stats { days } => {
+        Cmd::Stats { days, environment } => {
             let db = open(&config).await?;
             let messages = gonogo::messages::Messages::load(config.messages.dir.as_deref())?;
             let now = chrono::Utc::now();
             println!(
                 "{}",
-                gonogo::service::stats_text(&db, &messages, days, now).await?
+                gonogo::service::stats_text(&db, &messages, (days, &environment), now).await?
             );
         }
         Cmd::Audit {

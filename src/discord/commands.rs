@@ -37,6 +37,7 @@ pub enum Command {
     /// `/release stats [days]`: the DORA figures.
     Stats {
         days: i64,
+        environment: Option<String>,
     },
     Cancel {
         version: String,
@@ -176,12 +177,20 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "stats",
         description: "Delivery figures (DORA) from the audit trail",
-        options: &[opt(
-            "days",
-            "Over how many days, 1 to 365 (default 30)",
-            false,
-            3,
-        )],
+        options: &[
+            opt(
+                "days",
+                "Over how many days, 1 to 365 (default 30)",
+                false,
+                3,
+            ),
+            opt(
+                "environment",
+                "Whose figures (default production)",
+                false,
+                32,
+            ),
+        ],
         build: |o| {
             let days = match o.get("days") {
                 Some(text) => text
@@ -192,7 +201,10 @@ const SPECS: &[Spec] = &[
                     .ok_or("days must be a whole number from 1 to 365")?,
                 None => 30,
             };
-            Ok(Command::Stats { days })
+            Ok(Command::Stats {
+                days,
+                environment: o.get("environment"),
+            })
         },
     },
     Spec {

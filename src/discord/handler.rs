@@ -12,6 +12,7 @@ use super::custom_id::{ComponentAction, REASON_INPUT, RETRO_INPUTS};
 use super::replies::{ephemeral, reason_modal, retro_modal, user_error};
 use super::request::{Click, Request};
 use crate::domain::lifecycle::retro::Answers;
+use crate::domain::release::DEFAULT_ENVIRONMENT;
 use crate::domain::{checklist, Choice, PlanRequest, ReleaseId, ReleaseState, RoleId, UserId};
 use crate::service::{Actor, Ask, Error, Result, Service, StoredRelease, Target, UserError};
 
@@ -121,7 +122,10 @@ impl Handler {
                     .await
             }
             Command::List => self.list().await,
-            Command::Stats { days } => Ok(ephemeral(self.service.stats(days).await?)),
+            Command::Stats { days, environment } => {
+                let environment = environment.as_deref().unwrap_or(DEFAULT_ENVIRONMENT);
+                Ok(ephemeral(self.service.stats(days, environment).await?))
+            }
             Command::Notes {
                 version,
                 environment,

@@ -12,6 +12,9 @@ use super::ids::{ReleaseId, UserId};
 use super::parts::{Check, Origin, Override, Retrospective};
 use super::text::bounded_text;
 
+/// The environment a release is planned in, and whose figures are shown, when none is named.
+pub const DEFAULT_ENVIRONMENT: &str = "production";
+
 /// Longest text accepted for a summary; it must fit an embed description with room to spare.
 pub const MAX_SUMMARY: usize = 1000;
 /// Longest changelog text or link.
@@ -394,7 +397,7 @@ impl PlanRequest {
         let changelog = changelog
             .map(|text| bounded_text("changelog", text, MAX_CHANGELOG))
             .transpose()?;
-        let environment = environment_name(environment.unwrap_or("production"))?;
+        let environment = environment_name(environment.unwrap_or(DEFAULT_ENVIRONMENT))?;
         Ok(PlanRequest {
             version,
             kind,

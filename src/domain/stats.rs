@@ -1,7 +1,7 @@
-//! The DORA figures, computed from the audit trail: deployment frequency, lead time from plan
-//! to completion, change failure rate and time to restore.
+//! The DORA figures of one environment, computed from the audit trail: deployment frequency,
+//! lead time from commit (or plan) to completion, change failure rate and time to restore.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -14,6 +14,10 @@ pub struct Fact {
     pub at: DateTime<Utc>,
     /// The time to restore a `rolled_back` event records.
     pub restore_secs: Option<i64>,
+    /// The environment a `planned` event records.
+    pub environment: Option<String>,
+    /// The commit time a `planned` event records, when a pipeline or a promotion gave one.
+    pub commit_time: Option<DateTime<Utc>>,
 }
 
 /// The audit event kinds the figures read.
@@ -30,10 +34,15 @@ pub const KINDS: [&str; 6] = [
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dora {
     pub days: i64,
+    pub environment: String,
     /// Releases completed in the period.
     pub deployments: usize,
-    /// Median time from plan to completion of those releases.
+    /// Median time from commit to completion of those releases, or from plan where no
+    /// commit time is known.
     pub lead_time: Option<TimeDelta>,
+    /// How many of those lead times started at the commit, and how many at the plan.
+    pub from_commit: usize,
+    pub from_plan: usize,
     /// Rollouts started in the period, and how many of them were rolled back or needed an
     /// override.
     pub started: usize,
@@ -46,9 +55,12 @@ pub struct Dora {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DoraView {
     pub days: i64,
+    pub environment: String,
     pub deployments: usize,
     pub per_week: String,
     pub lead_time: Option<String>,
+    pub from_commit: usize,
+    pub from_plan: usize,
     pub started: usize,
     pub failed: usize,
     pub failure_rate: Option<String>,
@@ -56,23 +68,40 @@ pub struct DoraView {
     pub rollbacks: usize,
 }
 
-/// The figures of `days` days up to `until`, from `facts` (each release's relevant events,
-/// older ones included, so a release planned before the period still has its plan).
-pub fn dora(facts: &[Fact], days: i64, until: DateTime<Utc>) -> (Dora, usize) {
+/// The figures of `environment` over `days` days up to `until`, from `facts` (each release's
+/// relevant events, older ones included, so a release planned before the period still has
+/// its plan). Lead time counts from the commit, as DORA defines it, when the release has a
+/// commit time, and from the plan otherwise.
+pub fn dora(facts: &[Fact], days: i64, until: DateTime<Utc>, environment: &str) -> (Dora, usize) {
     let since = until - TimeDelta::days(days);
     let inside = |at: DateTime<Utc>| at > since && at <= until;
-    let mut planned: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    let mut starts: HashMap<i64, (DateTime<Utc>, bool)> = HashMap::new();
+    let mut here: HashSet<i64> = HashSet::new();
     for fact in facts.iter().filter(|f| f.kind == "planned") {
-        planned.entry(fact.release).or_insert(fact.at);
+        if fact.environment.as_deref() == Some(environment) {
+            here.insert(fact.release);
+        }
+        let start = fact
+            .commit_time
+            .map_or((fact.at, false), |commit| (commit, true));
+        starts.entry(fact.release).or_insert(start);
     }
+    let facts: Vec<&Fact> = facts.iter().filter(|f| here.contains(&f.release)).collect();
     let completed: Vec<&Fact> = facts
         .iter()
+        .copied()
         .filter(|f| f.kind == "completed" && inside(f.at))
         .collect();
-    let leads: Vec<TimeDelta> = completed
+    let leads: Vec<(TimeDelta, bool)> = completed
         .iter()
-        .filter_map(|done| planned.get(&done.release).map(|plan| done.at - *plan))
+        .filter_map(|done| {
+            let (start, from_commit) = starts.get(&done.release)?;
+            Some((done.at - *start, *from_commit))
+        })
         .collect();
+    let from_commit = leads.iter().filter(|(_, commit)| *commit).count();
+    let from_plan = leads.len() - from_commit;
+    let leads: Vec<TimeDelta> = leads.into_iter().map(|(lead, _)| lead).collect();
     let started: Vec<i64> = facts
         .iter()
         .filter(|f| f.kind == "deploy_started" && inside(f.at))
@@ -95,8 +124,11 @@ pub fn dora(facts: &[Fact], days: i64, until: DateTime<Utc>) -> (Dora, usize) {
     (
         Dora {
             days,
+            environment: environment.to_owned(),
             deployments: completed.len(),
             lead_time: median(leads),
+            from_commit,
+            from_plan,
             started: started.len(),
             failed,
             restore: median(restores),
@@ -122,6 +154,9 @@ impl Dora {
         let weeks = self.days as f64 / 7.0;
         DoraView {
             days: self.days,
+            environment: self.environment.clone(),
+            from_commit: self.from_commit,
+            from_plan: self.from_plan,
             deployments: self.deployments,
             per_week: format!("{:.1}", self.deployments as f64 / weeks),
             lead_time: self.lead_time.map(span),

@@ -12,7 +12,13 @@ fn fact(release: i64, kind: &str, at: DateTime<Utc>) -> Fact {
         kind: kind.into(),
         at,
         restore_secs: None,
+        environment: (kind == "planned").then(|| "production".to_owned()),
+        commit_time: None,
     }
+}
+
+fn dora(facts: &[Fact], days: i64, until: DateTime<Utc>) -> (Dora, usize) {
+    super::dora(facts, days, until, "production")
 }
 
 /// Release 1 planned before the period and completed in it; 2 rolled back; 3 deployed with an
@@ -76,6 +82,45 @@ fn a_quiet_period_has_no_figures_to_divide() {
     let view = dora.view(rollbacks);
     assert_eq!(view.failure_rate, None);
     assert_eq!(view.per_week, "0.0");
+}
+
+#[test]
+fn lead_time_counts_from_the_commit_when_the_release_has_one() {
+    let mut facts = history();
+    // Release 3 was committed two days before it was planned.
+    if let Some(planned) = facts
+        .iter_mut()
+        .find(|f| f.release == 3 && f.kind == "planned")
+    {
+        planned.commit_time = Some(day(11));
+    }
+    let (dora, _) = dora(&facts, 7, day(15));
+    // Leads of 5 days from the plan (1) and 3 days 6 hours from the commit (3).
+    assert_eq!(dora.lead_time, Some(TimeDelta::hours((120 + 78) / 2)));
+    assert_eq!((dora.from_commit, dora.from_plan), (1, 1));
+    let view = dora.view(0);
+    assert_eq!((view.from_commit, view.from_plan), (1, 1));
+}
+
+#[test]
+fn each_environment_has_figures_of_its_own() {
+    let mut facts = history();
+    for fact in facts
+        .iter_mut()
+        .filter(|f| f.release == 1 && f.kind == "planned")
+    {
+        fact.environment = Some("staging".into());
+    }
+    let (production, _) = dora(&facts, 7, day(15));
+    assert_eq!((production.deployments, production.started), (1, 2));
+    let (staging, _) = super::dora(&facts, 7, day(15), "staging");
+    assert_eq!(
+        (staging.deployments, staging.started, staging.failed),
+        (1, 1, 0)
+    );
+    assert_eq!(staging.lead_time, Some(TimeDelta::days(5)));
+    let (nowhere, _) = super::dora(&facts, 7, day(15), "qa");
+    assert_eq!((nowhere.deployments, nowhere.started), (0, 0));
 }
 
 #[test]

@@ -224,9 +224,9 @@ fn record_samples(template: &str) -> Vec<(&'static str, Value)> {
             ("rolled back", notice(&Notice::RetrospectivePrompt { version: "1.4.0".into(), outcome: "rolled_back".into() })),
         ],
         "stats" => vec![
-            ("typical", json!({ "dora": { "days": 30, "deployments": 12, "per_week": "2.8", "lead_time": "1d 4h", "started": 13, "failed": 2, "failure_rate": "15%", "restore": "18m", "rollbacks": 2 }, "postmortems": ["1.4.0"] })),
-            ("quiet", json!({ "dora": { "days": 7, "deployments": 0, "per_week": "0.0", "lead_time": null, "started": 0, "failed": 0, "failure_rate": null, "restore": null, "rollbacks": 0 }, "postmortems": [] })),
-            ("longest", json!({ "dora": { "days": 365, "deployments": 99999, "per_week": "1917.8", "lead_time": "364d 23h", "started": 99999, "failed": 99999, "failure_rate": "100%", "restore": "364d 23h", "rollbacks": 99999 }, "postmortems": vec!["1.0.0-".to_owned() + &"r".repeat(58); 30] })),
+            ("typical", json!({ "dora": { "days": 30, "environment": "production", "from_commit": 9, "from_plan": 3, "deployments": 12, "per_week": "2.8", "lead_time": "1d 4h", "started": 13, "failed": 2, "failure_rate": "15%", "restore": "18m", "rollbacks": 2 }, "postmortems": ["1.4.0"] })),
+            ("quiet", json!({ "dora": { "days": 7, "environment": "production", "from_commit": 0, "from_plan": 0, "deployments": 0, "per_week": "0.0", "lead_time": null, "started": 0, "failed": 0, "failure_rate": null, "restore": null, "rollbacks": 0 }, "postmortems": [] })),
+            ("longest", json!({ "dora": { "days": 365, "environment": long(32), "from_commit": 99999, "from_plan": 99999, "deployments": 99999, "per_week": "1917.8", "lead_time": "364d 23h", "started": 99999, "failed": 99999, "failure_rate": "100%", "restore": "364d 23h", "rollbacks": 99999 }, "postmortems": vec!["1.0.0-".to_owned() + &"r".repeat(58); 30] })),
         ],
         "retrospective_filed" => vec![("typical", notice(&Notice::RetrospectiveFiled { version: "1.4.0".into(), by: "Dee".into() }))],
         _ => Vec::new(),

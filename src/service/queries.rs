@@ -52,9 +52,10 @@ impl Service {
         store::releases::recent(self.db.reader(), LIST_LIMIT).await
     }
 
-    /// The DORA figures of the last `days` days, in the words of the `stats` message.
-    pub async fn stats(&self, days: i64) -> anyhow::Result<String> {
-        stats_text(&self.db, &self.messages, days, self.now()).await
+    /// The DORA figures of `environment` over the last `days` days, in the words of the
+    /// `stats` message.
+    pub async fn stats(&self, days: i64, environment: &str) -> anyhow::Result<String> {
+        stats_text(&self.db, &self.messages, (days, environment), self.now()).await
     }
 
     /// Every release with an approved override whose post-mortem is not filed yet.
@@ -108,17 +109,17 @@ impl Service {
     }
 }
 
-/// The DORA figures of the last `days` days up to `now`, rendered: `/release stats` and
-/// `gonogo stats` print the same text.
+/// The DORA figures of an environment over the last `days` days up to `now`, rendered:
+/// `/release stats` and `gonogo stats` print the same text.
 pub async fn stats_text(
     db: &crate::store::Db,
     messages: &crate::messages::Messages,
-    days: i64,
+    (days, environment): (i64, &str),
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<String> {
     let since = now - chrono::TimeDelta::days(days);
     let facts = store::audit::facts_since(db.reader(), since).await?;
-    let (dora, rollbacks) = stats::dora(&facts, days, now);
+    let (dora, rollbacks) = stats::dora(&facts, days, now, environment);
     let open: Vec<String> = open_postmortems(db)
         .await?
         .iter()

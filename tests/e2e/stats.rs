@@ -80,7 +80,9 @@ async fn the_figures_over_a_real_history_match_those_worked_out_by_hand() {
     // Completed: 15.0.0 (220 minutes from plan) and 15.2.0 (160): the median is their mean.
     assert!(text.contains("2 releases completed, 2.0 a week"), "{text}");
     assert!(
-        text.contains("Lead time, plan to completion: 3h 10m (median)"),
+        text.contains(
+            "Lead time to completion: 3h 10m (median; 0 from the commit, 2 from the plan"
+        ),
         "{text}"
     );
     // Started: three; 15.1.0 rolled back and 15.2.0 overridden.
@@ -96,6 +98,15 @@ async fn the_figures_over_a_real_history_match_those_worked_out_by_hand() {
     assert!(text.contains("Open post-mortems: 15.2.0"), "{text}");
 
     export_round_trips(&t).await;
+
+    // Figures are per environment; nothing was released to staging.
+    let staging = vec![("days", json!("7")), ("environment", json!("staging"))];
+    let staging = t.send(t.command(&author(), "stats", staging)).await;
+    assert!(
+        content(&staging).contains("Delivery to staging")
+            && content(&staging).contains("no release completed"),
+        "{staging}"
+    );
 
     let bad = t.command(&author(), "stats", vec![("days", json!("0"))]);
     let bad = t.send(bad).await;

@@ -27,14 +27,18 @@ pub async fn facts_since(
     rows.iter()
         .map(|row| {
             let detail: String = row.try_get("detail")?;
-            let restore_secs = serde_json::from_str::<serde_json::Value>(&detail)
-                .ok()
-                .and_then(|d| d["restore_secs"].as_i64());
+            let detail = serde_json::from_str::<serde_json::Value>(&detail).unwrap_or_default();
+            let commit_time = detail["origin"]["commit_time"]
+                .as_str()
+                .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+                .map(|at| at.with_timezone(&Utc));
             Ok(Fact {
                 release: row.try_get("release_id")?,
                 kind: row.try_get("kind")?,
                 at: parse_ts(row.try_get("at")?)?,
-                restore_secs,
+                restore_secs: detail["restore_secs"].as_i64(),
+                environment: detail["environment"].as_str().map(str::to_owned),
+                commit_time,
             })
         })
         .collect()
