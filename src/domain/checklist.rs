@@ -112,7 +112,9 @@ pub fn is_editable(state: ReleaseState) -> bool {
 pub fn unticks(release: &Release, index: usize, selected: &[usize]) -> Vec<String> {
     in_section(release, index)
         .enumerate()
-        .filter(|(at, check)| check.ticked_by.is_some() && !selected.contains(at))
+        .filter(|(at, check)| {
+            check.ticked_by.is_some() && !check.by_pipeline && !selected.contains(at)
+        })
         .map(|(_, check)| check.item.clone())
         .collect()
 }
@@ -128,7 +130,9 @@ fn in_section(release: &Release, index: usize) -> impl Iterator<Item = &Check> {
 }
 
 /// `by` sets section `index` to exactly the `selected` items ticked. Ticks take a planning
-/// role (`planners`); unticking asks for a `reason`.
+/// role (`planners`); unticking asks for a `reason`. An item only a pipeline ticks is not
+/// the person's to change: selecting it while open is refused, and leaving out the
+/// pipeline's report leaves the report as it is.
 pub fn select(
     release: &Release,
     planners: &[Role],
@@ -157,11 +161,13 @@ pub fn select(
         .iter_mut()
         .filter(|check| check.section == section);
     for (at, check) in checks.enumerate() {
-        let changes = selected.contains(&at) != check.ticked_by.is_some();
-        if changes && check.by_pipeline {
-            return Err(Refusal::PipelineOnly {
-                item: check.item.clone(),
-            });
+        if check.by_pipeline {
+            if selected.contains(&at) && check.ticked_by.is_none() {
+                return Err(Refusal::PipelineOnly {
+                    item: check.item.clone(),
+                });
+            }
+            continue;
         }
         match (selected.contains(&at), check.ticked_by.is_some()) {
             (true, false) => {

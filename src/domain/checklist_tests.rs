@@ -231,3 +231,117 @@ fn a_release_without_a_checklist_deploys_as_before() {
     assert_eq!(check_ticked(&release), Ok(()));
     assert!(sections(&release.checklist).is_empty());
 }
+
+/// An approved release whose one section has an item only the pipeline ticks, then one
+/// people tick.
+fn with_pipeline_item() -> Release {
+    let (mut release, _) = crate::domain::lifecycle::deploy::tests::approved();
+    let code = Section {
+        name: "Code & Testing".into(),
+        items: vec![
+            Item {
+                name: "All tests passing in CI".into(),
+                by_pipeline: true,
+            },
+            Item::by_people("Code review approved"),
+        ],
+    };
+    release.checklist = for_release(&[code], &["Code & Testing".to_owned()]);
+    release
+}
+
+fn ci_report(passed: bool, url: Option<&str>) -> Report<'_> {
+    Report {
+        item: "All tests passing in CI",
+        passed,
+        url,
+    }
+}
+
+#[test]
+fn a_person_cannot_tick_a_pipeline_item_nor_take_its_report_away() {
+    let release = with_pipeline_item();
+    assert_eq!(
+        tick(&release, 0, &[0, 1]),
+        Err(Refusal::PipelineOnly {
+            item: "All tests passing in CI".into()
+        })
+    );
+    let reported = report(&release, "token:ci", &ci_report(true, None), t0()).unwrap();
+    // The menu as the person leaves it: only the people's item; the report stands, and no
+    // reason is asked for it.
+    assert!(unticks(&reported.release, 0, &[1]).is_empty());
+    let ticked = tick(&reported.release, 0, &[1]).unwrap();
+    assert_eq!(ticked.release.checklist[0].status(), CheckStatus::Passed);
+    assert_eq!(ticked.release.checklist[1].status(), CheckStatus::Passed);
+    assert_eq!(check_ticked(&ticked.release), Ok(()));
+}
+
+#[test]
+fn a_failed_report_blocks_deploy_with_its_link_until_a_passing_one() {
+    let mut release = with_pipeline_item();
+    release.checklist[1].ticked_by = Some("Tam".into());
+    let url = "https://ci.example.com/runs/9";
+    let failed = report(&release, "token:ci", &ci_report(false, Some(url)), t0()).unwrap();
+    assert_eq!(
+        failed.events,
+        [Event::CheckReported {
+            section: "Code & Testing".into(),
+            item: "All tests passing in CI".into(),
+            status: "failed".into(),
+            url: Some(url.into()),
+            by: "token:ci".into()
+        }]
+    );
+    assert_eq!(failed.effects, [Effect::RefreshCard]);
+    assert_eq!(
+        check_ticked(&failed.release),
+        Err(Refusal::ChecksFailed {
+            items: vec![(
+                "Code & Testing: All tests passing in CI".into(),
+                Some(url.into())
+            )]
+        })
+    );
+    let again = report(
+        &failed.release,
+        "token:ci",
+        &ci_report(false, Some(url)),
+        t0(),
+    )
+    .unwrap();
+    assert!(
+        again.events.is_empty(),
+        "the same report twice changes nothing"
+    );
+    let passed = report(&failed.release, "token:ci", &ci_report(true, None), t0()).unwrap();
+    assert_eq!(passed.release.checklist[0].url, None);
+    assert_eq!(check_ticked(&passed.release), Ok(()));
+}
+
+#[test]
+fn a_report_names_a_known_item_and_comes_before_the_rollout() {
+    let release = with_pipeline_item();
+    let unknown = Report {
+        item: "Tests green",
+        passed: true,
+        url: None,
+    };
+    assert_eq!(
+        report(&release, "token:ci", &unknown, t0()),
+        Err(Refusal::UnknownItem {
+            items: vec![
+                "All tests passing in CI".into(),
+                "Code review approved".into()
+            ]
+        })
+    );
+    let mut deploying = release;
+    deploying.state = ReleaseState::Deploying;
+    assert_eq!(
+        report(&deploying, "token:ci", &ci_report(true, None), t0()),
+        Err(Refusal::ChecklistClosed {
+            state: ReleaseState::Deploying
+        })
+    );
+}

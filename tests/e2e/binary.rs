@@ -79,7 +79,7 @@ async fn the_binary_checks_its_config_runs_a_poll_and_stops_on_sigterm() {
     let figures_text = String::from_utf8_lossy(&figures.stdout);
     assert!(
         figures.status.success()
-            && figures_text.contains("Delivery over the last 7 days")
+            && figures_text.contains("Delivery to production over the last 7 days")
             && figures_text.contains("0 releases completed"),
         "gonogo stats: {}",
         printed(&figures)

@@ -17,6 +17,7 @@ mod environments;
 mod fake_discord_selftest;
 mod gates;
 mod overrides;
+mod pipeline_cli;
 mod polls;
 mod reports;
 mod restart;
