@@ -754,3 +754,106 @@ items = ["CHANGELOG updated"]
         "{errors}"
     );
 }
+
+#[test]
+fn the_example_file_has_a_staging_that_production_follows() {
+    let config = with_token(include_str!("../../gonogo.example.toml")).unwrap();
+    let staging = config.environment("staging").expect("staging");
+    assert_eq!(staging.next.as_deref(), Some("production"));
+    assert!(!staging.approval);
+    assert_eq!(config.rollout_for("staging").stages.len(), 1);
+    assert_eq!(
+        config.rollout_for("staging").verify_for,
+        TimeDelta::minutes(30)
+    );
+    assert_eq!(
+        config.rollout_for("staging").progress_every,
+        config.rollout.progress_every,
+        "what staging does not set comes from [rollout]"
+    );
+    assert!(matches!(
+        config.executor_for("staging"),
+        Some(ExecutorConfig::Command { deploy, .. }) if deploy[1] == "staging"
+    ));
+    let production = config.environment("production").expect("production");
+    assert_eq!(production.after.as_deref(), Some("staging"));
+    assert_eq!(production.soak, TimeDelta::hours(2));
+    assert!(production.approval);
+    assert_eq!(config.rollout_for("production"), &config.rollout);
+    assert!(matches!(
+        config.executor_for("qa"),
+        Some(ExecutorConfig::Command { deploy, .. }) if deploy[1] == "production"
+    ));
+    assert_eq!(config.rollout.oncall_within, TimeDelta::minutes(15));
+    let code = &config.checklist[0].items;
+    assert!(code[0].by_pipeline && !code[1].by_pipeline);
+    assert!(
+        config.api.tokens.is_empty(),
+        "the door is off until a token is set"
+    );
+}
+
+#[test]
+fn environments_name_real_neighbours_and_a_soak_needs_an_order() {
+    let errors = rejected(with_token(
+        &(minimal()
+            + r#"
+[environments.production]
+after = "stagign"
+next = "production"
+
+[environments.qa]
+soak = "1h"
+stages = [{ percent = 50 }]
+
+[environments.Staging]
+"#),
+    ));
+    assert!(
+        problem_at(&errors, "environments.production.after").contains("no [environments.stagign]")
+    );
+    assert!(problem_at(&errors, "environments.production.next").contains("cannot follow itself"));
+    assert!(problem_at(&errors, "environments.qa.soak").contains("needs `after`"));
+    assert!(problem_at(&errors, "environments.qa.stages[0].percent").contains("100"));
+    assert!(problem_at(&errors, "environments.Staging").contains("not an environment name"));
+}
+
+#[test]
+fn api_tokens_hold_a_hash_and_known_scopes() {
+    let hash = "a".repeat(64);
+    let config = with_token(
+        &(minimal()
+            + &format!(
+                "[api]\ntokens = [{{ name = \"ci\", sha256 = \"{hash}\", scopes = [\"read\", \"plan\", \"read\"] }}]\n"
+            )),
+    )
+    .unwrap();
+    let token = &config.api.tokens[0];
+    assert_eq!((token.name.as_str(), token.sha256), ("ci", [0xaa; 32]));
+    assert_eq!(token.scopes, [Scope::Read, Scope::Plan]);
+
+    let errors = rejected(with_token(
+        &(minimal()
+            + &format!(
+                "[api]\ntokens = [\n  {{ name = \"ci\", sha256 = \"{hash}\", scopes = [\"admin\"] }},\n  {{ name = \"ci\", sha256 = \"not hex\", scopes = [] }},\n  {{ name = \"CI!\", sha256 = \"{hash}\", scopes = [\"read\"] }},\n]\n"
+            )),
+    ));
+    assert!(problem_at(&errors, "api.tokens[0].scopes").contains("`admin` is not a scope"));
+    assert!(problem_at(&errors, "api.tokens[1].sha256").contains("gonogo token new"));
+    assert!(problem_at(&errors, "api.tokens[1].scopes").contains("at least one scope"));
+    assert!(problem_at(&errors, "api.tokens[2].name").contains("lowercase"));
+}
+
+#[test]
+fn a_checklist_item_is_ticked_by_people_unless_it_says_pipeline() {
+    let errors = rejected(with_token(
+        &(minimal()
+            + r#"
+[[checklist]]
+section = "Code & Testing"
+items = [{ item = "Tests", by = "robot" }, { by = "pipeline" }]
+"#),
+    ));
+    assert!(problem_at(&errors, "checklist[0].items[0].by").contains("\"pipeline\""));
+    assert!(problem_at(&errors, "checklist[0].items[1].item").contains("missing"));
+}
