@@ -8,7 +8,7 @@ use super::error::{Result, UserError};
 use super::writer::{Ask, Change, DeployRequest, Done, Target};
 use super::{unexpected, Actor, Service};
 use crate::domain::rollout::Rollout;
-use crate::domain::{Milestone, PlanRequest, Refusal, ReleaseId, Tally};
+use crate::domain::{Milestone, PlanRequest, Refusal, ReleaseId, ReleaseState, Tally};
 use crate::store;
 use crate::store::releases::{Filter, StoredRelease};
 
@@ -91,6 +91,13 @@ pub struct Waited {
     #[serde(flatten)]
     pub release: PipelineRelease,
     pub reached: bool,
+}
+
+fn state_of(release: &PipelineRelease) -> anyhow::Result<ReleaseState> {
+    release
+        .state
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
@@ -187,22 +194,20 @@ impl Service {
         actor: &Actor,
         request: PlanRequest,
     ) -> Result<(PipelineRelease, bool)> {
-        let actor = actor.clone();
-        let (stored, created) = match self
-            .submit(
-                None,
-                Change::Plan {
-                    actor,
-                    request: Box::new(request),
-                },
-            )
-            .await?
-        {
-            Done::Planned(stored) => (stored, true),
-            Done::Replanned(stored) => (stored, false),
-            _ => return Err(unexpected("plan")),
+        let change = Change::Plan {
+            actor: actor.clone(),
+            request: Box::new(request),
         };
-        Ok((self.known(stored.release.id).await?, created))
+        match self.submit(None, change).await? {
+            // A new release has no votes yet: nothing to read back.
+            Done::Planned(stored) => {
+                let policy = self.config.policies.get(stored.release.kind);
+                let tally = Tally::new(policy, stored.release.author);
+                Ok((self.shown(&stored, &tally), true))
+            }
+            Done::Replanned(stored) => Ok((self.known(stored.release.id).await?, false)),
+            _ => Err(unexpected("plan")),
+        }
     }
 
     /// `POST /api/v1/releases/{id}/checks` and `/deploy`: a deploy-phase request about the
@@ -303,20 +308,18 @@ impl Service {
         // Subscribed before reading, so a change committed in between is not missed.
         let mut changes = self.changes.subscribe(id);
         let deadline = self.now() + timeout;
-        let Some(mut release) = self.pipeline_release(id).await? else {
+        let Some(release) = self.pipeline_release(id).await? else {
+            drop(changes);
+            self.changes.prune();
             return Ok(None);
         };
+        if milestone.settled(state_of(&release)?) {
+            return Ok(Some(Waited {
+                release,
+                reached: true,
+            }));
+        }
         loop {
-            let state = release
-                .state
-                .parse()
-                .map_err(|e: String| anyhow::anyhow!(e))?;
-            if milestone.settled(state) {
-                return Ok(Some(Waited {
-                    release,
-                    reached: true,
-                }));
-            }
             tokio::select! {
                 published = changes.changed() => {
                     if published.is_err() {
@@ -325,12 +328,24 @@ impl Service {
                 }
                 () = self.clock.sleep_until(deadline) => {
                     let release = self.known(id).await?;
-                    let state = release.state.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-                    let reached = milestone.settled(state);
+                    let reached = milestone.settled(state_of(&release)?);
                     return Ok(Some(Waited { release, reached }));
                 }
             }
-            release = self.known(id).await?;
+            let change = changes.borrow_and_update().clone();
+            let Some(change) = change.filter(|change| milestone.settled(change.state)) else {
+                continue;
+            };
+            // One read serves every waiter of this change.
+            let release = change
+                .read
+                .get_or_try_init(|| self.known(id))
+                .await?
+                .clone();
+            return Ok(Some(Waited {
+                release,
+                reached: true,
+            }));
         }
     }
 }
