@@ -70,11 +70,19 @@ const SMOKE: Load = Load {
 };
 
 fn main() {
-    let load = if std::env::args().any(|arg| arg == "--bench") {
+    let mut load = if std::env::args().any(|arg| arg == "--bench") {
         FULL
     } else {
         SMOKE
     };
+    // How many pipelines plan at once: `API_BENCH_CONCURRENCY=8 cargo bench --bench api`.
+    if let Some(concurrency) = std::env::var("API_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| (1..=256).contains(n))
+    {
+        load.concurrency = concurrency;
+    }
     // The load generator runs on one thread, as `wrk` does, so a waiter's answer is timed
     // when it arrives rather than when another thread gets to it; the fake Discord, a
     // service of its own, runs on another.
