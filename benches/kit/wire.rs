@@ -106,7 +106,8 @@ impl Connection {
             return Ok(None);
         };
         let head_end = head_end + 4;
-        let head = String::from_utf8_lossy(&self.received[..head_end]).into_owned();
+        let head = std::str::from_utf8(&self.received[..head_end])
+            .map_err(|_| "a head that is not ASCII".to_owned())?;
         let status = head
             .get(9..12)
             .and_then(|code| code.parse().ok())

@@ -17,8 +17,6 @@ mod support;
 #[allow(dead_code, reason = "each benchmark uses what it measures")]
 mod kit;
 
-mod client;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitStatus;
@@ -27,8 +25,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use sqlx::{ConnectOptions as _, Connection as _};
 
-use client::{Answer, Connection, Prepared};
 use kit::usage::{peak_rss_kb, MachineUse, ProcessUse};
+use kit::wire::{Answer, Connection, Request};
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
 use support::process::{free_loopback_addr, loopback_client, wait_card, write_config, Bot};
@@ -187,7 +185,7 @@ async fn plan_and_prepare_clicks(
     url: &str,
     addr: SocketAddr,
     clicks: u32,
-) -> Vec<Prepared> {
+) -> Vec<Request> {
     let plan = plan_command(
         1_700_000_000_000_000_000,
         &author(),
@@ -215,7 +213,8 @@ async fn plan_and_prepare_clicks(
                 .as_secs()
                 .to_string();
             let signature = signer.sign(&timestamp, &body);
-            Prepared::post(
+            Request::new(
+                "POST",
                 addr,
                 "/interactions",
                 &[
@@ -326,7 +325,7 @@ fn quarter_rates(clicks: &[Click]) -> String {
 /// returns each answer with its latency and when it came, from `started`.
 async fn flood(
     connections: Vec<Connection>,
-    requests: Vec<Prepared>,
+    requests: Vec<Request>,
     started: Instant,
 ) -> Vec<(Duration, Duration, Answer)> {
     let next = std::cell::RefCell::new(requests.into_iter());

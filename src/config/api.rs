@@ -4,6 +4,7 @@ use figment::value::Value;
 
 use super::reader::{Problems, Table};
 use super::values::{quote, string};
+use crate::domain::text::short_name;
 
 /// What a token may do on the pipeline door.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -117,17 +118,7 @@ fn token(key: &str, entry: &Value, p: &mut Problems) -> Option<ApiToken> {
 
 /// A token's name: 1 to 32 lowercase letters, digits, `-` or `_`.
 pub fn token_name(name: &str) -> Result<String, &'static str> {
-    let name = name.trim();
-    let valid = !name.is_empty()
-        && name.len() <= 32
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if valid {
-        Ok(name.to_owned())
-    } else {
-        Err("a token name is 1 to 32 lowercase letters, digits, `-` or `_`")
-    }
+    short_name(name).ok_or("a token name is 1 to 32 lowercase letters, digits, `-` or `_`")
 }
 
 fn scopes(value: &Value) -> Result<Vec<Scope>, String> {

@@ -10,7 +10,7 @@ use super::contract::Contract;
 use super::gates::Watch;
 use super::ids::{ReleaseId, UserId};
 use super::parts::{Check, Origin, Override, Retrospective};
-use super::text::bounded_text;
+use super::text::{bounded_text, short_name};
 
 /// The environment a release is planned in, and whose figures are shown, when none is named.
 pub const DEFAULT_ENVIRONMENT: &str = "production";
@@ -411,19 +411,12 @@ impl PlanRequest {
 
 /// An environment name: up to 32 lowercase letters, digits, `-` or `_`.
 pub fn environment_name(name: &str) -> Result<String, String> {
-    let name = name.trim();
-    let valid = !name.is_empty()
-        && name.len() <= 32
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if valid {
-        Ok(name.to_owned())
-    } else {
-        Err(format!(
-            "`{name}` is not an environment name; use up to 32 lowercase letters, digits, `-` or `_`"
-        ))
-    }
+    short_name(name).ok_or_else(|| {
+        format!(
+            "`{}` is not an environment name; use up to 32 lowercase letters, digits, `-` or `_`",
+            name.trim()
+        )
+    })
 }
 
 #[cfg(test)]

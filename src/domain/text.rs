@@ -10,6 +10,18 @@ pub fn excerpt(text: &str, max: usize) -> String {
     cut
 }
 
+/// A short name, such as an environment's or a token's: 1 to 32 lowercase letters, digits,
+/// `-` or `_`, trimmed; `None` when it is not one.
+pub fn short_name(name: &str) -> Option<String> {
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    valid.then(|| name.to_owned())
+}
+
 /// Trims `text` and checks it is non-empty and at most `max` characters.
 pub fn bounded_text(what: &str, text: &str, max: usize) -> Result<String, String> {
     let text = text.trim();

@@ -12,7 +12,7 @@ use crate::support::tester::*;
 
 /// A patch needs one lead and the "Code & Testing" section, whose first item only the
 /// pipeline ticks.
-const PIPELINE_CHECKLIST: &str = r#"
+pub(crate) const PIPELINE_CHECKLIST: &str = r#"
 [policy.patch]
 approvers = [{ role = "lead", count = 1 }]
 rollback_window = "4h"

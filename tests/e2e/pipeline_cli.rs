@@ -7,6 +7,7 @@ use std::process::Output;
 use chrono::TimeDelta;
 use serde_json::json;
 
+use crate::api::PIPELINE_CHECKLIST;
 use crate::checklist::select;
 use crate::environments::{card_in, press, state_in, wait_state_in};
 use crate::support::pipeline::{api_config, CI_TOKEN};
@@ -18,15 +19,6 @@ const STAGES: &str = r#"
 stages = [{ percent = 50, hold = "10m" }, { percent = 100 }]
 verify_for = "20m"
 
-[policy.patch]
-approvers = [{ role = "lead", count = 1 }]
-rollback_window = "4h"
-checklist = ["Code & Testing"]
-
-[[checklist]]
-section = "Code & Testing"
-items = [{ item = "All tests passing in CI", by = "pipeline" }, "Code review approved"]
-
 [environments.staging]
 next = "production"
 stages = [{ percent = 100, hold = "0s" }]
@@ -36,6 +28,14 @@ verify_for = "30m"
 after = "staging"
 soak = "2h"
 "#;
+
+const DEPLOY_TO_PRODUCTION: [&str; 5] = [
+    "deploy",
+    "--version",
+    "10.0.0",
+    "--environment",
+    "production",
+];
 
 /// `gonogo ci ARGS` as a pipeline step runs it: the token and the server from the environment.
 fn ci(t: &Tester, args: &[&str]) -> tokio::process::Command {
@@ -157,7 +157,7 @@ async fn through_staging(t: &Tester) {
 
 #[tokio::test]
 async fn a_pipeline_takes_a_release_through_staging_to_production_with_gonogo_ci() {
-    let t = Tester::start_configured(&(api_config() + STAGES)).await;
+    let t = Tester::start_configured(&(api_config() + PIPELINE_CHECKLIST + STAGES)).await;
     through_staging(&t).await;
 
     // Promotion is one click; production is refused until the soak.
@@ -175,17 +175,7 @@ async fn a_pipeline_takes_a_release_through_staging_to_production_with_gonogo_ci
     select(&t, &team(1), "10.0.0", 0, &["1"]).await;
     t.go(&lead(), "10.0.0").await;
     assert_eq!(state_in(&t, "10.0.0", "production").await, "approved");
-    let early = run(
-        &t,
-        &[
-            "deploy",
-            "--version",
-            "10.0.0",
-            "--environment",
-            "production",
-        ],
-    )
-    .await;
+    let early = run(&t, &DEPLOY_TO_PRODUCTION).await;
     assert_eq!(early.status.code(), Some(1), "{}", said(&early));
     assert!(
         String::from_utf8_lossy(&early.stderr).contains("soaks there until"),
@@ -193,17 +183,7 @@ async fn a_pipeline_takes_a_release_through_staging_to_production_with_gonogo_ci
         said(&early)
     );
     t.advance(TimeDelta::hours(2));
-    let deployed = run(
-        &t,
-        &[
-            "deploy",
-            "--version",
-            "10.0.0",
-            "--environment",
-            "production",
-        ],
-    )
-    .await;
+    let deployed = run(&t, &DEPLOY_TO_PRODUCTION).await;
     assert_eq!(deployed.status.code(), Some(0), "{}", said(&deployed));
 
     let finished = ci(

@@ -377,13 +377,7 @@ fn without_an_executor_only_the_schedule_runs() {
             (TimerKind::StageHold, at(30))
         ]
     );
-    let plan = Plan {
-        rollout: &rollout,
-        executor: false,
-        gates: None,
-        past_guardrails: false,
-        order: None,
-    };
+    let plan = Plan::by_hand(&rollout);
     let next = hold_ended(&step.release, plan, at(30)).unwrap();
     assert_eq!(deployment(&next.release).stage, 1);
     assert_eq!(timers(&next), [(TimerKind::StageHold, at(150))]);
@@ -397,13 +391,7 @@ fn without_an_executor_only_the_schedule_runs() {
 fn without_an_executor_a_stage_that_holds_nothing_leads_on_in_the_same_step() {
     let mut rollout = Rollout::default();
     rollout.stages[2].hold = TimeDelta::zero();
-    let plan = Plan {
-        rollout: &rollout,
-        executor: false,
-        gates: None,
-        past_guardrails: false,
-        order: None,
-    };
+    let plan = Plan::by_hand(&rollout);
     let step = started(&rollout, false);
     let ten = hold_ended(&step.release, plan, at(30)).unwrap();
     let last = hold_ended(&ten.release, plan, at(150)).unwrap();
@@ -901,13 +889,7 @@ fn a_rollback_from_the_ten_percent_stage_runs_the_rollback_action_and_tells_ever
 #[test]
 fn without_an_executor_a_rollback_is_done_at_once() {
     let rollout = Rollout::default();
-    let plan = Plan {
-        rollout: &rollout,
-        executor: false,
-        gates: None,
-        past_guardrails: false,
-        order: None,
-    };
+    let plan = Plan::by_hand(&rollout);
     let policy = Policy::default_for(ReleaseKind::Patch);
     let step = started(&rollout, false);
     let done = roll_back(

@@ -22,6 +22,20 @@ pub struct Plan<'a> {
     pub order: Option<crate::domain::order::Order<'a>>,
 }
 
+#[cfg(test)]
+impl<'a> Plan<'a> {
+    /// A rollout carried out by hand: no executor, no metric gates, no override, no order.
+    pub(crate) fn by_hand(rollout: &'a Rollout) -> Plan<'a> {
+        Plan {
+            rollout,
+            executor: false,
+            gates: None,
+            past_guardrails: false,
+            order: None,
+        }
+    }
+}
+
 impl Plan<'_> {
     /// The metric gates for `release`: the config's queries under the thresholds of its
     /// rollback contract, when it has one.

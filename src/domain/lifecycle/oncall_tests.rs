@@ -42,13 +42,7 @@ fn verification_asks_who_is_on_call_and_sets_the_deadline() {
         oncall_within: TimeDelta::minutes(20),
         ..Rollout::default()
     };
-    let plan = Plan {
-        rollout: &rollout,
-        executor: false,
-        gates: None,
-        past_guardrails: false,
-        order: None,
-    };
+    let plan = Plan::by_hand(&rollout);
     let [asked, deadline] = asked(&verifying(), plan, t0());
     assert_eq!(
         asked,
