@@ -36,7 +36,7 @@ impl Problem {
     pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Problem {
         Problem {
             status,
-            kind: format!("https://gonogo.dev/problems/{kind}"),
+            kind: format!("urn:gonogo:problem:{kind}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             code: status.as_u16(),
             detail: detail.into(),

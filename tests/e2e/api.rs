@@ -146,6 +146,7 @@ async fn bad_tokens_and_bad_bodies_get_a_problem_document_and_write_nothing() {
     assert_eq!(missing.headers["www-authenticate"], "Bearer");
     assert_eq!(missing.headers["content-type"], "application/problem+json");
     assert_eq!(missing.body["status"], 401);
+    assert_eq!(missing.body["type"], "urn:gonogo:problem:unauthorized");
     assert!(missing.detail().contains("Bearer"), "{}", missing.body);
     assert_eq!(wrong.post("/api/v1/releases", &body).await.status, 401);
     assert_eq!(wrong.get("/api/v1/releases").await.status, 401);
