@@ -13,6 +13,8 @@ pub fn check_report(result: &Result<Config, ConfigErrors>) -> (String, bool) {
             let mut lines = vec![discord(config), channels(config)];
             lines.extend(policies(config));
             lines.extend([rollout(config), windows(config), actions(config)]);
+            lines.extend(environments(config));
+            lines.push(pipelines(config));
             lines.push("config OK".to_owned());
             (lines.join("\n"), true)
         }
@@ -145,6 +147,53 @@ fn actions(config: &Config) -> String {
         "complaints only (no gates.prometheus_url)"
     };
     format!("executor: {executor}\ngates: {gates}")
+}
+
+/// One line per listed environment: what it follows, what follows it, what it sets itself.
+fn environments(config: &Config) -> Vec<String> {
+    config
+        .environments
+        .iter()
+        .map(|(name, settings)| {
+            let mut said = Vec::new();
+            if let Some(after) = &settings.after {
+                said.push(format!("after {after} (soak {})", short(settings.soak)));
+            }
+            if let Some(next) = &settings.next {
+                said.push(format!("promotes to {next}"));
+            }
+            if !settings.approval {
+                said.push("no go/no-go poll".to_owned());
+            }
+            if settings.rollout.is_some() {
+                said.push("its own stages and verification".to_owned());
+            }
+            if settings.executor.is_some() {
+                said.push("its own executor".to_owned());
+            }
+            if said.is_empty() {
+                said.push("as [rollout] and [executor] say".to_owned());
+            }
+            format!("environment {name}: {}", said.join("; "))
+        })
+        .collect()
+}
+
+fn pipelines(config: &Config) -> String {
+    let tokens: Vec<String> = config
+        .api
+        .tokens
+        .iter()
+        .map(|token| {
+            let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
+            format!("{} ({})", token.name, scopes.join(", "))
+        })
+        .collect();
+    if tokens.is_empty() {
+        "pipeline door: off (no [api].tokens; `gonogo token new NAME` makes one)".to_owned()
+    } else {
+        format!("pipeline door: /api/v1 for {}", tokens.join(", "))
+    }
 }
 
 /// A duration the way the config writes it: `1d`, `2h30m`, `0s`.

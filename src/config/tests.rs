@@ -791,6 +791,16 @@ fn the_example_file_has_a_staging_that_production_follows() {
         config.api.tokens.is_empty(),
         "the door is off until a token is set"
     );
+    let (report, _) = check_report(&Ok(config));
+    assert!(
+        report.contains("environment staging: promotes to production; no go/no-go poll; its own stages and verification; its own executor"),
+        "{report}"
+    );
+    assert!(
+        report.contains("environment production: after staging (soak 2h)"),
+        "{report}"
+    );
+    assert!(report.contains("pipeline door: off"), "{report}");
 }
 
 #[test]
@@ -828,6 +838,11 @@ fn api_tokens_hold_a_hash_and_known_scopes() {
             )),
     )
     .unwrap();
+    let (report, _) = check_report(&Ok(config.clone()));
+    assert!(
+        report.contains("pipeline door: /api/v1 for ci (read, plan)"),
+        "{report}"
+    );
     let token = &config.api.tokens[0];
     assert_eq!((token.name.as_str(), token.sha256), ("ci", [0xaa; 32]));
     assert_eq!(token.scopes, [Scope::Read, Scope::Plan]);
