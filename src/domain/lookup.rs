@@ -112,6 +112,71 @@ mod tests {
         release
     }
 
+    /// The plan a pipeline sent for release 1 of `release(…)`, with its key.
+    fn pipelines_plan() -> PlanRequest {
+        let mut request =
+            PlanRequest::parse("1.4.0", "minor", "Faster search", None, Some("production"))
+                .unwrap();
+        request.origin = Origin {
+            token: Some("ci".into()),
+            commit: Some("3f9c2ab".into()),
+            idempotency_key: Some("run-1".into()),
+            ..Origin::default()
+        };
+        request
+    }
+
+    fn planned_by_pipeline(state: ReleaseState) -> Release {
+        let mut release = release(1, "production", state);
+        release.origin = pipelines_plan().origin;
+        release
+    }
+
+    #[test]
+    fn the_same_plan_again_finds_the_release_it_made_whatever_its_key() {
+        let made = [planned_by_pipeline(ReleaseState::Voting)];
+        assert_eq!(
+            same_plan(&made, &pipelines_plan(), UserId(1)).map(|r| r.id),
+            Some(ReleaseId(1))
+        );
+        let mut other_key = pipelines_plan();
+        other_key.origin.idempotency_key = Some("run-2".into());
+        assert!(same_plan(&made, &other_key, UserId(1)).is_some());
+        let completed = [planned_by_pipeline(ReleaseState::Completed)];
+        assert!(same_plan(&completed, &pipelines_plan(), UserId(1)).is_some());
+        let rejected = [planned_by_pipeline(ReleaseState::Rejected)];
+        assert!(
+            same_plan(&rejected, &pipelines_plan(), UserId(1)).is_none(),
+            "a release that ended unshipped is no answer to a plan"
+        );
+    }
+
+    #[test]
+    fn a_plan_that_differs_in_any_field_is_another_plan() {
+        let made = planned_by_pipeline(ReleaseState::Voting);
+        let changed: [(&str, fn(&mut PlanRequest)); 7] = [
+            ("build metadata", |r| {
+                r.version = crate::domain::Version::parse("1.4.0+b").unwrap();
+            }),
+            ("environment", |r| r.environment = "staging".into()),
+            ("type", |r| r.kind = crate::domain::ReleaseKind::Major),
+            ("summary", |r| r.summary = "Slower search".into()),
+            ("changelog", |r| r.changelog = Some("notes".into())),
+            ("commit", |r| r.origin.commit = Some("4e0d3bc".into())),
+            ("token", |r| r.origin.token = Some("other".into())),
+        ];
+        for (field, change) in changed {
+            let mut request = pipelines_plan();
+            change(&mut request);
+            assert!(!is_same_plan(&made, &request, UserId(1)), "{field}");
+        }
+        assert!(
+            !is_same_plan(&made, &pipelines_plan(), UserId(2)),
+            "planned for someone else"
+        );
+        assert!(is_same_plan(&made, &pipelines_plan(), UserId(1)));
+    }
+
     #[test]
     fn a_live_release_blocks_planning_its_version_again_in_its_environment() {
         let live = [release(1, "production", ReleaseState::Approved)];

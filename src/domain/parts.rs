@@ -138,3 +138,54 @@ pub struct Retrospective {
     pub actions: String,
     pub at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_people_tick_is_stored_as_before_pipelines_existed() {
+        let check = Check {
+            section: "Documentation".into(),
+            item: "CHANGELOG".into(),
+            ticked_by: None,
+            ticked_at: None,
+            by_pipeline: false,
+            failed: false,
+            url: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&check).unwrap(),
+            serde_json::json!({ "section": "Documentation", "item": "CHANGELOG", "ticked_by": null, "ticked_at": null })
+        );
+        let failed = Check {
+            ticked_by: Some("token:ci".into()),
+            by_pipeline: true,
+            failed: true,
+            url: Some("https://ci.example.com/1".into()),
+            ..check
+        };
+        let stored = serde_json::to_value(&failed).unwrap();
+        assert_eq!(
+            (&stored["by_pipeline"], &stored["failed"]),
+            (&serde_json::json!(true), &serde_json::json!(true))
+        );
+        assert_eq!(serde_json::from_value::<Check>(stored).unwrap(), failed);
+        assert_eq!(failed.status(), CheckStatus::Failed);
+    }
+
+    #[test]
+    fn an_origin_is_empty_only_when_it_tells_nothing() {
+        assert!(Origin::default().is_empty());
+        let from_ci = Origin {
+            token: Some("ci".into()),
+            ..Origin::default()
+        };
+        assert!(!from_ci.is_empty());
+        let promoted = Origin {
+            promoted_from: Some(ReleaseId(7)),
+            ..Origin::default()
+        };
+        assert!(!promoted.is_empty());
+    }
+}

@@ -472,3 +472,29 @@ fn an_environment_without_approval_approves_at_planning_and_says_why() {
         "the rollback contract is fixed as for any approval"
     );
 }
+
+#[test]
+fn the_plans_audit_event_tells_the_origin_only_when_there_is_one() {
+    let from_chat = PlanRequest::parse("1.4.0", "minor", "x", None, None).unwrap();
+    let mut from_ci = from_chat.clone();
+    from_ci.origin = Origin {
+        token: Some("ci".into()),
+        commit: Some("3f9c2ab".into()),
+        idempotency_key: Some("run-1".into()),
+        ..Origin::default()
+    };
+    let event = |request: PlanRequest| {
+        let step = plan(ReleaseId(1), request, UserId(1), TimeDelta::hours(24), t0());
+        serde_json::to_value(&step.events[0]).unwrap()
+    };
+    // A plan from chat is written exactly as before origins existed, so its hash is too.
+    assert_eq!(
+        event(from_chat),
+        serde_json::json!({ "event": "planned", "version": "1.4.0", "kind": "minor", "environment": "production", "summary": "x" })
+    );
+    assert_eq!(
+        event(from_ci)["origin"],
+        serde_json::json!({ "token": "ci", "commit": "3f9c2ab" }),
+        "the idempotency key names a request, not the release"
+    );
+}
