@@ -154,7 +154,8 @@ mod tests {
     #[test]
     fn a_plan_that_differs_in_any_field_is_another_plan() {
         let made = planned_by_pipeline(ReleaseState::Voting);
-        let changed: [(&str, fn(&mut PlanRequest)); 7] = [
+        type Change = fn(&mut PlanRequest);
+        let changed: [(&str, Change); 7] = [
             ("build metadata", |r| {
                 r.version = crate::domain::Version::parse("1.4.0+b").unwrap();
             }),
