@@ -151,10 +151,12 @@ mod tests {
         );
     }
 
+    /// A change of one field of a plan.
+    type Change = fn(&mut PlanRequest);
+
     #[test]
     fn a_plan_that_differs_in_any_field_is_another_plan() {
         let made = planned_by_pipeline(ReleaseState::Voting);
-        type Change = fn(&mut PlanRequest);
         let changed: [(&str, Change); 7] = [
             ("build metadata", |r| {
                 r.version = crate::domain::Version::parse("1.4.0+b").unwrap();
