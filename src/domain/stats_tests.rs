@@ -141,3 +141,18 @@ fn the_median_of_an_odd_count_is_its_middle() {
     ]);
     assert_eq!(m, Some(TimeDelta::seconds(5)));
 }
+
+#[test]
+fn a_period_takes_its_last_instant_and_not_its_first() {
+    // Release 4 completed at day(1): a 7-day period ending at day(8) starts exactly then.
+    let (ending_then, _) = dora(&history(), 7, day(8));
+    assert_eq!(
+        ending_then.deployments, 0,
+        "its first instant is the period before's"
+    );
+    let (ending_at_completion, _) = dora(&history(), 7, day(1));
+    assert_eq!(
+        ending_at_completion.deployments, 1,
+        "its last instant is its own"
+    );
+}
