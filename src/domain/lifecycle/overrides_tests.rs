@@ -198,6 +198,19 @@ fn only_the_guardrails_may_be_overridden() {
             Refusal::RollbackWindowClosed { closed_at: at },
             "rollback_window_closed",
         ),
+        (
+            Refusal::ChecksFailed { items: Vec::new() },
+            "checks_failed",
+        ),
+        (
+            Refusal::OrderNotMet {
+                environment: "production".into(),
+                after: "staging".into(),
+                completed_at: None,
+                soak_ends: None,
+            },
+            "environment_order",
+        ),
     ];
     for (refusal, name) in overridable {
         assert_eq!(guardrail(&refusal), Some(name), "{refusal:?}");
@@ -206,6 +219,9 @@ fn only_the_guardrails_may_be_overridden() {
         Refusal::NotAnExec,
         Refusal::NoOverrideAsked,
         Refusal::UnknownRelease,
+        Refusal::PipelineOnly {
+            item: "All tests passing in CI".into(),
+        },
     ] {
         assert_eq!(guardrail(&refusal), None, "{refusal:?}");
     }
