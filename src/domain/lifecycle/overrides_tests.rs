@@ -198,10 +198,7 @@ fn only_the_guardrails_may_be_overridden() {
             Refusal::RollbackWindowClosed { closed_at: at },
             "rollback_window_closed",
         ),
-        (
-            Refusal::ChecksFailed { items: Vec::new() },
-            "checks_failed",
-        ),
+        (Refusal::ChecksFailed { items: Vec::new() }, "checks_failed"),
         (
             Refusal::OrderNotMet {
                 environment: "production".into(),
