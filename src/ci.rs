@@ -502,7 +502,6 @@ fn poll_slice(remaining: Duration) -> Duration {
 
 /// How a wait ends on this answer, or `None` to keep waiting.
 fn outcome(until: Milestone, state: ReleaseState, reached: bool) -> Option<Exit> {
-    use ReleaseState as S;
     // An ended release never reaches a later milestone: waiting on would only time out.
     if state.ended_unshipped() {
         return Some(Exit::NoGo);
@@ -510,14 +509,11 @@ fn outcome(until: Milestone, state: ReleaseState, reached: bool) -> Option<Exit>
     if !reached {
         return None;
     }
-    let go = match until {
-        Milestone::Decided => matches!(
-            state,
-            S::Approved | S::Deploying | S::Halted | S::Verifying | S::Completed
-        ),
-        Milestone::Deployed | Milestone::Finished => matches!(state, S::Verifying | S::Completed),
-    };
-    Some(if go { Exit::Go } else { Exit::NoGo })
+    Some(if until.means_go(state) {
+        Exit::Go
+    } else {
+        Exit::NoGo
+    })
 }
 
 /// The live release of a list, newest first: the first one that has not ended otherwise, or

@@ -55,18 +55,19 @@ impl PlanBody {
                 });
             }
         };
-        let mut request = None;
-        field(
-            "request",
-            PlanRequest::parse(
-                &self.version,
-                &self.kind,
-                &self.summary,
-                self.changelog.as_deref(),
-                self.environment.as_deref(),
-            )
-            .map(|parsed| request = Some(parsed)),
-        );
+        let request = PlanRequest::parse_each(
+            &self.version,
+            &self.kind,
+            &self.summary,
+            self.changelog.as_deref(),
+            self.environment.as_deref(),
+        )
+        .map_err(|wrong| {
+            for (option, problem) in wrong {
+                field(option, Err(problem));
+            }
+        })
+        .ok();
         let mut origin = Origin {
             token: Some(token.to_owned()),
             idempotency_key: key,
@@ -98,11 +99,6 @@ impl PlanBody {
         if let Some(user) = &self.on_behalf_of {
             field("on_behalf_of", user_id(user).map(|id| author = Some(id)));
         }
-        // `PlanRequest::parse` names the first bad option of the five it reads; the field
-        // list names it by its own name.
-        if let Some(error) = errors.iter_mut().find(|e| e.field == "request") {
-            error.field = field_of(&error.message).to_owned();
-        }
         match request {
             Some(mut request) if errors.is_empty() => {
                 request.origin = origin;
@@ -110,21 +106,6 @@ impl PlanBody {
             }
             _ => Err(errors),
         }
-    }
-}
-
-/// Which of the plan's options a message of `PlanRequest::parse` is about.
-fn field_of(message: &str) -> &'static str {
-    if message.contains("semantic version") || message.contains("a version is") {
-        "version"
-    } else if message.contains("release type") {
-        "type"
-    } else if message.contains("summary") {
-        "summary"
-    } else if message.contains("changelog") {
-        "changelog"
-    } else {
-        "environment"
     }
 }
 

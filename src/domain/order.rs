@@ -4,6 +4,18 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::refusal::Refusal;
+use super::release::{Release, ReleaseState};
+
+/// When the newest completion among `before` (the version's releases in the environment
+/// followed) happened, if any completed.
+pub fn last_completed<T: AsRef<Release>>(before: &[T]) -> Option<DateTime<Utc>> {
+    before
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|release| release.state == ReleaseState::Completed)
+        .filter_map(|release| release.deployment.as_ref()?.finished_at)
+        .max()
+}
 
 /// What the order of environments asks of a deploy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +97,33 @@ mod tests {
             })
         );
         assert_eq!(completed.check(ends), Ok(()));
+    }
+
+    #[test]
+    fn only_a_completion_counts_and_the_newest_one() {
+        let rollout = crate::domain::rollout::Rollout::default();
+        let plan = crate::domain::lifecycle::inputs::Plan::by_hand(&rollout);
+        let started = crate::domain::lifecycle::deploy::tests::start_with(plan).release;
+        let ended = |state, hours| {
+            let mut release = started.clone();
+            release.state = state;
+            if let Some(d) = release.deployment.as_mut() {
+                d.finished_at = Some(t0() + TimeDelta::hours(hours));
+            }
+            release
+        };
+        let before = [
+            ended(ReleaseState::Completed, 1),
+            ended(ReleaseState::RolledBack, 5),
+            ended(ReleaseState::Completed, 3),
+        ];
+        assert_eq!(last_completed(&before), Some(t0() + TimeDelta::hours(3)));
+        assert_eq!(
+            last_completed(&before[1..2]),
+            None,
+            "a rollback is no completion"
+        );
+        assert_eq!(last_completed::<Release>(&[]), None);
     }
 
     #[test]

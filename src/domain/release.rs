@@ -190,6 +190,21 @@ impl Milestone {
         }
     }
 
+    /// Whether a release that settled this milestone in `state` may go ahead: approved and
+    /// not rolling back, for a decision; verifying or completed, for a deployment or an end.
+    pub fn means_go(self, state: ReleaseState) -> bool {
+        use ReleaseState as S;
+        match self {
+            Milestone::Decided => matches!(
+                state,
+                S::Approved | S::Deploying | S::Halted | S::Verifying | S::Completed
+            ),
+            Milestone::Deployed | Milestone::Finished => {
+                matches!(state, S::Verifying | S::Completed)
+            }
+        }
+    }
+
     /// Whether a release in `state` has settled this milestone: reached it, or ended where
     /// it never will, so a pipeline waiting on it stops waiting either way.
     pub fn settled(self, state: ReleaseState) -> bool {
@@ -391,21 +406,58 @@ impl PlanRequest {
         changelog: Option<&str>,
         environment: Option<&str>,
     ) -> Result<PlanRequest, String> {
-        let version = Version::parse(version)?;
-        let kind = kind.parse()?;
-        let summary = bounded_text("summary", summary, MAX_SUMMARY)?;
-        let changelog = changelog
-            .map(|text| bounded_text("changelog", text, MAX_CHANGELOG))
-            .transpose()?;
-        let environment = environment_name(environment.unwrap_or(DEFAULT_ENVIRONMENT))?;
-        Ok(PlanRequest {
-            version,
-            kind,
-            summary,
-            changelog,
-            environment,
-            origin: Origin::default(),
-        })
+        Self::parse_each(version, kind, summary, changelog, environment)
+            .map_err(|mut wrong| wrong.swap_remove(0).1)
+    }
+
+    /// Parses the raw options, naming every one that is wrong, each by its option's name.
+    pub fn parse_each(
+        version: &str,
+        kind: &str,
+        summary: &str,
+        changelog: Option<&str>,
+        environment: Option<&str>,
+    ) -> Result<PlanRequest, Vec<(&'static str, String)>> {
+        fn check<T>(
+            wrong: &mut Vec<(&'static str, String)>,
+            option: &'static str,
+            parsed: Result<T, String>,
+        ) -> Option<T> {
+            parsed.map_err(|problem| wrong.push((option, problem))).ok()
+        }
+        let mut wrong = Vec::new();
+        let version = check(&mut wrong, "version", Version::parse(version));
+        let kind = check(&mut wrong, "type", kind.parse());
+        let summary = check(
+            &mut wrong,
+            "summary",
+            bounded_text("summary", summary, MAX_SUMMARY),
+        );
+        let changelog = check(
+            &mut wrong,
+            "changelog",
+            changelog
+                .map(|text| bounded_text("changelog", text, MAX_CHANGELOG))
+                .transpose(),
+        );
+        let environment = check(
+            &mut wrong,
+            "environment",
+            environment_name(environment.unwrap_or(DEFAULT_ENVIRONMENT)),
+        );
+        match (version, kind, summary, changelog, environment) {
+            (Some(version), Some(kind), Some(summary), Some(changelog), Some(environment)) => {
+                Ok(PlanRequest {
+                    version,
+                    kind,
+                    summary,
+                    changelog,
+                    environment,
+                    origin: Origin::default(),
+                })
+            }
+            _ => Err(wrong),
+        }
     }
 }
 
@@ -608,6 +660,23 @@ mod tests {
                 ReleaseState::Verifying,
                 ReleaseState::RollingBack
             ]
+        );
+    }
+
+    #[test]
+    fn a_plan_request_can_name_every_bad_option_at_once() {
+        let long = "x".repeat(MAX_CHANGELOG + 1);
+        let wrong =
+            PlanRequest::parse_each("v1", "giant", " ", Some(&long), Some("Prod!")).unwrap_err();
+        let options: Vec<&str> = wrong.iter().map(|(option, _)| *option).collect();
+        assert_eq!(
+            options,
+            ["version", "type", "summary", "changelog", "environment"]
+        );
+        assert_eq!(
+            PlanRequest::parse("v1", "giant", "x", None, None).unwrap_err(),
+            wrong[0].1,
+            "one option at a time names the first"
         );
     }
 

@@ -7,8 +7,8 @@ use super::writer::{Ask, DeployRequest, Done, Target, Writer};
 use crate::domain::lifecycle::deploy;
 use crate::domain::lifecycle::inputs::{Outcome, Person, Plan};
 use crate::domain::lifecycle::{oncall, overrides, reports, retro, rollback};
-use crate::domain::order::Order;
-use crate::domain::{checklist, lookup, ReleaseId, ReleaseState, Transition, Version};
+use crate::domain::order::{self, Order};
+use crate::domain::{checklist, lookup, ReleaseId, Transition, Version};
 use crate::store;
 use crate::store::executions::Execution;
 use crate::store::releases::StoredRelease;
@@ -130,12 +130,7 @@ impl Writer<'_> {
             return Ok((others, None));
         };
         let before = store::releases::by_version(&mut *tx, &release.version, Some(&after)).await?;
-        let completed = before
-            .iter()
-            .filter(|stored| stored.release.state == ReleaseState::Completed)
-            .filter_map(|stored| stored.release.deployment.as_ref()?.finished_at)
-            .max();
-        Ok((others, completed))
+        Ok((others, order::last_completed(&before)))
     }
 
     /// The release a deploy-phase request means, caught up with time.

@@ -5,6 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::error::{Result, UserError};
+use super::view::SlotView;
 use super::writer::{Ask, Change, DeployRequest, Done, Target};
 use super::{unexpected, Actor, Service};
 use crate::domain::rollout::Rollout;
@@ -108,11 +109,6 @@ impl PipelineRelease {
     fn new(stored: &StoredRelease, tally: &Tally, rollout: &Rollout, guild: u64) -> Self {
         let release = &stored.release;
         let origin = &release.origin;
-        let name_of = |id| {
-            tally
-                .latest_of(id)
-                .map_or_else(|| id.to_string(), |b| b.voter_name.clone())
-        };
         PipelineRelease {
             id: release.id.0.to_string(),
             version: release.version.to_string(),
@@ -129,13 +125,12 @@ impl PipelineRelease {
                 || stored.author_name.clone(),
                 |token| format!("token:{token}"),
             ),
-            approvals: tally
-                .slots()
-                .iter()
-                .map(|fill| Approval {
-                    role: fill.slot.role.to_string(),
-                    needed: usize::from(fill.slot.count),
-                    filled_by: fill.filled_by.iter().map(|&id| name_of(id)).collect(),
+            approvals: SlotView::all_of(tally)
+                .into_iter()
+                .map(|slot| Approval {
+                    role: slot.role,
+                    needed: slot.count,
+                    filled_by: slot.filled_by,
                 })
                 .collect(),
             votes: tally

@@ -304,25 +304,32 @@ pub struct PollView {
     more_votes: usize,
 }
 
-impl PollView {
-    pub fn of(tally: &Tally) -> PollView {
+impl SlotView {
+    /// Each approver slot of a poll's standing, and who fills it, by name.
+    pub fn all_of(tally: &Tally) -> Vec<SlotView> {
         let name_of = |id: UserId| {
             tally
                 .latest_of(id)
                 .map_or_else(|| id.to_string(), |b| b.voter_name.clone())
         };
+        tally
+            .slots()
+            .iter()
+            .map(|fill| SlotView {
+                role: fill.slot.role.to_string(),
+                count: usize::from(fill.slot.count),
+                filled: fill.filled_by.len(),
+                missing: fill.missing(),
+                filled_by: fill.filled_by.iter().map(|&id| name_of(id)).collect(),
+            })
+            .collect()
+    }
+}
+
+impl PollView {
+    pub fn of(tally: &Tally) -> PollView {
         PollView {
-            slots: tally
-                .slots()
-                .iter()
-                .map(|fill| SlotView {
-                    role: fill.slot.role.to_string(),
-                    count: usize::from(fill.slot.count),
-                    filled: fill.filled_by.len(),
-                    missing: fill.missing(),
-                    filled_by: fill.filled_by.iter().map(|&id| name_of(id)).collect(),
-                })
-                .collect(),
+            slots: SlotView::all_of(tally),
             more_votes: tally.current().len().saturating_sub(LISTED_VOTES),
             votes: tally
                 .current()

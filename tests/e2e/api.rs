@@ -167,7 +167,7 @@ async fn bad_tokens_and_bad_bodies_get_a_problem_document_and_write_nothing() {
     assert_eq!(invalid.status, 422, "{}", invalid.body);
     assert_eq!(
         invalid.fields(),
-        ["version", "commit", "commit_time", "build_url"]
+        ["version", "type", "commit", "commit_time", "build_url"]
     );
     let mut bad_type = plan_body("3.0.0");
     bad_type["type"] = json!("giant");
