@@ -61,8 +61,19 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     if let Some(pipelines) = pipelines {
         router = router.merge(pipelines);
     }
+    let dashboard = crate::dashboard::router(service.clone())?;
+    let with_dashboard = dashboard.is_some();
+    if let Some(dashboard) = dashboard {
+        router = router.merge(dashboard);
+    }
     let addr = serve(&mut tasks, config.http.listen, router, &stop).await?;
-    info!(%addr, "Serving POST /interactions, /healthz, /livez{}{}", if metrics_apart { "" } else { ", /metrics" }, if api { " and the pipeline door /api/v1" } else { "" });
+    info!(
+        %addr,
+        "Serving POST /interactions, /healthz, /livez{}{}{}",
+        if metrics_apart { "" } else { ", /metrics" },
+        if api { ", the pipeline door /api/v1" } else { "" },
+        if with_dashboard { " and the dashboard" } else { "" }
+    );
     let mut metrics_addr = None;
     if let Some(listen) = config.http.metrics_listen {
         let router = http::metrics_router(handler.clone());

@@ -2,10 +2,12 @@
 
 pub mod api;
 pub mod app;
+pub mod charts;
 pub mod checkpointer;
 pub mod ci;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
 pub mod discord;
 pub mod domain;
 pub mod executor;

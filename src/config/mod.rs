@@ -2,6 +2,7 @@
 
 mod api;
 mod checklist;
+mod dashboard;
 mod environments;
 mod error;
 mod process;
@@ -26,6 +27,7 @@ use crate::domain::windows::Windows;
 use crate::domain::{Policies, Role, RoleId};
 
 pub use api::{token_name, ApiConfig, ApiToken, Scope};
+pub use dashboard::DashboardConfig;
 pub use error::{ConfigError, ConfigErrors, Secret};
 pub use report::check_report;
 pub use sections::PLACEHOLDERS;
@@ -57,6 +59,8 @@ pub struct Config {
     /// Environments with an order or settings of their own; any other uses `[rollout]` and
     /// `[executor]`.
     pub environments: Vec<(String, EnvironmentConfig)>,
+    /// The dashboard behind Discord sign-in, when `[dashboard]` is set.
+    pub dashboard: Option<DashboardConfig>,
 }
 
 /// One `[environments.NAME]`.
@@ -283,6 +287,7 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
     let audit = sections::audit(&root, p);
     let api = api::api(&root, p);
     let environments = environments::environments(&root, rollout.as_ref(), p);
+    let dashboard = dashboard::dashboard(&root, p);
     // What the readers asked for is the schema: now a near miss and an unknown key can be told.
     p.report_unread(source.single_underscore);
     let config = (|| {
@@ -302,6 +307,7 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
             checklist: checklist?,
             api: api?,
             environments: environments?,
+            dashboard: dashboard?,
         })
     })();
     match config {

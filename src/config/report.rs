@@ -15,6 +15,7 @@ pub fn check_report(result: &Result<Config, ConfigErrors>) -> (String, bool) {
             lines.extend([rollout(config), windows(config), actions(config)]);
             lines.extend(environments(config));
             lines.push(pipelines(config));
+            lines.push(dashboard(config));
             lines.push("config OK".to_owned());
             (lines.join("\n"), true)
         }
@@ -193,6 +194,19 @@ fn pipelines(config: &Config) -> String {
         "pipeline door: off (no [api].tokens; `gonogo token new NAME` makes one)".to_owned()
     } else {
         format!("pipeline door: /api/v1 for {}", tokens.join(", "))
+    }
+}
+
+fn dashboard(config: &Config) -> String {
+    match &config.dashboard {
+        Some(dashboard) => format!(
+            "dashboard: {} behind Discord sign-in, sessions of {}; register the OAuth2 \
+             redirect {} in the Developer Portal",
+            dashboard.public_url,
+            short(dashboard.session_ttl),
+            dashboard.redirect_uri()
+        ),
+        None => "dashboard: off (no [dashboard].public_url)".to_owned(),
     }
 }
 

@@ -12,7 +12,12 @@ pub const ENV_PREFIX: &str = "GONOGO_";
 pub const CONFIG_ENV: &str = "GONOGO_CONFIG";
 
 /// Keys whose values are taken verbatim from the environment and never quoted.
-pub(super) const SECRET_KEYS: [&str; 3] = ["discord.token", "executor.secret", "audit.key"];
+pub(super) const SECRET_KEYS: [&str; 4] = [
+    "discord.token",
+    "executor.secret",
+    "audit.key",
+    "dashboard.client_secret",
+];
 
 /// The merged tree, and where its environment overrides came from.
 pub(super) struct Source {

@@ -107,13 +107,15 @@ pub fn dora(facts: &[Fact], days: i64, until: DateTime<Utc>, environment: &str) 
         .filter(|f| f.kind == "deploy_started" && inside(f.at))
         .map(|f| f.release)
         .collect();
+    // A set, not a search per rollout: a year of releases would otherwise cost its square.
+    let troubled: HashSet<i64> = facts
+        .iter()
+        .filter(|f| f.kind == "rollback_started" || f.kind == "override_used")
+        .map(|f| f.release)
+        .collect();
     let failed = started
         .iter()
-        .filter(|&&release| {
-            facts.iter().any(|f| {
-                f.release == release && (f.kind == "rollback_started" || f.kind == "override_used")
-            })
-        })
+        .filter(|release| troubled.contains(release))
         .count();
     let restores: Vec<TimeDelta> = facts
         .iter()
@@ -135,6 +137,38 @@ pub fn dora(facts: &[Fact], days: i64, until: DateTime<Utc>, environment: &str) 
         },
         rollbacks,
     )
+}
+
+/// One week of a trend: the figures of the seven days up to `ends`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Week {
+    pub ends: DateTime<Utc>,
+    pub deployments: usize,
+    pub lead_time: Option<TimeDelta>,
+    /// Failed rollouts of those started that week, as a fraction; `None` when none started.
+    pub failure_rate: Option<f64>,
+    pub restore: Option<TimeDelta>,
+}
+
+/// The figures week by week over `days` days up to `until`, oldest first: the trend charts.
+/// A partial first week is a whole week that starts before the period.
+#[expect(clippy::cast_precision_loss, reason = "counts of releases")]
+pub fn weekly(facts: &[Fact], days: i64, until: DateTime<Utc>, environment: &str) -> Vec<Week> {
+    let weeks = (days + 6) / 7;
+    (0..weeks)
+        .rev()
+        .map(|back| {
+            let ends = until - TimeDelta::weeks(back);
+            let (week, _) = dora(facts, 7, ends, environment);
+            Week {
+                ends,
+                deployments: week.deployments,
+                lead_time: week.lead_time,
+                failure_rate: (week.started > 0).then(|| week.failed as f64 / week.started as f64),
+                restore: week.restore,
+            }
+        })
+        .collect()
 }
 
 /// The middle value; the mean of the two middle ones for an even count.

@@ -156,3 +156,28 @@ fn a_period_takes_its_last_instant_and_not_its_first() {
         "its last instant is its own"
     );
 }
+
+#[test]
+fn a_trend_gives_each_week_its_own_figures_oldest_first() {
+    let weeks = weekly(&history(), 14, day(15), "production");
+    let ends: Vec<DateTime<Utc>> = weeks.iter().map(|w| w.ends).collect();
+    assert_eq!(ends, vec![day(8), day(15)]);
+    // Week to day 8: nothing completed or started (4 completed on day 1, before it).
+    assert_eq!(weeks[0].deployments, 0);
+    assert_eq!(weeks[0].failure_rate, None);
+    assert_eq!(weeks[0].lead_time, None);
+    // Week to day 15: 1 and 3 completed; 1, 2 and 3 started, 2 and 3 failed; 2 restored in 10m.
+    assert_eq!(weeks[1].deployments, 2);
+    assert_eq!(weeks[1].lead_time, Some(TimeDelta::hours(75)));
+    assert_eq!(weeks[1].failure_rate, Some(2.0 / 3.0));
+    assert_eq!(weeks[1].restore, Some(TimeDelta::seconds(600)));
+}
+
+#[test]
+fn a_partial_week_rounds_the_trend_up_to_a_whole_one() {
+    assert_eq!(weekly(&history(), 8, day(15), "production").len(), 2);
+    assert_eq!(weekly(&history(), 7, day(15), "production").len(), 1);
+    assert!(weekly(&history(), 14, day(15), "staging")
+        .iter()
+        .all(|week| week.deployments == 0));
+}

@@ -4,6 +4,7 @@
 
 mod answers;
 mod apply;
+mod board;
 mod bookkeeping;
 mod changes;
 mod deploy;
@@ -15,7 +16,9 @@ mod queue;
 mod records;
 mod unit;
 pub mod view;
+pub use crate::store::audit::{ExportedEvent, Head, Verdict};
 pub use crate::store::releases::{Filter, StoredRelease};
+pub use board::{AuditCheck, ReleasesPage, Storyboard, Trend};
 pub use pipeline::{Listed, PipelineRelease, Waited, MAX_PAGE};
 mod writer;
 

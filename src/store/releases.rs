@@ -314,35 +314,64 @@ pub async fn by_idempotency_key(
     row.as_ref().map(from_row).transpose()
 }
 
-/// Which releases a page of the pipeline door's list holds: newest first, below `before`.
+/// Which releases a page holds: newest first, below `before` (the pipeline door's cursor),
+/// past the first `skip` (the dashboard's page numbers).
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     pub version: Option<Version>,
     pub environment: Option<String>,
     pub state: Option<crate::domain::ReleaseState>,
+    pub kind: Option<crate::domain::ReleaseKind>,
     pub before: Option<ReleaseId>,
+    pub skip: u32,
     pub limit: u32,
 }
+
+const MATCHING: &str = "(?1 IS NULL OR version_key = ?1) AND (?2 IS NULL OR environment = ?2) \
+    AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR id < ?5)";
 
 /// A page of releases matching `filter`, newest first.
 pub async fn page(
     db: impl SqliteExecutor<'_>,
     filter: &Filter,
 ) -> anyhow::Result<Vec<StoredRelease>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM releases WHERE (?1 IS NULL OR version_key = ?1) \
-         AND (?2 IS NULL OR environment = ?2) AND (?3 IS NULL OR state = ?3) \
-         AND (?4 IS NULL OR id < ?4) ORDER BY id DESC LIMIT ?5"
-    ))
-    .bind(filter.version.as_ref().map(Version::key))
-    .bind(filter.environment.as_deref())
-    .bind(filter.state.map(crate::domain::ReleaseState::as_str))
-    .bind(filter.before.map(|id| id.0))
+    let rows = bind_filter(
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM releases WHERE {MATCHING} ORDER BY id DESC LIMIT ?6 OFFSET ?7"
+        )),
+        filter,
+    )
     .bind(filter.limit)
+    .bind(filter.skip)
     .fetch_all(db)
     .await
     .context("Cannot list releases")?;
     rows.iter().map(from_row).collect()
+}
+
+/// How many releases match `filter`, its page aside.
+pub async fn count(db: impl SqliteExecutor<'_>, filter: &Filter) -> anyhow::Result<u64> {
+    let count: i64 = bind_filter(
+        sqlx::query(&format!("SELECT COUNT(*) FROM releases WHERE {MATCHING}")),
+        filter,
+    )
+    .fetch_one(db)
+    .await
+    .context("Cannot count releases")?
+    .try_get(0)?;
+    Ok(count.unsigned_abs())
+}
+
+fn bind_filter<'q>(
+    query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    filter: &'q Filter,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    query
+        .bind(filter.version.as_ref().map(Version::key))
+        .bind(filter.environment.as_deref())
+        .bind(filter.state.map(crate::domain::ReleaseState::as_str))
+        .bind(filter.kind.map(crate::domain::ReleaseKind::as_str))
+        .bind(filter.before.map(|id| id.0))
 }
 
 const LOCK_STATES: &str = "('deploying', 'halted', 'verifying', 'rolling_back')";

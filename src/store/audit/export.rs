@@ -22,13 +22,33 @@ pub struct ExportedEvent {
     pub hash: String,
 }
 
+const COLUMNS: &str = "id, release_id, actor_id, kind, detail, at, hash";
+
 pub async fn export(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<ExportedEvent>> {
-    let rows = sqlx::query(
-        "SELECT id, release_id, actor_id, kind, detail, at, hash FROM audit_events ORDER BY id",
-    )
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_events ORDER BY id"))
+        .fetch_all(db)
+        .await
+        .context("Cannot read the audit trail")?;
+    exported(&rows)
+}
+
+/// The events of one release, oldest first: read by the release's index, so their cost is
+/// that release's own history and not the whole trail's.
+pub async fn of_release(
+    db: impl SqliteExecutor<'_>,
+    release: i64,
+) -> anyhow::Result<Vec<ExportedEvent>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_events WHERE release_id = ? ORDER BY id"
+    ))
+    .bind(release)
     .fetch_all(db)
     .await
-    .context("Cannot read the audit trail")?;
+    .context("Cannot read the release's audit events")?;
+    exported(&rows)
+}
+
+fn exported(rows: &[sqlx::sqlite::SqliteRow]) -> anyhow::Result<Vec<ExportedEvent>> {
     rows.iter()
         .map(|row| {
             let detail: String = row.try_get("detail")?;

@@ -15,7 +15,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{Row as _, SqliteConnection, SqliteExecutor};
 
-pub use export::{export, format_export, ExportedEvent};
+pub use export::{export, format_export, of_release, ExportedEvent};
 pub use facts::facts_since;
 pub use verify::{head, verify, Break, Head, Verdict};
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use anyhow::Context as _;
+use futures::TryStreamExt as _;
 use sqlx::{Row as _, SqliteExecutor};
 
 use super::{link, AuditKey, Canonical, GENESIS};
@@ -91,17 +92,24 @@ pub async fn verify(
     key: Option<&AuditKey>,
     since: Option<&Head>,
 ) -> anyhow::Result<Verdict> {
-    let rows = sqlx::query(
+    // Streamed, one row at a time: a long chain is checked in the memory of one row.
+    let mut rows = sqlx::query(
         "SELECT id, release_id, actor_id, kind, detail, at, prev_hash, hash, keyed \
          FROM audit_events ORDER BY id",
     )
-    .fetch_all(db)
-    .await
-    .context("Cannot read the audit trail")?;
+    .fetch(db);
     let mut prev = GENESIS.to_owned();
     let mut keyed_before = false;
-    let mut hashes = Vec::with_capacity(rows.len());
-    for (expected_id, row) in (1_i64..).zip(&rows) {
+    // The hash of the event the earlier head names, once the stream passes it.
+    let mut at_since = None;
+    let mut count = 0_i64;
+    while let Some(row) = rows
+        .try_next()
+        .await
+        .context("Cannot read the audit trail")?
+    {
+        let row = &row;
+        let expected_id = count + 1;
         let id: i64 = row.try_get("id")?;
         if id != expected_id {
             let problem =
@@ -151,10 +159,12 @@ pub async fn verify(
             };
             return Ok(broken(id, problem));
         }
-        hashes.push(hash.clone());
+        if since.is_some_and(|since| since.count == id) {
+            at_since = Some(hash.clone());
+        }
         prev = hash;
+        count = id;
     }
-    let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
     if key.is_some() && count > 0 && !keyed_before {
         return Ok(broken(
             count,
@@ -163,10 +173,9 @@ pub async fn verify(
         ));
     }
     if let Some(since) = since {
-        let at = usize::try_from(since.count).unwrap_or(usize::MAX);
-        let then = match at {
+        let then = match since.count {
             0 => Some(GENESIS),
-            n => hashes.get(n - 1).map(String::as_str),
+            _ => at_since.as_deref(),
         };
         match then {
             None => {
@@ -188,5 +197,5 @@ pub async fn verify(
             Some(_) => {}
         }
     }
-    Ok(Verdict::Intact(rows.len() as u64))
+    Ok(Verdict::Intact(count.unsigned_abs()))
 }

@@ -1,0 +1,240 @@
+//! One release's story in five frames: plan, approval, release, verify and rollback. Each
+//! audit event of the release belongs to one frame; the charts are drawn from those events.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::charts::{GatePoint, Span, SpanKind};
+use crate::service::ExportedEvent;
+
+/// The frames, in the order a release lives them.
+pub const FRAMES: [(&str, &str); 5] = [
+    ("plan", "Plan"),
+    ("approval", "Approval"),
+    ("release", "Release"),
+    ("verify", "Verify"),
+    ("rollback", "Rollback"),
+];
+
+/// The frame an audit event belongs to; `None` for what comes after (retrospectives,
+/// post-mortems), which the full list of events still shows.
+pub fn frame_of(event: &ExportedEvent) -> Option<&'static str> {
+    Some(match event.kind.as_str() {
+        "planned" | "checklist_ticked" | "checklist_unticked" | "check_reported" => "plan",
+        "vote_cast" | "approved" | "rejected" | "expired" | "cancelled" | "override_requested"
+        | "override_approved" => "approval",
+        "deploy_started" | "stage_started" | "halted" | "resumed" | "override_used" => "release",
+        "action_finished" if event.detail["action"] == "rollback" => "rollback",
+        "action_finished" => "release",
+        "verification_started"
+        | "gates_read"
+        | "problem_reported"
+        | "on_call_claimed"
+        | "on_call_unclaimed"
+        | "completed" => "verify",
+        "rollback_started" | "rollback_retried" | "rolled_back" => "rollback",
+        _ => return None,
+    })
+}
+
+/// One event as a frame lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub kind: String,
+    pub at: String,
+    pub actor: Option<String>,
+    pub hash: String,
+}
+
+impl EventRow {
+    pub fn of(event: &ExportedEvent) -> EventRow {
+        EventRow {
+            id: event.id,
+            kind: event.kind.clone(),
+            at: event.at.clone(),
+            actor: event.actor_id.clone(),
+            hash: event.hash.clone(),
+        }
+    }
+}
+
+/// One frame of the storyboard.
+#[derive(Clone, Debug, Serialize)]
+pub struct Frame {
+    pub key: &'static str,
+    pub title: &'static str,
+    /// The Discord message the frame happened in.
+    pub discord: Option<String>,
+    pub events: Vec<EventRow>,
+}
+
+/// The five frames of `events`; `card` links the plan and the approval, `thread` the rest.
+pub fn frames(events: &[ExportedEvent], card: Option<&str>, thread: Option<&str>) -> Vec<Frame> {
+    FRAMES
+        .into_iter()
+        .map(|(key, title)| Frame {
+            key,
+            title,
+            discord: match key {
+                "plan" | "approval" => card,
+                _ => thread,
+            }
+            .map(str::to_owned),
+            events: events
+                .iter()
+                .filter(|e| frame_of(e) == Some(key))
+                .map(EventRow::of)
+                .collect(),
+        })
+        .collect()
+}
+
+/// An executor's result, as the release frame lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ActionRow {
+    pub action: String,
+    pub stage: String,
+    pub problem: Option<String>,
+}
+
+pub fn actions(events: &[ExportedEvent]) -> Vec<ActionRow> {
+    events
+        .iter()
+        .filter(|e| e.kind == "action_finished")
+        .map(|e| ActionRow {
+            action: text(&e.detail["action"]),
+            stage: text(&e.detail["stage"]),
+            problem: e.detail["problem"].as_str().map(str::to_owned),
+        })
+        .collect()
+}
+
+/// What the rollback frame tells: who asked, why, from where, and how long it took.
+#[derive(Clone, Debug, Serialize)]
+pub struct RollbackRow {
+    pub by: String,
+    pub reason: String,
+    pub stage: String,
+    pub restore: Option<String>,
+}
+
+pub fn rollback(events: &[ExportedEvent]) -> Option<RollbackRow> {
+    let started = events.iter().find(|e| e.kind == "rollback_started")?;
+    let restore = events
+        .iter()
+        .find(|e| e.kind == "rolled_back")
+        .and_then(|e| e.detail["restore_secs"].as_i64())
+        .map(|secs| crate::domain::stats::span(chrono::TimeDelta::seconds(secs)));
+    Some(RollbackRow {
+        by: text(&started.detail["by"]),
+        reason: text(&started.detail["reason"]),
+        stage: text(&started.detail["stage"]),
+        restore,
+    })
+}
+
+/// Who claimed on call, by the last claim.
+pub fn on_call(events: &[ExportedEvent]) -> Option<String> {
+    events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "on_call_claimed")
+        .map(|e| text(&e.detail["by"]))
+}
+
+/// The timeline's bars: each stage until the next step, the verification until it ended,
+/// halts until resumed, and the rollback until it was confirmed.
+pub fn spans(events: &[ExportedEvent]) -> Vec<Span> {
+    let timed: Vec<(DateTime<Utc>, &ExportedEvent)> =
+        events.iter().filter_map(|e| Some((at(e)?, e))).collect();
+    let Some(&(last, _)) = timed.last() else {
+        return Vec::new();
+    };
+    let ends_after = |from: usize, kinds: &[&str]| {
+        timed[from + 1..]
+            .iter()
+            .find(|(_, e)| kinds.contains(&e.kind.as_str()))
+            .map_or(last, |(at, _)| *at)
+    };
+    const STEPS: [&str; 5] = [
+        "stage_started",
+        "verification_started",
+        "rollback_started",
+        "completed",
+        "cancelled",
+    ];
+    let mut spans = Vec::new();
+    for (i, (start, event)) in timed.iter().enumerate() {
+        let (label, kind, end) = match event.kind.as_str() {
+            "stage_started" => (
+                text(&event.detail["stage"]),
+                SpanKind::Stage,
+                ends_after(i, &STEPS),
+            ),
+            "verification_started" => {
+                ("verify".to_owned(), SpanKind::Verify, ends_after(i, &STEPS))
+            }
+            "halted" => (
+                "halted".to_owned(),
+                SpanKind::Halted,
+                ends_after(i, &["resumed", "rollback_started"]),
+            ),
+            "rollback_started" => (
+                "rollback".to_owned(),
+                SpanKind::RollingBack,
+                ends_after(i, &["rolled_back"]),
+            ),
+            _ => continue,
+        };
+        spans.push(Span {
+            label,
+            kind,
+            start: *start,
+            end,
+        });
+    }
+    spans
+}
+
+/// The gates' healthy readings, which `gates_read` events record.
+pub fn gate_points(events: &[ExportedEvent]) -> (Vec<GatePoint>, Option<f64>) {
+    let mut baseline = None;
+    let points = events
+        .iter()
+        .filter(|e| e.kind == "gates_read")
+        .filter_map(|e| {
+            let p99 = number(&e.detail["p99"], " ms");
+            if e.detail["baseline"] == true {
+                baseline = baseline.or(p99);
+            }
+            Some(GatePoint {
+                at: at(e)?,
+                error_rate: number(&e.detail["error_rate"], "%"),
+                p99_ms: p99,
+            })
+        })
+        .collect();
+    (points, baseline)
+}
+
+/// A reading as the audit trail writes it, like `0.40%` or `120 ms`, as a number.
+fn number(value: &serde_json::Value, unit: &str) -> Option<f64> {
+    value
+        .as_str()?
+        .trim()
+        .strip_suffix(unit)?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn at(event: &ExportedEvent) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(&event.at)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
+}
+
+fn text(value: &serde_json::Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
+}

@@ -1,0 +1,87 @@
+//! What the dashboard reads: pages of releases, one release's storyboard, the figures' weekly
+//! trend and the chain's check. Reads only, each from one snapshot.
+
+use chrono::TimeDelta;
+
+use super::view::ReleaseView;
+use super::{Service, StoredRelease};
+use crate::domain::stats::{self, DoraView, Week};
+use crate::domain::ReleaseId;
+use crate::store;
+use crate::store::audit::{ExportedEvent, Head, Verdict};
+use crate::store::releases::Filter;
+
+/// One page of the release list, and how many releases match in all.
+pub struct ReleasesPage {
+    pub releases: Vec<StoredRelease>,
+    pub total: u64,
+}
+
+/// Everything one release's storyboard shows.
+pub struct Storyboard {
+    pub stored: StoredRelease,
+    pub view: ReleaseView,
+    /// The release's audit events, oldest first, with their hashes.
+    pub events: Vec<ExportedEvent>,
+}
+
+/// The DORA figures of a period, and the same figures week by week.
+pub struct Trend {
+    pub figures: DoraView,
+    pub weeks: Vec<Week>,
+}
+
+/// The audit chain's head and what checking it found.
+pub struct AuditCheck {
+    pub head: Head,
+    pub verdict: Verdict,
+}
+
+impl Service {
+    /// The releases `filter` matches, newest first, from one snapshot.
+    pub async fn releases_page(&self, filter: &Filter) -> anyhow::Result<ReleasesPage> {
+        let mut read = self.db.reader().begin().await?;
+        let total = store::releases::count(&mut *read, filter).await?;
+        let releases = store::releases::page(&mut *read, filter).await?;
+        read.commit().await?;
+        Ok(ReleasesPage { releases, total })
+    }
+
+    /// The release and its own audit events; `None` for an unknown id.
+    pub async fn storyboard(&self, id: ReleaseId) -> anyhow::Result<Option<Storyboard>> {
+        let Some((_, view)) = self.card_snapshot(id).await? else {
+            return Ok(None);
+        };
+        let mut read = self.db.reader().begin().await?;
+        let Some(stored) = store::releases::get(&mut *read, id).await? else {
+            return Ok(None);
+        };
+        let events = store::audit::of_release(&mut *read, id.0).await?;
+        read.commit().await?;
+        Ok(Some(Storyboard {
+            stored,
+            view,
+            events,
+        }))
+    }
+
+    /// The figures of `environment` over the last `days` days, and week by week.
+    pub async fn trend(&self, days: i64, environment: &str) -> anyhow::Result<Trend> {
+        let now = self.now();
+        let weeks = (days + 6) / 7;
+        let since = now - TimeDelta::weeks(weeks);
+        let facts = store::audit::facts_since(self.db.reader(), since).await?;
+        let (dora, rollbacks) = stats::dora(&facts, days, now, environment);
+        Ok(Trend {
+            figures: dora.view(rollbacks),
+            weeks: stats::weekly(&facts, days, now, environment),
+        })
+    }
+
+    /// The chain's head and a check of every event, streamed.
+    pub async fn audit_check(&self) -> anyhow::Result<AuditCheck> {
+        let head = store::audit::head(self.db.reader()).await?;
+        let verdict = store::audit::verify(self.db.reader(), self.db.audit_key(), None).await?;
+        Ok(AuditCheck { head, verdict })
+    }
+}
