@@ -48,7 +48,7 @@ pub fn stage_timeline(spans: &[Span]) -> Result<String, String> {
             .disable_y_axis()
             .light_line_style(GRID)
             .x_desc("minutes since the rollout started")
-            .x_label_formatter(&|m| format!("{m:.0}"))
+            .x_label_formatter(&|m| minutes_label(*m, last))
             .label_style(("sans-serif", 11).into_font().color(&INK))
             .draw()
             .map_err(failed)?;
@@ -77,6 +77,15 @@ pub fn stage_timeline(spans: &[Span]) -> Result<String, String> {
         }
         Ok(())
     })
+}
+
+/// A tick's minutes: whole on a long timeline, to a tenth on a short one.
+fn minutes_label(minutes: f64, last: f64) -> String {
+    if last < 10.0 {
+        format!("{minutes:.1}")
+    } else {
+        format!("{minutes:.0}")
+    }
 }
 
 fn colour(kind: SpanKind) -> ShapeStyle {

@@ -132,28 +132,26 @@ fn panel<DB: DrawingBackend>(
         .draw()
         .map_err(failed)?;
     let colour = figure.colour();
-    match figure {
-        Figure::Deployments => chart
+    if matches!(figure, Figure::Deployments) {
+        chart
             .draw_series(values.iter().map(|&(i, v)| {
                 Rectangle::new([(x(i) - 0.35, 0.0), (x(i) + 0.35, v)], colour.filled())
             }))
-            .map(|_| ())
-            .map_err(failed),
-        _ => {
-            chart
-                .draw_series(LineSeries::new(
-                    values.iter().map(|&(i, v)| (x(i), v)),
-                    colour.stroke_width(2),
-                ))
-                .map_err(failed)?;
-            chart
-                .draw_series(
-                    values
-                        .iter()
-                        .map(|&(i, v)| Circle::new((x(i), v), 3, colour.filled())),
-                )
-                .map(|_| ())
-                .map_err(failed)
-        }
+            .map_err(failed)?;
+        return Ok(());
     }
+    chart
+        .draw_series(LineSeries::new(
+            values.iter().map(|&(i, v)| (x(i), v)),
+            colour.stroke_width(2),
+        ))
+        .map_err(failed)?;
+    chart
+        .draw_series(
+            values
+                .iter()
+                .map(|&(i, v)| Circle::new((x(i), v), 3, colour.filled())),
+        )
+        .map_err(failed)?;
+    Ok(())
 }

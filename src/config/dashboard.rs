@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 
 use super::error::Secret;
-use super::reader::{Problems, Table};
+use super::reader::{Problems, Reported, Table};
 use super::values::{duration_at_least, http_url, string};
 
 /// The dashboard behind Discord sign-in; present when `[dashboard].public_url` is set.
@@ -32,11 +32,15 @@ impl DashboardConfig {
     }
 }
 
-/// `Ok(None)` without `[dashboard]`: no dashboard, and its paths answer 404.
-pub(super) fn dashboard(root: &Table, p: &mut Problems) -> Option<Option<DashboardConfig>> {
+/// `Ok(None)` without `[dashboard]`: no dashboard, and its paths answer 404. `Err` when a
+/// problem was reported.
+pub(super) fn dashboard(
+    root: &Table,
+    p: &mut Problems,
+) -> Result<Option<DashboardConfig>, Reported> {
     let t = Table::new("dashboard", root.get("dashboard"), p);
     if !t.is_present() {
-        return Some(None);
+        return Ok(None);
     }
     let public_url = t.required(
         "public_url",
@@ -48,7 +52,7 @@ pub(super) fn dashboard(root: &Table, p: &mut Problems) -> Option<Option<Dashboa
         duration_at_least(v, TimeDelta::minutes(1), "1m")
     });
     let secret = t.optional("client_secret", p, |v| Ok(Secret::new(string(v)?.trim())));
-    let secret = match secret.ok()? {
+    let secret = match secret? {
         Some(_) if !p.set_by_env("dashboard.client_secret") => {
             p.add(
                 "dashboard.client_secret",
@@ -67,9 +71,12 @@ pub(super) fn dashboard(root: &Table, p: &mut Problems) -> Option<Option<Dashboa
             None
         }
     };
-    Some(Some(DashboardConfig {
-        public_url: public_url?,
-        session_ttl: session_ttl?,
-        client_secret: secret?,
-    }))
+    match (public_url, session_ttl, secret) {
+        (Some(public_url), Some(session_ttl), Some(client_secret)) => Ok(Some(DashboardConfig {
+            public_url,
+            session_ttl,
+            client_secret,
+        })),
+        _ => Err(Reported),
+    }
 }

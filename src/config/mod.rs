@@ -307,7 +307,7 @@ fn parse(label: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Config
             checklist: checklist?,
             api: api?,
             environments: environments?,
-            dashboard: dashboard?,
+            dashboard: dashboard.ok()?,
         })
     })();
     match config {

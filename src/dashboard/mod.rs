@@ -90,6 +90,10 @@ async fn stylesheet() -> Response {
 impl Board {
     /// The signed-in member, or the page that tells them to sign in. A cookie that is not
     /// ours, has ended or has expired means signed out, and is cleared.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a refusal is the whole page, sent as it is"
+    )]
     fn member(&self, headers: &HeaderMap) -> Result<Session, Response> {
         let cookie = headers
             .get(header::COOKIE)

@@ -193,6 +193,9 @@ async fn storyboard_page(board: &Board, headers: &HeaderMap, id: &str) -> Answer
         })
     };
     let rows: Vec<storyboard::EventRow> = events.iter().map(storyboard::EventRow::of).collect();
+    let first_stage = config
+        .rollout_for(&story.stored.release.environment)
+        .stage_name(0);
     Ok(board.templates.page(
         StatusCode::OK,
         "release.html",
@@ -204,7 +207,7 @@ async fn storyboard_page(board: &Board, headers: &HeaderMap, id: &str) -> Answer
             "actions": storyboard::actions(events),
             "rollback": storyboard::rollback(events),
             "on_call": storyboard::on_call(events),
-            "timeline": chart(charts::stage_timeline(&storyboard::spans(events))),
+            "timeline": chart(charts::stage_timeline(&storyboard::spans(events, &first_stage))),
             "gates": chart(charts::gate_readings(&points, &limits)),
         }),
     ))

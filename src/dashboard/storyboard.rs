@@ -23,9 +23,9 @@ pub fn frame_of(event: &ExportedEvent) -> Option<&'static str> {
         "planned" | "checklist_ticked" | "checklist_unticked" | "check_reported" => "plan",
         "vote_cast" | "approved" | "rejected" | "expired" | "cancelled" | "override_requested"
         | "override_approved" => "approval",
-        "deploy_started" | "stage_started" | "halted" | "resumed" | "override_used" => "release",
         "action_finished" if event.detail["action"] == "rollback" => "rollback",
-        "action_finished" => "release",
+        "deploy_started" | "stage_started" | "halted" | "resumed" | "override_used"
+        | "action_finished" => "release",
         "verification_started"
         | "gates_read"
         | "problem_reported"
@@ -143,9 +143,19 @@ pub fn on_call(events: &[ExportedEvent]) -> Option<String> {
         .map(|e| text(&e.detail["by"]))
 }
 
+/// What ends a stage's or the verification's bar.
+const STEPS: [&str; 5] = [
+    "stage_started",
+    "verification_started",
+    "rollback_started",
+    "completed",
+    "cancelled",
+];
+
 /// The timeline's bars: each stage until the next step, the verification until it ended,
-/// halts until resumed, and the rollback until it was confirmed.
-pub fn spans(events: &[ExportedEvent]) -> Vec<Span> {
+/// halts until resumed, and the rollback until it was confirmed. The first stage starts with
+/// the deploy, under the name `first_stage`.
+pub fn spans(events: &[ExportedEvent], first_stage: &str) -> Vec<Span> {
     let timed: Vec<(DateTime<Utc>, &ExportedEvent)> =
         events.iter().filter_map(|e| Some((at(e)?, e))).collect();
     let Some(&(last, _)) = timed.last() else {
@@ -157,16 +167,14 @@ pub fn spans(events: &[ExportedEvent]) -> Vec<Span> {
             .find(|(_, e)| kinds.contains(&e.kind.as_str()))
             .map_or(last, |(at, _)| *at)
     };
-    const STEPS: [&str; 5] = [
-        "stage_started",
-        "verification_started",
-        "rollback_started",
-        "completed",
-        "cancelled",
-    ];
     let mut spans = Vec::new();
     for (i, (start, event)) in timed.iter().enumerate() {
         let (label, kind, end) = match event.kind.as_str() {
+            "deploy_started" => (
+                first_stage.to_owned(),
+                SpanKind::Stage,
+                ends_after(i, &STEPS),
+            ),
             "stage_started" => (
                 text(&event.detail["stage"]),
                 SpanKind::Stage,

@@ -10,6 +10,7 @@ mod binary;
 mod checklist;
 mod concurrency;
 mod crash;
+mod dashboard;
 mod delivery;
 mod deployments;
 mod doors;

@@ -125,6 +125,8 @@ pub(crate) struct State {
     pub nonces_expired_through: u64,
     /// When each bot request of the last second arrived, for Discord's global rate limit.
     pub last_second: std::collections::VecDeque<Instant>,
+    /// Sign-in with Discord.
+    pub oauth: super::oauth::OAuth,
 }
 
 /// A message a story waited for: [`FakeDiscord::assert_clean`] checks that it is still the

@@ -1,11 +1,13 @@
 //! Test support: a fake Discord (REST + gateway), a signed-interaction sender, and fixtures.
 
+pub mod browser;
 pub mod fake_discord;
 pub mod fixtures;
 pub mod gateway;
 mod interactions;
 pub mod limits;
 pub mod messages;
+pub mod oauth;
 pub mod openapi;
 pub mod pipeline;
 pub mod process;

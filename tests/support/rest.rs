@@ -16,6 +16,20 @@ use super::{interactions, openapi, routes};
 pub fn router(fake: FakeDiscord) -> Router {
     Router::new()
         .route("/gateway", get(super::gateway::upgrade))
+        .route("/oauth2/authorize", get(super::oauth::authorize))
+        // The browser asks for an icon on Discord's pages; Discord's own is not ours to serve.
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NOT_FOUND }),
+        )
+        .route(
+            "/api/v10/oauth2/token",
+            axum::routing::post(super::oauth::token),
+        )
+        .route(
+            "/api/v10/users/@me/guilds/:guild/member",
+            get(super::oauth::member),
+        )
         .fallback(handle)
         .with_state(fake)
 }

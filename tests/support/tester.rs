@@ -166,6 +166,27 @@ impl Tester {
         t
     }
 
+    /// gonogo with the dashboard on a port of its own, its OAuth2 redirect registered with
+    /// the fake Discord; `extra` sections are added to the config.
+    pub async fn start_with_dashboard(extra: &str) -> Tester {
+        let addr = super::process::free_loopback_addr();
+        let public_url = format!("http://{addr}");
+        let extra =
+            format!("{extra}\n[dashboard]\npublic_url = \"{public_url}\"\nsession_ttl = \"12h\"\n");
+        let listen = addr.to_string();
+        let env = [
+            ("GONOGO_HTTP__LISTEN", listen.as_str()),
+            (
+                "GONOGO_DASHBOARD__CLIENT_SECRET",
+                super::oauth::CLIENT_SECRET,
+            ),
+        ];
+        let t = Self::start_with(false, &extra, &env).await;
+        t.fake
+            .register_redirect(&format!("{public_url}/auth/callback"));
+        t
+    }
+
     async fn start_with(gateway: bool, extra: &str, env: &[(&str, &str)]) -> Tester {
         let fake = FakeDiscord::start().await;
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap());

@@ -173,29 +173,33 @@ pub async fn verify(
         ));
     }
     if let Some(since) = since {
-        let then = match since.count {
-            0 => Some(GENESIS),
-            _ => at_since.as_deref(),
-        };
-        match then {
-            None => {
-                return Ok(broken(
-                    since.count,
-                    format!(
-                        "the chain ends at event {count}, before the earlier head's event {}: \
-                         events were deleted from its end",
-                        since.count
-                    ),
-                ))
-            }
-            Some(hash) if hash != since.hash => {
-                return Ok(broken(
-                    since.count,
-                    "its hash is not the earlier head's: the chain was rewritten since",
-                ))
-            }
-            Some(_) => {}
+        if let Some(broken) = not_a_prefix(since, count, at_since.as_deref()) {
+            return Ok(broken);
         }
     }
     Ok(Verdict::Intact(count.unsigned_abs()))
+}
+
+/// Where a chain of `count` events, whose event `since.count` has the hash `at_since`, no
+/// longer holds the earlier head `since`; `None` when it still does.
+fn not_a_prefix(since: &Head, count: i64, at_since: Option<&str>) -> Option<Verdict> {
+    let then = match since.count {
+        0 => Some(GENESIS),
+        _ => at_since,
+    };
+    match then {
+        None => Some(broken(
+            since.count,
+            format!(
+                "the chain ends at event {count}, before the earlier head's event {}: \
+                 events were deleted from its end",
+                since.count
+            ),
+        )),
+        Some(hash) if hash != since.hash => Some(broken(
+            since.count,
+            "its hash is not the earlier head's: the chain was rewritten since",
+        )),
+        Some(_) => None,
+    }
 }
