@@ -97,14 +97,26 @@ impl Bot {
     /// Spawns `gonogo ARGS`, listening on `addr` as its config says, and returns once it is
     /// healthy.
     pub async fn start(config: &Path, args: &[&str], log: &Path, addr: SocketAddr) -> Bot {
-        let mut bot = Bot::spawn(config, args, log);
+        Bot::start_with_env(config, args, log, addr, &[]).await
+    }
+
+    /// [`Bot::start`] with these `GONOGO_*` variables set too, for secrets.
+    pub async fn start_with_env(
+        config: &Path,
+        args: &[&str],
+        log: &Path,
+        addr: SocketAddr,
+        env: &[(&str, &str)],
+    ) -> Bot {
+        let mut bot = Bot::spawn(config, args, log, env);
         bot.wait_healthy(addr).await;
         bot
     }
 
-    fn spawn(config: &Path, args: &[&str], log: &Path) -> Bot {
+    fn spawn(config: &Path, args: &[&str], log: &Path, env: &[(&str, &str)]) -> Bot {
         let file = File::create(log).expect("create the log file");
         let child = command(config, true, args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("clone the log file"))
             .stderr(file)
