@@ -283,8 +283,26 @@ impl History {
                 events,
             } = &self.models[model];
             let shift = planned - *planned_at;
-            copy_row(&mut tx, "releases", &self.release_columns, MODELS[model], i, &planned, shift).await;
-            copy_row(&mut tx, "votes", &self.vote_columns, MODELS[model], i, &planned, shift).await;
+            copy_row(
+                &mut tx,
+                "releases",
+                &self.release_columns,
+                MODELS[model],
+                i,
+                &planned,
+                shift,
+            )
+            .await;
+            copy_row(
+                &mut tx,
+                "votes",
+                &self.vote_columns,
+                MODELS[model],
+                i,
+                &planned,
+                shift,
+            )
+            .await;
             let release = Some(ReleaseId(i));
             for (actor, detail, at) in events {
                 let is_end = detail["event"] == "completed";
@@ -306,7 +324,13 @@ impl History {
                     }
                 }
                 self.chain
-                    .append(&mut tx, release, actor.map(|a| UserId(a.unsigned_abs())), detail, *at + shift)
+                    .append(
+                        &mut tx,
+                        release,
+                        actor.map(|a| UserId(a.unsigned_abs())),
+                        detail,
+                        *at + shift,
+                    )
                     .await
                     .expect("append an event");
             }
@@ -335,7 +359,9 @@ async fn columns(db: &mut SqliteConnection, table: &str) -> Vec<String> {
         .fetch_all(db)
         .await
         .expect("the table's columns");
-    rows.iter().map(|row| row.get::<String, _>("name")).collect()
+    rows.iter()
+        .map(|row| row.get::<String, _>("name"))
+        .collect()
 }
 
 /// Copies `table`'s rows of release `model` as release `id`, planned at `planned` and every
@@ -360,15 +386,21 @@ async fn copy_row(
         .iter()
         .map(|column| match (table, column.as_str()) {
             ("releases", "id") | ("votes", "release_id") => id.to_string(),
-            ("votes", "id") => "NULL".to_owned(),
-            ("votes", "interaction_id") => "NULL".to_owned(),
+            ("votes", "id" | "interaction_id") => "NULL".to_owned(),
             ("releases", "version" | "version_key") => format!("'{version}'"),
-            ("releases", "created_at") => format!("'{}'", planned.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            ("releases", "created_at") => format!(
+                "'{}'",
+                planned.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ),
             (_, c) if c.ends_with("_at") => moved(c),
             (_, c) => c.to_owned(),
         })
         .collect();
-    let key = if table == "releases" { "id" } else { "release_id" };
+    let key = if table == "releases" {
+        "id"
+    } else {
+        "release_id"
+    };
     sqlx::query(&format!(
         "INSERT INTO {table} ({}) SELECT {} FROM {table} WHERE {key} = ?",
         columns.join(", "),
@@ -397,7 +429,7 @@ where
     let config = write_config(fake, signer, dir, addr);
     let base = format!("http://{addr}");
     let mut text = std::fs::read_to_string(&config).expect("the config");
-    text.push_str(&format!("\n[dashboard]\npublic_url = \"{base}\"\n"));
+    text = format!("{text}\n[dashboard]\npublic_url = \"{base}\"\n");
     std::fs::write(&config, text).expect("write the config");
     fake.register_redirect(&format!("{base}/auth/callback"));
     let bot = Bot::start_with_env(
@@ -436,8 +468,7 @@ async fn sign_in(fake: &support::FakeDiscord, addr: SocketAddr) -> String {
             .filter_map(|v| v.to_str().ok())
             .find(|c| c.starts_with(&format!("{name}=")))
             .and_then(|c| c.split(';').next())
-            .map(str::to_owned)
-            .unwrap_or_else(|| panic!("no {name} cookie"))
+            .map_or_else(|| panic!("no {name} cookie"), str::to_owned)
     };
     let signin = cookie(&login, "gonogo_signin");
     let to_discord = login.headers()["location"].to_str().expect("a location");

@@ -55,7 +55,13 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let (shutdown, stop) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let metrics_apart = config.http.metrics_listen.is_some();
-    let mut router = http::router(handler.clone(), &config.discord.public_key, !metrics_apart)?;
+    let http_client = Arc::new(gateway::http(&config.discord));
+    let mut router = http::router(
+        handler.clone(),
+        &config.discord.public_key,
+        !metrics_apart,
+        http_client.clone(),
+    )?;
     let pipelines = crate::api::router(service.clone());
     let api = pipelines.is_some();
     if let Some(pipelines) = pipelines {
@@ -81,7 +87,6 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         info!(addr = %bound, "Serving GET /metrics");
         metrics_addr = Some(bound);
     }
-    let http_client = Arc::new(gateway::http(&config.discord));
     supervise(&mut tasks, "command registration", &stop, {
         let (service, stop, http_client) = (service.clone(), stop.clone(), http_client.clone());
         move || register_commands(service.clone(), http_client.clone(), stop.clone())

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures::StreamExt as _;
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -23,6 +24,8 @@ use crate::signatures::Signatures;
 struct Door {
     handler: Handler,
     signatures: Arc<Signatures>,
+    /// Sends the files an answer carries as a follow-up: an HTTP response cannot carry them.
+    followups: Arc<serenity::all::Http>,
 }
 
 /// Discord's interaction payloads are a few kilobytes; anything near this is not one.
@@ -38,12 +41,14 @@ pub fn router(
     handler: Handler,
     public_key: &[u8; 32],
     with_metrics: bool,
+    followups: Arc<serenity::all::Http>,
 ) -> anyhow::Result<Router> {
     let signatures = Signatures::new(public_key)
         .ok_or_else(|| anyhow::anyhow!("discord.public_key is not an Ed25519 key"))?;
     let door = Door {
         handler,
         signatures: Arc::new(signatures),
+        followups,
     };
     let mut router = Router::new()
         .route("/interactions", post(interactions))
@@ -105,7 +110,53 @@ async fn interactions(State(door): State<Door>, headers: HeaderMap, body: Bytes)
         }
     };
     let reply = door.handler.handle(&request).await;
-    Json(reply.response).into_response()
+    let (Some(token), false) = (request.token(), reply.files.is_empty()) else {
+        return Json(reply.response).into_response();
+    };
+    // The files follow once the answer has gone out: a follow-up before the answer would
+    // find no acknowledged interaction to follow.
+    let (sent, answered) = tokio::sync::oneshot::channel();
+    let (token, files, http) = (token.to_owned(), reply.files, door.followups.clone());
+    tokio::spawn(async move {
+        if answered.await.is_err() {
+            return;
+        }
+        let quiet = serde_json::json!({ "flags": 64, "allowed_mentions": { "parse": [] } });
+        if let Err(cause) = http.create_followup_message(&token, &quiet, files).await {
+            tracing::warn!("Cannot send the answer's files as a follow-up: {cause}");
+        }
+    });
+    let body = serde_json::to_vec(&reply.response).unwrap_or_default();
+    let mut response = axum::response::Response::new(axum::body::Body::from_stream(sent_once(
+        Bytes::from(body),
+        sent,
+    )));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A body of `bytes` that fires `sent` once the server is done with it: when it has been
+/// written out, or the connection dropped.
+fn sent_once(
+    bytes: Bytes,
+    sent: tokio::sync::oneshot::Sender<()>,
+) -> impl futures::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
+    struct Fire(Option<tokio::sync::oneshot::Sender<()>>);
+    impl Drop for Fire {
+        fn drop(&mut self) {
+            if let Some(sent) = self.0.take() {
+                let _ = sent.send(());
+            }
+        }
+    }
+    let fire = Fire(Some(sent));
+    futures::stream::iter([Ok(bytes)]).chain(futures::stream::poll_fn(move |_| {
+        let _kept_until_the_body_is_dropped = &fire;
+        std::task::Poll::Ready(None)
+    }))
 }
 
 /// How far a signature's timestamp may be from now, either side.

@@ -59,7 +59,7 @@ impl EventHandler for Door {
         };
         if let Err(cause) = ctx
             .http
-            .create_interaction_response(id, token, &reply.response, Vec::new())
+            .create_interaction_response(id, token, &reply.response, reply.files)
             .await
         {
             warn!(

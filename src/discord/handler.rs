@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use serenity::all::{
-    ActionRowComponent, CommandInteraction, CreateInteractionResponse, GuildId, InteractionId,
-    Member, ModalInteraction,
+    ActionRowComponent, CommandInteraction, CreateAttachment, CreateInteractionResponse, GuildId,
+    InteractionId, Member, ModalInteraction,
 };
 use tracing::error;
 
@@ -20,6 +20,9 @@ use crate::service::{Actor, Ask, Error, Result, Service, StoredRelease, Target, 
 pub struct Reply {
     pub response: CreateInteractionResponse,
     pub replay: bool,
+    /// Files the answer carries, such as the trend chart of `/release stats`: the gateway door
+    /// attaches them to its response, the HTTP door sends them as a follow-up.
+    pub files: Vec<CreateAttachment>,
 }
 
 /// Turns interactions into service calls and their answers into responses.
@@ -54,7 +57,12 @@ impl Handler {
             .into()),
         };
         let refusal = match result {
-            Ok(response) => return reply(response),
+            Ok(response) => {
+                return Reply {
+                    files: self.files(request).await,
+                    ..reply(response)
+                }
+            }
             Err(Error::User(refusal)) => refusal,
             Err(Error::Internal(cause)) => return self.internal_error(request, &cause),
         };
@@ -68,10 +76,33 @@ impl Handler {
         }
         match user_error(self.service.messages(), &refusal) {
             Ok(text) => Reply {
-                response: ephemeral(text),
                 replay: refusal == UserError::AlreadyHandled,
+                ..reply(ephemeral(text))
             },
             Err(cause) => self.internal_error(request, &cause),
+        }
+    }
+
+    /// The files an answered request carries: the weekly trends of `/release stats` as a PNG.
+    /// A chart that cannot be drawn is logged and left out; the figures still answer.
+    async fn files(&self, request: &Request) -> Vec<CreateAttachment> {
+        let Request::Command(command) = request else {
+            return Vec::new();
+        };
+        let Ok(Command::Stats { days, environment }) = Command::parse(command) else {
+            return Vec::new();
+        };
+        let environment = environment.as_deref().unwrap_or(DEFAULT_ENVIRONMENT);
+        let drawn = match self.service.trend(days, environment).await {
+            Ok(trend) => crate::charts::trend_png(&trend.weeks).map_err(anyhow::Error::msg),
+            Err(cause) => Err(cause),
+        };
+        match drawn {
+            Ok(png) => vec![CreateAttachment::bytes(png, TREND_CHART)],
+            Err(cause) => {
+                tracing::warn!("Cannot draw the trend chart for /release stats: {cause:#}");
+                Vec::new()
+            }
         }
     }
 
@@ -564,10 +595,14 @@ impl Handler {
     }
 }
 
+/// The name of the trend chart `/release stats` attaches.
+pub const TREND_CHART: &str = "delivery-trends.png";
+
 fn reply(response: CreateInteractionResponse) -> Reply {
     Reply {
         response,
         replay: false,
+        files: Vec::new(),
     }
 }
 

@@ -96,6 +96,17 @@ async fn the_figures_over_a_real_history_match_those_worked_out_by_hand() {
         "{text}"
     );
     assert!(text.contains("Open post-mortems: 15.2.0"), "{text}");
+    let chart = t
+        .fake
+        .wait_for("the trend chart follows the answer", |r| {
+            r.method == "POST" && r.path.starts_with("/webhooks/") && !r.files.is_empty()
+        })
+        .await;
+    assert_trend_chart(&chart);
+    assert_eq!(
+        chart.body["flags"], 64,
+        "the chart is private, as the figures are"
+    );
 
     export_round_trips(&t).await;
 
@@ -112,6 +123,56 @@ async fn the_figures_over_a_real_history_match_those_worked_out_by_hand() {
     let bad = t.send(bad).await;
     assert_ephemeral(&bad);
     assert!(content(&bad).contains("1 to 365"), "{bad}");
+    t.finish().await;
+}
+
+/// A request carrying the trend chart: one PNG of the four figures' panels, named as such.
+fn assert_trend_chart(request: &crate::support::Recorded) {
+    let [file] = request.files.as_slice() else {
+        panic!("one file: {:?}", request.files);
+    };
+    assert_eq!(
+        (
+            file.name.as_str(),
+            file.filename.as_str(),
+            file.content_type.as_str()
+        ),
+        ("files[0]", "delivery-trends.png", "image/png")
+    );
+    assert_eq!(file.png_size(), Some((960, 440)), "two panels by two");
+}
+
+#[tokio::test]
+async fn the_trend_chart_comes_with_the_figures_through_either_door() {
+    let t = Tester::start_with_gateway().await;
+    let stats = t.command(&author(), "stats", vec![("days", json!("28"))]);
+    let callback = t.send_via_gateway(stats).await;
+    assert!(
+        content(&callback).contains("Delivery to production"),
+        "{callback}"
+    );
+    let sent = t
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/interactions/"))
+        .expect("the callback");
+    assert_trend_chart(&sent);
+    assert_eq!(sent.body["data"]["flags"], 64);
+
+    let stats = t.command(&author(), "stats", vec![("days", json!("28"))]);
+    let answer = t.send(stats).await;
+    assert!(
+        content(&answer).contains("Delivery to production"),
+        "{answer}"
+    );
+    let followup = t
+        .fake
+        .wait_for("the trend chart follows the HTTP answer", |r| {
+            r.method == "POST" && r.path.starts_with("/webhooks/")
+        })
+        .await;
+    assert_trend_chart(&followup);
     t.finish().await;
 }
 

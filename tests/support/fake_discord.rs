@@ -31,6 +31,8 @@ pub struct Recorded {
     pub status: u16,
     /// Lower-case header names.
     pub headers: Vec<(String, String)>,
+    /// The files of a `multipart/form-data` request; its `payload_json` is the body.
+    pub files: Vec<super::multipart::Upload>,
 }
 
 impl Recorded {

@@ -62,7 +62,7 @@ pub fn callback(fake: &FakeDiscord, req: &Req<'_>, problems: &mut Vec<String>) -
         ));
         return Reply::error(400, 50035, "Invalid Form Body");
     }
-    if kind == 4 && messages::is_empty_message(&req.body["data"]) {
+    if kind == 4 && messages::is_empty_message(&req.body["data"]) && req.files.is_empty() {
         problems.push(format!("{at}: empty message (50006)"));
         return Reply::error(400, 50006, "Cannot send an empty message");
     }
@@ -129,7 +129,7 @@ pub fn webhook(fake: &FakeDiscord, req: &Req<'_>, problems: &mut Vec<String>) ->
         m
     };
     match target {
-        None if messages::is_empty_message(req.body) => {
+        None if messages::is_empty_message(req.body) && req.files.is_empty() => {
             problems.push(format!("{at}: empty follow-up message (50006)"));
             Reply::error(400, 50006, "Cannot send an empty message")
         }
@@ -179,6 +179,39 @@ pub fn webhook(fake: &FakeDiscord, req: &Req<'_>, problems: &mut Vec<String>) ->
 }
 
 impl FakeDiscord {
+    /// Waits, for up to a second, until the interaction with `token` is acknowledged. Over
+    /// HTTP, the bot's answer reaches Discord before anything it sends after it; here the
+    /// story records that answer when its client reads it, which may be a moment after the
+    /// bot's next request arrives.
+    pub async fn wait_acknowledged(&self, token: &str) {
+        let mut changed = self.inner.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+        loop {
+            let pending = self
+                .lock()
+                .interactions
+                .values()
+                .any(|r| r.token == token && r.response.is_none());
+            if !pending {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, changed.changed())
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Records the answer the HTTP door gave an interaction registered before it was sent.
+    pub fn record_http_response(&self, interaction_id: u64, response: &Value) {
+        if let Some(rec) = self.lock().interactions.get_mut(&interaction_id) {
+            rec.response = Some(response.clone());
+        }
+        self.bump();
+    }
+
     /// The body of the (accepted) first response to an interaction.
     pub fn interaction_response(&self, interaction_id: u64) -> Option<Value> {
         self.lock()

@@ -7,6 +7,7 @@ pub mod gateway;
 mod interactions;
 pub mod limits;
 pub mod messages;
+pub mod multipart;
 pub mod oauth;
 pub mod openapi;
 pub mod pipeline;

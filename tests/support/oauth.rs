@@ -112,6 +112,7 @@ fn record(
             body,
             status,
             headers,
+            files: Vec::new(),
         });
         st.consumed.push(false);
     }

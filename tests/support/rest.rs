@@ -89,6 +89,8 @@ pub struct Req<'a> {
     pub query: &'a str,
     pub segs: Vec<&'a str>,
     pub body: &'a Value,
+    /// The files uploaded with a multipart body.
+    pub files: &'a [super::multipart::Upload],
 }
 
 async fn handle(
@@ -111,8 +113,25 @@ async fn handle(
         })
         .collect();
     let mut problems = Vec::new();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut files = Vec::new();
     let body = if bytes.is_empty() {
         Value::Null
+    } else if content_type.starts_with("multipart/form-data") {
+        match super::multipart::parse(&content_type, &bytes) {
+            Ok((message, uploads)) => {
+                files = uploads;
+                message
+            }
+            Err(problem) => {
+                problems.push(format!("{method} {path}: {problem}"));
+                Value::Null
+            }
+        }
     } else {
         match serde_json::from_slice(&bytes) {
             Ok(v) => v,
@@ -122,12 +141,17 @@ async fn handle(
             }
         }
     };
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if let ["webhooks", _, token, ..] = segs.as_slice() {
+        fake.wait_acknowledged(token).await;
+    }
     let req = Req {
         method: &method,
         path,
         query: uri.query().unwrap_or_default(),
-        segs: path.split('/').filter(|s| !s.is_empty()).collect(),
+        segs,
         body: &body,
+        files: &files,
     };
     let reply = answer(&fake, &req, full, &headers, &mut problems);
     let status = reply.status;
@@ -143,6 +167,7 @@ async fn handle(
             body,
             status,
             headers: header_list,
+            files,
         });
         st.consumed.push(false);
     }
@@ -184,7 +209,7 @@ fn answer(
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        if !ct.starts_with("application/json") {
+        if !ct.starts_with("application/json") && !ct.starts_with("multipart/form-data") {
             problems.push(format!(
                 "{method} {path}: JSON body sent with content-type '{ct}'"
             ));

@@ -303,11 +303,19 @@ impl Tester {
 
     /// Sends a signed interaction through the HTTP door and returns the response body.
     pub async fn send(&self, payload: Value) -> Value {
+        // Discord knows the interaction it sent, so a follow-up to it is one it expects.
+        let id = snowflake_of(&payload["id"]);
+        if id.is_some() {
+            self.fake.register_interaction(&payload);
+        }
         let (status, body) = self
             .signer
             .post_interaction(&self.interactions_url(), &payload)
             .await;
         assert_eq!(status, 200, "the HTTP door answered {status}: {body}");
+        if let Some(id) = id {
+            self.fake.record_http_response(id, &body);
+        }
         body
     }
 
