@@ -35,6 +35,7 @@ use gonogo::store::batch::Batch;
 use serde_json::{json, Value};
 use sqlx::{Connection as _, Row as _, SqliteConnection};
 
+use kit::memory::rss_kb;
 use kit::usage::peak_rss_kb;
 use support::oauth::CLIENT_SECRET;
 use support::process::{free_loopback_addr, write_config, Bot};
@@ -101,7 +102,7 @@ async fn run(load: &Load) {
     let seeded = Instant::now();
     let mut history = History::open(&db_path).await;
     history.add(load, 3, tenth).await;
-    let early = serve(&fake, &signer, dir.path(), |base, cookie| async move {
+    let early = serve(&fake, &signer, dir.path(), |base, cookie, _| async move {
         let client = client();
         timed(&client, &cookie, load.storyboard_requests, |i| {
             format!("{base}/releases/{}", pick(i, tenth))
@@ -114,8 +115,9 @@ async fn run(load: &Load) {
     let seed_secs = seeded.elapsed().as_secs_f64();
     drop(history);
 
-    let (figures, peak_kb) = serve(&fake, &signer, dir.path(), |base, cookie| async move {
+    let (figures, peak_kb) = serve(&fake, &signer, dir.path(), |base, cookie, pid| async move {
         let client = client();
+        let rss_start = rss_kb(pid);
         let list = timed(&client, &cookie, load.list_requests, |i| {
             format!("{base}/?page={}", i % 20 + 1)
         })
@@ -124,21 +126,24 @@ async fn run(load: &Load) {
             format!("{base}/releases/{}", pick(i, load.releases))
         })
         .await;
+        let rss_pages = rss_kb(pid);
         let stats = timed(&client, &cookie, load.stats_requests, |_| {
             format!("{base}/stats?days=365")
         })
         .await;
-        (list, storyboard, stats)
+        (list, storyboard, stats, (rss_start, rss_pages))
     })
     .await;
-    let (list, storyboard, stats) = figures;
+    let (list, storyboard, stats, (rss_start, rss_pages)) = figures;
+    let mb = |kb: u64| f64::from(u32::try_from(kb).unwrap_or(u32::MAX)) / 1024.0;
     let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
     println!(
         "dashboard: releases={} events={events} seed_s={seed_secs:.1} \
          list_p50_ms={:.2} list_p99_ms={:.2} \
          storyboard_p50_ms={:.2} storyboard_p99_ms={:.2} \
          storyboard_at_tenth_p50_ms={:.2} storyboard_at_tenth_p99_ms={:.2} \
-         stats_365_p50_ms={:.2} stats_365_p99_ms={:.2} peak_rss_mb={:.1}",
+         stats_365_p50_ms={:.2} stats_365_p99_ms={:.2} rss_signed_in_mb={:.1} \
+         rss_after_pages_mb={:.1} peak_rss_mb={:.1}",
         load.releases,
         ms(list.p(50)),
         ms(list.p(99)),
@@ -148,7 +153,9 @@ async fn run(load: &Load) {
         ms(early.0.p(99)),
         ms(stats.p(50)),
         ms(stats.p(99)),
-        f64::from(u32::try_from(peak_kb).unwrap_or(u32::MAX)) / 1024.0,
+        mb(rss_start),
+        mb(rss_pages),
+        mb(peak_kb),
     );
 }
 
@@ -422,7 +429,7 @@ async fn serve<T, F, Fut>(
     measure: F,
 ) -> (T, u64)
 where
-    F: FnOnce(String, String) -> Fut,
+    F: FnOnce(String, String, u32) -> Fut,
     Fut: std::future::Future<Output = T>,
 {
     let addr = free_loopback_addr();
@@ -441,7 +448,7 @@ where
     )
     .await;
     let cookie = sign_in(fake, addr).await;
-    let measured = measure(base, cookie).await;
+    let measured = measure(base, cookie, bot.id()).await;
     let peak = peak_rss_kb(bot.id());
     bot.terminate();
     (measured, peak)

@@ -88,7 +88,8 @@ fn pane(
         .map_err(failed)?;
     chart
         .configure_mesh()
-        .light_line_style(GRID)
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
         .x_desc("minutes")
         .x_label_formatter(&|m| format!("{m:.0}"))
         .label_style(("sans-serif", 11).into_font().color(&INK))

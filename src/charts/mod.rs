@@ -97,3 +97,6 @@ fn empty<DB: DrawingBackend>(
     root.draw(&Text::new(message.to_owned(), (x.max(10), y), style))
         .map_err(failed)
 }
+
+#[cfg(test)]
+mod tests;

@@ -125,7 +125,8 @@ fn panel<DB: DrawingBackend>(
     };
     chart
         .configure_mesh()
-        .light_line_style(GRID)
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
         .x_labels(weeks.len().min(6))
         .x_label_formatter(&label_of)
         .label_style(("sans-serif", 10).into_font().color(&INK))

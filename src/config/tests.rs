@@ -872,3 +872,50 @@ items = [{ item = "Tests", by = "robot" }, { by = "pipeline" }]
     assert!(problem_at(&errors, "checklist[0].items[0].by").contains("\"pipeline\""));
     assert!(problem_at(&errors, "checklist[0].items[1].item").contains("missing"));
 }
+
+#[test]
+fn the_dashboard_is_off_until_configured_and_its_secret_comes_from_the_environment() {
+    assert!(with_token(&minimal()).unwrap().dashboard.is_none());
+    let section = "\n[dashboard]\npublic_url = \"https://gonogo.example.com/\"\n";
+    let errors = rejected(with_token(&format!("{}{section}", minimal())));
+    assert!(
+        problem_at(&errors, "dashboard.client_secret").contains("GONOGO_DASHBOARD__CLIENT_SECRET"),
+        "{errors}"
+    );
+    let env = [
+        ("GONOGO_DISCORD__TOKEN", TOKEN),
+        ("GONOGO_DASHBOARD__CLIENT_SECRET", "s3cret-from-the-portal"),
+    ];
+    let config = load_from_str(&format!("{}{section}", minimal()), &env).unwrap();
+    let dashboard = config.dashboard.expect("a dashboard");
+    assert_eq!(dashboard.public_url, "https://gonogo.example.com");
+    assert_eq!(
+        dashboard.redirect_uri(),
+        "https://gonogo.example.com/auth/callback"
+    );
+    assert_eq!(dashboard.session_ttl, TimeDelta::hours(12));
+    assert!(dashboard.secure());
+    assert_eq!(dashboard.client_secret.expose(), "s3cret-from-the-portal");
+
+    let in_file = format!("{}{section}client_secret = \"in-the-file\"\n", minimal());
+    let errors = rejected(load_from_str(&in_file, &env[..1]));
+    assert!(problem_at(&errors, "dashboard.client_secret").contains("must not be in the file"));
+    assert!(
+        !errors.to_string().contains("in-the-file"),
+        "the secret is masked: {errors}"
+    );
+
+    let bad = format!(
+        "{}\n[dashboard]\npublic_url = \"gonogo.example.com/board\"\nsession_ttl = \"10s\"\n",
+        minimal()
+    );
+    let errors = rejected(load_from_str(&bad, &env));
+    assert!(
+        problem_at(&errors, "dashboard.public_url").contains("not a URL"),
+        "{errors}"
+    );
+    assert!(
+        problem_at(&errors, "dashboard.session_ttl").contains("at least 1m"),
+        "{errors}"
+    );
+}

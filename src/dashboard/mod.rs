@@ -10,6 +10,7 @@ mod signin;
 mod storyboard;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -17,12 +18,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::TimeDelta;
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::config::DashboardConfig;
 use crate::service::Service;
 use discord::Discord;
 use render::{Problem, Templates};
 use session::{Session, Sessions, SESSION_COOKIE};
+
+/// A page still being drawn after this is stuck: the slowest, a year of figures, takes well
+/// under a second.
+const PAGE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pages drawn at once; more wait their turn rather than pile onto the database.
+const CONCURRENT_PAGES: usize = 32;
 
 /// Everything a dashboard request needs.
 #[derive(Clone)]
@@ -58,7 +67,12 @@ pub fn router(service: Service) -> anyhow::Result<Option<Router>> {
         .route("/static/dashboard.css", get(stylesheet))
         .fallback(not_found)
         .with_state(board)
-        .layer(axum::middleware::map_response(guarded));
+        .layer(axum::middleware::map_response(guarded))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            PAGE_TIMEOUT,
+        ))
+        .layer(ConcurrencyLimitLayer::new(CONCURRENT_PAGES));
     Ok(Some(router))
 }
 

@@ -246,3 +246,143 @@ fn at(event: &ExportedEvent) -> Option<DateTime<Utc>> {
 fn text(value: &serde_json::Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Timelike as _;
+    use serde_json::json;
+
+    use super::*;
+
+    fn event(id: i64, kind: &str, detail: serde_json::Value, minute: i64) -> ExportedEvent {
+        let mut detail = detail;
+        detail["event"] = json!(kind);
+        ExportedEvent {
+            id,
+            release_id: Some(1),
+            actor_id: None,
+            kind: kind.into(),
+            detail,
+            at: format!("2026-03-02T10:{minute:02}:00.000Z"),
+            hash: format!("h{id}"),
+        }
+    }
+
+    fn rollout() -> Vec<ExportedEvent> {
+        vec![
+            event(1, "planned", json!({}), 0),
+            event(2, "vote_cast", json!({"choice": "go"}), 1),
+            event(3, "approved", json!({}), 1),
+            event(4, "deploy_started", json!({"by": "Dee"}), 2),
+            event(
+                5,
+                "action_finished",
+                json!({"action": "deploy", "stage": "canary"}),
+                2,
+            ),
+            event(6, "halted", json!({"by": "Remy"}), 5),
+            event(7, "resumed", json!({"by": "Remy"}), 8),
+            event(8, "stage_started", json!({"stage": "10%"}), 12),
+            event(9, "verification_started", json!({}), 20),
+            event(
+                10,
+                "gates_read",
+                json!({"error_rate": "0.40%", "p99": "120 ms", "baseline": true}),
+                21,
+            ),
+            event(
+                11,
+                "gates_read",
+                json!({"error_rate": "0.10%", "p99": "4.5 ms", "baseline": false}),
+                22,
+            ),
+            event(
+                12,
+                "rollback_started",
+                json!({"by": "Remy", "reason": "errors up", "stage": "10%"}),
+                25,
+            ),
+            event(
+                13,
+                "action_finished",
+                json!({"action": "rollback", "stage": "10%", "problem": null}),
+                26,
+            ),
+            event(14, "rolled_back", json!({"restore_secs": 90}), 26),
+            event(15, "retrospective_filed", json!({"by": "Remy"}), 30),
+        ]
+    }
+
+    #[test]
+    fn each_event_belongs_to_the_frame_it_happened_in() {
+        let frames = frames(&rollout(), Some("card"), Some("thread"));
+        let ids = |key: &str| -> Vec<i64> {
+            frames
+                .iter()
+                .find(|f| f.key == key)
+                .unwrap()
+                .events
+                .iter()
+                .map(|e| e.id)
+                .collect()
+        };
+        assert_eq!(ids("plan"), [1]);
+        assert_eq!(ids("approval"), [2, 3]);
+        assert_eq!(ids("release"), [4, 5, 6, 7, 8]);
+        assert_eq!(ids("verify"), [9, 10, 11]);
+        assert_eq!(ids("rollback"), [12, 13, 14]);
+        let links: Vec<Option<String>> = frames.iter().map(|f| f.discord.clone()).collect();
+        assert_eq!(links[0].as_deref(), Some("card"));
+        assert_eq!(links[1].as_deref(), Some("card"));
+        assert_eq!(links[4].as_deref(), Some("thread"));
+    }
+
+    #[test]
+    fn each_bar_lasts_until_the_step_that_ends_it() {
+        let bars: Vec<(String, SpanKind, i64, i64)> = spans(&rollout(), "canary")
+            .into_iter()
+            .map(|s| {
+                (
+                    s.label,
+                    s.kind,
+                    s.start.minute().into(),
+                    s.end.minute().into(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            bars,
+            [
+                ("canary".to_owned(), SpanKind::Stage, 2, 12),
+                ("halted".to_owned(), SpanKind::Halted, 5, 8),
+                ("10%".to_owned(), SpanKind::Stage, 12, 20),
+                ("verify".to_owned(), SpanKind::Verify, 20, 25),
+                ("rollback".to_owned(), SpanKind::RollingBack, 25, 26),
+            ]
+        );
+        assert!(spans(&rollout()[..3], "canary").is_empty(), "not deployed");
+    }
+
+    #[test]
+    fn the_readings_and_the_rollback_are_read_back_from_their_events() {
+        let (points, baseline) = gate_points(&rollout());
+        let read: Vec<(Option<f64>, Option<f64>)> =
+            points.iter().map(|p| (p.error_rate, p.p99_ms)).collect();
+        assert_eq!(read, [(Some(0.4), Some(120.0)), (Some(0.1), Some(4.5))]);
+        assert_eq!(baseline, Some(120.0));
+        let rollback = rollback(&rollout()).unwrap();
+        assert_eq!(
+            (
+                rollback.by.as_str(),
+                rollback.reason.as_str(),
+                rollback.stage.as_str()
+            ),
+            ("Remy", "errors up", "10%")
+        );
+        assert_eq!(rollback.restore.as_deref(), Some("1m"));
+        assert!(super::rollback(&rollout()[..11]).is_none());
+        let actions = actions(&rollout());
+        assert_eq!(actions.len(), 2);
+        assert_eq!(actions[1].action, "rollback");
+    }
+}

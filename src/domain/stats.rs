@@ -73,70 +73,98 @@ pub struct DoraView {
 /// its plan). Lead time counts from the commit, as DORA defines it, when the release has a
 /// commit time, and from the plan otherwise.
 pub fn dora(facts: &[Fact], days: i64, until: DateTime<Utc>, environment: &str) -> (Dora, usize) {
-    let since = until - TimeDelta::days(days);
-    let inside = |at: DateTime<Utc>| at > since && at <= until;
-    let mut starts: HashMap<i64, (DateTime<Utc>, bool)> = HashMap::new();
-    let mut here: HashSet<i64> = HashSet::new();
-    for fact in facts.iter().filter(|f| f.kind == "planned") {
-        if fact.environment.as_deref() == Some(environment) {
-            here.insert(fact.release);
+    History::of(facts, environment).figures(days, until)
+}
+
+/// The facts of one environment's releases, read once, however many periods are figured.
+struct History<'a> {
+    environment: &'a str,
+    facts: Vec<&'a Fact>,
+    /// When each release's lead time starts, and whether that is its commit.
+    starts: HashMap<i64, (DateTime<Utc>, bool)>,
+    /// The releases that were rolled back or needed an override: a set, not a search per
+    /// rollout, which over a year of releases would cost its square.
+    troubled: HashSet<i64>,
+}
+
+impl<'a> History<'a> {
+    fn of(facts: &'a [Fact], environment: &'a str) -> History<'a> {
+        let mut starts: HashMap<i64, (DateTime<Utc>, bool)> = HashMap::new();
+        let mut here: HashSet<i64> = HashSet::new();
+        for fact in facts.iter().filter(|f| f.kind == "planned") {
+            if fact.environment.as_deref() == Some(environment) {
+                here.insert(fact.release);
+            }
+            let start = fact
+                .commit_time
+                .map_or((fact.at, false), |commit| (commit, true));
+            starts.entry(fact.release).or_insert(start);
         }
-        let start = fact
-            .commit_time
-            .map_or((fact.at, false), |commit| (commit, true));
-        starts.entry(fact.release).or_insert(start);
+        let facts: Vec<&Fact> = facts.iter().filter(|f| here.contains(&f.release)).collect();
+        let troubled = facts
+            .iter()
+            .filter(|f| f.kind == "rollback_started" || f.kind == "override_used")
+            .map(|f| f.release)
+            .collect();
+        History {
+            environment,
+            facts,
+            starts,
+            troubled,
+        }
     }
-    let facts: Vec<&Fact> = facts.iter().filter(|f| here.contains(&f.release)).collect();
-    let completed: Vec<&Fact> = facts
-        .iter()
-        .copied()
-        .filter(|f| f.kind == "completed" && inside(f.at))
-        .collect();
-    let leads: Vec<(TimeDelta, bool)> = completed
-        .iter()
-        .filter_map(|done| {
-            let (start, from_commit) = starts.get(&done.release)?;
-            Some((done.at - *start, *from_commit))
-        })
-        .collect();
-    let from_commit = leads.iter().filter(|(_, commit)| *commit).count();
-    let from_plan = leads.len() - from_commit;
-    let leads: Vec<TimeDelta> = leads.into_iter().map(|(lead, _)| lead).collect();
-    let started: Vec<i64> = facts
-        .iter()
-        .filter(|f| f.kind == "deploy_started" && inside(f.at))
-        .map(|f| f.release)
-        .collect();
-    // A set, not a search per rollout: a year of releases would otherwise cost its square.
-    let troubled: HashSet<i64> = facts
-        .iter()
-        .filter(|f| f.kind == "rollback_started" || f.kind == "override_used")
-        .map(|f| f.release)
-        .collect();
-    let failed = started
-        .iter()
-        .filter(|release| troubled.contains(release))
-        .count();
-    let restores: Vec<TimeDelta> = facts
-        .iter()
-        .filter(|f| f.kind == "rolled_back" && inside(f.at))
-        .filter_map(|f| f.restore_secs.map(TimeDelta::seconds))
-        .collect();
-    let rollbacks = restores.len();
-    (
-        Dora {
-            days,
-            environment: environment.to_owned(),
-            deployments: completed.len(),
-            lead_time: median(leads),
-            from_commit,
-            from_plan,
-            started: started.len(),
-            failed,
-            restore: median(restores),
-        },
-        rollbacks,
-    )
+
+    fn figures(&self, days: i64, until: DateTime<Utc>) -> (Dora, usize) {
+        let history = self;
+        let environment = history.environment;
+        let since = until - TimeDelta::days(days);
+        let inside = |at: DateTime<Utc>| at > since && at <= until;
+        let facts = &history.facts;
+        let completed: Vec<&Fact> = facts
+            .iter()
+            .copied()
+            .filter(|f| f.kind == "completed" && inside(f.at))
+            .collect();
+        let leads: Vec<(TimeDelta, bool)> = completed
+            .iter()
+            .filter_map(|done| {
+                let (start, from_commit) = history.starts.get(&done.release)?;
+                Some((done.at - *start, *from_commit))
+            })
+            .collect();
+        let from_commit = leads.iter().filter(|(_, commit)| *commit).count();
+        let from_plan = leads.len() - from_commit;
+        let leads: Vec<TimeDelta> = leads.into_iter().map(|(lead, _)| lead).collect();
+        let started: Vec<i64> = facts
+            .iter()
+            .filter(|f| f.kind == "deploy_started" && inside(f.at))
+            .map(|f| f.release)
+            .collect();
+        let failed = started
+            .iter()
+            .filter(|release| history.troubled.contains(release))
+            .count();
+        let restores: Vec<TimeDelta> = facts
+            .iter()
+            .filter(|f| f.kind == "rolled_back" && inside(f.at))
+            .filter_map(|f| f.restore_secs.map(TimeDelta::seconds))
+            .collect();
+        let rollbacks = restores.len();
+        (
+            Dora {
+                days,
+                environment: environment.to_owned(),
+                deployments: completed.len(),
+                lead_time: median(leads),
+                from_commit,
+                from_plan,
+                started: started.len(),
+                failed,
+                restore: median(restores),
+            },
+            rollbacks,
+        )
+    }
 }
 
 /// One week of a trend: the figures of the seven days up to `ends`.
@@ -155,11 +183,12 @@ pub struct Week {
 #[expect(clippy::cast_precision_loss, reason = "counts of releases")]
 pub fn weekly(facts: &[Fact], days: i64, until: DateTime<Utc>, environment: &str) -> Vec<Week> {
     let weeks = (days + 6) / 7;
+    let history = History::of(facts, environment);
     (0..weeks)
         .rev()
         .map(|back| {
             let ends = until - TimeDelta::weeks(back);
-            let (week, _) = dora(facts, 7, ends, environment);
+            let (week, _) = history.figures(7, ends);
             Week {
                 ends,
                 deployments: week.deployments,

@@ -155,6 +155,10 @@ pub struct FailedView {
 pub struct ItemView {
     pub name: String,
     pub ticked_by: Option<String>,
+    /// Where the pipeline's report of it can be read, when a pipeline reported it.
+    pub url: Option<String>,
+    /// `open`, `passed` or `failed`.
+    pub status: &'static str,
 }
 
 /// How many open items the card lists by name, and how much of each.
@@ -186,6 +190,8 @@ fn sections_of(release: &Release) -> Vec<SectionView> {
                 .map(|check| ItemView {
                     name: check.item.clone(),
                     ticked_by: check.ticked_by.clone(),
+                    url: check.url.clone(),
+                    status: check.status().as_str(),
                 })
                 .collect(),
         })
