@@ -14,14 +14,15 @@ pub async fn facts_since(
 ) -> anyhow::Result<Vec<Fact>> {
     let kinds = KINDS.map(|k| format!("'{k}'")).join(", ");
     // A year of figures is tens of thousands of events. SQLite picks out the few fields they
-    // need (most need none of their detail) and hands them over as one JSON array: one row
-    // instead of one per event, each of which would cost more to pass than to read.
+    // need (most need none of their detail) and hands them over as one text, a JSON array a
+    // line: one row instead of one per event, each of which would cost more to pass than to
+    // read. Each line becomes a fact as it is read, so only the text and the facts are held.
     let facts: Option<String> = sqlx::query_scalar(&format!(
-        "SELECT json_group_array(json_array(release_id, kind, at, \
+        "SELECT group_concat(json_array(release_id, kind, at, \
            CASE WHEN kind = 'rolled_back' THEN json_extract(detail, '$.restore_secs') END, \
            CASE WHEN kind = 'planned' THEN json_extract(detail, '$.environment') END, \
-           CASE WHEN kind = 'planned' THEN json_extract(detail, '$.origin.commit_time') END) \
-           ORDER BY id) \
+           CASE WHEN kind = 'planned' THEN json_extract(detail, '$.origin.commit_time') END), \
+           char(10) ORDER BY id) \
          FROM audit_events \
          WHERE kind IN ({kinds}) AND release_id IN (\
            SELECT release_id FROM audit_events WHERE at > ? \
@@ -31,28 +32,27 @@ pub async fn facts_since(
     .fetch_one(db)
     .await
     .context("Cannot read the audit trail for the figures")?;
-    let rows: Vec<Row> = serde_json::from_str(facts.as_deref().unwrap_or("[]"))
-        .context("Cannot read the facts of the audit trail")?;
-    rows.into_iter()
-        .map(
-            |(release, kind, at, restore_secs, environment, commit_time)| {
-                let commit_time = commit_time
-                    .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
-                    .map(|at| at.with_timezone(&Utc));
-                Ok(Fact {
-                    release,
-                    kind,
-                    at: parse_ts(&at)?,
-                    restore_secs,
-                    environment,
-                    commit_time,
-                })
-            },
-        )
+    serde_json::Deserializer::from_str(facts.as_deref().unwrap_or_default())
+        .into_iter::<Row>()
+        .map(|row| {
+            let (release, kind, at, restore_secs, environment, commit_time) =
+                row.context("Cannot read a fact of the audit trail")?;
+            let commit_time = commit_time
+                .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+                .map(|at| at.with_timezone(&Utc));
+            Ok(Fact {
+                release,
+                kind,
+                at: parse_ts(&at)?,
+                restore_secs,
+                environment,
+                commit_time,
+            })
+        })
         .collect()
 }
 
-/// One fact as SQLite lists it: release, kind, time, time to restore, environment and
+/// One fact as `SQLite` lists it: release, kind, time, time to restore, environment and
 /// commit time.
 type Row = (
     i64,
