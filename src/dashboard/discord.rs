@@ -93,17 +93,12 @@ impl Discord {
             ("client_id", &client_id),
             ("client_secret", self.secret.expose()),
         ];
-        let response = self
+        let request = self
             .http
             .post(format!("{}/api/v10/oauth2/token", self.api_base))
-            .form(&form)
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .form(&form);
+        let response = answered(request).await?;
         let status = response.status();
-        if status.is_server_error() {
-            return Err(Refused::Unreachable(format!("Discord answered {status}")));
-        }
         let body = response.bytes().await.map_err(unreachable)?;
         if status.is_success() {
             let token: Token = serde_json::from_slice(&body)
@@ -132,20 +127,15 @@ impl Discord {
             nick: Option<String>,
             roles: Vec<String>,
         }
-        let response = self
+        let request = self
             .http
             .get(format!(
                 "{}/api/v10/users/@me/guilds/{}/member",
                 self.api_base, self.guild
             ))
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .bearer_auth(token);
+        let response = answered(request).await?;
         let status = response.status();
-        if status.is_server_error() {
-            return Err(Refused::Unreachable(format!("Discord answered {status}")));
-        }
         if status == reqwest::StatusCode::NOT_FOUND {
             return Err(Refused::NotInGuild);
         }
@@ -174,6 +164,16 @@ impl Discord {
             .unwrap_or(member.user.username);
         Ok(Member { id, name, roles })
     }
+}
+
+/// Discord's answer to `request`, unless it could not be reached or failed on its side.
+async fn answered(request: reqwest::RequestBuilder) -> Result<reqwest::Response, Refused> {
+    let response = request.send().await.map_err(unreachable)?;
+    let status = response.status();
+    if status.is_server_error() {
+        return Err(Refused::Unreachable(format!("Discord answered {status}")));
+    }
+    Ok(response)
 }
 
 fn unreachable(error: reqwest::Error) -> Refused {

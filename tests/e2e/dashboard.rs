@@ -290,10 +290,9 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
         .map(|c| c.split(';').next().unwrap_or_default().to_owned())
 }
 
-/// Signs `member` in as a browser would, without one: returns the session cookie, and the
-/// callback address with the sign-in cookie that came back with it, for replays.
-async fn sign_in_over_http(t: &Tester, member: &Member) -> (String, String, String) {
-    t.fake.browser_signed_in_as(member, true);
+/// Goes to Discord from the dashboard's sign-in and back, as a browser would without one:
+/// returns the dashboard's answer to the return, its address, and the sign-in cookie sent.
+async fn round_trip(t: &Tester) -> (reqwest::Response, String, String) {
     let client = no_redirects();
     let login = client
         .get(format!("{}/auth/login", t.base_url()))
@@ -301,14 +300,21 @@ async fn sign_in_over_http(t: &Tester, member: &Member) -> (String, String, Stri
         .await
         .unwrap();
     let signin = set_cookie(&login, "gonogo_signin").expect("a sign-in cookie");
-    let to_discord = login.headers()["location"].to_str().unwrap().to_owned();
-    let callback = follow_once(&to_discord).await;
+    let callback = follow_once(login.headers()["location"].to_str().unwrap()).await;
     let back = client
         .get(&callback)
         .header("cookie", format!("gonogo_signin={signin}"))
         .send()
         .await
         .unwrap();
+    (back, callback, signin)
+}
+
+/// Signs `member` in: returns the session cookie, and the callback address with the sign-in
+/// cookie that came back with it, for replays.
+async fn sign_in_over_http(t: &Tester, member: &Member) -> (String, String, String) {
+    t.fake.browser_signed_in_as(member, true);
+    let (back, callback, signin) = round_trip(t).await;
     assert_eq!(
         back.status(),
         303,
@@ -439,20 +445,7 @@ async fn discord_refusing_failing_or_not_knowing_the_member_each_gets_its_page()
     // Discord's refusal, Discord being down, and a member of another server.
     let refused = async |setup: &dyn Fn()| {
         setup();
-        let client = no_redirects();
-        let login = client
-            .get(format!("{}/auth/login", t.base_url()))
-            .send()
-            .await
-            .unwrap();
-        let signin = set_cookie(&login, "gonogo_signin").unwrap();
-        let callback = follow_once(login.headers()["location"].to_str().unwrap()).await;
-        let back = client
-            .get(&callback)
-            .header("cookie", format!("gonogo_signin={signin}"))
-            .send()
-            .await
-            .unwrap();
+        let (back, _, _) = round_trip(&t).await;
         (back.status().as_u16(), back.text().await.unwrap())
     };
     let (status, text) = refused(&|| t.fake.decline_next_authorization()).await;
