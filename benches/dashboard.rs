@@ -37,7 +37,7 @@ use sqlx::{Connection as _, Row as _, SqliteConnection};
 
 use kit::memory::rss_kb;
 use kit::usage::peak_rss_kb;
-use support::oauth::CLIENT_SECRET;
+use support::oauth::{round_trip, set_cookie, CLIENT_SECRET};
 use support::process::{free_loopback_addr, write_config, Bot};
 use support::tester::{author, deployer, lead, release_manager, team, Tester};
 
@@ -457,38 +457,10 @@ where
 /// Signs a team member in as a browser would: returns the `Cookie` header of the session.
 async fn sign_in(fake: &support::FakeDiscord, addr: SocketAddr) -> String {
     fake.browser_signed_in_as(&team(2), true);
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let login = client
-        .get(format!("http://{addr}/auth/login"))
-        .send()
-        .await
-        .expect("login");
-    let cookie = |response: &reqwest::Response, name: &str| {
-        response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with(&format!("{name}=")))
-            .and_then(|c| c.split(';').next())
-            .map_or_else(|| panic!("no {name} cookie"), str::to_owned)
-    };
-    let signin = cookie(&login, "gonogo_signin");
-    let to_discord = login.headers()["location"].to_str().expect("a location");
-    let back = client.get(to_discord).send().await.expect("authorize");
-    let callback = back.headers()["location"].to_str().expect("a callback");
-    let done = client
-        .get(callback)
-        .header("cookie", &signin)
-        .send()
-        .await
-        .expect("callback");
-    assert_eq!(done.status(), 303, "signed in");
-    cookie(&done, "gonogo_session")
+    let (back, _, _) = round_trip(&format!("http://{addr}")).await;
+    assert_eq!(back.status(), 303, "signed in");
+    let session = set_cookie(&back, "gonogo_session").expect("a session cookie");
+    format!("gonogo_session={session}")
 }
 
 fn client() -> reqwest::Client {

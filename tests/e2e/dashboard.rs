@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::deployments::{approved, deploy, stage_done, thread_of, ROLLOUT};
 use crate::support::browser::Browser;
 use crate::support::fixtures::Member;
+use crate::support::oauth::{follow_once, no_redirects, round_trip, set_cookie};
 use crate::support::process::loopback_client;
 use crate::support::tester::*;
 use crate::support::GUILD_ID;
@@ -260,61 +261,11 @@ fn authorize_url(t: &Tester, state: &str) -> String {
     url.into()
 }
 
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Where `url` redirects to.
-async fn follow_once(url: &str) -> String {
-    let response = no_redirects().get(url).send().await.expect("an answer");
-    assert!(
-        response.status().is_redirection(),
-        "{url}: {}",
-        response.status()
-    );
-    response.headers()["location"].to_str().unwrap().to_owned()
-}
-
-/// The value of the `name` cookie a response sets.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix(&format!("{name}=")))
-        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
-}
-
-/// Goes to Discord from the dashboard's sign-in and back, as a browser would without one:
-/// returns the dashboard's answer to the return, its address, and the sign-in cookie sent.
-async fn round_trip(t: &Tester) -> (reqwest::Response, String, String) {
-    let client = no_redirects();
-    let login = client
-        .get(format!("{}/auth/login", t.base_url()))
-        .send()
-        .await
-        .unwrap();
-    let signin = set_cookie(&login, "gonogo_signin").expect("a sign-in cookie");
-    let callback = follow_once(login.headers()["location"].to_str().unwrap()).await;
-    let back = client
-        .get(&callback)
-        .header("cookie", format!("gonogo_signin={signin}"))
-        .send()
-        .await
-        .unwrap();
-    (back, callback, signin)
-}
-
 /// Signs `member` in: returns the session cookie, and the callback address with the sign-in
 /// cookie that came back with it, for replays.
 async fn sign_in_over_http(t: &Tester, member: &Member) -> (String, String, String) {
     t.fake.browser_signed_in_as(member, true);
-    let (back, callback, signin) = round_trip(t).await;
+    let (back, callback, signin) = round_trip(&t.base_url()).await;
     assert_eq!(
         back.status(),
         303,
@@ -445,7 +396,7 @@ async fn discord_refusing_failing_or_not_knowing_the_member_each_gets_its_page()
     // Discord's refusal, Discord being down, and a member of another server.
     let refused = async |setup: &dyn Fn()| {
         setup();
-        let (back, _, _) = round_trip(&t).await;
+        let (back, _, _) = round_trip(&t.base_url()).await;
         (back.status().as_u16(), back.text().await.unwrap())
     };
     let (status, text) = refused(&|| t.fake.decline_next_authorization()).await;

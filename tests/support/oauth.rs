@@ -315,3 +315,55 @@ pub(crate) async fn member(
     )
         .into_response()
 }
+
+/// A client that shows each redirect instead of following it.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Where `url` redirects to.
+pub async fn follow_once(url: &str) -> String {
+    let response = no_redirects().get(url).send().await.expect("an answer");
+    assert!(
+        response.status().is_redirection(),
+        "{url}: {}",
+        response.status()
+    );
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The value of the `name` cookie a response sets.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// Goes to Discord from the sign-in of the dashboard at `base` and back, as a browser would
+/// without one:
+/// returns the dashboard's answer to the return, its address, and the sign-in cookie sent.
+pub async fn round_trip(base: &str) -> (reqwest::Response, String, String) {
+    let client = no_redirects();
+    let login = client
+        .get(format!("{base}/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    let signin = set_cookie(&login, "gonogo_signin").expect("a sign-in cookie");
+    let callback = follow_once(login.headers()["location"].to_str().unwrap()).await;
+    let back = client
+        .get(&callback)
+        .header("cookie", format!("gonogo_signin={signin}"))
+        .send()
+        .await
+        .unwrap();
+    (back, callback, signin)
+}
