@@ -1,5 +1,5 @@
 //! What the dashboard reads: pages of releases, one release's storyboard, the figures' weekly
-//! trend and the chain's check. Reads only, each from one snapshot.
+//! trend and the chain's check. It only reads.
 
 use chrono::TimeDelta;
 

@@ -2,6 +2,7 @@
 
 mod fixtures;
 mod gateway;
+mod oauth;
 mod openapi;
 mod rest;
 mod signer;
