@@ -179,25 +179,65 @@ pub struct Week {
 }
 
 /// The figures week by week over `days` days up to `until`, oldest first: the trend charts.
-/// A partial first week is a whole week that starts before the period.
+/// A partial first week is a whole week that starts before the period. Each week is what
+/// [`dora`] gives for its seven days, found in one pass over the facts rather than one a week.
 #[expect(clippy::cast_precision_loss, reason = "counts of releases")]
 pub fn weekly(facts: &[Fact], days: i64, until: DateTime<Utc>, environment: &str) -> Vec<Week> {
-    let weeks = (days + 6) / 7;
+    let weeks = usize::try_from((days + 6) / 7).unwrap_or(0);
     let history = History::of(facts, environment);
-    (0..weeks)
-        .rev()
-        .map(|back| {
-            let ends = until - TimeDelta::weeks(back);
-            let (week, _) = history.figures(7, ends);
-            Week {
-                ends,
-                deployments: week.deployments,
-                lead_time: week.lead_time,
-                failure_rate: (week.started > 0).then(|| week.failed as f64 / week.started as f64),
-                restore: week.restore,
+    let mut buckets: Vec<Bucket> = (0..weeks).map(|_| Bucket::default()).collect();
+    // A week's seven days end on its last instant and not on its first, as a period's do.
+    let week_of = |at: DateTime<Utc>| {
+        let back = (until - at).num_milliseconds();
+        if back < 0 {
+            return None;
+        }
+        let back = usize::try_from(back / TimeDelta::weeks(1).num_milliseconds()).ok()?;
+        (back < weeks).then(|| weeks - 1 - back)
+    };
+    for fact in &history.facts {
+        let Some(bucket) = week_of(fact.at).map(|week| &mut buckets[week]) else {
+            continue;
+        };
+        match fact.kind.as_str() {
+            "completed" => {
+                bucket.deployments += 1;
+                if let Some((start, _)) = history.starts.get(&fact.release) {
+                    bucket.leads.push(fact.at - *start);
+                }
             }
+            "deploy_started" => {
+                bucket.started += 1;
+                bucket.failed += usize::from(history.troubled.contains(&fact.release));
+            }
+            "rolled_back" => bucket
+                .restores
+                .extend(fact.restore_secs.map(TimeDelta::seconds)),
+            _ => {}
+        }
+    }
+    buckets
+        .into_iter()
+        .zip((0..weeks).rev())
+        .map(|(bucket, back)| Week {
+            ends: until - TimeDelta::weeks(i64::try_from(back).unwrap_or(0)),
+            deployments: bucket.deployments,
+            lead_time: median(bucket.leads),
+            failure_rate: (bucket.started > 0)
+                .then(|| bucket.failed as f64 / bucket.started as f64),
+            restore: median(bucket.restores),
         })
         .collect()
+}
+
+/// What one week of a trend gathers.
+#[derive(Default)]
+struct Bucket {
+    deployments: usize,
+    leads: Vec<TimeDelta>,
+    started: usize,
+    failed: usize,
+    restores: Vec<TimeDelta>,
 }
 
 /// The middle value; the mean of the two middle ones for an even count.

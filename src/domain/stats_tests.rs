@@ -181,3 +181,35 @@ fn a_partial_week_rounds_the_trend_up_to_a_whole_one() {
         .iter()
         .all(|week| week.deployments == 0));
 }
+
+#[test]
+fn each_week_of_a_trend_is_what_the_figures_of_its_seven_days_are() {
+    let h = TimeDelta::hours;
+    let mut facts = history();
+    // Events on the very edges of weeks, which belong to the week they end.
+    facts.extend([
+        fact(5, "planned", day(1)),
+        fact(5, "deploy_started", day(8)),
+        fact(5, "completed", day(15)),
+        fact(6, "planned", day(2) + h(3)),
+        fact(6, "deploy_started", day(2) + h(4)),
+        fact(6, "rollback_started", day(8) + TimeDelta::milliseconds(1)),
+        Fact {
+            restore_secs: Some(42),
+            ..fact(6, "rolled_back", day(8) + TimeDelta::milliseconds(1))
+        },
+    ]);
+    for until in [day(15), day(16) + h(5), day(22)] {
+        let weeks = weekly(&facts, 21, until, "production");
+        assert_eq!(weeks.len(), 3);
+        for week in &weeks {
+            let (seven, _) = dora(&facts, 7, week.ends);
+            assert_eq!(week.deployments, seven.deployments, "week to {}", week.ends);
+            assert_eq!(week.lead_time, seven.lead_time, "week to {}", week.ends);
+            assert_eq!(week.restore, seven.restore, "week to {}", week.ends);
+            #[expect(clippy::cast_precision_loss, reason = "a handful of rollouts")]
+            let rate = (seven.started > 0).then(|| seven.failed as f64 / seven.started as f64);
+            assert_eq!(week.failure_rate, rate, "week to {}", week.ends);
+        }
+    }
+}
