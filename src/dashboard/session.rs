@@ -193,6 +193,48 @@ mod tests {
         assert_eq!(other.get(&cookie, now()), None, "another key signed it");
     }
 
+    fn held(sessions: &Sessions) -> usize {
+        sessions.lock().len()
+    }
+
+    #[test]
+    fn a_full_store_makes_room_from_the_ended_sessions_first_then_the_oldest() {
+        let sessions = Sessions::default();
+        let ending = |hours| Session {
+            expires: now() + TimeDelta::hours(hours),
+            ..member()
+        };
+        let half = MAX_SESSIONS / 2;
+        let first = sessions.start(ending(1), now());
+        for _ in 1..half {
+            sessions.start(ending(1), now());
+        }
+        let lasting: Vec<String> = (0..MAX_SESSIONS - half)
+            .map(|i| sessions.start(ending(2 + i64::try_from(i).unwrap()), now()))
+            .collect();
+        assert_eq!(held(&sessions), MAX_SESSIONS);
+        // An hour on, the first half has ended: they make room, and nobody live is dropped.
+        let later = now() + TimeDelta::hours(1);
+        let newest = sessions.start(ending(20_000), later);
+        assert_eq!(held(&sessions), MAX_SESSIONS - half + 1);
+        assert_eq!(sessions.get(&first, now()), None);
+        assert!(lasting.iter().all(|c| sessions.get(c, later).is_some()));
+        // Full of live sessions, the one that would end first makes room.
+        for _ in 1..half {
+            sessions.start(ending(20_000), later);
+        }
+        assert_eq!(held(&sessions), MAX_SESSIONS);
+        sessions.start(ending(20_000), later);
+        assert_eq!(held(&sessions), MAX_SESSIONS);
+        assert_eq!(
+            sessions.get(&lasting[0], later),
+            None,
+            "the oldest made room"
+        );
+        assert!(sessions.get(&lasting[1], later).is_some());
+        assert!(sessions.get(&newest, later).is_some());
+    }
+
     #[test]
     fn signing_out_ends_the_session_for_every_copy_of_its_cookie() {
         let sessions = Sessions::default();
