@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::TimeDelta;
 use serde_json::json;
 
-use crate::deployments::{approved, deploy, stage_done, thread_of, ROLLOUT};
+use crate::deployments::{approved, deploy, stage_done, thread_of};
 use crate::support::browser::Browser;
 use crate::support::fixtures::Member;
 use crate::support::oauth::{follow_once, no_redirects, round_trip, set_cookie};
@@ -27,6 +27,21 @@ fn frame_of_kind(kind: &str, detail: &serde_json::Value) -> &'static str {
         other => panic!("a rolled-back release has no {other} event in this story"),
     }
 }
+
+/// Stages of 30 minutes, and an executor whose commands only say what they would do: the
+/// storyboard's screenshot shows its rollback procedure.
+const ROLLOUT: &str = r#"
+[rollout]
+stages = [{ name = "canary", percent = 1, hold = "30m" }, { percent = 10, hold = "30m" },
+          { percent = 50, hold = "30m" }, { percent = 100 }]
+verify_for = "70m"
+
+[executor]
+kind = "command"
+deploy = ["/bin/sh", "-c", "echo deploying {version} to $GONOGO_PERCENT%"]
+rollback = ["/bin/sh", "-c", "echo rolling back {version}"]
+timeout = "1m"
+"#;
 
 /// 5.1.0 rolled out to 10% and rolled back by the release manager.
 async fn rolled_back(t: &Tester) {
