@@ -17,12 +17,13 @@ pub async fn facts_since(
     // need (most need none of their detail) and hands them over as one text, a JSON array a
     // line: one row instead of one per event, each of which would cost more to pass than to
     // read. Each line becomes a fact as it is read, so only the text and the facts are held.
+    // They come in no particular order: a release has one plan, and the figures count.
     let facts: Option<String> = sqlx::query_scalar(&format!(
         "SELECT group_concat(json_array(release_id, kind, at, \
            CASE WHEN kind = 'rolled_back' THEN json_extract(detail, '$.restore_secs') END, \
            CASE WHEN kind = 'planned' THEN json_extract(detail, '$.environment') END, \
            CASE WHEN kind = 'planned' THEN json_extract(detail, '$.origin.commit_time') END), \
-           char(10) ORDER BY id) \
+           char(10)) \
          FROM audit_events \
          WHERE kind IN ({kinds}) AND release_id IN (\
            SELECT release_id FROM audit_events WHERE at > ? \
