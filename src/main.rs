@@ -147,7 +147,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Migrate => {
             let db = Db::open(&config.database.url, None).await?;
             db.migrate().await?;
-            println!("migrations applied to {}", config.database.url);
+            println!("migrations applied to {}", config.database.shown());
         }
         Cmd::Audit {
             command: AuditCmd::Verify { since_head },

@@ -137,6 +137,28 @@ pub struct DatabaseConfig {
     pub url: String,
 }
 
+impl DatabaseConfig {
+    /// The URL as it may be printed or logged.
+    pub fn shown(&self) -> String {
+        without_password(&self.url)
+    }
+}
+
+/// `url` with any password in it shown as `***`: a database URL may carry its credentials,
+/// and a log or a terminal must not.
+pub fn without_password(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            if parsed.set_password(Some("***")).is_ok() {
+                parsed.to_string()
+            } else {
+                "(a database URL that cannot be shown)".to_owned()
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ChannelsConfig {
     /// Where release cards and notices are posted.

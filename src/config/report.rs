@@ -38,7 +38,10 @@ fn discord(config: &Config) -> String {
         "discord: application {}, serving guild {} only (commands registered there), \
          interactions over {doors}\n\
          http: {}; database: {}",
-        discord.application_id, discord.guild_id, config.http.listen, config.database.url
+        discord.application_id,
+        discord.guild_id,
+        config.http.listen,
+        config.database.shown()
     )
 }
 

@@ -919,3 +919,17 @@ fn the_dashboard_is_off_until_configured_and_its_secret_comes_from_the_environme
         "{errors}"
     );
 }
+
+#[test]
+fn a_database_url_is_shown_without_its_password() {
+    assert_eq!(
+        without_password("postgres://gonogo:s3cret@db.internal:5432/gonogo"),
+        "postgres://gonogo:***@db.internal:5432/gonogo"
+    );
+    assert_eq!(without_password("sqlite://gonogo.db"), "sqlite://gonogo.db");
+    assert_eq!(without_password("sqlite:gonogo.db"), "sqlite:gonogo.db");
+    assert_eq!(
+        without_password("postgres://gonogo@db.internal/gonogo"),
+        "postgres://gonogo@db.internal/gonogo"
+    );
+}

@@ -17,7 +17,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+use crate::config::without_password;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Write transaction type used throughout the service.
 pub type Tx = Transaction<'static, Sqlite>;
@@ -41,7 +43,7 @@ pub struct Db {
 /// survives a crash of the process; only a power loss may drop the last commits.
 pub fn connect_options(url: &str) -> anyhow::Result<SqliteConnectOptions> {
     Ok(SqliteConnectOptions::from_str(url)
-        .with_context(|| format!("Cannot parse the database url `{url}`"))?
+        .with_context(|| format!("Cannot parse the database url `{}`", without_password(url)))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
@@ -69,11 +71,11 @@ impl Db {
                     .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
             )
             .await
-            .with_context(|| format!("Cannot open the database `{url}`"))?;
+            .with_context(|| format!("Cannot open the database `{}`", without_password(url)))?;
         let reader = pool(4)
             .connect_with(options)
             .await
-            .with_context(|| format!("Cannot open the database `{url}`"))?;
+            .with_context(|| format!("Cannot open the database `{}`", without_password(url)))?;
         Ok(Db {
             writer,
             reader,
