@@ -44,11 +44,12 @@ impl Handler {
     /// every click, while only a failure logs anything, and that log names the request itself.
     pub async fn handle(&self, request: &Request) -> Reply {
         let served = Some(GuildId::new(self.service.config().discord.guild_id));
+        let mut files = Vec::new();
         let result = match request {
             Request::Ping => Ok(CreateInteractionResponse::Pong),
             // Another server, or a direct message: nothing there is ours to touch.
             _ if request.guild_id() != served => Err(UserError::OutsideGuild.into()),
-            Request::Command(command) => self.command(command).await,
+            Request::Command(command) => self.command(command, &mut files).await,
             Request::Click(click) => self.click(click).await,
             Request::Modal(modal) => self.modal(modal).await,
             Request::Unsupported(_) => Err(UserError::InvalidInput(
@@ -59,7 +60,7 @@ impl Handler {
         let refusal = match result {
             Ok(response) => {
                 return Reply {
-                    files: self.files(request).await,
+                    files,
                     ..reply(response)
                 }
             }
@@ -83,29 +84,6 @@ impl Handler {
         }
     }
 
-    /// The files an answered request carries: the weekly trends of `/release stats` as a PNG.
-    /// A chart that cannot be drawn is logged and left out; the figures still answer.
-    async fn files(&self, request: &Request) -> Vec<CreateAttachment> {
-        let Request::Command(command) = request else {
-            return Vec::new();
-        };
-        let Ok(Command::Stats { days, environment }) = Command::parse(command) else {
-            return Vec::new();
-        };
-        let environment = environment.as_deref().unwrap_or(DEFAULT_ENVIRONMENT);
-        let drawn = match self.service.trend(days, environment).await {
-            Ok(trend) => crate::charts::trend_png(&trend.weeks).map_err(anyhow::Error::msg),
-            Err(cause) => Err(cause),
-        };
-        match drawn {
-            Ok(png) => vec![CreateAttachment::bytes(png, TREND_CHART)],
-            Err(cause) => {
-                tracing::warn!("Cannot draw the trend chart for /release stats: {cause:#}");
-                Vec::new()
-            }
-        }
-    }
-
     fn internal_error(&self, request: &Request, cause: &anyhow::Error) -> Reply {
         let error_id = format!("{:08x}", rand::random::<u32>());
         let interaction = request.id().map_or(0, InteractionId::get);
@@ -124,7 +102,12 @@ impl Handler {
         reply(ephemeral(text))
     }
 
-    async fn command(&self, command: &CommandInteraction) -> Result<CreateInteractionResponse> {
+    /// A command's answer; `files` gets what the answer carries beside its text.
+    async fn command(
+        &self,
+        command: &CommandInteraction,
+        files: &mut Vec<CreateAttachment>,
+    ) -> Result<CreateInteractionResponse> {
         let actor = self.actor(command.member.as_deref(), command.user.id.get())?;
         let id = command.id.get();
         match Command::parse(command).map_err(UserError::InvalidInput)? {
@@ -155,7 +138,9 @@ impl Handler {
             Command::List => self.list().await,
             Command::Stats { days, environment } => {
                 let environment = environment.as_deref().unwrap_or(DEFAULT_ENVIRONMENT);
-                Ok(ephemeral(self.service.stats(days, environment).await?))
+                let figures = self.service.stats(days, environment).await?;
+                files.extend(trend_chart(&figures.weeks));
+                Ok(ephemeral(figures.text))
             }
             Command::Notes {
                 version,
@@ -597,6 +582,18 @@ impl Handler {
 
 /// The name of the trend chart `/release stats` attaches.
 pub const TREND_CHART: &str = "delivery-trends.png";
+
+/// The weekly trends as a PNG. A chart that cannot be drawn is logged and left out; the
+/// figures still answer.
+fn trend_chart(weeks: &[crate::domain::stats::Week]) -> Option<CreateAttachment> {
+    match crate::charts::trend_png(weeks) {
+        Ok(png) => Some(CreateAttachment::bytes(png, TREND_CHART)),
+        Err(cause) => {
+            tracing::warn!("Cannot draw the trend chart for /release stats: {cause}");
+            None
+        }
+    }
+}
 
 fn reply(response: CreateInteractionResponse) -> Reply {
     Reply {

@@ -76,6 +76,27 @@ pub fn dora(facts: &[Fact], days: i64, until: DateTime<Utc>, environment: &str) 
     History::of(facts, environment).figures(days, until)
 }
 
+/// The figures of a period, and the same figures week by week: the facts are read once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trend {
+    pub figures: Dora,
+    /// The period's rollbacks.
+    pub rollbacks: usize,
+    pub weeks: Vec<Week>,
+}
+
+/// [`dora`] over `days` days up to `until`, and its trend week by week, oldest first. A partial
+/// first week is a whole week that starts before the period.
+pub fn trend(facts: &[Fact], days: i64, until: DateTime<Utc>, environment: &str) -> Trend {
+    let history = History::of(facts, environment);
+    let (figures, rollbacks) = history.figures(days, until);
+    Trend {
+        figures,
+        rollbacks,
+        weeks: weekly(&history, days, until),
+    }
+}
+
 /// The facts of one environment's releases, read once, however many periods are figured.
 struct History<'a> {
     environment: &'a str,
@@ -178,13 +199,11 @@ pub struct Week {
     pub restore: Option<TimeDelta>,
 }
 
-/// The figures week by week over `days` days up to `until`, oldest first: the trend charts.
-/// A partial first week is a whole week that starts before the period. Each week is what
-/// [`dora`] gives for its seven days, found in one pass over the facts rather than one a week.
+/// The figures week by week over `days` days up to `until`. Each week is what [`dora`] gives
+/// for its seven days, found in one pass over the facts rather than one a week.
 #[expect(clippy::cast_precision_loss, reason = "counts of releases")]
-pub fn weekly(facts: &[Fact], days: i64, until: DateTime<Utc>, environment: &str) -> Vec<Week> {
+fn weekly(history: &History<'_>, days: i64, until: DateTime<Utc>) -> Vec<Week> {
     let weeks = usize::try_from((days + 6) / 7).unwrap_or(0);
-    let history = History::of(facts, environment);
     let mut buckets: Vec<Bucket> = (0..weeks).map(|_| Bucket::default()).collect();
     // A week's seven days end on its last instant and not on its first, as a period's do.
     let week_of = |at: DateTime<Utc>| {

@@ -159,7 +159,7 @@ fn a_period_takes_its_last_instant_and_not_its_first() {
 
 #[test]
 fn a_trend_gives_each_week_its_own_figures_oldest_first() {
-    let weeks = weekly(&history(), 14, day(15), "production");
+    let weeks = trend(&history(), 14, day(15), "production").weeks;
     let ends: Vec<DateTime<Utc>> = weeks.iter().map(|w| w.ends).collect();
     assert_eq!(ends, vec![day(8), day(15)]);
     // Week to day 8: nothing completed or started (4 completed on day 1, before it).
@@ -175,9 +175,10 @@ fn a_trend_gives_each_week_its_own_figures_oldest_first() {
 
 #[test]
 fn a_partial_week_rounds_the_trend_up_to_a_whole_one() {
-    assert_eq!(weekly(&history(), 8, day(15), "production").len(), 2);
-    assert_eq!(weekly(&history(), 7, day(15), "production").len(), 1);
-    assert!(weekly(&history(), 14, day(15), "staging")
+    assert_eq!(trend(&history(), 8, day(15), "production").weeks.len(), 2);
+    assert_eq!(trend(&history(), 7, day(15), "production").weeks.len(), 1);
+    assert!(trend(&history(), 14, day(15), "staging")
+        .weeks
         .iter()
         .all(|week| week.deployments == 0));
 }
@@ -200,7 +201,7 @@ fn each_week_of_a_trend_is_what_the_figures_of_its_seven_days_are() {
         },
     ]);
     for until in [day(15), day(16) + h(5), day(22)] {
-        let weeks = weekly(&facts, 21, until, "production");
+        let weeks = trend(&facts, 21, until, "production").weeks;
         assert_eq!(weeks.len(), 3);
         for week in &weeks {
             let (seven, _) = dora(&facts, 7, week.ends);

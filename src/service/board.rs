@@ -1,11 +1,9 @@
 //! What the dashboard reads: pages of releases, one release's storyboard, the figures' weekly
 //! trend and the chain's check. It only reads.
 
-use chrono::TimeDelta;
-
 use super::view::ReleaseView;
 use super::{Service, StoredRelease};
-use crate::domain::stats::{self, DoraView, Week};
+use crate::domain::stats::{DoraView, Week};
 use crate::domain::ReleaseId;
 use crate::store;
 use crate::store::audit::{ExportedEvent, Head, Verdict};
@@ -49,15 +47,10 @@ impl Service {
 
     /// The release and its own audit events; `None` for an unknown id.
     pub async fn storyboard(&self, id: ReleaseId) -> anyhow::Result<Option<Storyboard>> {
-        let Some((_, view)) = self.card_snapshot(id).await? else {
+        let Some((stored, view)) = self.read_model(id).await? else {
             return Ok(None);
         };
-        let mut read = self.db.reader().begin().await?;
-        let Some(stored) = store::releases::get(&mut *read, id).await? else {
-            return Ok(None);
-        };
-        let events = store::audit::of_release(&mut *read, id.0).await?;
-        read.commit().await?;
+        let events = store::audit::of_release(self.db.reader(), id.0).await?;
         Ok(Some(Storyboard {
             stored,
             view,
@@ -67,14 +60,10 @@ impl Service {
 
     /// The figures of `environment` over the last `days` days, and week by week.
     pub async fn trend(&self, days: i64, environment: &str) -> anyhow::Result<Trend> {
-        let now = self.now();
-        let weeks = (days + 6) / 7;
-        let since = now - TimeDelta::weeks(weeks);
-        let facts = store::audit::facts_since(self.db.reader(), since).await?;
-        let (dora, rollbacks) = stats::dora(&facts, days, now, environment);
+        let trend = super::queries::read_trend(&self.db, (days, environment), self.now()).await?;
         Ok(Trend {
-            figures: dora.view(rollbacks),
-            weeks: stats::weekly(&facts, days, now, environment),
+            figures: trend.figures.view(trend.rollbacks),
+            weeks: trend.weeks,
         })
     }
 

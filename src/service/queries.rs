@@ -53,9 +53,14 @@ impl Service {
     }
 
     /// The DORA figures of `environment` over the last `days` days, in the words of the
-    /// `stats` message.
-    pub async fn stats(&self, days: i64, environment: &str) -> anyhow::Result<String> {
-        stats_text(&self.db, &self.messages, (days, environment), self.now()).await
+    /// `stats` message, and week by week for the trend chart: one read of the audit trail.
+    pub async fn stats(&self, days: i64, environment: &str) -> anyhow::Result<Figures> {
+        let trend = read_trend(&self.db, (days, environment), self.now()).await?;
+        let text = render_stats(&self.db, &self.messages, &trend).await?;
+        Ok(Figures {
+            text,
+            weeks: trend.weeks,
+        })
     }
 
     /// Every release with an approved override whose post-mortem is not filed yet.
@@ -66,6 +71,17 @@ impl Service {
     /// The read model of a release, with the revision of the snapshot it was read from: it
     /// shows at least that revision, so a sender can tell whether what it rendered is current.
     pub async fn card_snapshot(&self, id: ReleaseId) -> anyhow::Result<Option<(i64, ReleaseView)>> {
+        Ok(self
+            .read_model(id)
+            .await?
+            .map(|(stored, view)| (stored.revision, view)))
+    }
+
+    /// The release as stored and its read model, from one snapshot.
+    pub(super) async fn read_model(
+        &self,
+        id: ReleaseId,
+    ) -> anyhow::Result<Option<(StoredRelease, ReleaseView)>> {
         let mut read = self.db.reader().begin().await?;
         let Some(stored) = store::releases::get(&mut *read, id).await? else {
             return Ok(None);
@@ -98,7 +114,7 @@ impl Service {
         if release.state == ReleaseState::Completed {
             view.promote_to = self.promote_to(&release.environment).map(str::to_owned);
         }
-        Ok(Some((stored.revision, view)))
+        Ok(Some((stored, view)))
     }
 }
 
@@ -109,6 +125,12 @@ impl Service {
     }
 }
 
+/// The figures `/release stats` answers with: their text, and their weeks for the chart.
+pub struct Figures {
+    pub text: String,
+    pub weeks: Vec<stats::Week>,
+}
+
 /// The DORA figures of an environment over the last `days` days up to `now`, rendered:
 /// `/release stats` and `gonogo stats` print the same text.
 pub async fn stats_text(
@@ -117,9 +139,28 @@ pub async fn stats_text(
     (days, environment): (i64, &str),
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<String> {
-    let since = now - chrono::TimeDelta::days(days);
+    let trend = read_trend(db, (days, environment), now).await?;
+    render_stats(db, messages, &trend).await
+}
+
+/// The figures of `environment` over the last `days` days up to `now`, and week by week.
+/// The facts reach back to the start of the first whole week, which may be before the period.
+pub(super) async fn read_trend(
+    db: &crate::store::Db,
+    (days, environment): (i64, &str),
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<stats::Trend> {
+    let since = now - chrono::TimeDelta::weeks((days + 6) / 7);
     let facts = store::audit::facts_since(db.reader(), since).await?;
-    let (dora, rollbacks) = stats::dora(&facts, days, now, environment);
+    Ok(stats::trend(&facts, days, now, environment))
+}
+
+/// The `stats` message of `trend`, with the post-mortems still open.
+async fn render_stats(
+    db: &crate::store::Db,
+    messages: &crate::messages::Messages,
+    trend: &stats::Trend,
+) -> anyhow::Result<String> {
     let open: Vec<String> = open_postmortems(db)
         .await?
         .iter()
@@ -127,7 +168,10 @@ pub async fn stats_text(
         .collect();
     messages.render(
         "stats",
-        serde_json::json!({ "dora": dora.view(rollbacks), "postmortems": open }),
+        serde_json::json!({
+            "dora": trend.figures.view(trend.rollbacks),
+            "postmortems": open,
+        }),
     )
 }
 
