@@ -33,7 +33,7 @@ use gonogo::domain::{ReleaseId, UserId};
 use gonogo::store::audit::Chain;
 use gonogo::store::batch::Batch;
 use serde_json::{json, Value};
-use sqlx::{Connection as _, Row as _, SqliteConnection};
+use sqlx::{AnyConnection, Connection as _, Row as _};
 
 use kit::memory::rss_kb;
 use kit::usage::peak_rss_kb;
@@ -211,7 +211,7 @@ struct Model {
 
 /// The database being filled, with the models it copies and the chain it appends to.
 struct History {
-    db: SqliteConnection,
+    db: AnyConnection,
     models: Vec<Model>,
     release_columns: Vec<String>,
     vote_columns: Vec<String>,
@@ -221,7 +221,8 @@ struct History {
 
 impl History {
     async fn open(path: &Path) -> History {
-        let mut db = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        sqlx::any::install_default_drivers();
+        let mut db = AnyConnection::connect(&format!("sqlite://{}", path.display()))
             .await
             .expect("open the database");
         let mut models = Vec::new();
@@ -344,12 +345,12 @@ impl History {
             if i % 50 == 0 {
                 let mut batch = Batch::new();
                 self.chain.flush(&mut batch);
-                batch.run(&mut *tx).await.expect("write the events");
+                batch.run(&mut tx).await.expect("write the events");
             }
         }
         let mut batch = Batch::new();
         self.chain.flush(&mut batch);
-        batch.run(&mut *tx).await.expect("write the events");
+        batch.run(&mut tx).await.expect("write the events");
         tx.commit().await.expect("commit");
     }
 
@@ -361,7 +362,7 @@ impl History {
     }
 }
 
-async fn columns(db: &mut SqliteConnection, table: &str) -> Vec<String> {
+async fn columns(db: &mut AnyConnection, table: &str) -> Vec<String> {
     let rows = sqlx::query(&format!("PRAGMA table_info({table})"))
         .fetch_all(db)
         .await
@@ -374,7 +375,7 @@ async fn columns(db: &mut SqliteConnection, table: &str) -> Vec<String> {
 /// Copies `table`'s rows of release `model` as release `id`, planned at `planned` and every
 /// other time moved by `shift`.
 async fn copy_row(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     table: &str,
     columns: &[String],
     model: i64,

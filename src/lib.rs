@@ -21,5 +21,3 @@ pub mod service;
 pub mod signatures;
 pub mod store;
 pub mod tokens;
-
-pub use store::MIGRATOR;

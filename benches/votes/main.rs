@@ -23,7 +23,6 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-use sqlx::{ConnectOptions as _, Connection as _};
 
 use kit::usage::{peak_rss_kb, MachineUse, ProcessUse};
 use kit::wire::{Answer, Connection, Request};
@@ -378,27 +377,25 @@ fn ms(duration: Duration) -> f64 {
 /// Single-row commits per second on a fresh file, with the bot's own durability settings.
 async fn sqlite_commit_rate(dir: &Path, commits: u32) -> f64 {
     let url = format!("sqlite://{}", dir.join("commits.db").display());
-    let mut db = gonogo::store::connect_options(&url)
-        .expect("the bot's connect options")
-        .connect()
+    let db = gonogo::store::Db::connect(&url)
         .await
-        .expect("open the commit-rate database");
+        .expect("open the commit-rate database with the bot's settings");
     sqlx::query("CREATE TABLE t (n INTEGER NOT NULL)")
-        .execute(&mut db)
+        .execute(db.writer())
         .await
         .expect("create the table");
     let started = Instant::now();
     for n in 0..commits {
         let mut tx = db.begin().await.expect("begin");
-        sqlx::query("INSERT INTO t (n) VALUES (?)")
-            .bind(n)
+        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+            .bind(i64::from(n))
             .execute(&mut *tx)
             .await
             .expect("insert");
         tx.commit().await.expect("commit");
     }
     let rate = f64::from(commits) / started.elapsed().as_secs_f64();
-    db.close().await.expect("close the commit-rate database");
+    db.close().await;
     rate
 }
 

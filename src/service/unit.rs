@@ -112,7 +112,7 @@ impl Unit {
         let messages = store::outbox::enqueue_all(&mut batch, &self.outbox, self.now);
         self.outbox.clear();
         // The only rows the batch returns are the card refreshes it queued.
-        let refreshes = batch.run(&mut *self.tx).await?;
+        let refreshes = batch.run(&mut self.tx).await?;
         self.wake.outbox |= messages || !refreshes.is_empty();
         Ok(())
     }

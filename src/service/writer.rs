@@ -410,7 +410,7 @@ impl Writer<'_> {
             thread_id: None,
             revision: 0,
         };
-        store::releases::insert(&mut *self.unit.tx, &stored).await?;
+        store::releases::insert(&mut self.unit.tx, &stored).await?;
         apply(self.unit, &self.service.config, &step.release, &step).await?;
         Ok(stored)
     }

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use rand::Rng as _;
 use rustc_hash::FxHashMap;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::{AnyConnection, AnyExecutor, Row};
 
 use super::batch::Batch;
 use super::{parse_ts, ts};
@@ -59,7 +59,7 @@ pub fn request(batch: &mut Batch, release: ReleaseId, action: Action, now: DateT
         .bind(ts(now));
 }
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Execution> {
+fn from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<Execution> {
     let name: &str = row.try_get("action")?;
     let stage =
         u8::try_from(row.try_get::<i64, _>("stage")?).context("Stored stage is out of range")?;
@@ -77,7 +77,7 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Execution> {
         release_id: ReleaseId(row.try_get("release_id")?),
         action,
         idempotency_key: row.try_get("idempotency_key")?,
-        attempts: row.try_get("attempts")?,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?)?,
         requested_at: parse_ts(row.try_get("requested_at")?)?,
     })
 }
@@ -86,7 +86,7 @@ const SELECT: &str =
     "SELECT id, release_id, action, stage, percent, idempotency_key, attempts, requested_at FROM executions";
 
 /// The jobs waiting to run, oldest first.
-pub async fn pending(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<Execution>> {
+pub async fn pending(db: impl AnyExecutor<'_>) -> anyhow::Result<Vec<Execution>> {
     let rows = sqlx::query(&format!("{SELECT} WHERE state = 'pending' ORDER BY id"))
         .fetch_all(db)
         .await
@@ -97,13 +97,13 @@ pub async fn pending(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<Executio
 /// Marks a pending job running, committed before the action starts: a crash after this
 /// leaves a job whose outcome is unknown, never one that silently runs again.
 pub async fn mark_running(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
     let done = sqlx::query(
-        "UPDATE executions SET state = 'running', started_at = ?, attempts = attempts + 1 \
-         WHERE id = ? AND state = 'pending'",
+        "UPDATE executions SET state = 'running', started_at = $1, attempts = attempts + 1 \
+         WHERE id = $2 AND state = 'pending'",
     )
     .bind(ts(now))
     .bind(id)
@@ -115,14 +115,14 @@ pub async fn mark_running(
 
 /// Records how a running job ended, with the tail of what it printed.
 pub async fn finish(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     succeeded: bool,
     output: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE executions SET state = ?, output = ?, finished_at = ? WHERE id = ? AND state = 'running'",
+        "UPDATE executions SET state = $1, output = $2, finished_at = $3 WHERE id = $4 AND state = 'running'",
     )
     .bind(if succeeded { "succeeded" } else { "failed" })
     .bind(output)
@@ -136,7 +136,7 @@ pub async fn finish(
 
 /// Jobs that were running when gonogo stopped, now of unknown outcome; each is returned so
 /// its release can halt and ask a person.
-pub async fn orphaned(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<Execution>> {
+pub async fn orphaned(db: impl AnyExecutor<'_>) -> anyhow::Result<Vec<Execution>> {
     let rows = sqlx::query(&format!("{SELECT} WHERE state = 'running' ORDER BY id"))
         .fetch_all(db)
         .await
@@ -146,11 +146,11 @@ pub async fn orphaned(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<Executi
 
 /// Marks an orphaned job's outcome unknown.
 pub async fn mark_unknown(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE executions SET state = 'unknown', finished_at = ? WHERE id = ? AND state = 'running'")
+    sqlx::query("UPDATE executions SET state = 'unknown', finished_at = $1 WHERE id = $2 AND state = 'running'")
         .bind(ts(now))
         .bind(id)
         .execute(db)
@@ -161,8 +161,8 @@ pub async fn mark_unknown(
 
 /// Makes a job that was running when gonogo stopped pending again, with its key unchanged:
 /// a webhook is safe to send twice under the same key.
-pub async fn requeue(db: impl SqliteExecutor<'_>, id: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE executions SET state = 'pending', started_at = NULL WHERE id = ? AND state = 'running'")
+pub async fn requeue(db: impl AnyExecutor<'_>, id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE executions SET state = 'pending', started_at = NULL WHERE id = $1 AND state = 'running'")
         .bind(id)
         .execute(db)
         .await
@@ -182,24 +182,25 @@ pub struct ExecutionRecord {
 /// The last job of each of `releases` that has one, as [`history`] would end, in one
 /// statement.
 pub async fn last_of(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     releases: &[ReleaseId],
 ) -> anyhow::Result<FxHashMap<ReleaseId, ExecutionRecord>> {
     let mut last = FxHashMap::default();
     for chunk in releases.chunks(500) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT id, release_id, action, stage, percent, idempotency_key, attempts, requested_at, \
-             state, finished_at FROM executions WHERE id IN \
-             (SELECT MAX(id) FROM executions WHERE release_id IN (",
-        );
-        let mut ids = query.separated(", ");
+        let mut query = Batch::new();
+        query
+            .statement(
+                "SELECT id, release_id, action, stage, percent, idempotency_key, attempts, \
+                 requested_at, state, finished_at FROM executions WHERE id IN \
+                 (SELECT MAX(id) FROM executions WHERE release_id IN ",
+            )
+            .values(1, chunk.len())
+            .push(" GROUP BY release_id)");
         for release in chunk {
-            ids.push_bind(release.0);
+            query.bind(release.0);
         }
-        query.push(") GROUP BY release_id)");
         let rows = query
-            .build()
-            .fetch_all(&mut *conn)
+            .run(&mut *conn)
             .await
             .context("Cannot read the releases' last executor actions")?;
         for row in &rows {
@@ -211,12 +212,12 @@ pub async fn last_of(
 
 /// A release's jobs in the order they were first asked for.
 pub async fn history(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     release: ReleaseId,
 ) -> anyhow::Result<Vec<ExecutionRecord>> {
     let rows = sqlx::query(
         "SELECT id, release_id, action, stage, percent, idempotency_key, attempts, requested_at, \
-         state, finished_at FROM executions WHERE release_id = ? ORDER BY id",
+         state, finished_at FROM executions WHERE release_id = $1 ORDER BY id",
     )
     .bind(release.0)
     .fetch_all(db)
@@ -225,7 +226,7 @@ pub async fn history(
     rows.iter().map(record).collect()
 }
 
-fn record(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<ExecutionRecord> {
+fn record(row: &sqlx::any::AnyRow) -> anyhow::Result<ExecutionRecord> {
     Ok(ExecutionRecord {
         action: from_row(row)?.action,
         state: row.try_get("state")?,
@@ -268,9 +269,8 @@ mod tests {
             now + TimeDelta::minutes(30),
         );
         request(&mut batch, ReleaseId(2), canary, now);
-        batch.run(db.writer()).await.unwrap();
-
         let mut conn = db.writer().acquire().await.unwrap();
+        batch.run(&mut conn).await.unwrap();
         let releases = [ReleaseId(1), ReleaseId(2), ReleaseId(3)];
         let last = last_of(&mut conn, &releases).await.unwrap();
         assert_eq!(last.len(), 2, "release 3 has no job");

@@ -1,4 +1,5 @@
-//! `SQLite` persistence: the pool, the migrations and one module per table group.
+//! Persistence in `SQLite` or PostgreSQL: the pools, the migrations of each and one module per
+//! table group, the backend known only here.
 
 pub mod audit;
 pub mod batch;
@@ -14,69 +15,120 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, SecondsFormat, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, AnyPool, ConnectOptions as _, Executor as _, Transaction};
 
 use crate::config::without_password;
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Write transaction type used throughout the service.
-pub type Tx = Transaction<'static, Sqlite>;
+pub type Tx = Transaction<'static, Any>;
 
 /// The most pages the write-ahead log holds before the writer copies them into the database
 /// itself, inside a commit. The checkpointer copies them long before, off the write path; this
 /// only bounds the log should it stop.
-const WRITER_CHECKPOINT_PAGES: &str = "10000";
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
+
+/// Which database server holds the tables, chosen by the scheme of `database.url`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// One file beside the process: the embedded default.
+    Sqlite,
+    /// A server that several replicas share.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend `url` names, or why it names none.
+    pub fn of(url: &str) -> anyhow::Result<Backend> {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => anyhow::bail!(
+                "Cannot use the database url `{}`: it must start with sqlite:// or postgres://",
+                without_password(url)
+            ),
+        }
+    }
+
+    fn migrator(self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+}
 
 /// The database: one writer connection, so write transactions queue in-process instead of
-/// spinning on the `SQLite` busy lock, and a few readers that WAL lets run beside it.
+/// spinning on a lock, and a few readers that run beside it.
 #[derive(Clone, Debug)]
 pub struct Db {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    backend: Backend,
+    writer: AnyPool,
+    reader: AnyPool,
     /// The key the audit chain is extended and checked with, if it has one.
     audit_key: Option<audit::AuditKey>,
 }
 
-/// The durability settings shared by the bot and its benchmark: WAL with `synchronous=NORMAL`
-/// survives a crash of the process; only a power loss may drop the last commits.
-pub fn connect_options(url: &str) -> anyhow::Result<SqliteConnectOptions> {
-    Ok(SqliteConnectOptions::from_str(url)
-        .with_context(|| format!("Cannot parse the database url `{}`", without_password(url)))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10)))
+/// The `SQLite` durability settings shared by the bot and its benchmark: WAL with
+/// `synchronous=NORMAL` survives a crash of the process; only a power loss may drop the last
+/// commits.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+    PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+/// The options of a connection to `url`: an `SQLite` file is created when missing.
+fn connect_options(backend: Backend, url: &str) -> anyhow::Result<AnyConnectOptions> {
+    let cannot = || format!("Cannot parse the database url `{}`", without_password(url));
+    let url = match backend {
+        Backend::Sqlite => SqliteConnectOptions::from_str(url)
+            .with_context(cannot)?
+            .create_if_missing(true)
+            .to_url_lossy(),
+        Backend::Postgres => url.parse().with_context(cannot)?,
+    };
+    AnyConnectOptions::from_url(&url).with_context(cannot)
 }
 
-/// A pool of up to `max` connections. A connection is not pinged each time it is taken: for
-/// `SQLite` in this process a ping is one more round trip to the connection's thread (one per
-/// write group) and can find nothing wrong that the next statement would not.
-fn pool(max: u32) -> SqlitePoolOptions {
-    SqlitePoolOptions::new()
+/// A pool of up to `max` connections, `pragmas` run on each `SQLite` connection as it opens.
+/// A connection is not pinged each time it is taken: a ping is one more round trip, and can
+/// find nothing wrong that the next statement would not.
+fn pool(backend: Backend, max: u32, pragmas: String) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new()
         .max_connections(max)
         .test_before_acquire(false)
+        .acquire_timeout(Duration::from_secs(10));
+    if backend == Backend::Postgres {
+        return options;
+    }
+    options.after_connect(move |conn, _| {
+        let pragmas = pragmas.clone();
+        Box::pin(async move { conn.execute(pragmas.as_str()).await.map(drop) })
+    })
 }
 
 impl Db {
     /// Opens (creating if missing) the database. Migrations are separate: see [`Db::migrate`].
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
-        let options = connect_options(url)?;
-        let writer = pool(1)
-            .connect_with(
-                options
-                    .clone()
-                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
-            )
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(url)?;
+        let options = connect_options(backend, url)?;
+        let cannot = || format!("Cannot open the database `{}`", without_password(url));
+        let writer_pragmas =
+            format!("{SQLITE_PRAGMAS} PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};");
+        let writer = pool(backend, 1, writer_pragmas)
+            .connect_with(options.clone())
             .await
-            .with_context(|| format!("Cannot open the database `{}`", without_password(url)))?;
-        let reader = pool(4)
+            .with_context(cannot)?;
+        let reader = pool(backend, 4, SQLITE_PRAGMAS.to_owned())
             .connect_with(options)
             .await
-            .with_context(|| format!("Cannot open the database `{}`", without_password(url)))?;
+            .with_context(cannot)?;
         Ok(Db {
+            backend,
             writer,
             reader,
             audit_key: None,
@@ -101,10 +153,25 @@ impl Db {
         self.audit_key.as_ref()
     }
 
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Brings the schema up to this build's. A database migrated by a newer gonogo is refused:
+    /// this build would not know its tables.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        MIGRATOR
+        self.backend
+            .migrator()
             .run(&self.writer)
             .await
+            .map_err(|error| match error {
+                sqlx::migrate::MigrateError::VersionMissing(version) => anyhow::anyhow!(
+                    "The database's schema is newer than this gonogo's: it has migration \
+                     {version}, which this build does not know. Run the newer gonogo, or \
+                     restore a backup taken before it migrated"
+                ),
+                other => anyhow::Error::new(other),
+            })
             .context("Cannot apply the database migrations")
     }
 
@@ -116,17 +183,21 @@ impl Db {
             .context("Cannot start a database transaction")
     }
 
-    pub fn reader(&self) -> &SqlitePool {
+    pub fn reader(&self) -> &AnyPool {
         &self.reader
     }
 
-    pub fn writer(&self) -> &SqlitePool {
+    pub fn writer(&self) -> &AnyPool {
         &self.writer
     }
 
-    /// Copies what the write-ahead log holds into the database file without waiting for the
-    /// writer or the readers; returns the log's pages and how many of them are copied.
+    /// Copies what the `SQLite` write-ahead log holds into the database file without waiting
+    /// for the writer or the readers; returns the log's pages and how many of them are
+    /// copied. A server database has no such log to copy.
     pub async fn checkpoint(&self) -> anyhow::Result<(i64, i64)> {
+        if self.backend == Backend::Postgres {
+            return Ok((0, 0));
+        }
         let (_busy, log, copied): (i64, i64, i64) =
             sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
                 .fetch_one(&self.reader)

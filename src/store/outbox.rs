@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use rand::Rng as _;
-use sqlx::{Row, SqliteExecutor};
+use sqlx::{AnyExecutor, Row};
 
 use super::batch::Batch;
 use super::{parse_ts, ts};
@@ -144,17 +144,17 @@ const HEADS: &str = "FROM outbox o INDEXED BY outbox_due WHERE o.state = 'pendin
 
 /// The heads that are due, earliest first, at most `limit` of them.
 pub async fn due_heads(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     now: DateTime<Utc>,
     limit: u32,
 ) -> anyhow::Result<Vec<OutboxRow>> {
     let rows = sqlx::query(&format!(
         "SELECT o.id, o.release_id, o.kind, o.body, o.nonce, o.attempts, o.due_at, o.created_at, \
          o.first_failed_at, o.channel_id, o.ping {HEADS} \
-         AND o.due_at <= ? ORDER BY o.due_at, o.id LIMIT ?"
+         AND o.due_at <= $1 ORDER BY o.due_at, o.id LIMIT $2"
     ))
     .bind(ts(now))
-    .bind(limit)
+    .bind(i64::from(limit))
     .fetch_all(db)
     .await
     .context("Cannot read the outbox")?;
@@ -168,7 +168,7 @@ pub async fn due_heads(
                     .with_context(|| format!("Unknown outbox kind `{kind}`"))?,
                 body: row.try_get("body")?,
                 nonce: row.try_get("nonce")?,
-                attempts: row.try_get("attempts")?,
+                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?)?,
                 due_at: parse_ts(row.try_get("due_at")?)?,
                 created_at: parse_ts(row.try_get("created_at")?)?,
                 first_failed_at: row
@@ -178,14 +178,14 @@ pub async fn due_heads(
                 channel_id: row
                     .try_get::<Option<i64>, _>("channel_id")?
                     .map(super::unsf),
-                ping: row.try_get("ping")?,
+                ping: row.try_get::<i64, _>("ping")? != 0,
             })
         })
         .collect()
 }
 
 /// When the next head falls due, if any row is pending.
-pub async fn earliest_due(db: impl SqliteExecutor<'_>) -> anyhow::Result<Option<DateTime<Utc>>> {
+pub async fn earliest_due(db: impl AnyExecutor<'_>) -> anyhow::Result<Option<DateTime<Utc>>> {
     let due: Option<String> = sqlx::query_scalar(&format!(
         "SELECT o.due_at {HEADS} ORDER BY o.due_at LIMIT 1"
     ))
@@ -196,12 +196,12 @@ pub async fn earliest_due(db: impl SqliteExecutor<'_>) -> anyhow::Result<Option<
 }
 
 pub async fn mark_sent(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+        "UPDATE outbox SET state = 'sent', sent_at = $1, attempts = attempts + 1 WHERE id = $2",
     )
     .bind(ts(now))
     .bind(id)
@@ -214,14 +214,14 @@ pub async fn mark_sent(
 /// Marks a card refresh sent only if the card it rendered is still the latest (`revision` is
 /// the release's revision it was rendered at); otherwise it stays pending and is rendered again.
 pub async fn mark_refresh_sent(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     row: &OutboxRow,
     revision: i64,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
     let done = sqlx::query(
-        "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ? AND \
-         (SELECT revision FROM releases WHERE id = ?) = ?",
+        "UPDATE outbox SET state = 'sent', sent_at = $1, attempts = attempts + 1 WHERE id = $2 AND \
+         (SELECT revision FROM releases WHERE id = $3) = $4",
     )
     .bind(ts(now))
     .bind(row.id)
@@ -236,15 +236,15 @@ pub async fn mark_refresh_sent(
 /// Tries the row again at `due_at`. A `failure` (not a rate limit, which is only waited out)
 /// marks when the row started failing, if it was not failing already.
 pub async fn retry_at(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     due_at: DateTime<Utc>,
     failure: Option<DateTime<Utc>>,
     error: &str,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ?, \
-         first_failed_at = COALESCE(first_failed_at, ?) WHERE id = ?",
+        "UPDATE outbox SET due_at = $1, attempts = attempts + 1, last_error = $2, \
+         first_failed_at = COALESCE(first_failed_at, $3) WHERE id = $4",
     )
     .bind(ts(due_at))
     .bind(error)
@@ -257,9 +257,9 @@ pub async fn retry_at(
 }
 
 /// Gives up on a row that Discord refused for good; it no longer blocks its release's queue.
-pub async fn mark_failed(db: impl SqliteExecutor<'_>, id: i64, error: &str) -> anyhow::Result<()> {
+pub async fn mark_failed(db: impl AnyExecutor<'_>, id: i64, error: &str) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+        "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = $1 WHERE id = $2",
     )
     .bind(error)
     .bind(id)
@@ -270,8 +270,8 @@ pub async fn mark_failed(db: impl SqliteExecutor<'_>, id: i64, error: &str) -> a
 }
 
 /// Deletes the rows delivered before `before`; returns how many.
-pub async fn prune_sent(db: impl SqliteExecutor<'_>, before: DateTime<Utc>) -> anyhow::Result<u64> {
-    let done = sqlx::query("DELETE FROM outbox WHERE state = 'sent' AND sent_at < ?")
+pub async fn prune_sent(db: impl AnyExecutor<'_>, before: DateTime<Utc>) -> anyhow::Result<u64> {
+    let done = sqlx::query("DELETE FROM outbox WHERE state = 'sent' AND sent_at < $1")
         .bind(ts(before))
         .execute(db)
         .await
@@ -283,7 +283,7 @@ pub async fn prune_sent(db: impl SqliteExecutor<'_>, before: DateTime<Utc>) -> a
 /// `state` is `pending`, `failing` or `parked`. Delivered rows are not counted; they are most
 /// of the table.
 pub async fn count_undelivered(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
 ) -> anyhow::Result<Vec<(String, String, i64)>> {
     sqlx::query_as(
         "SELECT CASE WHEN state = 'failed' THEN 'parked' \
@@ -306,11 +306,11 @@ pub struct Undelivered {
 }
 
 pub async fn undelivered(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     release: ReleaseId,
 ) -> anyhow::Result<Vec<Undelivered>> {
     let rows: Vec<(String, Option<i64>, String, Option<String>)> = sqlx::query_as(
-        "SELECT kind, channel_id, state, last_error FROM outbox WHERE release_id = ?1 AND \
+        "SELECT kind, channel_id, state, last_error FROM outbox WHERE release_id = $1 AND \
          ((state = 'pending' AND first_failed_at IS NOT NULL) OR state = 'failed') ORDER BY id",
     )
     .bind(release.0)

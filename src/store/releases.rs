@@ -2,9 +2,9 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
-use sqlx::{Row, SqliteExecutor};
+use sqlx::{AnyExecutor, Row};
 
 use super::batch::Batch;
 use super::{parse_ts, sf, ts, unsf};
@@ -36,7 +36,7 @@ const COLUMNS: &str = "id, version, kind, state, summary, changelog, environment
     deploy_finished_at, gate_watch, problem_reports, contract, checklist, overrides, \
     retrospectives, origin, on_call";
 
-fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
+fn from_row(row: &AnyRow) -> anyhow::Result<StoredRelease> {
     let parse_err = |e: String| anyhow::anyhow!(e);
     let release = Release {
         id: ReleaseId(row.try_get("id")?),
@@ -74,7 +74,7 @@ fn from_row(row: &SqliteRow) -> anyhow::Result<StoredRelease> {
     })
 }
 
-fn deployment_from_row(row: &SqliteRow) -> anyhow::Result<Option<Deployment>> {
+fn deployment_from_row(row: &AnyRow) -> anyhow::Result<Option<Deployment>> {
     let Some(started_by) = row.try_get::<Option<i64>, _>("deployed_by")? else {
         return Ok(None);
     };
@@ -121,7 +121,7 @@ fn deployment_from_row(row: &SqliteRow) -> anyhow::Result<Option<Deployment>> {
 }
 
 /// The id the next release will get; call inside the write transaction that inserts it.
-pub async fn next_id(db: impl SqliteExecutor<'_>) -> anyhow::Result<ReleaseId> {
+pub async fn next_id(db: impl AnyExecutor<'_>) -> anyhow::Result<ReleaseId> {
     let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM releases")
         .fetch_one(db)
         .await
@@ -129,7 +129,7 @@ pub async fn next_id(db: impl SqliteExecutor<'_>) -> anyhow::Result<ReleaseId> {
     Ok(ReleaseId(id))
 }
 
-pub async fn insert(db: impl SqliteExecutor<'_>, stored: &StoredRelease) -> anyhow::Result<()> {
+pub async fn insert(db: &mut sqlx::AnyConnection, stored: &StoredRelease) -> anyhow::Result<()> {
     let r = &stored.release;
     let mut batch = Batch::new();
     batch
@@ -206,7 +206,7 @@ fn bind_guardrails<'b>(batch: &'b mut Batch, release: &Release) -> &'b mut Batch
 
 /// A JSON column read back: its type's default (none, an empty list) when NULL.
 fn json_column<T: serde::de::DeserializeOwned + Default>(
-    row: &SqliteRow,
+    row: &AnyRow,
     column: &str,
 ) -> anyhow::Result<T> {
     match row.try_get::<Option<&str>, _>(column)? {
@@ -253,7 +253,7 @@ pub fn bump_revision(batch: &mut Batch, id: ReleaseId) {
 
 /// How many releases are in each live state, for the metrics: read through the state index,
 /// never over the ended releases, which are most of the table.
-pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<(String, i64)>> {
+pub async fn count_by_state(db: impl AnyExecutor<'_>) -> anyhow::Result<Vec<(String, i64)>> {
     sqlx::query_as(
         "SELECT state, COUNT(*) FROM releases WHERE state IN \
          ('planned', 'voting', 'approved', 'deploying', 'halted', 'verifying', 'rolling_back') \
@@ -264,11 +264,8 @@ pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<(
     .context("Cannot count the releases")
 }
 
-pub async fn get(
-    db: impl SqliteExecutor<'_>,
-    id: ReleaseId,
-) -> anyhow::Result<Option<StoredRelease>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM releases WHERE id = ?"))
+pub async fn get(db: impl AnyExecutor<'_>, id: ReleaseId) -> anyhow::Result<Option<StoredRelease>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM releases WHERE id = $1"))
         .bind(id.0)
         .fetch_optional(db)
         .await
@@ -279,13 +276,13 @@ pub async fn get(
 /// Every release of this version (build metadata aside), newest first: in `environment`
 /// only, when it is given.
 pub async fn by_version(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     version: &Version,
     environment: Option<&str>,
 ) -> anyhow::Result<Vec<StoredRelease>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM releases WHERE version_key = ?1 \
-         AND (?2 IS NULL OR environment = ?2) ORDER BY id DESC"
+        "SELECT {COLUMNS} FROM releases WHERE version_key = $1 \
+         AND ($2 IS NULL OR environment = $2) ORDER BY id DESC"
     ))
     .bind(version.key())
     .bind(environment.map(str::trim))
@@ -297,14 +294,14 @@ pub async fn by_version(
 
 /// The release a pipeline's token planned under `key`, its `Idempotency-Key`.
 pub async fn by_idempotency_key(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     token: &str,
     key: &str,
 ) -> anyhow::Result<Option<StoredRelease>> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM releases WHERE origin IS NOT NULL \
-         AND json_extract(origin, '$.idempotency_key') = ?1 \
-         AND json_extract(origin, '$.token') = ?2 ORDER BY id DESC LIMIT 1"
+         AND json_extract(origin, '$.idempotency_key') = $1 \
+         AND json_extract(origin, '$.token') = $2 ORDER BY id DESC LIMIT 1"
     ))
     .bind(key)
     .bind(token)
@@ -327,22 +324,19 @@ pub struct Filter {
     pub limit: u32,
 }
 
-const MATCHING: &str = "(?1 IS NULL OR version_key = ?1) AND (?2 IS NULL OR environment = ?2) \
-    AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR id < ?5)";
+const MATCHING: &str = "($1 IS NULL OR version_key = $1) AND ($2 IS NULL OR environment = $2) \
+    AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR kind = $4) AND ($5 IS NULL OR id < $5)";
 
 /// A page of releases matching `filter`, newest first.
-pub async fn page(
-    db: impl SqliteExecutor<'_>,
-    filter: &Filter,
-) -> anyhow::Result<Vec<StoredRelease>> {
+pub async fn page(db: impl AnyExecutor<'_>, filter: &Filter) -> anyhow::Result<Vec<StoredRelease>> {
     let rows = bind_filter(
         sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM releases WHERE {MATCHING} ORDER BY id DESC LIMIT ?6 OFFSET ?7"
+            "SELECT {COLUMNS} FROM releases WHERE {MATCHING} ORDER BY id DESC LIMIT $6 OFFSET $7"
         )),
         filter,
     )
-    .bind(filter.limit)
-    .bind(filter.skip)
+    .bind(i64::from(filter.limit))
+    .bind(i64::from(filter.skip))
     .fetch_all(db)
     .await
     .context("Cannot list releases")?;
@@ -350,7 +344,7 @@ pub async fn page(
 }
 
 /// How many releases match `filter`, its page aside.
-pub async fn count(db: impl SqliteExecutor<'_>, filter: &Filter) -> anyhow::Result<u64> {
+pub async fn count(db: impl AnyExecutor<'_>, filter: &Filter) -> anyhow::Result<u64> {
     let count: i64 = bind_filter(
         sqlx::query(&format!("SELECT COUNT(*) FROM releases WHERE {MATCHING}")),
         filter,
@@ -363,9 +357,9 @@ pub async fn count(db: impl SqliteExecutor<'_>, filter: &Filter) -> anyhow::Resu
 }
 
 fn bind_filter<'q>(
-    query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     filter: &'q Filter,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     query
         .bind(filter.version.as_ref().map(Version::key))
         .bind(filter.environment.as_deref())
@@ -378,11 +372,11 @@ const LOCK_STATES: &str = "('deploying', 'halted', 'verifying', 'rolling_back')"
 
 /// The releases holding the deploy lock of `environment`: at most one, by the unique index.
 pub async fn holding_lock(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     environment: &str,
 ) -> anyhow::Result<Vec<StoredRelease>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM releases WHERE environment = ? AND state IN {LOCK_STATES}"
+        "SELECT {COLUMNS} FROM releases WHERE environment = $1 AND state IN {LOCK_STATES}"
     ))
     .bind(environment)
     .fetch_all(db)
@@ -392,9 +386,7 @@ pub async fn holding_lock(
 }
 
 /// Every release rolling out, halted, verifying or rolling back, in any environment.
-pub async fn holding_lock_anywhere(
-    db: impl SqliteExecutor<'_>,
-) -> anyhow::Result<Vec<StoredRelease>> {
+pub async fn holding_lock_anywhere(db: impl AnyExecutor<'_>) -> anyhow::Result<Vec<StoredRelease>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM releases WHERE state IN {LOCK_STATES} ORDER BY id DESC"
     ))
@@ -405,11 +397,11 @@ pub async fn holding_lock_anywhere(
 }
 
 /// The most recent releases, newest first.
-pub async fn recent(db: impl SqliteExecutor<'_>, limit: u32) -> anyhow::Result<Vec<StoredRelease>> {
+pub async fn recent(db: impl AnyExecutor<'_>, limit: u32) -> anyhow::Result<Vec<StoredRelease>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM releases ORDER BY id DESC LIMIT ?"
+        "SELECT {COLUMNS} FROM releases ORDER BY id DESC LIMIT $1"
     ))
-    .bind(limit)
+    .bind(i64::from(limit))
     .fetch_all(db)
     .await
     .context("Cannot list releases")?;
@@ -417,7 +409,7 @@ pub async fn recent(db: impl SqliteExecutor<'_>, limit: u32) -> anyhow::Result<V
 }
 
 /// The releases that ever had an override asked for, newest first: few, as overrides are.
-pub async fn overridden(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<StoredRelease>> {
+pub async fn overridden(db: impl AnyExecutor<'_>) -> anyhow::Result<Vec<StoredRelease>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM releases WHERE overrides IS NOT NULL ORDER BY id DESC"
     ))
@@ -428,11 +420,11 @@ pub async fn overridden(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<Store
 }
 
 pub async fn set_card_message(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: ReleaseId,
     message_id: u64,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE releases SET card_message_id = ? WHERE id = ?")
+    sqlx::query("UPDATE releases SET card_message_id = $1 WHERE id = $2")
         .bind(sf(message_id))
         .bind(id.0)
         .execute(db)
@@ -442,11 +434,11 @@ pub async fn set_card_message(
 }
 
 pub async fn set_thread(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: ReleaseId,
     thread_id: u64,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE releases SET thread_id = ? WHERE id = ?")
+    sqlx::query("UPDATE releases SET thread_id = $1 WHERE id = $2")
         .bind(sf(thread_id))
         .bind(id.0)
         .execute(db)
@@ -480,7 +472,9 @@ pub(crate) async fn insert_planned(
         thread_id: None,
         revision: 0,
     };
-    insert(db.writer(), &stored).await.unwrap();
+    insert(&mut db.writer().acquire().await.unwrap(), &stored)
+        .await
+        .unwrap();
     release
 }
 
@@ -502,7 +496,7 @@ mod tests {
     async fn write(db: &Db, release: &Release) -> anyhow::Result<i64> {
         let mut batch = Batch::new();
         update(&mut batch, release);
-        batch.run(db.writer()).await?;
+        batch.run(&mut db.writer().acquire().await.unwrap()).await?;
         Ok(get(db.reader(), release.id).await?.unwrap().revision)
     }
 

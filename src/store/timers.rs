@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
+use sqlx::{AnyConnection, AnyExecutor, Row};
 
 use super::batch::Batch;
 use super::{parse_ts, ts};
@@ -39,39 +39,35 @@ pub fn cancel(batch: &mut Batch, release: ReleaseId, kind: TimerKind) {
 
 /// Removes the timers that are firing, in one statement, and returns the ids of those still
 /// as they were read; a timer cancelled or moved since must not fire.
-pub async fn take_all(
-    conn: &mut SqliteConnection,
-    timers: &[&Timer],
-) -> anyhow::Result<HashSet<i64>> {
+pub async fn take_all(conn: &mut AnyConnection, timers: &[&Timer]) -> anyhow::Result<HashSet<i64>> {
     let mut taken = HashSet::with_capacity(timers.len());
     for chunk in timers.chunks(400) {
-        let mut delete = QueryBuilder::<Sqlite>::new("DELETE FROM timers WHERE (id, due_at) IN (");
-        let mut list = delete.separated(", ");
+        let mut delete = Batch::new();
+        delete
+            .statement("DELETE FROM timers WHERE (id, due_at) IN (VALUES ")
+            .values(chunk.len(), 2)
+            .push(") RETURNING id");
         for timer in chunk {
-            list.push("(")
-                .push_bind_unseparated(timer.id)
-                .push_unseparated(", ")
-                .push_bind_unseparated(ts(timer.due_at))
-                .push_unseparated(")");
+            delete.bind(timer.id).bind(ts(timer.due_at));
         }
-        delete.push(") RETURNING id");
-        let ids: Vec<i64> = delete
-            .build_query_scalar()
-            .fetch_all(&mut *conn)
+        let rows = delete
+            .run(&mut *conn)
             .await
             .context("Cannot delete the fired timers")?;
-        taken.extend(ids);
+        for row in rows {
+            taken.insert(row.try_get(0)?);
+        }
     }
     Ok(taken)
 }
 
 /// Moves a timer that failed to fire to a later time.
 pub async fn postpone(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     due_at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE timers SET due_at = ? WHERE id = ?")
+    sqlx::query("UPDATE timers SET due_at = $1 WHERE id = $2")
         .bind(ts(due_at))
         .bind(id)
         .execute(db)
@@ -81,9 +77,9 @@ pub async fn postpone(
 }
 
 /// Timers due at or before `now`, earliest first.
-pub async fn due(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> anyhow::Result<Vec<Timer>> {
+pub async fn due(db: impl AnyExecutor<'_>, now: DateTime<Utc>) -> anyhow::Result<Vec<Timer>> {
     let rows = sqlx::query(
-        "SELECT id, release_id, kind, due_at FROM timers WHERE due_at <= ? ORDER BY due_at, id",
+        "SELECT id, release_id, kind, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at, id",
     )
     .bind(ts(now))
     .fetch_all(db)
@@ -104,7 +100,7 @@ pub async fn due(db: impl SqliteExecutor<'_>, now: DateTime<Utc>) -> anyhow::Res
 }
 
 /// The earliest due time of any timer.
-pub async fn earliest(db: impl SqliteExecutor<'_>) -> anyhow::Result<Option<DateTime<Utc>>> {
+pub async fn earliest(db: impl AnyExecutor<'_>) -> anyhow::Result<Option<DateTime<Utc>>> {
     let due: Option<String> = sqlx::query_scalar("SELECT MIN(due_at) FROM timers")
         .fetch_one(db)
         .await
@@ -127,7 +123,10 @@ mod tests {
             insert_planned(&db, id, &format!("1.{id}.0"), None).await;
             let mut batch = Batch::new();
             schedule(&mut batch, ReleaseId(id), TimerKind::StageHold, now);
-            batch.run(db.writer()).await.unwrap();
+            batch
+                .run(&mut db.writer().acquire().await.unwrap())
+                .await
+                .unwrap();
         }
         let read = due(db.reader(), now).await.unwrap();
         assert_eq!(read.len(), 3);
@@ -136,7 +135,10 @@ mod tests {
         let mut batch = Batch::new();
         schedule(&mut batch, ReleaseId(2), TimerKind::StageHold, later);
         cancel(&mut batch, ReleaseId(3), TimerKind::StageHold);
-        batch.run(db.writer()).await.unwrap();
+        batch
+            .run(&mut db.writer().acquire().await.unwrap())
+            .await
+            .unwrap();
 
         let mut conn = db.writer().acquire().await.unwrap();
         let firing: Vec<&Timer> = read.iter().collect();

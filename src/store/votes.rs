@@ -2,8 +2,8 @@
 
 use anyhow::Context as _;
 use futures::TryStreamExt as _;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteExecutor};
+use sqlx::any::AnyRow;
+use sqlx::{AnyExecutor, Row};
 
 use super::batch::Batch;
 use super::{parse_ts, sf, ts, unsf};
@@ -43,14 +43,14 @@ pub fn insert_all(batch: &mut Batch, votes: &[NewVote]) {
 /// The standing of the poll on `release` under `policy`, counted from its votes one row at a
 /// time: only each voter's latest ballot is held, never the whole history beside it.
 pub async fn tally(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     release: &Release,
     policy: &Policy,
 ) -> anyhow::Result<Tally> {
     let mut tally = Tally::new(policy, release.author);
     let mut rows = sqlx::query(
         "SELECT voter_id, voter_name, roles, choice, reason, cast_at FROM votes \
-         WHERE release_id = ? ORDER BY id",
+         WHERE release_id = $1 ORDER BY id",
     )
     .bind(release.id.0)
     .fetch(db);
@@ -60,7 +60,7 @@ pub async fn tally(
     Ok(tally)
 }
 
-fn ballot(row: &SqliteRow) -> anyhow::Result<Ballot> {
+fn ballot(row: &AnyRow) -> anyhow::Result<Ballot> {
     let roles: &str = row.try_get("roles")?;
     let choice: &str = row.try_get("choice")?;
     Ok(Ballot {
@@ -80,7 +80,7 @@ fn ballot(row: &SqliteRow) -> anyhow::Result<Ballot> {
 
 /// How many votes were ever cast: votes are never deleted, so the newest id says it without
 /// counting the table.
-pub async fn count(db: impl SqliteExecutor<'_>) -> anyhow::Result<i64> {
+pub async fn count(db: impl AnyExecutor<'_>) -> anyhow::Result<i64> {
     sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM votes")
         .fetch_one(db)
         .await

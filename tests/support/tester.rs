@@ -8,7 +8,7 @@ use gonogo::app::{self, Running};
 use gonogo::clock::ManualClock;
 use gonogo::config::Config;
 use serde_json::{json, Value};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 use super::fake_discord::{snowflake_of, FakeDiscord, GUILD_ID};
 use super::fixtures::{self, Member};
@@ -132,7 +132,7 @@ pub struct Tester {
     config: Config,
     running: Option<Running>,
     /// The tests' own connection to the bot's database, opened as the bot starts.
-    reader: Option<SqlitePool>,
+    reader: Option<AnyPool>,
     next_id: AtomicU64,
 }
 
@@ -230,7 +230,8 @@ impl Tester {
             .unwrap_or_else(|e| panic!("gonogo did not start: {e:#}"));
         self.running = Some(running);
         if self.reader.is_none() {
-            let reader = SqlitePool::connect(&self.config.database.url)
+            sqlx::any::install_default_drivers();
+            let reader = AnyPool::connect(&self.config.database.url)
                 .await
                 .expect("the tests open the bot's database");
             self.reader = Some(reader);
@@ -289,7 +290,7 @@ impl Tester {
     }
 
     /// A read connection to the bot's database, for assertions on what was stored.
-    pub fn db(&self) -> &SqlitePool {
+    pub fn db(&self) -> &AnyPool {
         self.reader.as_ref().expect("gonogo has started")
     }
 
@@ -516,11 +517,11 @@ impl Tester {
     pub async fn wait_db(&self, query: &str, expected: &str) {
         let what = format!("`{query}` to give {expected}");
         wait_until(&what, || async {
-            let got: Option<String> = sqlx::query_scalar(query)
+            let got: Option<Option<String>> = sqlx::query_scalar(query)
                 .fetch_optional(self.db())
                 .await
                 .expect("query");
-            is(got, &Some(expected.to_owned()))
+            is(got.flatten(), &Some(expected.to_owned()))
         })
         .await;
     }

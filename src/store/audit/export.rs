@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use anyhow::Context as _;
 use serde::Serialize;
-use sqlx::{Row as _, SqliteExecutor};
+use sqlx::{AnyExecutor, Row as _};
 
 use crate::store::unsf;
 
@@ -24,7 +24,7 @@ pub struct ExportedEvent {
 
 const COLUMNS: &str = "id, release_id, actor_id, kind, detail, at, hash";
 
-pub async fn export(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<ExportedEvent>> {
+pub async fn export(db: impl AnyExecutor<'_>) -> anyhow::Result<Vec<ExportedEvent>> {
     let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_events ORDER BY id"))
         .fetch_all(db)
         .await
@@ -35,11 +35,11 @@ pub async fn export(db: impl SqliteExecutor<'_>) -> anyhow::Result<Vec<ExportedE
 /// The events of one release, oldest first: read by the release's index, so their cost is
 /// that release's own history and not the whole trail's.
 pub async fn of_release(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     release: i64,
 ) -> anyhow::Result<Vec<ExportedEvent>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM audit_events WHERE release_id = ? ORDER BY id"
+        "SELECT {COLUMNS} FROM audit_events WHERE release_id = $1 ORDER BY id"
     ))
     .bind(release)
     .fetch_all(db)
@@ -48,7 +48,7 @@ pub async fn of_release(
     exported(&rows)
 }
 
-fn exported(rows: &[sqlx::sqlite::SqliteRow]) -> anyhow::Result<Vec<ExportedEvent>> {
+fn exported(rows: &[sqlx::any::AnyRow]) -> anyhow::Result<Vec<ExportedEvent>> {
     rows.iter()
         .map(|row| {
             let detail: String = row.try_get("detail")?;

@@ -3,13 +3,13 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 use crate::domain::stats::{Fact, KINDS};
 use crate::store::{parse_ts, ts};
 
 pub async fn facts_since(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     since: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Fact>> {
     let kinds = KINDS.map(|k| format!("'{k}'")).join(", ");

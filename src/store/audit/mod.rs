@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{Row as _, SqliteConnection, SqliteExecutor};
+use sqlx::{AnyConnection, AnyExecutor, Row as _};
 
 pub use export::{export, format_export, of_release, ExportedEvent};
 pub use facts::facts_since;
@@ -125,7 +125,7 @@ impl Chain {
     /// Appends one event, chained to the last row. It is written by the next [`Chain::flush`].
     pub async fn append(
         &mut self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         release: Option<ReleaseId>,
         actor: Option<UserId>,
         detail: &impl Serialize,
@@ -196,14 +196,16 @@ impl Chain {
 }
 
 /// Whether the newest row is keyed; `None` for an empty chain.
-pub async fn head_keyed(db: impl SqliteExecutor<'_>) -> anyhow::Result<Option<bool>> {
-    sqlx::query_scalar("SELECT keyed FROM audit_events ORDER BY id DESC LIMIT 1")
-        .fetch_optional(db)
-        .await
-        .context("Cannot read the audit chain head")
+pub async fn head_keyed(db: impl AnyExecutor<'_>) -> anyhow::Result<Option<bool>> {
+    let keyed: Option<i64> =
+        sqlx::query_scalar("SELECT keyed FROM audit_events ORDER BY id DESC LIMIT 1")
+            .fetch_optional(db)
+            .await
+            .context("Cannot read the audit chain head")?;
+    Ok(keyed.map(|keyed| keyed != 0))
 }
 
-async fn read_head(conn: &mut SqliteConnection) -> anyhow::Result<(i64, String)> {
+async fn read_head(conn: &mut AnyConnection) -> anyhow::Result<(i64, String)> {
     let last = sqlx::query("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use anyhow::Context as _;
 use futures::TryStreamExt as _;
-use sqlx::{Row as _, SqliteExecutor};
+use sqlx::{AnyExecutor, Row as _};
 
 use super::{link, AuditKey, Canonical, GENESIS};
 
@@ -68,7 +68,7 @@ impl FromStr for Head {
 }
 
 /// The newest row; the genesis head when the chain is empty. Reads one row, not the table.
-pub async fn head(db: impl SqliteExecutor<'_>) -> anyhow::Result<Head> {
+pub async fn head(db: impl AnyExecutor<'_>) -> anyhow::Result<Head> {
     let last: Option<(i64, String)> =
         sqlx::query_as("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
             .fetch_optional(db)
@@ -88,7 +88,7 @@ fn broken(id: i64, problem: impl Into<String>) -> Verdict {
 /// Checks every row in order, keyed rows under `key`, and that `since`, a head taken earlier,
 /// is still a prefix of the chain.
 pub async fn verify(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     key: Option<&AuditKey>,
     since: Option<&Head>,
 ) -> anyhow::Result<Verdict> {
@@ -123,7 +123,7 @@ pub async fn verify(
                 "its link to the previous event does not match: rows were removed or reordered",
             ));
         }
-        let keyed: bool = row.try_get("keyed")?;
+        let keyed = row.try_get::<i64, _>("keyed")? != 0;
         if keyed_before && !keyed {
             return Ok(broken(
                 id,
