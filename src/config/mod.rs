@@ -155,7 +155,23 @@ pub fn without_password(url: &str) -> String {
                 "(a database URL that cannot be shown)".to_owned()
             }
         }
-        _ => url.to_owned(),
+        Ok(_) => url.to_owned(),
+        Err(_) => masked_by_hand(url),
+    }
+}
+
+/// `url`'s password masked by its place alone, for a URL too malformed to parse: whatever
+/// stands between the user's `:` and the last `@`, since a password may hold a `/`.
+fn masked_by_hand(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 

@@ -108,13 +108,26 @@ pub(super) fn database(root: &Table, p: &mut Problems) -> Option<DatabaseConfig>
     let t = Table::new("database", root.get("database"), p);
     let url = t.or("url", "sqlite://gonogo.db".to_owned(), p, |v| {
         let text = string(v)?.trim().to_owned();
+        let shown = quote(&super::without_password(&text));
         if text.starts_with("sqlite:") {
-            Ok(text)
-        } else {
-            Err(format!(
-                "{} is not a SQLite URL; write it like \"sqlite://gonogo.db\"",
-                quote(&text)
-            ))
+            return Ok(text);
+        }
+        if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+            return Err(format!(
+                "{shown} is neither an SQLite nor a PostgreSQL URL; write it like \
+                 \"sqlite://gonogo.db\" or \"postgres://gonogo@db.internal/gonogo\""
+            ));
+        }
+        match reqwest::Url::parse(&text) {
+            Ok(url) if url.host_str().is_some_and(|host| !host.is_empty()) => Ok(text),
+            Ok(_) => Err(format!(
+                "{shown} names no server; write it like \"postgres://gonogo@db.internal/gonogo\""
+            )),
+            Err(error) => Err(format!(
+                "{shown} is not a valid PostgreSQL URL ({error}); write it like \
+                 \"postgres://gonogo@db.internal/gonogo\", with special characters in the \
+                 password percent-encoded"
+            )),
         }
     });
     Some(DatabaseConfig { url: url? })

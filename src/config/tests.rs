@@ -442,7 +442,7 @@ api_base = "https://discord.com/api/v10"
 listen = "localhost:8080"
 
 [database]
-url = "postgres://db"
+url = "mysql://db"
 
 [channels]
 stakeholders = ["0"]
@@ -932,4 +932,45 @@ fn a_database_url_is_shown_without_its_password() {
         without_password("postgres://gonogo@db.internal/gonogo"),
         "postgres://gonogo@db.internal/gonogo"
     );
+    assert_eq!(
+        without_password("postgres://gonogo:pa/s s@db.internal:99999/gonogo"),
+        "postgres://gonogo:***@db.internal:99999/gonogo"
+    );
+}
+
+#[test]
+fn a_database_url_names_sqlite_or_a_postgresql_server_and_an_error_hides_its_password() {
+    let url = |url: &str| {
+        let toml = format!("{}\n[database]\nurl = \"{url}\"\n", minimal());
+        with_token(&toml)
+    };
+    for good in [
+        "sqlite://gonogo.db",
+        "postgres://gonogo:s3cret@db.internal:5432/gonogo",
+        "postgresql://db.internal/gonogo",
+    ] {
+        let config = url(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        assert_eq!(config.database.url, good);
+    }
+    for (bad, says) in [
+        (
+            "mysql://gonogo:s3cret@db.internal/gonogo",
+            "neither an SQLite nor a PostgreSQL URL",
+        ),
+        (
+            "postgres://gonogo:s3cret@db.internal:99999/gonogo",
+            "not a valid PostgreSQL URL",
+        ),
+        (
+            "postgres://gonogo:s3cret@/gonogo",
+            "not a valid PostgreSQL URL",
+        ),
+    ] {
+        let error = url(bad).expect_err(bad).to_string();
+        assert!(error.contains(says), "{bad}: {error}");
+        assert!(
+            !error.contains("s3cret"),
+            "{bad} shows its password: {error}"
+        );
+    }
 }

@@ -151,7 +151,7 @@ pub(super) async fn read_trend(
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<stats::Trend> {
     let since = now - chrono::TimeDelta::weeks((days + 6) / 7);
-    let facts = store::audit::facts_since(db.reader(), since).await?;
+    let facts = store::audit::facts_since(db, since).await?;
     Ok(stats::trend(&facts, days, now, environment))
 }
 

@@ -7,7 +7,7 @@ use rand::Rng as _;
 use sqlx::{AnyExecutor, Row};
 
 use super::batch::Batch;
-use super::{parse_ts, ts};
+use super::{parse_ts, ts, Backend, Db};
 use crate::domain::ReleaseId;
 
 /// What a pending row asks the dispatcher to do.
@@ -138,24 +138,34 @@ fn enqueue_refresh(batch: &mut Batch, release: ReleaseId, now: &str) {
 /// their turn. The card, the thread and the thread's notices share the lane of no channel.
 /// Read in due order (index `outbox_due`), with one index probe per row for an older pending
 /// row in its lane, so a query stops after the first few heads instead of walking the backlog.
-const HEADS: &str = "FROM outbox o INDEXED BY outbox_due WHERE o.state = 'pending' AND NOT EXISTS \
-    (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.release_id = o.release_id \
-     AND p.channel_id IS o.channel_id AND p.id < o.id)";
+/// The pending rows that no earlier pending row of their release and channel holds back.
+/// `SQLite` is told to read them by due time, which its planner would not pick on its own.
+fn heads(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "FROM outbox o INDEXED BY outbox_due WHERE o.state = 'pending' AND NOT EXISTS \
+             (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.release_id = o.release_id \
+             AND p.channel_id IS NOT DISTINCT FROM o.channel_id AND p.id < o.id)"
+        }
+        Backend::Postgres => {
+            "FROM outbox o WHERE o.state = 'pending' AND NOT EXISTS \
+             (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.release_id = o.release_id \
+             AND p.channel_id IS NOT DISTINCT FROM o.channel_id AND p.id < o.id)"
+        }
+    }
+}
 
 /// The heads that are due, earliest first, at most `limit` of them.
-pub async fn due_heads(
-    db: impl AnyExecutor<'_>,
-    now: DateTime<Utc>,
-    limit: u32,
-) -> anyhow::Result<Vec<OutboxRow>> {
+pub async fn due_heads(db: &Db, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<OutboxRow>> {
     let rows = sqlx::query(&format!(
         "SELECT o.id, o.release_id, o.kind, o.body, o.nonce, o.attempts, o.due_at, o.created_at, \
-         o.first_failed_at, o.channel_id, o.ping {HEADS} \
-         AND o.due_at <= $1 ORDER BY o.due_at, o.id LIMIT $2"
+         o.first_failed_at, o.channel_id, o.ping {} \
+         AND o.due_at <= $1 ORDER BY o.due_at, o.id LIMIT $2",
+        heads(db.backend())
     ))
     .bind(ts(now))
     .bind(i64::from(limit))
-    .fetch_all(db)
+    .fetch_all(db.reader())
     .await
     .context("Cannot read the outbox")?;
     rows.iter()
@@ -185,11 +195,12 @@ pub async fn due_heads(
 }
 
 /// When the next head falls due, if any row is pending.
-pub async fn earliest_due(db: impl AnyExecutor<'_>) -> anyhow::Result<Option<DateTime<Utc>>> {
+pub async fn earliest_due(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
     let due: Option<String> = sqlx::query_scalar(&format!(
-        "SELECT o.due_at {HEADS} ORDER BY o.due_at LIMIT 1"
+        "SELECT o.due_at {} ORDER BY o.due_at LIMIT 1",
+        heads(db.backend())
     ))
-    .fetch_optional(db)
+    .fetch_optional(db.reader())
     .await
     .context("Cannot read the outbox")?;
     due.as_deref().map(parse_ts).transpose()

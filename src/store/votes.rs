@@ -80,9 +80,15 @@ fn ballot(row: &AnyRow) -> anyhow::Result<Ballot> {
 
 /// How many votes were ever cast: votes are never deleted, so the newest id says it without
 /// counting the table.
-pub async fn count(db: impl AnyExecutor<'_>) -> anyhow::Result<i64> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM votes")
-        .fetch_one(db)
+pub async fn count(db: &super::Db) -> anyhow::Result<i64> {
+    // SQLite numbers votes without gaps, so the last id is the count, read from the index's
+    // end. A PostgreSQL sequence skips the numbers of a transaction that rolled back.
+    let sql = match db.backend() {
+        super::Backend::Sqlite => "SELECT COALESCE(MAX(id), 0) FROM votes",
+        super::Backend::Postgres => "SELECT COUNT(*) FROM votes",
+    };
+    sqlx::query_scalar(sql)
+        .fetch_one(db.reader())
         .await
         .context("Cannot count the votes")
 }

@@ -2,6 +2,7 @@
 
 use gonogo::store::audit::{self, Verdict};
 
+use crate::support::database::{drop_trigger, replace_audit_event_2};
 use crate::support::tester::*;
 
 #[tokio::test]
@@ -25,7 +26,7 @@ async fn the_audit_check_passes_on_a_real_history_and_fails_after_an_edit() {
     assert!(blocked.is_err(), "the table refuses edits");
 
     // Someone with raw SQL access removes the guard and rewrites a vote.
-    sqlx::query("DROP TRIGGER audit_events_no_update")
+    sqlx::query(&drop_trigger("audit_events_no_update"))
         .execute(&writer)
         .await
         .unwrap();
@@ -46,11 +47,11 @@ async fn a_deleted_or_reordered_row_breaks_the_chain() {
     t.go(&team(1), "11.1.0").await;
     t.go(&team(2), "11.1.0").await;
     let writer = t.db().clone();
-    sqlx::query("DROP TRIGGER audit_events_no_delete")
+    sqlx::query(&drop_trigger("audit_events_no_delete"))
         .execute(&writer)
         .await
         .unwrap();
-    sqlx::query("DROP TRIGGER audit_events_no_update")
+    sqlx::query(&drop_trigger("audit_events_no_update"))
         .execute(&writer)
         .await
         .unwrap();
@@ -93,18 +94,13 @@ async fn insert_or_replace_cannot_rewrite_a_row_and_inserts_must_follow_the_head
     t.plan(&author(), "11.2.0", "minor").await;
     t.go(&team(1), "11.2.0").await;
     let writer = t.db().clone();
-    let replace = sqlx::query(
-        "INSERT OR REPLACE INTO audit_events (id, release_id, actor_id, kind, detail, at, prev_hash, hash) \
-         SELECT id, release_id, actor_id, kind, '{}', at, prev_hash, hash FROM audit_events WHERE id = 2",
-    )
-    .execute(&writer)
-    .await;
+    let replace = sqlx::query(replace_audit_event_2()).execute(&writer).await;
     let refused = format!("{:?}", replace.expect_err("the rewrite is refused"));
     assert!(refused.contains("append-only"), "{refused}");
 
     let head = audit::head(&writer).await.unwrap();
     let skip = sqlx::query(
-        "INSERT INTO audit_events (id, kind, detail, at, prev_hash, hash) VALUES (?, 'x', '{}', 'now', ?, 'h')",
+        "INSERT INTO audit_events (id, kind, detail, at, prev_hash, hash) VALUES ($1, 'x', '{}', 'now', $2, 'h')",
     )
     .bind(head.count + 2)
     .bind(&head.hash)
@@ -112,7 +108,7 @@ async fn insert_or_replace_cannot_rewrite_a_row_and_inserts_must_follow_the_head
     .await;
     assert!(skip.is_err(), "an id past the next one is refused");
     let unlinked = sqlx::query(
-        "INSERT INTO audit_events (id, kind, detail, at, prev_hash, hash) VALUES (?, 'x', '{}', 'now', 'forged', 'h')",
+        "INSERT INTO audit_events (id, kind, detail, at, prev_hash, hash) VALUES ($1, 'x', '{}', 'now', 'forged', 'h')",
     )
     .bind(head.count + 1)
     .execute(&writer)
@@ -158,13 +154,13 @@ async fn rewrite_unkeyed(t: &Tester, from: i64) {
         "audit_events_no_delete",
         "audit_events_append_only",
     ] {
-        sqlx::query(&format!("DROP TRIGGER {trigger}"))
+        sqlx::query(&drop_trigger(trigger))
             .execute(&writer)
             .await
             .unwrap();
     }
     let rows: Vec<StoredRow> = sqlx::query_as(
-        "SELECT id, release_id, actor_id, kind, detail, at, prev_hash FROM audit_events WHERE id >= ? ORDER BY id",
+        "SELECT id, release_id, actor_id, kind, detail, at, prev_hash FROM audit_events WHERE id >= $1 ORDER BY id",
     )
     .bind(from)
     .fetch_all(&writer)
@@ -187,7 +183,7 @@ async fn rewrite_unkeyed(t: &Tester, from: i64) {
         sha2::Digest::update(&mut hasher, content.as_bytes());
         let hash = hex::encode(sha2::Digest::finalize(hasher));
         sqlx::query(
-            "UPDATE audit_events SET detail = ?, prev_hash = ?, hash = ?, keyed = 0 WHERE id = ?",
+            "UPDATE audit_events SET detail = $1, prev_hash = $2, hash = $3, keyed = 0 WHERE id = $4",
         )
         .bind(&detail)
         .bind(&prev)
@@ -287,7 +283,7 @@ async fn a_truncated_or_rewritten_chain_fails_against_an_earlier_head() {
     );
 
     // The newest rows deleted: the chain itself still links up.
-    sqlx::query("DROP TRIGGER audit_events_no_delete")
+    sqlx::query(&drop_trigger("audit_events_no_delete"))
         .execute(&db)
         .await
         .unwrap();

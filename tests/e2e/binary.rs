@@ -86,21 +86,20 @@ async fn the_binary_checks_its_config_runs_a_poll_and_stops_on_sigterm() {
     );
 
     // Someone with raw SQL access rewrites the Go into a No-Go, past the append-only guard.
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("gonogo.db").display()
+    let mut db = crate::support::database::connect_in(dir.path()).await;
+    sqlx::query(&crate::support::database::drop_trigger(
+        "audit_events_no_update",
     ))
+    .execute(&mut db)
     .await
-    .expect("open the database");
-    sqlx::query("DROP TRIGGER audit_events_no_update")
-        .execute(&db)
-        .await
-        .expect("drop the guard");
+    .expect("drop the guard");
     sqlx::query("UPDATE audit_events SET detail = replace(detail, '\"go\"', '\"no_go\"') WHERE kind = 'vote_cast'")
-        .execute(&db)
+        .execute(&mut db)
         .await
         .expect("edit the vote");
-    db.close().await;
+    sqlx::Connection::close(db)
+        .await
+        .expect("close the database");
     let broken = gonogo(&config, true, &["audit", "verify"]);
     assert_eq!(
         broken.status.code(),

@@ -5,9 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions as _, Connection as _};
+use sqlx::Connection as _;
 
+use crate::support::database::connect_in;
 use crate::support::fake_discord::{FakeDiscord, GUILD_ID};
 use crate::support::fixtures;
 use crate::support::process::{free_loopback_addr, wait_card, write_config, Bot};
@@ -38,27 +38,21 @@ timeout = "30s"
 
 /// Polls the bot's database until `query` gives `expected`.
 async fn wait_db(dir: &Path, query: &str, expected: &str) {
-    let options = SqliteConnectOptions::new()
-        .filename(dir.join("gonogo.db"))
-        .read_only(true);
     let what = format!("`{query}` to give {expected}");
     wait_until_within(Duration::from_secs(20), &what, || async {
-        let mut db = options.connect().await.expect("open the database");
-        let got: Option<String> = sqlx::query_scalar(query)
+        let mut db = connect_in(dir).await;
+        let got: Option<Option<String>> = sqlx::query_scalar(query)
             .fetch_optional(&mut db)
             .await
             .expect("query");
         db.close().await.expect("close");
-        is(got, &Some(expected.to_owned()))
+        is(got.flatten(), &Some(expected.to_owned()))
     })
     .await;
 }
 
 async fn scalar(dir: &Path, query: &str) -> String {
-    let options = SqliteConnectOptions::new()
-        .filename(dir.join("gonogo.db"))
-        .read_only(true);
-    let mut db = options.connect().await.expect("open the database");
+    let mut db = connect_in(dir).await;
     sqlx::query_scalar(query)
         .fetch_one(&mut db)
         .await

@@ -334,7 +334,7 @@ async fn a_notice_discord_can_never_take_is_parked_and_blocks_nothing() {
         .wait_for("the notice is refused", |r| r.status == 404)
         .await;
     t.wait_db(
-        "SELECT CAST(COUNT(*) > 0 AS TEXT) FROM outbox WHERE state = 'failed'",
+        "SELECT CASE WHEN COUNT(*) > 0 THEN '1' ELSE '0' END FROM outbox WHERE state = 'failed'",
         "1",
     )
     .await;

@@ -51,7 +51,7 @@ pub(crate) async fn thread_of(t: &Tester, version: &str) -> u64 {
         "SELECT CASE WHEN thread_id IS NOT NULL THEN 'open' END FROM releases WHERE version = '{version}'"
     );
     t.wait_db(&opened, "open").await;
-    let id: i64 = sqlx::query_scalar("SELECT thread_id FROM releases WHERE version = ?")
+    let id: i64 = sqlx::query_scalar("SELECT thread_id FROM releases WHERE version = $1")
         .bind(version)
         .fetch_one(t.db())
         .await

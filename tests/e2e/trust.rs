@@ -18,7 +18,7 @@ async fn count(t: &Tester, sql: &str) -> i64 {
 
 async fn recorded(t: &Tester, payload: &Value) -> bool {
     let id: i64 = payload["id"].as_str().unwrap().parse().unwrap();
-    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM interactions WHERE id = ?")
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM interactions WHERE id = $1")
         .bind(id)
         .fetch_one(t.db())
         .await

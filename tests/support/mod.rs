@@ -1,6 +1,7 @@
 //! Test support: a fake Discord (REST + gateway), a signed-interaction sender, and fixtures.
 
 pub mod browser;
+pub mod database;
 pub mod fake_discord;
 pub mod fixtures;
 pub mod gateway;

@@ -25,7 +25,7 @@ pub fn free_loopback_addr() -> SocketAddr {
 
 /// The stories' config, served on `addr`, with the database on disk in `dir`; returns the file.
 pub fn write_config(fake: &FakeDiscord, signer: &Signer, dir: &Path, addr: SocketAddr) -> PathBuf {
-    let toml = config_toml(fake, signer, &dir.join("gonogo.db"), false);
+    let toml = config_toml(fake, signer, &super::database::url_in(dir), false);
     let any_port = r#"listen = "127.0.0.1:0""#;
     assert!(
         toml.contains(any_port),

@@ -10,6 +10,7 @@ use gonogo::config::Config;
 use serde_json::{json, Value};
 use sqlx::AnyPool;
 
+use super::database;
 use super::fake_discord::{snowflake_of, FakeDiscord, GUILD_ID};
 use super::fixtures::{self, Member};
 use super::signer::Signer;
@@ -79,11 +80,12 @@ pub fn plan_command(id: u64, who: &Member, version: &str, kind: &str, summary: &
     )
 }
 
-/// The config the stories run with, pointing at the fake Discord and a database in `dir`.
+/// The config the stories run with, pointing at the fake Discord and the database at
+/// `database_url`.
 pub fn config_toml(
     fake: &FakeDiscord,
     signer: &Signer,
-    db_path: &std::path::Path,
+    database_url: &str,
     gateway: bool,
 ) -> String {
     format!(
@@ -99,7 +101,7 @@ api_base = "{base}"
 listen = "127.0.0.1:0"
 
 [database]
-url = "sqlite://{db}"
+url = "{database_url}"
 
 [channels]
 releases = "{RELEASES_CHANNEL}"
@@ -117,7 +119,6 @@ stakeholder_ping = "{ROLE_STAKEHOLDERS}"
         app = fake.app_id(),
         key = signer.public_key_hex(),
         base = fake.base_url(),
-        db = db_path.display(),
     )
 }
 
@@ -192,7 +193,7 @@ impl Tester {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap());
         let signer = Signer::new().on_clock(clock.clone());
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-        let toml = config_toml(&fake, &signer, &dir.path().join("gonogo.db"), gateway)
+        let toml = config_toml(&fake, &signer, &database::url_in(dir.path()), gateway)
             + &extra.replace("{dir}", &dir.path().display().to_string());
         let env: Vec<(&str, &str)> = std::iter::once(TOKEN_ENV)
             .chain(env.iter().copied())
@@ -449,7 +450,7 @@ impl Tester {
     pub async fn votes(&self, version: &str) -> Vec<(String, String)> {
         sqlx::query_as(
             "SELECT v.voter_name, v.choice FROM votes v JOIN releases r ON r.id = v.release_id \
-             WHERE r.version = ? ORDER BY v.id",
+             WHERE r.version = $1 ORDER BY v.id",
         )
         .bind(version)
         .fetch_all(self.db())

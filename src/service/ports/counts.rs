@@ -22,7 +22,7 @@ impl Service {
         let db = self.db.reader();
         Ok(Counts {
             releases: store::releases::count_by_state(db).await?,
-            votes: store::votes::count(db).await?,
+            votes: store::votes::count(&self.db).await?,
             undelivered: store::outbox::count_undelivered(db).await?,
             audit_head: self.audit_head().await?,
         })

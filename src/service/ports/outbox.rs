@@ -49,12 +49,12 @@ impl Outbox {
         now: DateTime<Utc>,
         limit: u32,
     ) -> anyhow::Result<Vec<OutboxRow>> {
-        store::outbox::due_heads(self.0.db.reader(), now, limit).await
+        store::outbox::due_heads(&self.0.db, now, limit).await
     }
 
     /// When the earliest undelivered row is due.
     pub async fn earliest_due(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
-        store::outbox::earliest_due(self.0.db.reader()).await
+        store::outbox::earliest_due(&self.0.db).await
     }
 
     /// The release a row belongs to, as committed.
