@@ -1,5 +1,6 @@
-//! Wiring: open the store, register commands, start the HTTP door, the gateway door, the
-//! outbox dispatcher and the scheduler, and stop them all together.
+//! Wiring: open the store, claim the lease, start the HTTP door and, while this replica leads,
+//! register the commands and run the gateway door, the outbox dispatcher, the scheduler, the
+//! executor and housekeeping; stop them all together.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,6 +51,10 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let service = Service::new(db, config.clone(), clock, Arc::new(messages), reader);
     let handler = Handler::new(service.clone());
     service.key_the_audit_chain().await?;
+    // Claimed before the doors open, so a lone replica leads from its first request.
+    if let Err(cause) = service.claim_lease().await {
+        tracing::warn!("Cannot claim the lease yet, trying again every second: {cause:#}");
+    }
 
     // The database and the HTTP door first: Discord being unreachable must not stop the bot.
     let (shutdown, stop) = watch::channel(false);
@@ -87,47 +92,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         info!(addr = %bound, "Serving GET /metrics");
         metrics_addr = Some(bound);
     }
-    supervise(&mut tasks, "command registration", &stop, {
-        let (service, stop, http_client) = (service.clone(), stop.clone(), http_client.clone());
-        move || register_commands(service.clone(), http_client.clone(), stop.clone())
-    });
-
-    let rest = Rest::new(&config.discord.api_base, config.discord.token.expose())?
-        .counting(service.discord_answers().clone())
-        .pacing(service.clock().clone());
-    supervise(&mut tasks, "outbox dispatcher", &stop, {
-        let (service, stop) = (service.clone(), stop.clone());
-        move || dispatcher::run(service.outbox(), rest.clone(), stop.clone())
-    });
-    supervise(&mut tasks, "scheduler", &stop, {
-        let (service, stop) = (service.clone(), stop.clone());
-        move || scheduler::run(service.timers(), stop.clone())
-    });
-    supervise(&mut tasks, "executor", &stop, {
-        let (service, stop) = (service.clone(), stop.clone());
-        move || executor::run(service.jobs(), stop.clone())
-    });
-    supervise(&mut tasks, "housekeeping", &stop, {
-        let (service, stop) = (service.clone(), stop.clone());
-        move || housekeeping::run(service.housekeeping(), stop.clone())
-    });
-    supervise(&mut tasks, "checkpointer", &stop, {
-        let (service, stop) = (service.clone(), stop.clone());
-        move || checkpointer::run(service.wal(), stop.clone())
-    });
-    supervise(&mut tasks, "audit head publisher", &stop, {
-        let (service, stop) = (service.clone(), stop.clone());
-        move || publish_audit_head(service.clone(), stop.clone())
-    });
-
-    let shards = Shards::default();
-    if config.discord.gateway {
-        let (service, stop, shards) = (service.clone(), stop.clone(), shards.clone());
-        tasks.spawn(async move {
-            connect_gateway(service, handler, shards, stop).await;
-            Ok(())
-        });
-    }
+    let shards = start_loops(&mut tasks, &stop, &service, handler, &http_client)?;
     Ok(Running {
         addr,
         metrics_addr,
@@ -136,6 +101,63 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         tasks,
         shards,
     })
+}
+
+/// Starts the background loops: the lease keeper and the checkpointer on every replica, the
+/// rest only while this replica leads.
+fn start_loops(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    stop: &watch::Receiver<bool>,
+    service: &Service,
+    handler: Handler,
+    http_client: &Arc<serenity::all::Http>,
+) -> anyhow::Result<Shards> {
+    let config = service.config().clone();
+    supervise(tasks, "lease keeper", stop, {
+        let service = service.clone();
+        move |stop| keep_lease(service.clone(), stop)
+    });
+    lead(tasks, "command registration", stop, service, {
+        let (service, http_client) = (service.clone(), http_client.clone());
+        move |stop| register_commands(service.clone(), http_client.clone(), stop)
+    });
+
+    let rest = Rest::new(&config.discord.api_base, config.discord.token.expose())?
+        .counting(service.discord_answers().clone())
+        .pacing(service.clock().clone());
+    lead(tasks, "outbox dispatcher", stop, service, {
+        let service = service.clone();
+        move |stop| dispatcher::run(service.outbox(), rest.clone(), stop)
+    });
+    lead(tasks, "scheduler", stop, service, {
+        let service = service.clone();
+        move |stop| scheduler::run(service.timers(), stop)
+    });
+    lead(tasks, "executor", stop, service, {
+        let service = service.clone();
+        move |stop| executor::run(service.jobs(), stop)
+    });
+    lead(tasks, "housekeeping", stop, service, {
+        let service = service.clone();
+        move |stop| housekeeping::run(service.housekeeping(), stop)
+    });
+    supervise(tasks, "checkpointer", stop, {
+        let service = service.clone();
+        move |stop| checkpointer::run(service.wal(), stop)
+    });
+    supervise(tasks, "audit head publisher", stop, {
+        let service = service.clone();
+        move |stop| publish_audit_head(service.clone(), stop)
+    });
+
+    let shards = Shards::default();
+    if config.discord.gateway {
+        lead(tasks, "gateway connection", stop, service, {
+            let (service, shards) = (service.clone(), shards.clone());
+            move |stop| connect_gateway(service.clone(), handler.clone(), shards.clone(), stop)
+        });
+    }
+    Ok(shards)
 }
 
 impl Running {
@@ -183,6 +205,7 @@ impl Running {
                 result = Err(failure);
             }
         }
+        self.service.release_lease().await;
         self.service.close().await;
         result
     }
@@ -257,12 +280,17 @@ async fn connect_gateway(
                 if let Ok(mut shards) = shards.lock() {
                     *shards = Some(client.shard_manager.clone());
                 }
+                let manager = client.shard_manager.clone();
                 tokio::select! {
                     ended = client.start() => match ended {
                         Ok(()) => tracing::warn!("The Discord gateway connection ended; connecting again"),
                         Err(cause) => tracing::error!("The Discord gateway connection failed, connecting again in {}s: {cause}", backoff.num_seconds()),
                     },
-                    _ = stop.changed() => return,
+                    _ = stop.changed() => {
+                        // Stopped, or this replica no longer leads: the next leader connects.
+                        manager.shutdown_all().await;
+                        return;
+                    }
                 }
             }
             Err(cause) => tracing::error!(
@@ -295,6 +323,20 @@ async fn publish_audit_head(service: Service, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Renews this replica's lease every second, or takes it over once it has expired, until
+/// shutdown. Real time, not the injected clock: the lease is about processes staying alive.
+async fn keep_lease(service: Service, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(cause) = service.claim_lease().await {
+            tracing::warn!("Cannot claim the lease: {cause:#}");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(crate::service::leadership::CLAIM_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
 /// Runs a background task made by `make`, and makes a new one should it panic: one bad answer
 /// must not take the whole bot down. It ends when the task returns, which it does on shutdown.
 fn supervise<F, Fut>(
@@ -303,21 +345,70 @@ fn supervise<F, Fut>(
     stop: &watch::Receiver<bool>,
     make: F,
 ) where
-    F: Fn() -> Fut + Send + 'static,
+    F: Fn(watch::Receiver<bool>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let stop = stop.clone();
+    tasks.spawn(supervised(name, stop.clone(), make));
+}
+
+async fn supervised<F, Fut>(
+    name: &'static str,
+    stop: watch::Receiver<bool>,
+    make: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(watch::Receiver<bool>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    loop {
+        match tokio::spawn(make(stop.clone())).await {
+            Ok(()) => return Ok(()),
+            Err(failure) if failure.is_panic() && !*stop.borrow() => {
+                tracing::error!("The {name} failed and is restarted: {failure}");
+                // Real time: this only paces restarts of a task that keeps failing.
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(failure) => return Err(anyhow::anyhow!("The {name} stopped: {failure}")),
+        }
+    }
+}
+
+/// Runs a task made by `make` only while this replica leads: started when it takes the lease,
+/// stopped when its term is over, and started again when it leads again, until shutdown.
+fn lead<F, Fut>(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    name: &'static str,
+    stop: &watch::Receiver<bool>,
+    service: &Service,
+    make: F,
+) where
+    F: Fn(watch::Receiver<bool>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (mut stop, service) = (stop.clone(), service.clone());
+    let make = Arc::new(make);
     tasks.spawn(async move {
         loop {
-            match tokio::spawn(make()).await {
-                Ok(()) => return Ok(()),
-                Err(failure) if failure.is_panic() && !*stop.borrow() => {
-                    tracing::error!("The {name} failed and is restarted: {failure}");
-                    // Real time: this only paces restarts of a task that keeps failing.
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                }
-                Err(failure) => return Err(anyhow::anyhow!("The {name} stopped: {failure}")),
+            if !service.leadership().until_leading(&mut stop).await {
+                return Ok(());
             }
+            let Some(term) = service.leadership().term() else {
+                continue;
+            };
+            let (end, stint) = watch::channel(false);
+            let over = {
+                let (service, mut stop) = (service.clone(), stop.clone());
+                async move {
+                    tokio::select! {
+                        () = service.leadership().until_term_over(term) => {}
+                        _ = stop.wait_for(|stop| *stop) => {}
+                    }
+                    let _ = end.send(true);
+                }
+            };
+            let make = make.clone();
+            let ((), ran) = tokio::join!(over, supervised(name, stint, move |stop| make(stop)));
+            ran?;
         }
     });
 }

@@ -175,16 +175,25 @@ async fn livez() -> &'static str {
     "alive"
 }
 
+/// Readiness: the database answers, and, on the replica that leads, the slash commands are
+/// registered. A follower is ready as soon as its database is: it answers interactions too.
+/// The body says which replica leads: `{"leader": true, "term": 3}`.
 async fn healthz(State(door): State<Door>) -> Response {
-    if !door.handler.service().is_ready() {
+    let service = door.handler.service();
+    let (leader, term) = service.leader();
+    if leader && !service.is_ready() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "starting: the slash commands are not registered with Discord yet",
         )
             .into_response();
     }
-    match door.handler.service().ping().await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
+    match service.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "leader": leader, "term": term })),
+        )
+            .into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
     }
 }

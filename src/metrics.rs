@@ -12,6 +12,18 @@ pub fn render(counts: &Counts, answers: &DiscordAnswers) -> anyhow::Result<Strin
     for (state, n) in &counts.releases {
         writeln!(out, "gonogo_releases{{state=\"{state}\"}} {n}")?;
     }
+    let (leader, term) = counts.leader;
+    writeln!(
+        out,
+        "# HELP gonogo_leader Whether this replica leads: runs the timers, deliveries, executor \
+         and housekeeping.\n# TYPE gonogo_leader gauge\ngonogo_leader {}",
+        u8::from(leader)
+    )?;
+    writeln!(
+        out,
+        "# HELP gonogo_leader_term The newest leadership term this replica knows.\n\
+         # TYPE gonogo_leader_term gauge\ngonogo_leader_term {term}"
+    )?;
     let votes = counts.votes;
     writeln!(out, "# HELP gonogo_votes_total Accepted votes.\n# TYPE gonogo_votes_total counter\ngonogo_votes_total {votes}")?;
     out.push_str(

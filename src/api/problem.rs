@@ -99,9 +99,10 @@ impl Problem {
                 }
                 _ => (StatusCode::CONFLICT, "refused"),
             },
-            UserError::AlreadyHandled | UserError::OutsideGuild | UserError::TooLate => {
-                (StatusCode::CONFLICT, "refused")
-            }
+            UserError::AlreadyHandled
+            | UserError::OutsideGuild
+            | UserError::TooLate
+            | UserError::Fenced { .. } => (StatusCode::CONFLICT, "refused"),
         };
         Problem::new(status, kind, text)
     }

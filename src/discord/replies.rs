@@ -32,7 +32,10 @@ pub fn user_error(messages: &Messages, error: &UserError) -> anyhow::Result<Stri
         }
         UserError::StaleCard => messages.render("refusal_stale_card", json!({})),
         UserError::OutsideGuild => messages.render("refusal_outside_guild", json!({})),
-        UserError::TooLate => messages.render("refusal_too_late", json!({})),
+        // A person's request is never fenced; were one, it came too late all the same.
+        UserError::TooLate | UserError::Fenced { .. } => {
+            messages.render("refusal_too_late", json!({}))
+        }
         UserError::AlreadyHandled => messages.render("already_handled", json!({})),
     }
 }

@@ -17,6 +17,12 @@ pub enum UserError {
     OutsideGuild,
     /// The request waited past Discord's deadline, or its sender left: nothing was written.
     TooLate,
+    /// Background work asked under a term that is over (`None`: by a replica that does not
+    /// lead): a newer leader does it now. Only the leader's own loops ever meet this.
+    Fenced {
+        term: Option<i64>,
+        current: i64,
+    },
 }
 
 /// What a service call can fail with. `?` turns any internal failure into `Internal`.

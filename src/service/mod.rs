@@ -9,6 +9,7 @@ mod bookkeeping;
 mod changes;
 mod deploy;
 mod error;
+pub mod leadership;
 mod pipeline;
 pub mod ports;
 mod queries;
@@ -82,6 +83,8 @@ pub struct Service {
     metric_reader: Option<Arc<dyn MetricReader>>,
     /// Pipelines waiting for releases to change.
     changes: Arc<changes::Changes>,
+    /// Whether this replica leads, and under which term.
+    leadership: Arc<leadership::Leadership>,
 }
 
 /// The background loops' wake-ups, each notified after a commit that gave it work.
@@ -118,6 +121,7 @@ impl Service {
             ready: Arc::new(tokio::sync::watch::Sender::new(false)),
             writes: Arc::default(),
             changes: Arc::default(),
+            leadership: Arc::default(),
         }
     }
 
@@ -178,6 +182,10 @@ impl Service {
     pub async fn record_handled(&self, interaction: u64) -> anyhow::Result<()> {
         match self.record(Some(interaction), Record::Refused).await {
             Ok(_) | Err(Error::User(UserError::AlreadyHandled | UserError::TooLate)) => Ok(()),
+            Err(Error::User(UserError::Fenced { term, current })) => Err(anyhow::anyhow!(
+                "Refused: this replica asked under term {}, and term {current} leads now",
+                term.map_or_else(|| "none".to_owned(), |term| term.to_string())
+            )),
             Err(Error::User(refusal)) => Err(anyhow::anyhow!("{refusal:?}")),
             Err(Error::Internal(cause)) => Err(cause),
         }
@@ -415,6 +423,10 @@ fn background<T>(answer: Result<T>) -> anyhow::Result<T> {
     match answer {
         Ok(done) => Ok(done),
         Err(Error::Internal(cause)) => Err(cause),
+        Err(Error::User(UserError::Fenced { term, current })) => Err(anyhow::anyhow!(
+            "Refused: this replica asked under term {}, and term {current} leads now",
+            term.map_or_else(|| "none".to_owned(), |term| term.to_string())
+        )),
         Err(Error::User(refusal)) => Err(anyhow::anyhow!("{refusal:?}")),
     }
 }

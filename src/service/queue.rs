@@ -9,13 +9,15 @@ use anyhow::Context as _;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::error::{Error, Result};
+use super::error::{Error, Result, UserError};
 use super::writer::{Change, Done, Kept, Request};
 use super::Service;
 
 /// One request waiting for its group's commit.
 pub(super) struct Job {
     interaction: Option<u64>,
+    /// The term background work was asked under: refused under a newer one.
+    term: Option<i64>,
     change: Change,
     reply: oneshot::Sender<Result<Done>>,
     queued_at: Instant,
@@ -31,6 +33,7 @@ impl Job {
     fn request(&self) -> Request<'_> {
         Request {
             interaction: self.interaction,
+            term: self.term,
             change: &self.change,
             live: !self.is_abandoned(),
         }
@@ -88,9 +91,20 @@ impl Service {
     /// Writes `change` through the one write path and waits for its commit. `interaction` is
     /// the Discord interaction that asked for it, so a replay changes nothing.
     pub(super) async fn submit(&self, interaction: Option<u64>, change: Change) -> Result<Done> {
+        let term = if change.runs_on_leader() {
+            // A replica that does not lead asks nothing of the kind.
+            let term = self.leadership.term().ok_or(UserError::Fenced {
+                term: None,
+                current: self.leadership.known_term(),
+            })?;
+            Some(term)
+        } else {
+            None
+        };
         let (reply, answer) = oneshot::channel();
         self.writes.push(Job {
             interaction,
+            term,
             change,
             reply,
             queued_at: Instant::now(),
@@ -174,7 +188,7 @@ mod tests {
     use crate::domain::{Role, UserId};
     use crate::messages::Messages;
     use crate::service::writer::VoteRequest;
-    use crate::service::{Actor, UserError};
+    use crate::service::Actor;
 
     fn plan(version: &str, kind: &str) -> Change {
         Change::Plan {
@@ -250,6 +264,7 @@ mod tests {
             .writes
             .push(Job {
                 interaction: Some(1),
+                term: None,
                 change: plan("1.0.0", "patch"),
                 reply: stale_reply,
                 queued_at: waited,
@@ -261,6 +276,7 @@ mod tests {
             .writes
             .push(Job {
                 interaction: Some(2),
+                term: None,
                 change: plan("2.0.0", "patch"),
                 reply: gone_reply,
                 queued_at: Instant::now(),

@@ -29,6 +29,20 @@ pub(super) enum Record {
     },
 }
 
+impl Record {
+    /// Whether only the leader's loops ask for it.
+    pub(super) fn runs_on_leader(&self) -> bool {
+        match self {
+            Record::JobStarted(_)
+            | Record::JobOrphaned { .. }
+            | Record::Deliveries(_)
+            | Record::Postpone { .. }
+            | Record::Prune { .. } => true,
+            Record::Refused | Record::AdoptAuditKey => false,
+        }
+    }
+}
+
 /// What became of one row's delivery, settled with the others of its pass.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Settlement {

@@ -23,6 +23,7 @@ enum Written {
 
 pub(super) struct Unit {
     pub tx: Tx,
+    pub backend: store::Backend,
     pub audit: store::audit::Chain,
     pub now: DateTime<Utc>,
     /// Releases changed in this unit, written (and their revision bumped) once each by flush.
@@ -51,15 +52,18 @@ pub(super) struct Wake {
 }
 
 impl Unit {
-    /// Opens the transaction. `audit_head` is the chain's last row as the previous unit
-    /// committed it, when known.
+    /// Opens the transaction and takes the write lock. `audit_head` is the chain's last row
+    /// as the previous unit committed it, when known.
     pub async fn begin(
         db: &Db,
         now: DateTime<Utc>,
         audit_head: Option<(i64, String)>,
     ) -> anyhow::Result<Unit> {
+        let mut tx = db.begin().await?;
+        store::lease::lock_writes(&mut tx, db.backend()).await?;
         Ok(Unit {
-            tx: db.begin().await?,
+            tx,
+            backend: db.backend(),
             audit: store::audit::Chain::from_head(db.audit_key().cloned(), audit_head),
             now,
             changed: FxHashMap::default(),

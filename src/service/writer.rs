@@ -18,11 +18,11 @@ use crate::domain::lifecycle::{self, poll, promote};
 use crate::domain::{
     lookup, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Tally, TimerKind, Version,
 };
-use crate::store;
 use crate::store::executions::Execution;
 use crate::store::releases::StoredRelease;
 use crate::store::timers::Timer;
 use crate::store::votes::NewVote;
+use crate::store::{self, Backend};
 
 /// A request to change state.
 pub(super) enum Change {
@@ -123,6 +123,19 @@ pub enum Ask {
     },
 }
 
+impl Change {
+    /// Whether the change is the leader's background work: a timer firing, an executor
+    /// job's start or outcome, a delivery's outcome, a pruning. Such a change carries the term
+    /// it was asked under.
+    pub(super) fn runs_on_leader(&self) -> bool {
+        match self {
+            Change::Timer { .. } | Change::ActionDone { .. } => true,
+            Change::Record(record) => record.runs_on_leader(),
+            _ => false,
+        }
+    }
+}
+
 /// A Go click, or a No-Go with its reason.
 pub(super) struct VoteRequest {
     pub actor: Actor,
@@ -135,6 +148,8 @@ pub(super) struct VoteRequest {
 pub(super) struct Request<'a> {
     /// The Discord interaction that asked for it, so a replay changes nothing.
     pub interaction: Option<u64>,
+    /// The term background work was asked under.
+    pub term: Option<i64>,
     pub change: &'a Change,
     /// Whether anyone still waits for its answer; one nobody waits for is not written.
     pub live: bool,
@@ -197,12 +212,22 @@ impl Service {
         jobs: &[Request<'_>],
     ) -> anyhow::Result<Answers> {
         let mut touched = FxHashSet::default();
+        let shared = self.db.backend() == Backend::Postgres;
+        if shared {
+            // Other replicas write the same database: nothing kept is known to be current.
+            kept.releases.clear();
+            kept.audit_head = None;
+        }
         let result = self
             .write_in_one_transaction(kept, &mut touched, jobs)
             .await;
         if result.is_err() {
             // The copies may hold changes that were rolled back.
             kept.releases.retain(|id, _| !touched.contains(id));
+            kept.audit_head = None;
+        }
+        if shared {
+            kept.releases.clear();
             kept.audit_head = None;
         }
         result
@@ -235,6 +260,13 @@ impl Service {
             })
             .collect();
         let taken = store::timers::take_all(&mut unit.tx, &firing).await?;
+        // Background work is written only under the term it was asked under; the write lock
+        // the group holds keeps a takeover from raising the term before the group commits.
+        let term_now = if jobs.iter().any(|job| job.term.is_some()) {
+            Some(store::lease::current_term(&mut *unit.tx).await?)
+        } else {
+            None
+        };
         // The executor's last job of every release due a progress notice, in one statement.
         let ticking: Vec<ReleaseId> = firing
             .iter()
@@ -256,6 +288,13 @@ impl Service {
             if let Some(id) = job.interaction {
                 if !claimed.remove(&id) {
                     answers.push(Err(UserError::AlreadyHandled));
+                    continue;
+                }
+            }
+            if let (Some(term), Some(current)) = (job.term, term_now) {
+                if term != current {
+                    let term = Some(term);
+                    answers.push(Err(UserError::Fenced { term, current }));
                     continue;
                 }
             }
@@ -579,7 +618,7 @@ impl Writer<'_> {
     pub(super) async fn load(&mut self, id: ReleaseId) -> anyhow::Result<()> {
         if self.touched.insert(id) && !self.kept.contains_key(&id) {
             let tx = &mut *self.unit.tx;
-            if let Some(stored) = store::releases::get(&mut *tx, id).await? {
+            if let Some(stored) = store::releases::lock(tx, self.unit.backend, id).await? {
                 let policy = self.service.config.policies.get(stored.release.kind);
                 let loaded = Loaded {
                     tally: store::votes::tally(&mut *tx, &stored.release, policy).await?,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod batch;
 pub mod executions;
 pub mod interactions;
+pub mod lease;
 pub mod outbox;
 pub mod releases;
 pub mod timers;
@@ -80,6 +81,13 @@ pub struct Db {
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
 
+/// How a PostgreSQL session of gonogo behaves. A replica stopped in the middle of a write
+/// group (a frozen VM, a `SIGSTOP`) would hold the write lock for as long as its connection
+/// lives: the server ends a transaction left idle for 2 s instead, so the other replicas go on
+/// and the stopped one's group is rolled back. A write waits at most 5 s for a lock.
+const POSTGRES_SESSION: &str =
+    "SET idle_in_transaction_session_timeout = 2000; SET lock_timeout = 5000;";
+
 /// The options of a connection to `url`: an `SQLite` file is created when missing.
 fn connect_options(backend: Backend, url: &str) -> anyhow::Result<AnyConnectOptions> {
     let cannot = || format!("Cannot parse the database url `{}`", without_password(url));
@@ -101,9 +109,10 @@ fn pool(backend: Backend, max: u32, pragmas: String) -> AnyPoolOptions {
         .max_connections(max)
         .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10));
-    if backend == Backend::Postgres {
-        return options;
-    }
+    let pragmas = match backend {
+        Backend::Sqlite => pragmas,
+        Backend::Postgres => POSTGRES_SESSION.to_owned(),
+    };
     options.after_connect(move |conn, _| {
         let pragmas = pragmas.clone();
         Box::pin(async move { conn.execute(pragmas.as_str()).await.map(drop) })

@@ -273,6 +273,27 @@ pub async fn get(db: impl AnyExecutor<'_>, id: ReleaseId) -> anyhow::Result<Opti
     row.as_ref().map(from_row).transpose()
 }
 
+/// A release, its row locked until the write transaction ends: on PostgreSQL another replica's
+/// group waits for it. `SQLite` has one writer, which needs no row lock.
+pub async fn lock(
+    conn: &mut sqlx::AnyConnection,
+    backend: super::Backend,
+    id: ReleaseId,
+) -> anyhow::Result<Option<StoredRelease>> {
+    let lock = match backend {
+        super::Backend::Sqlite => "",
+        super::Backend::Postgres => " FOR UPDATE",
+    };
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM releases WHERE id = $1{lock}"
+    ))
+    .bind(id.0)
+    .fetch_optional(conn)
+    .await
+    .context("Cannot load the release")?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Every release of this version (build metadata aside), newest first: in `environment`
 /// only, when it is given.
 pub async fn by_version(

@@ -14,6 +14,8 @@ pub struct Counts {
     /// Undelivered Discord messages as (state, kind, count).
     pub undelivered: Vec<(String, String, i64)>,
     pub audit_head: Head,
+    /// Whether this replica leads, and the newest term it knows.
+    pub leader: (bool, i64),
 }
 
 impl Service {
@@ -25,6 +27,7 @@ impl Service {
             votes: store::votes::count(&self.db).await?,
             undelivered: store::outbox::count_undelivered(db).await?,
             audit_head: self.audit_head().await?,
+            leader: self.leader(),
         })
     }
 
