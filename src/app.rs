@@ -141,6 +141,10 @@ fn start_loops(
         let service = service.clone();
         move |stop| housekeeping::run(service.housekeeping(), stop)
     });
+    supervise(tasks, "commit listener", stop, {
+        let service = service.clone();
+        move |stop| service.clone().listen_for_commits(stop)
+    });
     supervise(tasks, "checkpointer", stop, {
         let service = service.clone();
         move |stop| checkpointer::run(service.wal(), stop)

@@ -208,6 +208,32 @@ impl Service {
         }
     }
 
+    /// Wakes this replica's loops for what other replicas commit, until `stop`.
+    pub async fn listen_for_commits(self, mut stop: watch::Receiver<bool>) {
+        let mut listener = loop {
+            match store::wakes::Listener::connect(&self.db).await {
+                Ok(listener) => break listener,
+                Err(cause) => tracing::warn!("{cause:#}; trying again in a second"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
+        };
+        loop {
+            tokio::select! {
+                next = listener.next() => match next {
+                    Ok(letters) => self.wake(Wake::from_letters(&letters)),
+                    Err(cause) => {
+                        tracing::warn!("{cause:#}; trying again in a second");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                },
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
     fn wake(&self, wake: Wake) {
         self.wakes.wal.notify_one();
         if wake.outbox {

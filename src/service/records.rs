@@ -30,15 +30,16 @@ pub(super) enum Record {
 }
 
 impl Record {
-    /// Whether only the leader's loops ask for it.
+    /// Whether it is a decision of the leader's loops, fenced by its term: a job's start, a
+    /// job given up as orphaned, a timer set aside, a pruning. How deliveries came out is a
+    /// fact, recorded under any term.
     pub(super) fn runs_on_leader(&self) -> bool {
         match self {
             Record::JobStarted(_)
             | Record::JobOrphaned { .. }
-            | Record::Deliveries(_)
             | Record::Postpone { .. }
             | Record::Prune { .. } => true,
-            Record::Refused | Record::AdoptAuditKey => false,
+            Record::Refused | Record::AdoptAuditKey | Record::Deliveries(_) => false,
         }
     }
 }

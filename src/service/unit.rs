@@ -51,6 +51,34 @@ pub(super) struct Wake {
     pub actions: bool,
 }
 
+impl Wake {
+    /// The loops to wake as a few letters, for the other replicas: `o`utbox, `t`imers,
+    /// `a`ctions.
+    pub fn letters(self) -> String {
+        [(self.outbox, 'o'), (self.timers, 't'), (self.actions, 'a')]
+            .iter()
+            .filter(|(woken, _)| *woken)
+            .map(|(_, letter)| *letter)
+            .collect()
+    }
+
+    /// The loops `letters` name; every loop when they are empty, as after a lost connection.
+    pub fn from_letters(letters: &str) -> Wake {
+        if letters.is_empty() {
+            return Wake {
+                outbox: true,
+                timers: true,
+                actions: true,
+            };
+        }
+        Wake {
+            outbox: letters.contains('o'),
+            timers: letters.contains('t'),
+            actions: letters.contains('a'),
+        }
+    }
+}
+
 impl Unit {
     /// Opens the transaction and takes the write lock. `audit_head` is the chain's last row
     /// as the previous unit committed it, when known.
@@ -124,6 +152,10 @@ impl Unit {
     /// Commits, and returns the loops to wake and the audit chain's head for the next unit.
     pub async fn commit(mut self) -> anyhow::Result<(Wake, Option<(i64, String)>)> {
         self.flush().await?;
+        let letters = self.wake.letters();
+        if !letters.is_empty() {
+            store::wakes::notify(&mut self.tx, self.backend, &letters).await?;
+        }
         self.tx
             .commit()
             .await

@@ -124,12 +124,13 @@ pub enum Ask {
 }
 
 impl Change {
-    /// Whether the change is the leader's background work: a timer firing, an executor
-    /// job's start or outcome, a delivery's outcome, a pruning. Such a change carries the term
-    /// it was asked under.
+    /// Whether the change is a decision of the leader's background work, such as a timer
+    /// firing or an executor job's start: it carries the term it was asked under. The outcome
+    /// of what already happened (a job that finished, a message Discord took) is a fact,
+    /// recorded under any term: refused, it would have the next leader do it again.
     pub(super) fn runs_on_leader(&self) -> bool {
         match self {
-            Change::Timer { .. } | Change::ActionDone { .. } => true,
+            Change::Timer { .. } => true,
             Change::Record(record) => record.runs_on_leader(),
             _ => false,
         }
@@ -251,15 +252,6 @@ impl Service {
         // not take effect later, once the state would let it. An id missing here was handled
         // before, or earlier in this group: either way a replay.
         let mut claimed = store::interactions::claim_all(&mut unit.tx, &ids, unit.now).await?;
-        // The timers the group fires, read in one statement rather than a round trip each.
-        let firing: Vec<&Timer> = jobs
-            .iter()
-            .filter_map(|job| match &job.change {
-                Change::Timer { timer, .. } => Some(timer),
-                _ => None,
-            })
-            .collect();
-        let taken = store::timers::take_all(&mut unit.tx, &firing).await?;
         // Background work is written only under the term it was asked under; the write lock
         // the group holds keeps a takeover from raising the term before the group commits.
         let term_now = if jobs.iter().any(|job| job.term.is_some()) {
@@ -267,6 +259,23 @@ impl Service {
         } else {
             None
         };
+        let fenced = |job: &Request<'_>| match (job.term, term_now) {
+            (Some(term), Some(current)) => (term != current).then_some(UserError::Fenced {
+                term: Some(term),
+                current,
+            }),
+            _ => None,
+        };
+        // The timers the group fires, read in one statement rather than a round trip each.
+        let firing: Vec<&Timer> = jobs
+            .iter()
+            .filter(|job| fenced(job).is_none())
+            .filter_map(|job| match &job.change {
+                Change::Timer { timer, .. } => Some(timer),
+                _ => None,
+            })
+            .collect();
+        let taken = store::timers::take_all(&mut unit.tx, &firing).await?;
         // The executor's last job of every release due a progress notice, in one statement.
         let ticking: Vec<ReleaseId> = firing
             .iter()
@@ -291,12 +300,9 @@ impl Service {
                     continue;
                 }
             }
-            if let (Some(term), Some(current)) = (job.term, term_now) {
-                if term != current {
-                    let term = Some(term);
-                    answers.push(Err(UserError::Fenced { term, current }));
-                    continue;
-                }
+            if let Some(refusal) = fenced(job) {
+                answers.push(Err(refusal));
+                continue;
             }
             let mut writer = Writer {
                 service: self,

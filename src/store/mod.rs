@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod releases;
 pub mod timers;
 pub mod votes;
+pub mod wakes;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -69,6 +70,8 @@ impl Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     backend: Backend,
+    /// Where the database is, password included: never printed.
+    url: String,
     writer: AnyPool,
     reader: AnyPool,
     /// The key the audit chain is extended and checked with, if it has one.
@@ -138,6 +141,7 @@ impl Db {
             .with_context(cannot)?;
         Ok(Db {
             backend,
+            url: url.to_owned(),
             writer,
             reader,
             audit_key: None,
@@ -164,6 +168,11 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The url the database was opened at, for a connection of another kind to it.
+    fn url(&self) -> &str {
+        &self.url
     }
 
     /// Brings the schema up to this build's. A database migrated by a newer gonogo is refused:

@@ -20,6 +20,7 @@ mod gates;
 mod overrides;
 mod pipeline_cli;
 mod polls;
+mod replicas;
 mod reports;
 mod restart;
 mod retro;

@@ -23,21 +23,50 @@ pub fn free_loopback_addr() -> SocketAddr {
     listener.local_addr().expect("local addr")
 }
 
-/// The stories' config, served on `addr`, with the database on disk in `dir`; returns the file.
+/// The stories' config, served on `addr`, with the story's database (see
+/// [`super::database::url_in`]); returns the file, `gonogo.toml` in `dir`.
 pub fn write_config(fake: &FakeDiscord, signer: &Signer, dir: &Path, addr: SocketAddr) -> PathBuf {
-    let toml = config_toml(fake, signer, &super::database::url_in(dir), false);
+    let url = super::database::url_in(dir);
+    write_config_named(fake, signer, &dir.join("gonogo.toml"), addr, &url)
+}
+
+/// The stories' config at `path`, served on `addr`, on the database at `url`: one replica's,
+/// when several share a database.
+pub fn write_config_named(
+    fake: &FakeDiscord,
+    signer: &Signer,
+    path: &Path,
+    addr: SocketAddr,
+    url: &str,
+) -> PathBuf {
+    let toml = config_toml(fake, signer, url, false);
     let any_port = r#"listen = "127.0.0.1:0""#;
     assert!(
         toml.contains(any_port),
         "the stories' config changed: {toml}"
     );
-    let path = dir.join("gonogo.toml");
+    let path = path.to_owned();
     std::fs::write(
         &path,
         toml.replace(any_port, &format!(r#"listen = "{addr}""#)),
     )
     .expect("write the config");
     path
+}
+
+/// What `/healthz` on `addr` says of the leadership: (leads, term); `None` when it does not
+/// answer 200.
+pub async fn leadership(addr: SocketAddr) -> Option<(bool, i64)> {
+    let response = loopback_client()
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .ok()?;
+    if response.status() != 200 {
+        return None;
+    }
+    let body: Value = response.json().await.ok()?;
+    Some((body["leader"].as_bool()?, body["term"].as_i64()?))
 }
 
 /// A client of a server on loopback: no proxy, and at most [`PATIENCE`] per request.
@@ -151,6 +180,15 @@ impl Bot {
             }
         })
         .await;
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, ...) to the child.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed: {status}");
     }
 
     /// Sends SIGKILL and reaps the child: a crash, with no chance to clean up.

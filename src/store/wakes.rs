@@ -1,0 +1,60 @@
+//! Wake-ups between replicas: a commit that gives the leader's loops work notifies a channel
+//! on PostgreSQL, and every replica listens, since any of them may be the leader by then.
+//! `SQLite` has one process, whose loops its own commits wake.
+
+use anyhow::Context as _;
+use sqlx::postgres::PgListener;
+use sqlx::AnyConnection;
+
+use super::{Backend, Db};
+
+const CHANNEL: &str = "gonogo_wakes";
+
+/// Queues a notification of `what` (the loops to wake, in a few letters), delivered to the
+/// listeners when the transaction commits and never if it rolls back.
+pub async fn notify(conn: &mut AnyConnection, backend: Backend, what: &str) -> anyhow::Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(what)
+            .execute(conn)
+            .await
+            .context("Cannot notify the other replicas")?;
+    }
+    Ok(())
+}
+
+/// The notifications of every replica's commits, `None` on `SQLite`.
+pub struct Listener(Option<PgListener>);
+
+impl Listener {
+    pub async fn connect(db: &Db) -> anyhow::Result<Listener> {
+        if db.backend() != Backend::Postgres {
+            return Ok(Listener(None));
+        }
+        let mut listener = PgListener::connect(db.url())
+            .await
+            .context("Cannot listen for the other replicas' commits")?;
+        listener
+            .listen(CHANNEL)
+            .await
+            .context("Cannot listen for the other replicas' commits")?;
+        Ok(Listener(Some(listener)))
+    }
+
+    /// The next notification's letters; an empty text after a lost connection, when any
+    /// notification may have been missed. Never returns on `SQLite`.
+    pub async fn next(&mut self) -> anyhow::Result<String> {
+        let Some(listener) = self.0.as_mut() else {
+            return std::future::pending().await;
+        };
+        match listener
+            .try_recv()
+            .await
+            .context("Cannot listen for the other replicas' commits")?
+        {
+            Some(notification) => Ok(notification.payload().to_owned()),
+            None => Ok(String::new()),
+        }
+    }
+}
