@@ -39,8 +39,14 @@ enum Cmd {
     Run,
     /// Validate the config, cron expressions, policies and message templates
     Check,
-    /// Apply the database migrations
-    Migrate,
+    /// Apply the database migrations; with --to, move the SQLite database into an empty
+    /// PostgreSQL one
+    Migrate {
+        /// The PostgreSQL database to move into, a postgres:// url with its user, password,
+        /// host and database name; it must hold no gonogo data
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+    },
     /// Inspect the audit trail
     Audit {
         #[command(subcommand)]
@@ -144,10 +150,32 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let running = gonogo::app::start(config, Arc::new(SystemClock)).await?;
             running.serve_until(shutdown_signal()).await?;
         }
-        Cmd::Migrate => {
+        Cmd::Migrate { to: None } => {
             let db = Db::open(&config.database.url, None).await?;
             db.migrate().await?;
             println!("migrations applied to {}", config.database.shown());
+        }
+        Cmd::Migrate {
+            to: Some(target_url),
+        } => {
+            let source = open(&config).await?;
+            source.migrate().await?;
+            let target = Db::open(&target_url, None)
+                .await?
+                .with_audit_key(source.audit_key().cloned());
+            let moved = store::copy::move_to(&source, &target).await?;
+            for (table, rows) in &moved.rows {
+                println!("{table}: {rows} rows");
+            }
+            println!(
+                "moved {} into {}; the audit chain verifies on both sides at {}",
+                config.database.shown(),
+                gonogo::config::without_password(&target_url),
+                moved.head
+            );
+            println!(
+                "set database.url (or GONOGO_DATABASE__URL) to the new database and start gonogo"
+            );
         }
         Cmd::Audit {
             command: AuditCmd::Verify { since_head },

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod batch;
+pub mod copy;
 pub mod executions;
 pub mod interactions;
 pub mod lease;

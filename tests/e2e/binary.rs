@@ -141,14 +141,14 @@ fn heads_compare(config: &Path) {
 }
 
 /// Runs a short-lived subcommand to completion.
-fn gonogo(config: &Path, token: bool, args: &[&str]) -> Output {
+pub(crate) fn gonogo(config: &Path, token: bool, args: &[&str]) -> Output {
     command(config, token, args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run gonogo {args:?}: {e}"))
 }
 
 /// Everything a subcommand printed, with its exit status.
-fn printed(output: &Output) -> String {
+pub(crate) fn printed(output: &Output) -> String {
     format!(
         "{}\n--- stdout\n{}--- stderr\n{}",
         output.status,

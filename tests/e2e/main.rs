@@ -17,6 +17,7 @@ mod doors;
 mod environments;
 mod fake_discord_selftest;
 mod gates;
+mod moving;
 mod overrides;
 mod pipeline_cli;
 mod polls;
