@@ -39,9 +39,7 @@ type Shards = Arc<std::sync::Mutex<Option<Arc<ShardManager>>>>;
 
 /// Starts everything `gonogo run` runs, with the given clock.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
-    let secret = config.audit.key.as_ref().map(Secret::expose);
-    let db = Db::open(&config.database.url, secret).await?;
-    db.migrate().await?;
+    let db = open_database(&config).await?;
     let messages = Messages::load(config.messages.dir.as_deref())?;
     let config = Arc::new(config);
     let reader = config.gates.prometheus_url.as_deref().map(|url| {
@@ -212,6 +210,31 @@ impl Running {
         self.service.release_lease().await;
         self.service.close().await;
         result
+    }
+}
+
+/// Opens and migrates the database, trying again with backoff while it cannot be reached, as
+/// while Discord cannot: a database server that starts after gonogo, or restarts, does not
+/// stop it. A url that can never work, and a schema newer than this build's, stop it at once.
+async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let url = &config.database.url;
+    Db::check_url(url)?;
+    let secret = config.audit.key.as_ref().map(Secret::expose);
+    let mut backoff = chrono::TimeDelta::seconds(1);
+    loop {
+        match Db::open(url, secret).await {
+            Ok(db) => {
+                db.migrate().await?;
+                return Ok(db);
+            }
+            Err(cause) => tracing::error!(
+                "Cannot reach the database, trying again in {}s: {cause:#}",
+                backoff.num_seconds()
+            ),
+        }
+        // Real time: nothing else runs yet, and the injected clock paces only the domain.
+        tokio::time::sleep(backoff.to_std().unwrap_or_default()).await;
+        backoff = (backoff * 2).min(chrono::TimeDelta::seconds(30));
     }
 }
 

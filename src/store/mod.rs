@@ -124,6 +124,12 @@ fn pool(backend: Backend, max: u32, pragmas: String) -> AnyPoolOptions {
 }
 
 impl Db {
+    /// Whether `url` names a database gonogo can use, before anything connects: a url that
+    /// does not is refused at once rather than retried.
+    pub fn check_url(url: &str) -> anyhow::Result<()> {
+        connect_options(Backend::of(url)?, url).map(drop)
+    }
+
     /// Opens (creating if missing) the database. Migrations are separate: see [`Db::migrate`].
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();

@@ -404,3 +404,47 @@ async fn work_asked_under_a_term_that_is_over_is_refused_and_done_by_the_next_le
     assert_eq!(t.running_service().leader(), (true, 3));
     t.finish().await;
 }
+
+#[tokio::test]
+async fn a_database_not_there_at_start_up_is_waited_for_with_a_clear_line() {
+    if on_postgres() {
+        return;
+    }
+    let fake = FakeDiscord::start().await;
+    let signer = Signer::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = database::server();
+    let name = format!("later_{}", std::process::id());
+    let url = server.url(database::USER, database::PASSWORD, &name);
+    let addr = free_loopback_addr();
+    let config = write_config_named(&fake, &signer, &dir.path().join("gonogo.toml"), addr, &url);
+    let log = dir.path().join("gonogo.log");
+    let creating = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            wait_until_within(
+                TAKEOVER,
+                "gonogo to say it cannot reach the database",
+                || {
+                    let text = std::fs::read_to_string(&log).unwrap_or_default();
+                    std::future::ready(is(text.contains("Cannot reach the database"), &true))
+                },
+            )
+            .await;
+            server.psql(&format!("CREATE DATABASE {name}"));
+        })
+    };
+    let mut bot = Bot::start(&config, &["run"], &log, addr).await;
+    creating.await.expect("the database is created");
+    let text = std::fs::read_to_string(&log).expect("the log");
+    assert!(text.contains("trying again in 1s"), "{text}");
+    assert!(text.contains("does not exist"), "{text}");
+    assert!(text.contains("gonogo:***@127.0.0.1"), "{text}");
+    assert!(
+        !text.contains(database::PASSWORD),
+        "the password is logged: {text}"
+    );
+    assert_eq!(leadership(addr).await, Some((true, 1)));
+    bot.terminate();
+    assert!(bot.wait_exit().await.success());
+}
