@@ -19,6 +19,7 @@ mod fake_discord_selftest;
 mod gates;
 mod moving;
 mod overrides;
+mod packaging;
 mod pipeline_cli;
 mod polls;
 mod replicas;
