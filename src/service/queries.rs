@@ -90,7 +90,10 @@ impl Service {
         // writer's standing, between groups, instead of reading every vote back. That standing
         // is committed and at least as new as this snapshot. Any other poll no longer changes
         // and is counted from the snapshot, without holding up the writer.
-        let kept = if stored.release.state.is_open() {
+        // With other replicas on the database, the writer's standing may be older than the
+        // snapshot: it is counted from the snapshot then.
+        let alone = self.db.backend() == store::Backend::Sqlite;
+        let kept = if stored.release.state.is_open() && alone {
             let kept = self.writes.between_groups().await;
             kept.tally(id).map(PollView::of)
         } else {

@@ -203,6 +203,9 @@ pub(super) type Releases = FxHashMap<ReleaseId, Loaded>;
 pub(super) struct Loaded {
     pub release: Release,
     pub tally: Tally,
+    /// The stored votes the tally has counted, so it can catch up with votes other replicas
+    /// stored since.
+    pub votes: i64,
 }
 
 impl Service {
@@ -213,10 +216,8 @@ impl Service {
         jobs: &[Request<'_>],
     ) -> anyhow::Result<Answers> {
         let mut touched = FxHashSet::default();
-        let shared = self.db.backend() == Backend::Postgres;
-        if shared {
-            // Other replicas write the same database: nothing kept is known to be current.
-            kept.releases.clear();
+        if self.db.backend() == Backend::Postgres {
+            // Other replicas extend the chain too: its head is read under the write lock.
             kept.audit_head = None;
         }
         let result = self
@@ -225,10 +226,6 @@ impl Service {
         if result.is_err() {
             // The copies may hold changes that were rolled back.
             kept.releases.retain(|id, _| !touched.contains(id));
-            kept.audit_head = None;
-        }
-        if shared {
-            kept.releases.clear();
             kept.audit_head = None;
         }
         result
@@ -556,6 +553,7 @@ impl Writer<'_> {
             poll::fix_on_approval(&mut step, contract);
         }
         if let Some(ballot) = &step.ballot {
+            loaded.votes += 1;
             self.unit.record_vote(NewVote {
                 release,
                 ballot: ballot.clone(),
@@ -620,19 +618,31 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// The kept copy of a release, read from the database when it is not kept.
+    /// The kept copy of a release, read from the database when it is not kept. When other
+    /// replicas share the database, a kept copy is read again, its row locked, and its tally
+    /// catches up with the votes stored since.
     pub(super) async fn load(&mut self, id: ReleaseId) -> anyhow::Result<()> {
-        if self.touched.insert(id) && !self.kept.contains_key(&id) {
-            let tx = &mut *self.unit.tx;
-            if let Some(stored) = store::releases::lock(tx, self.unit.backend, id).await? {
-                let policy = self.service.config.policies.get(stored.release.kind);
-                let loaded = Loaded {
-                    tally: store::votes::tally(&mut *tx, &stored.release, policy).await?,
-                    release: stored.release,
-                };
-                self.kept.insert(id, loaded);
-            }
+        if !self.touched.insert(id) {
+            return Ok(());
         }
+        let tx = &mut *self.unit.tx;
+        let shared = self.unit.backend == Backend::Postgres;
+        if self.kept.contains_key(&id) && !shared {
+            return Ok(());
+        }
+        let Some(stored) = store::releases::lock(tx, self.unit.backend, id).await? else {
+            self.kept.remove(&id);
+            return Ok(());
+        };
+        let policy = self.service.config.policies.get(stored.release.kind);
+        let loaded = self.kept.entry(id).or_insert_with(|| Loaded {
+            tally: Tally::new(policy, stored.release.author),
+            release: stored.release.clone(),
+            votes: 0,
+        });
+        loaded.release = stored.release;
+        loaded.votes +=
+            store::votes::cast_since(&mut *tx, id, &mut loaded.tally, loaded.votes).await?;
         Ok(())
     }
 }

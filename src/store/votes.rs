@@ -48,16 +48,33 @@ pub async fn tally(
     policy: &Policy,
 ) -> anyhow::Result<Tally> {
     let mut tally = Tally::new(policy, release.author);
+    cast_since(db, release.id, &mut tally, 0).await?;
+    Ok(tally)
+}
+
+/// Casts into `tally` the votes on `release` after the first `counted`, in the order they
+/// were stored, and returns how many it cast: a tally kept in memory catches up with the votes
+/// other replicas stored since.
+pub async fn cast_since(
+    db: impl AnyExecutor<'_>,
+    release: ReleaseId,
+    tally: &mut Tally,
+    counted: i64,
+) -> anyhow::Result<i64> {
     let mut rows = sqlx::query(
         "SELECT voter_id, voter_name, roles, choice, reason, cast_at FROM votes \
-         WHERE release_id = $1 ORDER BY id",
+         WHERE release_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
     )
-    .bind(release.id.0)
+    .bind(release.0)
+    .bind(i64::MAX)
+    .bind(counted)
     .fetch(db);
+    let mut cast = 0;
     while let Some(row) = rows.try_next().await.context("Cannot load the votes")? {
         tally.cast(ballot(&row)?);
+        cast += 1;
     }
-    Ok(tally)
+    Ok(cast)
 }
 
 fn ballot(row: &AnyRow) -> anyhow::Result<Ballot> {
