@@ -3,7 +3,8 @@
 //! many notices were queued and delivered, the bot's CPU time and its peak memory.
 //!
 //! `cargo bench --bench deployments` runs it in full; without `--bench` (as a test) it runs a
-//! smoke version, so the bench cannot rot.
+//! smoke version, so the bench cannot rot. `-- --backend postgres` runs it on SQLite and then
+//! on a real PostgreSQL started on loopback, one line each.
 
 #[path = "../tests/support/mod.rs"]
 #[allow(
@@ -61,11 +62,20 @@ fn main() {
     } else {
         SMOKE
     };
+    let args: Vec<String> = std::env::args().collect();
+    let postgres = args
+        .windows(2)
+        .any(|pair| pair[0] == "--backend" && pair[1] == "postgres")
+        || args.iter().any(|arg| arg == "--backend=postgres");
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    runtime.block_on(run(&load));
+    let backends: &[bool] = if postgres { &[false, true] } else { &[false] };
+    for &on_postgres in backends {
+        support::database::choose(on_postgres);
+        runtime.block_on(run(&load, if on_postgres { "postgres" } else { "sqlite" }));
+    }
 }
 
-async fn run(load: &Load) {
+async fn run(load: &Load, backend: &str) {
     let fake = FakeDiscord::start().await;
     let signer = Signer::new();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -135,18 +145,33 @@ async fn run(load: &Load) {
     let hwm_kb = peak_rss_kb(bot.id());
     bot.terminate();
     let exit = bot.wait_exit().await;
-    report(dir.path(), &fake, load, rollout, cpu_s, hwm_kb, exit).await;
+    let run = Run {
+        backend,
+        rollout,
+        cpu_s,
+        hwm_kb,
+        exit,
+    };
+    report(dir.path(), &fake, load, &run).await;
 }
 
-async fn report(
-    dir: &Path,
-    fake: &FakeDiscord,
-    load: &Load,
+/// What one run measured of the bot itself.
+struct Run<'a> {
+    backend: &'a str,
     rollout: Duration,
     cpu_s: f64,
     hwm_kb: u64,
     exit: std::process::ExitStatus,
-) {
+}
+
+async fn report(dir: &Path, fake: &FakeDiscord, load: &Load, run: &Run<'_>) {
+    let Run {
+        backend,
+        rollout,
+        cpu_s,
+        hwm_kb,
+        exit,
+    } = run;
     let by_timer = lateness_ms(dir).await;
     let mut lateness = by_timer.concat();
     lateness.sort_unstable();
@@ -154,7 +179,7 @@ async fn report(
     let (expected, delivered, duplicates) = notices(dir, fake).await;
     let missing = expected.saturating_sub(delivered);
     let (p50, p99) = (percentile(&lateness, 50), percentile(&lateness, 99));
-    println!("gonogo deployment load, everything on 127.0.0.1");
+    println!("gonogo deployment load on {backend}, everything on 127.0.0.1");
     println!(
         "  releases          {} rolling out at once, each in its own environment",
         load.releases
@@ -180,7 +205,8 @@ async fn report(
         fake.violations().len()
     );
     println!(
-        "deployments: releases={} timers={} lateness_p50_ms={p50} lateness_p99_ms={p99} \
+        "deployments: backend={backend} releases={} timers={} lateness_p50_ms={p50} \
+         lateness_p99_ms={p99} \
          notices={delivered} expected={expected} duplicates={duplicates} missing={missing} \
          cpu_s={cpu_s:.2} peak_rss_mb={}",
         load.releases,

@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use serde_json::{json, Value};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions as _, Connection as _};
+use sqlx::Connection as _;
 
 use crate::support::fake_discord::{FakeDiscord, GUILD_ID};
 use crate::support::fixtures;
@@ -95,13 +94,9 @@ pub fn cards(fake: &FakeDiscord) -> Vec<Value> {
         .collect()
 }
 
-pub async fn open(dir: &Path) -> sqlx::SqliteConnection {
-    SqliteConnectOptions::new()
-        .filename(dir.join("gonogo.db"))
-        .read_only(true)
-        .connect()
-        .await
-        .expect("open the database")
+/// A connection to the bot's database, `SQLite` or PostgreSQL as the run chose.
+pub async fn open(dir: &Path) -> sqlx::AnyConnection {
+    crate::support::database::connect_in(dir).await
 }
 
 pub async fn wait_db(dir: &Path, query: &str, expected: &str) {

@@ -4,7 +4,9 @@
 //! of the machine's CPU its host took meanwhile.
 //!
 //! `cargo bench --bench votes` runs it in full; without `--bench` (as a test) it runs a smoke
-//! version, so the bench cannot rot.
+//! version, so the bench cannot rot. `-- --backend postgres` runs it on SQLite, then on a real
+//! PostgreSQL (started on loopback by the test support) with one replica and with two sharing
+//! the clicks, and prints them side by side.
 
 #[path = "../../tests/support/mod.rs"]
 #[allow(
@@ -18,7 +20,6 @@ mod support;
 mod kit;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -26,9 +27,10 @@ use serde_json::Value;
 
 use kit::usage::{peak_rss_kb, MachineUse, ProcessUse};
 use kit::wire::{Answer, Connection, Request};
+use support::database;
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
-use support::process::{free_loopback_addr, loopback_client, wait_card, write_config, Bot};
+use support::process::{free_loopback_addr, loopback_client, wait_card, write_config_named, Bot};
 use support::signer::Signer;
 use support::tester::{author, button_id, content, plan_command, team};
 
@@ -63,12 +65,44 @@ const SMOKE: [Load; 1] = [Load {
     commits: 100,
 }];
 
+/// Where a run's votes are stored, and by how many replicas.
+#[derive(Clone, Copy)]
+struct Setup {
+    postgres: bool,
+    replicas: usize,
+}
+
+impl Setup {
+    fn backend(self) -> &'static str {
+        if self.postgres {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+}
+
 fn main() {
-    let loads: &[Load] = if std::env::args().any(|arg| arg == "--bench") {
+    let args: Vec<String> = std::env::args().collect();
+    let loads: &[Load] = if args.iter().any(|arg| arg == "--bench") {
         &FULL
     } else {
         &SMOKE
     };
+    let postgres = args
+        .windows(2)
+        .any(|pair| pair[0] == "--backend" && pair[1] == "postgres")
+        || args.iter().any(|arg| arg == "--backend=postgres");
+    let mut setups = vec![Setup {
+        postgres: false,
+        replicas: 1,
+    }];
+    if postgres {
+        setups.extend([1, 2].map(|replicas| Setup {
+            postgres: true,
+            replicas,
+        }));
+    }
     // The load generator runs on one thread, as `wrk` does, so it does not hand every request
     // between its own threads; the fake Discord, a service of its own, runs on another.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -80,17 +114,47 @@ fn main() {
         .enable_all()
         .build()
         .expect("fake Discord runtime");
-    let mut costs = Vec::new();
-    for load in loads {
-        let figures = runtime.block_on(run(load, discord.handle()));
-        figures.print(load);
-        costs.push((load.clicks, figures.cpu_ms_per_vote()));
+    let mut rates = Vec::new();
+    for setup in &setups {
+        let mut costs = Vec::new();
+        for load in loads {
+            let figures = runtime.block_on(run(load, *setup, discord.handle()));
+            figures.print(load, *setup);
+            costs.push((load.clicks, figures.cpu_ms_per_vote()));
+            rates.push((setup, load.clicks, figures.votes_per_s()));
+        }
+        if let [(small, first), (large, last)] = costs[..] {
+            println!(
+                "votes_growth: backend={} replicas={} clicks={small}->{large} \
+                 cpu_ms_per_vote={first:.3}->{last:.3} change_pct={:.0}",
+                setup.backend(),
+                setup.replicas,
+                (last / first - 1.0) * 100.0
+            );
+        }
     }
-    if let [(small, first), (large, last)] = costs[..] {
-        println!(
-            "votes_growth: clicks={small}->{large} cpu_ms_per_vote={first:.3}->{last:.3} change_pct={:.0}",
-            (last / first - 1.0) * 100.0
-        );
+    if postgres {
+        for load in loads {
+            let rate = |postgres: bool, replicas: usize| {
+                rates
+                    .iter()
+                    .find(|(setup, clicks, _)| {
+                        setup.postgres == postgres
+                            && setup.replicas == replicas
+                            && *clicks == load.clicks
+                    })
+                    .map_or(0.0, |(_, _, rate)| *rate)
+            };
+            let (sqlite, one, two) = (rate(false, 1), rate(true, 1), rate(true, 2));
+            println!(
+                "votes_backends: clicks={} sqlite_votes_per_s={sqlite:.0} \
+                 postgres_votes_per_s={one:.0} postgres_2_replicas_votes_per_s={two:.0} \
+                 postgres_vs_sqlite={:.2} two_vs_one={:.2}",
+                load.clicks,
+                one / sqlite,
+                two / one
+            );
+        }
     }
 }
 
@@ -120,44 +184,71 @@ struct Figures {
     violations: Vec<String>,
 }
 
-async fn run(load: &Load, discord: &tokio::runtime::Handle) -> Figures {
+async fn run(load: &Load, setup: Setup, discord: &tokio::runtime::Handle) -> Figures {
     let fake = discord
         .spawn(FakeDiscord::start())
         .await
         .expect("start the fake Discord");
     let signer = Signer::new();
     let dir = tempfile::tempdir().expect("temp dir");
-    let addr = free_loopback_addr();
-    let config = write_config(&fake, &signer, dir.path(), addr);
+    let url = if setup.postgres {
+        database::server().create_database()
+    } else {
+        format!("sqlite://{}", dir.path().join("gonogo.db").display())
+    };
+    // `gonogo run` with JSON logs, as in production; the replicas share the database.
+    let mut bots = Vec::new();
+    for replica in 0..setup.replicas {
+        let addr = free_loopback_addr();
+        let config = dir.path().join(format!("gonogo-{replica}.toml"));
+        write_config_named(&fake, &signer, &config, addr, &url);
+        let log = dir.path().join(format!("gonogo-{replica}.log"));
+        let bot = Bot::start(&config, &["run", "--log-format", "json"], &log, addr).await;
+        bots.push((bot, addr));
+    }
+    let addr = bots[0].1;
+    let interactions = format!("http://{addr}/interactions");
+    let requests = plan_and_prepare_clicks(&fake, &signer, &interactions, addr, load.clicks).await;
 
-    // `gonogo run` with JSON logs, as in production.
-    let mut bot = Bot::start(
-        &config,
-        &["run", "--log-format", "json"],
-        &dir.path().join("gonogo.log"),
-        addr,
+    // The connections alternate between the replicas, as a balancer would spread them.
+    let connections = futures::future::join_all(
+        (0..load.concurrency).map(|n| Connection::open(bots[n % bots.len()].1)),
     )
     .await;
-    let url = format!("http://{addr}/interactions");
-    let requests = plan_and_prepare_clicks(&fake, &signer, &url, addr, load.clicks).await;
-
-    let connections =
-        futures::future::join_all((0..load.concurrency).map(|_| Connection::open(addr))).await;
-    let before = ProcessUse::of(bot.id());
+    let before: Vec<ProcessUse> = bots
+        .iter()
+        .map(|(bot, _)| ProcessUse::of(bot.id()))
+        .collect();
     let machine = MachineUse::now();
     let started = Instant::now();
     let answers = flood(connections, requests, started).await;
     let flood = started.elapsed();
-    let used = ProcessUse::of(bot.id()).since(before);
+    let used = bots
+        .iter()
+        .zip(before)
+        .map(|((bot, _), before)| ProcessUse::of(bot.id()).since(before))
+        .fold(ProcessUse::default(), |sum, used| ProcessUse {
+            cpu_ticks: sum.cpu_ticks + used.cpu_ticks,
+            ctxt_switches: sum.ctxt_switches + used.ctxt_switches,
+        });
     let stolen_pct = MachineUse::stolen_pct_since(machine);
     let mut clicks: Vec<Click> = answers.into_iter().map(Click::of).collect();
     clicks.sort_by_key(|c| c.elapsed);
 
-    let hwm_kb = peak_rss_kb(bot.id());
+    let hwm_kb = bots
+        .iter()
+        .map(|(bot, _)| peak_rss_kb(bot.id()))
+        .max()
+        .unwrap_or(0);
     let stored = votes_total(&loopback_client(), addr).await;
-    bot.terminate();
-    let exit = bot.wait_exit().await;
-    let commits_per_s = sqlite_commit_rate(dir.path(), load.commits).await;
+    let mut exit = None;
+    for (bot, _) in &mut bots {
+        bot.terminate();
+        let status = bot.wait_exit().await;
+        exit = Some(exit.filter(|e: &ExitStatus| !e.success()).unwrap_or(status));
+    }
+    let exit = exit.expect("a replica ran");
+    let commits_per_s = commit_rate(&url, load.commits).await;
     Figures {
         clicks,
         flood,
@@ -234,10 +325,16 @@ impl Figures {
         self.used.cpu_ticks as f64 * 10.0 / self.stored.max(1) as f64
     }
 
-    fn print(&self, load: &Load) {
+    fn votes_per_s(&self) -> f64 {
         let accepted = self.clicks.iter().filter(|c| c.accepted).count();
         let accepted = u32::try_from(accepted).expect("fewer clicks than u32::MAX");
-        let votes_per_s = f64::from(accepted) / self.flood.as_secs_f64();
+        f64::from(accepted) / self.flood.as_secs_f64()
+    }
+
+    fn print(&self, load: &Load, setup: Setup) {
+        let accepted = self.clicks.iter().filter(|c| c.accepted).count();
+        let accepted = u32::try_from(accepted).expect("fewer clicks than u32::MAX");
+        let votes_per_s = self.votes_per_s();
         let (p50, p99, max) = (
             ms(percentile(&self.clicks, 50)),
             ms(percentile(&self.clicks, 99)),
@@ -250,7 +347,11 @@ impl Figures {
         #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
         let ctxt_per_vote = self.used.ctxt_switches as f64 / self.stored.max(1) as f64;
 
-        println!("gonogo vote load, everything on 127.0.0.1");
+        println!(
+            "gonogo vote load on {} with {} replica(s), everything on 127.0.0.1",
+            setup.backend(),
+            setup.replicas
+        );
         println!(
             "  clicks            {} from distinct team members, {} in flight",
             load.clicks, load.concurrency
@@ -269,7 +370,7 @@ impl Figures {
             quarter_rates(&self.clicks)
         );
         println!(
-            "  SQLite alone      {commits_per_s:.0} commits/s ({} single-row commits, WAL, synchronous=NORMAL)",
+            "  database alone    {commits_per_s:.0} commits/s ({} single-row commits with the bot's settings)",
             load.commits
         );
         println!(
@@ -285,10 +386,13 @@ impl Figures {
             println!("    - {violation}");
         }
         println!(
-            "votes: clicks={} concurrency={} p50_ms={p50:.2} p99_ms={p99:.2} max_ms={max:.2} \
-             votes_per_s={votes_per_s:.0} sqlite_commits_per_s={commits_per_s:.0} ratio={:.2} \
+            "votes: backend={} replicas={} clicks={} concurrency={} p50_ms={p50:.2} \
+             p99_ms={p99:.2} max_ms={max:.2} \
+             votes_per_s={votes_per_s:.0} db_commits_per_s={commits_per_s:.0} ratio={:.2} \
              peak_rss_mb={rss_mb} lost={lost} cpu_ms_per_vote={cpu_ms_per_vote:.3} \
              ctxt_switches_per_vote={ctxt_per_vote:.2} stolen_pct={:.1}",
+            setup.backend(),
+            setup.replicas,
             load.clicks,
             load.concurrency,
             votes_per_s / commits_per_s,
@@ -374,20 +478,20 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// Single-row commits per second on a fresh file, with the bot's own durability settings.
-async fn sqlite_commit_rate(dir: &Path, commits: u32) -> f64 {
-    let url = format!("sqlite://{}", dir.join("commits.db").display());
-    let db = gonogo::store::Db::connect(&url)
+/// Single-row commits per second in a table of their own beside the bot's, with the bot's own
+/// settings.
+async fn commit_rate(url: &str, commits: u32) -> f64 {
+    let db = gonogo::store::Db::connect(url)
         .await
         .expect("open the commit-rate database with the bot's settings");
-    sqlx::query("CREATE TABLE t (n INTEGER NOT NULL)")
+    sqlx::query("CREATE TABLE commit_rate (n INTEGER NOT NULL)")
         .execute(db.writer())
         .await
         .expect("create the table");
     let started = Instant::now();
     for n in 0..commits {
         let mut tx = db.begin().await.expect("begin");
-        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+        sqlx::query("INSERT INTO commit_rate (n) VALUES ($1)")
             .bind(i64::from(n))
             .execute(&mut *tx)
             .await

@@ -19,8 +19,27 @@ pub const BACKEND_ENV: &str = "GONOGO_TEST_BACKEND";
 pub const USER: &str = "gonogo";
 pub const PASSWORD: &str = "pg-test-secret-7f3a";
 
+/// The backend a benchmark chose for its next run, over the environment's: 0 none, 1
+/// `SQLite`, 2 PostgreSQL.
+static CHOSEN: AtomicU32 = AtomicU32::new(0);
+
+/// Runs what follows on PostgreSQL when `postgres`, else on `SQLite`: a benchmark that prints
+/// both side by side.
+#[allow(
+    dead_code,
+    reason = "benchmarks choose the backend of each run; the stories take the environment's"
+)]
+pub fn choose(postgres: bool) {
+    CHOSEN.store(if postgres { 2 } else { 1 }, Ordering::Relaxed);
+}
+
 /// Whether the stories run on PostgreSQL.
 pub fn on_postgres() -> bool {
+    match CHOSEN.load(Ordering::Relaxed) {
+        1 => return false,
+        2 => return true,
+        _ => {}
+    }
     match std::env::var(BACKEND_ENV).as_deref() {
         Ok("postgres") => true,
         Ok("sqlite") | Err(_) => false,
