@@ -26,7 +26,7 @@ fn now_ms(backend: Backend) -> &'static str {
 
 /// The key of the PostgreSQL advisory lock that write groups and takeovers hold: its number
 /// spells "gonogo".
-const WRITE_LOCK: i64 = 0x676f_6e6f_676f;
+pub const WRITE_LOCK: i64 = 0x676f_6e6f_676f;
 
 /// Takes the lock that serializes write groups across replicas, until the transaction ends:
 /// it keeps the audit chain a single line and lets a takeover wait for the group in flight.

@@ -106,12 +106,14 @@ fn connect_options(backend: Backend, url: &str) -> anyhow::Result<AnyConnectOpti
 }
 
 /// A pool of up to `max` connections, `pragmas` run on each `SQLite` connection as it opens.
-/// A connection is not pinged each time it is taken: a ping is one more round trip, and can
-/// find nothing wrong that the next statement would not.
+/// An `SQLite` connection is not pinged each time it is taken: a ping is one more round trip to
+/// its thread, and can find nothing wrong that the next statement would not. A PostgreSQL one
+/// is: the server may have ended it (a restart, a failover, a stalled transaction cut off),
+/// and the ping replaces it before a request is written on it.
 fn pool(backend: Backend, max: u32, pragmas: String) -> AnyPoolOptions {
     let options = AnyPoolOptions::new()
         .max_connections(max)
-        .test_before_acquire(false)
+        .test_before_acquire(backend == Backend::Postgres)
         .acquire_timeout(Duration::from_secs(10));
     let pragmas = match backend {
         Backend::Sqlite => pragmas,

@@ -17,7 +17,7 @@ use crate::support::fixtures::{self, Member};
 use crate::support::process::{free_loopback_addr, leadership, wait_card, write_config_named, Bot};
 use crate::support::signer::Signer;
 use crate::support::tester::{
-    author, button_id, content, deployer, lead, plan_command, RELEASES_CHANNEL, ROLE_TEAM,
+    author, button_id, content, deployer, lead, plan_command, team, RELEASES_CHANNEL, ROLE_TEAM,
     STAKEHOLDER_CHANNEL,
 };
 use crate::support::wait::{is, wait_until_within};
@@ -447,4 +447,70 @@ async fn a_database_not_there_at_start_up_is_waited_for_with_a_clear_line() {
     assert_eq!(leadership(addr).await, Some((true, 1)));
     bot.terminate();
     assert!(bot.wait_exit().await.success());
+}
+
+#[tokio::test]
+async fn a_connection_lost_mid_group_fails_its_request_for_a_retry_and_writes_nothing() {
+    // The second pass of the stories runs this one: it cuts a PostgreSQL connection.
+    if !on_postgres() {
+        return;
+    }
+    let t = crate::support::tester::Tester::start().await;
+    t.plan(&author(), "24.0.0", "minor").await;
+    let count = |table: &'static str| {
+        let db = t.db().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&db)
+                .await
+                .expect("count")
+        }
+    };
+    let events = count("audit_events").await;
+
+    // Another session holds the write lock, so the click's group waits inside its
+    // transaction; its connection is then cut, as a database failover would.
+    let mut holder = database::connect_in(t.dir.path()).await;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(gonogo::store::lease::WRITE_LOCK)
+        .execute(&mut holder)
+        .await
+        .expect("hold the write lock");
+    let click = t.click_payload(&team(1), "24.0.0", "go").await;
+    let cut = async {
+        wait_until_within(
+            TAKEOVER,
+            "the click's group to wait for the lock",
+            || async {
+                let cut: Vec<bool> = sqlx::query_scalar(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' \
+                 AND query LIKE '%pg_advisory_xact_lock%'",
+                )
+                .fetch_all(t.db())
+                .await
+                .expect("look for the waiting group");
+                is(cut.len(), &1)
+            },
+        )
+        .await;
+    };
+    let (answer, ()) = tokio::join!(t.send(click), cut);
+    assert!(
+        content(&answer).contains("nothing was changed. Please try again"),
+        "{answer}"
+    );
+    assert_eq!(count("votes").await, 0, "nothing half-written");
+    assert_eq!(count("audit_events").await, events);
+
+    // Tried again, the click is taken on a new connection.
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(gonogo::store::lease::WRITE_LOCK)
+        .execute(&mut holder)
+        .await
+        .expect("let the lock go");
+    let again = t.go(&team(1), "24.0.0").await;
+    assert!(content(&again).contains("Your **Go**"), "{again}");
+    assert_eq!(count("votes").await, 1);
+    t.finish().await;
 }
