@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sqlx::Row as _;
 
-use kit::load::{flood, open, plan_and_approve, wait_db};
+use kit::load::{flood, notices_taken, open, plan_and_approve, wait_db};
 use kit::usage::{peak_rss_kb, ProcessUse};
 use support::fake_discord::{FakeDiscord, GUILD_ID};
 use support::fixtures;
@@ -270,22 +270,7 @@ async fn notices(dir: &Path, fake: &FakeDiscord) -> (u64, u64, u64) {
         .fetch_one(&mut db)
         .await
         .expect("outbox");
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for request in fake.requests() {
-        // A card's embed is titled "Release …"; a start notice's embed is its contract.
-        let card = request.body["embeds"][0]["title"]
-            .as_str()
-            .is_some_and(|title| title.starts_with("Release "));
-        let notice = request.method == "POST"
-            && request.path.ends_with("/messages")
-            && (200..300).contains(&request.status)
-            && !card;
-        if let (true, Some(nonce)) = (notice, request.body["nonce"].as_str()) {
-            *seen.entry(nonce.to_owned()).or_default() += 1;
-        }
-    }
-    let delivered = seen.len() as u64;
-    let duplicates = seen.values().map(|n| n - 1).sum();
+    let (delivered, duplicates) = notices_taken(fake);
     (u64::try_from(queued).unwrap_or(0), delivered, duplicates)
 }
 

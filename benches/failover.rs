@@ -17,7 +17,6 @@ mod support;
 #[allow(dead_code, reason = "each benchmark uses what it measures")]
 mod kit;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -264,20 +263,6 @@ async fn notices(db: &mut sqlx::AnyConnection, fake: &FakeDiscord) -> (u64, u64,
         .fetch_one(db)
         .await
         .expect("the outbox");
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for request in fake.requests() {
-        let card = request.body["embeds"][0]["title"]
-            .as_str()
-            .is_some_and(|title| title.starts_with("Release "));
-        let notice = request.method == "POST"
-            && request.path.ends_with("/messages")
-            && (200..300).contains(&request.status)
-            && !card;
-        if let (true, Some(nonce)) = (notice, request.body["nonce"].as_str()) {
-            *seen.entry(nonce.to_owned()).or_default() += 1;
-        }
-    }
-    let delivered = seen.len() as u64;
-    let duplicates = seen.values().map(|n| n - 1).sum();
+    let (delivered, duplicates) = kit::load::notices_taken(fake);
     (u64::try_from(queued).unwrap_or(0), delivered, duplicates)
 }

@@ -118,3 +118,23 @@ pub async fn wait_db(dir: &Path, query: &str, expected: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The notices the fake took, by their nonces, and how many of those it took more than once.
+pub fn notices_taken(fake: &FakeDiscord) -> (u64, u64) {
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for request in fake.requests() {
+        // A card's embed is titled "Release …"; a start notice's embed is its contract.
+        let card = request.body["embeds"][0]["title"]
+            .as_str()
+            .is_some_and(|title| title.starts_with("Release "));
+        let notice = request.method == "POST"
+            && request.path.ends_with("/messages")
+            && (200..300).contains(&request.status)
+            && !card;
+        if let (true, Some(nonce)) = (notice, request.body["nonce"].as_str()) {
+            *seen.entry(nonce.to_owned()).or_default() += 1;
+        }
+    }
+    let delivered = seen.len() as u64;
+    (delivered, seen.values().map(|n| n - 1).sum())
+}

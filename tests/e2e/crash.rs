@@ -17,8 +17,9 @@ use crate::support::tester::{
 };
 use crate::support::wait::{is, wait_until_within};
 
-/// A rollout of a few real seconds: the binary runs on the system clock.
-fn rollout(dir: &Path) -> String {
+/// A rollout of a few real seconds: the binary runs on the system clock. Its executor logs
+/// each action to `actions.log`.
+pub(crate) fn rollout(dir: &Path) -> String {
     format!(
         r#"
 [rollout]
@@ -59,7 +60,8 @@ async fn scalar(dir: &Path, query: &str) -> String {
         .expect("query")
 }
 
-fn posted(fake: &FakeDiscord, channel: u64, part: &str) -> usize {
+/// How many messages in `channel` contain `part`.
+pub(crate) fn posted(fake: &FakeDiscord, channel: u64, part: &str) -> usize {
     fake.messages(channel)
         .iter()
         .filter(|m| m["content"].as_str().is_some_and(|c| c.contains(part)))

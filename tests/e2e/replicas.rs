@@ -11,6 +11,7 @@ use futures::stream::{self, StreamExt as _};
 use serde_json::{json, Value};
 use sqlx::Connection as _;
 
+use super::crash::{posted, rollout};
 use crate::support::database::{self, on_postgres};
 use crate::support::fake_discord::{FakeDiscord, GUILD_ID};
 use crate::support::fixtures::{self, Member};
@@ -179,25 +180,6 @@ async fn two_replicas_take_two_thousand_clicks_between_them_and_lose_or_double_n
     fake.assert_clean();
 }
 
-/// A rollout of a few real seconds, its executor logging each action to `actions.log`.
-fn rollout(dir: &Path) -> String {
-    format!(
-        r#"
-[rollout]
-stages = [{{ percent = 10, hold = "3s" }}, {{ percent = 100 }}]
-progress_every = "2s"
-verify_for = "2s"
-
-[executor]
-kind = "command"
-deploy = ["/bin/sh", "-c", "echo \"deploy $GONOGO_PERCENT\" >> {log}"]
-rollback = ["/bin/sh", "-c", "echo rollback >> {log}"]
-timeout = "30s"
-"#,
-        log = dir.join("actions.log").display()
-    )
-}
-
 /// Plans, approves and deploys `version` through the follower's door.
 async fn plan_approve_deploy(fake: &FakeDiscord, signer: &Signer, url: &str, version: &str) {
     let plan = plan_command(
@@ -227,13 +209,6 @@ async fn plan_approve_deploy(fake: &FakeDiscord, signer: &Signer, url: &str, ver
         vec![("version", json!(version))],
     );
     assert!(content(&send(signer, url, &deploy).await).contains("deploying"));
-}
-
-fn posted(fake: &FakeDiscord, channel: u64, part: &str) -> usize {
-    fake.messages(channel)
-        .iter()
-        .filter(|m| m["content"].as_str().is_some_and(|c| c.contains(part)))
-        .count()
 }
 
 /// Waits until the replica at `addr` leads, and returns how long that took from `since`.
