@@ -61,3 +61,37 @@ pub enum Settlement {
     /// Refused in a way that can never succeed, or failing long after its release ended.
     Parked(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::Record;
+
+    #[test]
+    fn the_leaders_decisions_are_fenced_and_what_already_happened_is_not() {
+        let now = Utc::now();
+        let decisions = [
+            Record::JobStarted(1),
+            Record::JobOrphaned {
+                job: 1,
+                unknown: true,
+            },
+            Record::Postpone {
+                timer: 1,
+                until: now,
+            },
+            Record::Prune {
+                interactions: now,
+                delivered: now,
+            },
+        ];
+        assert!(decisions.iter().all(Record::runs_on_leader));
+        let facts = [
+            Record::Deliveries(Vec::new()),
+            Record::Refused,
+            Record::AdoptAuditKey,
+        ];
+        assert!(!facts.iter().any(Record::runs_on_leader));
+    }
+}

@@ -163,3 +163,34 @@ impl Unit {
         Ok((self.wake, self.audit.head().cloned()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Wake;
+
+    #[test]
+    fn the_loops_to_wake_cross_to_other_replicas_as_letters_and_a_lost_connection_wakes_all() {
+        for outbox in [false, true] {
+            for timers in [false, true] {
+                for actions in [false, true] {
+                    let wake = Wake {
+                        outbox,
+                        timers,
+                        actions,
+                    };
+                    if wake == Wake::default() {
+                        assert_eq!(wake.letters(), "");
+                    } else {
+                        assert_eq!(Wake::from_letters(&wake.letters()), wake);
+                    }
+                }
+            }
+        }
+        let all = Wake {
+            outbox: true,
+            timers: true,
+            actions: true,
+        };
+        assert_eq!(Wake::from_letters(""), all);
+    }
+}
