@@ -288,6 +288,25 @@ mod tests {
     use super::test_db;
 
     #[tokio::test]
+    async fn a_database_a_newer_gonogo_migrated_is_refused_with_what_to_do() {
+        let (db, _dir) = test_db().await;
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+             execution_time) VALUES (9999, 'from a newer gonogo', 1, X'00', 0)",
+        )
+        .execute(db.writer())
+        .await
+        .unwrap();
+        let refused = db.migrate().await.unwrap_err();
+        let text = format!("{refused:#}");
+        assert!(
+            text.contains("newer than this gonogo's: it has migration 9999"),
+            "{text}"
+        );
+        assert!(text.contains("Run the newer gonogo"), "{text}");
+    }
+
+    #[tokio::test]
     async fn the_writer_leaves_the_log_to_the_checkpointer_which_copies_all_of_it() {
         let (db, _dir) = test_db().await;
         let mut tx = db.begin().await.unwrap();
