@@ -21,15 +21,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use sqlx::Connection as _;
 
 use support::database;
-use support::fake_discord::{FakeDiscord, GUILD_ID};
-use support::fixtures;
-use support::process::{free_loopback_addr, leadership, wait_card, write_config_named, Bot};
+use support::fake_discord::FakeDiscord;
+use support::process::{
+    free_loopback_addr, leadership, plan_approve_deploy, write_config_named, Bot,
+};
 use support::signer::Signer;
-use support::tester::{author, button_id, deployer, lead, plan_command, RELEASES_CHANNEL};
 
 /// One stage held far longer than the run, with a progress notice every second: the timer
 /// that keeps firing.
@@ -101,7 +100,8 @@ async fn run(kills: usize) {
     for replica in &mut replicas {
         replica.start(0).await;
     }
-    start_rollout(&fake, &signer, replicas[1].addr).await;
+    let door = format!("http://{}/interactions", replicas[1].addr);
+    plan_approve_deploy(&fake, &signer, &door, "9.0.0").await;
     sqlx::any::install_default_drivers();
     let mut db = sqlx::AnyConnection::connect(&url)
         .await
@@ -129,6 +129,7 @@ async fn run(kills: usize) {
     }
     drain(&mut db).await;
     let (expected, delivered, duplicates) = notices(&mut db, &fake).await;
+    let doubled = doubled_in_thread(&mut db, &fake).await;
     let missing = expected.saturating_sub(delivered);
     for replica in &mut replicas {
         if let Some(bot) = replica.bot.as_mut() {
@@ -149,7 +150,8 @@ async fn run(kills: usize) {
         "  kill → next timer p50 {p50} ms · p99 {p99} ms · max {max} ms (the lease is valid 4 s)"
     );
     println!(
-        "  notices           {delivered} delivered of {expected} queued ({duplicates} duplicates)"
+        "  notices           {delivered} delivered of {expected} queued ({duplicates} sent again \
+         under their nonce, {doubled} posted twice)"
     );
     println!(
         "  fake Discord      {} violation(s)",
@@ -157,44 +159,9 @@ async fn run(kills: usize) {
     );
     println!(
         "failover: kills={kills} takeover_p50_ms={p50} takeover_p99_ms={p99} takeover_max_ms={max} \
-         notices={delivered} duplicates={duplicates} missing={missing}"
+         notices={delivered} duplicates={duplicates} missing={missing} doubled={doubled}"
     );
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
-}
-
-/// Plans, approves and deploys one release through the replica at `addr`.
-async fn start_rollout(fake: &FakeDiscord, signer: &Signer, addr: SocketAddr) {
-    let url = format!("http://{addr}/interactions");
-    let plan = plan_command(
-        1_700_000_000_000_000_001,
-        &author(),
-        "9.0.0",
-        "patch",
-        "Failover",
-    );
-    let (status, body) = signer.post_interaction(&url, &plan).await;
-    assert_eq!(status, 200, "{body}");
-    let card = wait_card(fake, "9.0.0", "the card is posted", |_| true).await;
-    let go = button_id(&card, "go").expect("a Go button");
-    let click =
-        fixtures::button_on_message(1_700_000_000_000_000_002, &lead(), GUILD_ID, card, &go);
-    let (status, body) = signer.post_interaction(&url, &click).await;
-    assert_eq!(status, 200, "{body}");
-    wait_card(fake, "9.0.0", "the release is approved", |text| {
-        text.contains("Approved")
-    })
-    .await;
-    let deploy = fixtures::slash_command(
-        1_700_000_000_000_000_003,
-        &deployer(),
-        RELEASES_CHANNEL,
-        GUILD_ID,
-        "deploy",
-        None,
-        vec![("version", json!("9.0.0"))],
-    );
-    let (status, body) = signer.post_interaction(&url, &deploy).await;
-    assert_eq!(status, 200, "{body}");
 }
 
 /// Which replica leads now, by its `/healthz`.
@@ -255,6 +222,24 @@ async fn drain(db: &mut sqlx::AnyConnection) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Messages in the release's thread that another message there repeats by nonce: a notice
+/// sent again after a kill is answered with the message its nonce already made, so any here
+/// would be a notice posted twice.
+async fn doubled_in_thread(db: &mut sqlx::AnyConnection, fake: &FakeDiscord) -> usize {
+    let thread: i64 = sqlx::query_scalar("SELECT thread_id FROM releases WHERE id = 1")
+        .fetch_one(db)
+        .await
+        .expect("the release's thread");
+    let thread = u64::try_from(thread).expect("a snowflake");
+    let messages = fake.messages(thread);
+    let nonces: std::collections::HashSet<&str> = messages
+        .iter()
+        .filter_map(|message| message["nonce"].as_str())
+        .collect();
+    let with_nonce = messages.iter().filter(|m| m["nonce"].is_string()).count();
+    with_nonce - nonces.len()
 }
 
 /// Notices queued, notices the fake took, and nonces it took more than once.

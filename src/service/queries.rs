@@ -92,8 +92,7 @@ impl Service {
         // and is counted from the snapshot, without holding up the writer.
         // With other replicas on the database, the writer's standing may be older than the
         // snapshot: it is counted from the snapshot then.
-        let alone = self.db.backend() == store::Backend::Sqlite;
-        let kept = if stored.release.state.is_open() && alone {
+        let kept = if stored.release.state.is_open() && !self.db.shared() {
             let kept = self.writes.between_groups().await;
             kept.tally(id).map(PollView::of)
         } else {

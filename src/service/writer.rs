@@ -18,11 +18,11 @@ use crate::domain::lifecycle::{self, poll, promote};
 use crate::domain::{
     lookup, Ballot, Choice, PlanRequest, Refusal, Release, ReleaseId, Tally, TimerKind, Version,
 };
+use crate::store;
 use crate::store::executions::Execution;
 use crate::store::releases::StoredRelease;
 use crate::store::timers::Timer;
 use crate::store::votes::NewVote;
-use crate::store::{self, Backend};
 
 /// A request to change state.
 pub(super) enum Change {
@@ -216,7 +216,7 @@ impl Service {
         jobs: &[Request<'_>],
     ) -> anyhow::Result<Answers> {
         let mut touched = FxHashSet::default();
-        if self.db.backend() == Backend::Postgres {
+        if self.db.shared() {
             // Other replicas extend the chain too: its head is read under the write lock.
             kept.audit_head = None;
         }
@@ -626,7 +626,7 @@ impl Writer<'_> {
             return Ok(());
         }
         let tx = &mut *self.unit.tx;
-        let shared = self.unit.backend == Backend::Postgres;
+        let shared = self.service.db.shared();
         if self.kept.contains_key(&id) && !shared {
             return Ok(());
         }

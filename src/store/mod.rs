@@ -179,6 +179,12 @@ impl Db {
         self.backend
     }
 
+    /// Whether other processes may write this database too, so nothing kept in memory
+    /// between transactions is known to be current: PostgreSQL, which replicas share.
+    pub fn shared(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
     /// The url the database was opened at, for a connection of another kind to it.
     fn url(&self) -> &str {
         &self.url

@@ -4,17 +4,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{json, Value};
 use sqlx::Connection as _;
 
 use crate::support::database::connect_in;
-use crate::support::fake_discord::{FakeDiscord, GUILD_ID};
-use crate::support::fixtures;
-use crate::support::process::{free_loopback_addr, wait_card, write_config, Bot};
+use crate::support::fake_discord::FakeDiscord;
+use crate::support::process::{free_loopback_addr, plan_approve_deploy, write_config, Bot};
 use crate::support::signer::Signer;
-use crate::support::tester::{
-    author, button_id, content, deployer, lead, plan_command, RELEASES_CHANNEL, STAKEHOLDER_CHANNEL,
-};
+use crate::support::tester::{RELEASES_CHANNEL, STAKEHOLDER_CHANNEL};
 use crate::support::wait::{is, wait_until_within};
 
 /// A rollout of a few real seconds: the binary runs on the system clock. Its executor logs
@@ -68,39 +64,6 @@ pub(crate) fn posted(fake: &FakeDiscord, channel: u64, part: &str) -> usize {
         .count()
 }
 
-/// Plans, approves and deploys `3.3.0` through the binary's HTTP door.
-async fn plan_approve_deploy(fake: &FakeDiscord, signer: &Signer, url: &str, dir: &Path) {
-    let send = |payload: Value| async move {
-        let (status, body) = signer.post_interaction(url, &payload).await;
-        assert_eq!(status, 200, "{body}");
-        body
-    };
-    let plan = plan_command(
-        1_700_000_000_000_000_001,
-        &author(),
-        "3.3.0",
-        "patch",
-        "Crash test",
-    );
-    send(plan).await;
-    let card = wait_card(fake, "3.3.0", "the card is posted", |_| true).await;
-    let go = button_id(&card, "go").expect("a Go button");
-    let click =
-        fixtures::button_on_message(1_700_000_000_000_000_002, &lead(), GUILD_ID, card, &go);
-    send(click).await;
-    wait_db(dir, "SELECT state FROM releases", "approved").await;
-    let deploy = fixtures::slash_command(
-        1_700_000_000_000_000_003,
-        &deployer(),
-        RELEASES_CHANNEL,
-        GUILD_ID,
-        "deploy",
-        None,
-        vec![("version", json!("3.3.0"))],
-    );
-    assert!(content(&send(deploy).await).contains("deploying"));
-}
-
 /// Waits until the pending progress tick is more than one interval overdue, so a restart
 /// then owes exactly one catch-up notice for the ticks it missed.
 async fn stay_down_past_a_tick(dir: &Path) {
@@ -130,7 +93,7 @@ async fn a_rollout_killed_mid_stage_completes_without_doubles_after_a_restart() 
     let url = format!("http://{addr}/interactions");
 
     let mut bot = Bot::start(&config, &["run"], &dir.path().join("first.log"), addr).await;
-    plan_approve_deploy(&fake, &signer, &url, dir.path()).await;
+    plan_approve_deploy(&fake, &signer, &url, "3.3.0").await;
     // Killed while the first stage holds: its action succeeded, its hold timer is pending.
     wait_db(
         dir.path(),

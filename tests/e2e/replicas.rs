@@ -8,17 +8,19 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt as _};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::Connection as _;
 
 use super::crash::{posted, rollout};
 use crate::support::database::{self, on_postgres};
 use crate::support::fake_discord::{FakeDiscord, GUILD_ID};
 use crate::support::fixtures::{self, Member};
-use crate::support::process::{free_loopback_addr, leadership, wait_card, write_config_named, Bot};
+use crate::support::process::{
+    free_loopback_addr, leadership, plan_approve_deploy, wait_card, write_config_named, Bot,
+};
 use crate::support::signer::Signer;
 use crate::support::tester::{
-    author, button_id, content, deployer, lead, plan_command, team, RELEASES_CHANNEL, ROLE_TEAM,
+    author, button_id, content, plan_command, team, RELEASES_CHANNEL, ROLE_TEAM,
     STAKEHOLDER_CHANNEL,
 };
 use crate::support::wait::{is, wait_until_within};
@@ -178,37 +180,6 @@ async fn two_replicas_take_two_thousand_clicks_between_them_and_lose_or_double_n
     })
     .await;
     fake.assert_clean();
-}
-
-/// Plans, approves and deploys `version` through the follower's door.
-async fn plan_approve_deploy(fake: &FakeDiscord, signer: &Signer, url: &str, version: &str) {
-    let plan = plan_command(
-        1_700_000_000_000_000_001,
-        &author(),
-        version,
-        "patch",
-        "Failover",
-    );
-    send(signer, url, &plan).await;
-    let card = wait_card(fake, version, "the card is posted", |_| true).await;
-    let go = button_id(&card, "go").expect("a Go button");
-    let click =
-        fixtures::button_on_message(1_700_000_000_000_000_002, &lead(), GUILD_ID, card, &go);
-    send(signer, url, &click).await;
-    wait_card(fake, version, "the card says approved", |text| {
-        text.contains("Approved")
-    })
-    .await;
-    let deploy = fixtures::slash_command(
-        1_700_000_000_000_000_003,
-        &deployer(),
-        RELEASES_CHANNEL,
-        GUILD_ID,
-        "deploy",
-        None,
-        vec![("version", json!(version))],
-    );
-    assert!(content(&send(signer, url, &deploy).await).contains("deploying"));
 }
 
 /// Waits until the replica at `addr` leads, and returns how long that took from `since`.
@@ -443,6 +414,12 @@ async fn a_connection_lost_mid_group_fails_its_request_for_a_retry_and_writes_no
     };
     let events = count("audit_events").await;
 
+    // Nothing else is on its way to the write path: the card and thread are delivered.
+    t.wait_db(
+        "SELECT CAST(COUNT(*) AS TEXT) FROM outbox WHERE state = 'pending'",
+        "0",
+    )
+    .await;
     // Another session holds the write lock, so the click's group waits inside its
     // transaction; its connection is then cut, as a database failover would.
     let mut holder = database::connect_in(t.dir.path()).await;

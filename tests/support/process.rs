@@ -6,11 +6,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use super::fake_discord::FakeDiscord;
+use super::fake_discord::{FakeDiscord, GUILD_ID};
+use super::fixtures;
 use super::signer::Signer;
-use super::tester::{card_text, config_toml, RELEASES_CHANNEL, TOKEN_ENV};
+use super::tester::{
+    author, button_id, card_text, config_toml, content, deployer, lead, plan_command,
+    RELEASES_CHANNEL, TOKEN_ENV,
+};
 use super::wait::{is, wait_until_within};
 
 /// How long the binary may take to answer `/healthz`, to exit after SIGTERM, or to answer one
@@ -113,6 +117,44 @@ pub async fn wait_card(
     })
     .await;
     find(fake).expect("the card")
+}
+
+/// Plans a patch `version`, has a lead approve it and a deployer start its rollout, each
+/// through the binary's door at `url`: the opening of the stories and benchmarks that watch a
+/// rollout.
+pub async fn plan_approve_deploy(fake: &FakeDiscord, signer: &Signer, url: &str, version: &str) {
+    let send = |payload: Value| async move {
+        let (status, body) = signer.post_interaction(url, &payload).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let plan = plan_command(
+        1_700_000_000_000_000_001,
+        &author(),
+        version,
+        "patch",
+        "Rollout",
+    );
+    send(plan).await;
+    let card = wait_card(fake, version, "the card is posted", |_| true).await;
+    let go = button_id(&card, "go").expect("a Go button");
+    let click =
+        fixtures::button_on_message(1_700_000_000_000_000_002, &lead(), GUILD_ID, card, &go);
+    send(click).await;
+    wait_card(fake, version, "the card says approved", |text| {
+        text.contains("Approved")
+    })
+    .await;
+    let deploy = fixtures::slash_command(
+        1_700_000_000_000_000_003,
+        &deployer(),
+        RELEASES_CHANNEL,
+        GUILD_ID,
+        "deploy",
+        None,
+        vec![("version", json!(version))],
+    );
+    assert!(content(&send(deploy).await).contains("deploying"));
 }
 
 /// `gonogo ARGS` (a `run`) with the token and its output in a log file; killed when dropped (a
