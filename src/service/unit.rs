@@ -87,8 +87,7 @@ impl Unit {
         now: DateTime<Utc>,
         audit_head: Option<(i64, String)>,
     ) -> anyhow::Result<Unit> {
-        let mut tx = db.begin().await?;
-        store::lease::lock_writes(&mut tx, db.backend()).await?;
+        let tx = store::lease::begin_writes(db).await?;
         Ok(Unit {
             tx,
             backend: db.backend(),

@@ -203,9 +203,9 @@ pub(super) type Releases = FxHashMap<ReleaseId, Loaded>;
 pub(super) struct Loaded {
     pub release: Release,
     pub tally: Tally,
-    /// The stored votes the tally has counted, so it can catch up with votes other replicas
-    /// stored since.
-    pub votes: i64,
+    /// Where the tally stands among the stored votes, so it can catch up with the votes other
+    /// replicas stored since.
+    pub counted: store::votes::Counted,
 }
 
 impl Service {
@@ -285,6 +285,17 @@ impl Service {
                 unit.last_actions.insert(id, last.remove(&id));
             }
         }
+        // The releases the group's clicks and firing timers are about, read in one statement.
+        let about = releases_about(jobs, &live, &taken, |job| fenced(job).is_some());
+        Writer {
+            service: self,
+            unit: &mut unit,
+            kept: &mut kept.releases,
+            touched,
+            taken: &taken,
+        }
+        .load_all(&about)
+        .await?;
         let mut answers = Vec::with_capacity(jobs.len());
         for (job, live) in jobs.iter().zip(live) {
             if !live {
@@ -330,6 +341,29 @@ impl Service {
         });
         Ok(answers)
     }
+}
+
+/// The releases that the live and unfenced clicks and firing timers of a group are about.
+fn releases_about(
+    jobs: &[Request<'_>],
+    live: &[bool],
+    taken: &std::collections::HashSet<i64>,
+    fenced: impl Fn(&Request<'_>) -> bool,
+) -> Vec<ReleaseId> {
+    let mut about = Vec::new();
+    for (job, live) in jobs.iter().zip(live) {
+        if !*live || fenced(job) {
+            continue;
+        }
+        match &job.change {
+            Change::Vote(request) => about.push(request.release),
+            Change::Timer { timer, .. } if taken.contains(&timer.id) => {
+                about.push(timer.release_id);
+            }
+            _ => {}
+        }
+    }
+    about
 }
 
 /// Decides one change inside its group's transaction.
@@ -553,7 +587,7 @@ impl Writer<'_> {
             poll::fix_on_approval(&mut step, contract);
         }
         if let Some(ballot) = &step.ballot {
-            loaded.votes += 1;
+            loaded.counted.stored_since += 1;
             self.unit.record_vote(NewVote {
                 release,
                 ballot: ballot.clone(),
@@ -618,31 +652,50 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// The kept copy of a release, read from the database when it is not kept. When other
-    /// replicas share the database, a kept copy is read again, its row locked, and its tally
-    /// catches up with the votes stored since.
+    /// The kept copy of a release, read from the database when it is not kept.
     pub(super) async fn load(&mut self, id: ReleaseId) -> anyhow::Result<()> {
-        if !self.touched.insert(id) {
+        self.load_all(&[id]).await
+    }
+
+    /// The kept copies of releases, those not kept read from the database in one statement.
+    /// When other replicas share the database, kept copies are read again, their rows locked,
+    /// and the tally of an open poll catches up with the votes stored since. Each release is
+    /// read once per group: what the group decided since lives in its copy.
+    pub(super) async fn load_all(&mut self, ids: &[ReleaseId]) -> anyhow::Result<()> {
+        let shared = self.service.db.shared();
+        let wanted: Vec<ReleaseId> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.touched.insert(*id))
+            .filter(|id| shared || !self.kept.contains_key(id))
+            .collect();
+        if wanted.is_empty() {
             return Ok(());
         }
         let tx = &mut *self.unit.tx;
-        let shared = self.service.db.shared();
-        if self.kept.contains_key(&id) && !shared {
-            return Ok(());
+        let found = store::releases::lock_all(tx, self.unit.backend, &wanted).await?;
+        let mut gone: FxHashSet<ReleaseId> = wanted.into_iter().collect();
+        for stored in found {
+            let id = stored.release.id;
+            gone.remove(&id);
+            let policy = self.service.config.policies.get(stored.release.kind);
+            let loaded = self.kept.entry(id).or_insert_with(|| Loaded {
+                tally: Tally::new(policy, stored.release.author),
+                release: stored.release.clone(),
+                counted: store::votes::Counted::default(),
+            });
+            loaded.release = stored.release;
+            // A rollout's timers fire many times, and nothing reads its poll's standing again
+            // once it has started: its approvers were named in the start notice.
+            if !loaded.release.state.holds_deploy_lock() {
+                loaded.counted =
+                    store::votes::cast_since(&mut *tx, id, &mut loaded.tally, loaded.counted)
+                        .await?;
+            }
         }
-        let Some(stored) = store::releases::lock(tx, self.unit.backend, id).await? else {
+        for id in gone {
             self.kept.remove(&id);
-            return Ok(());
-        };
-        let policy = self.service.config.policies.get(stored.release.kind);
-        let loaded = self.kept.entry(id).or_insert_with(|| Loaded {
-            tally: Tally::new(policy, stored.release.author),
-            release: stored.release.clone(),
-            votes: 0,
-        });
-        loaded.release = stored.release;
-        loaded.votes +=
-            store::votes::cast_since(&mut *tx, id, &mut loaded.tally, loaded.votes).await?;
+        }
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
-//! Statements gathered to run together: `SQLite` runs them in one round trip, in order, as if
-//! each were sent alone; PostgreSQL, which prepares one statement at a time, runs them one
-//! after another on the same connection.
+//! Statements gathered to run together, in one round trip, in order, as if each were sent
+//! alone: `SQLite` takes them with their bound values; PostgreSQL, which prepares one
+//! statement at a time, takes them as one simple query with the values written in.
 
 use anyhow::Context as _;
 use sqlx::any::AnyRow;
@@ -65,8 +65,6 @@ impl From<Option<&str>> for Value {
 pub struct Batch {
     sql: String,
     values: Vec<Value>,
-    /// Where each statement ends: its end in `sql` and in `values`.
-    ends: Vec<(usize, usize)>,
 }
 
 impl Batch {
@@ -81,15 +79,10 @@ impl Batch {
     /// Starts the next statement with `sql`.
     pub fn statement(&mut self, sql: &str) -> &mut Batch {
         if !self.sql.is_empty() {
-            self.end_statement();
             self.sql.push_str(";\n");
         }
         self.sql.push_str(sql);
         self
-    }
-
-    fn end_statement(&mut self) {
-        self.ends.push((self.sql.len(), self.values.len()));
     }
 
     /// Continues the current statement.
@@ -112,7 +105,7 @@ impl Batch {
     }
 
     /// Runs every statement, in order, and returns the rows any of them returned.
-    pub async fn run(mut self, conn: &mut AnyConnection) -> anyhow::Result<Vec<AnyRow>> {
+    pub async fn run(self, conn: &mut AnyConnection) -> anyhow::Result<Vec<AnyRow>> {
         if self.sql.is_empty() {
             return Ok(Vec::new());
         }
@@ -126,22 +119,12 @@ impl Batch {
                 .await
                 .context("Cannot write the changes");
         }
-        self.end_statement();
-        let mut rows = Vec::new();
-        let mut values = self.values.into_iter();
-        let (mut sql_from, mut values_from) = (0, 0);
-        for (sql_end, values_end) in self.ends {
-            let statement = numbered(self.sql[sql_from..sql_end].trim_start_matches(";\n"));
-            let taken = values.by_ref().take(values_end - values_from).collect();
-            rows.extend(
-                bound(sqlx::query(&statement), taken)
-                    .fetch_all(&mut *conn)
-                    .await
-                    .context("Cannot write the changes")?,
-            );
-            (sql_from, values_from) = (sql_end, values_end);
-        }
-        Ok(rows)
+        // One prepared statement per round trip would hold the write lock for as many round
+        // trips as the batch has statements.
+        let sql = with_values(&self.sql, self.values)?;
+        sqlx::Executor::fetch_all(conn, sqlx::raw_sql(&sql))
+            .await
+            .context("Cannot write the changes")
     }
 }
 
@@ -157,12 +140,15 @@ fn bound(mut query: Query<'_>, values: Vec<Value>) -> Query<'_> {
     query
 }
 
-/// `sql` with its `?` placeholders numbered `$1`, `$2`, ..., as PostgreSQL writes them; a
-/// `?` inside a quoted literal is left alone.
-pub fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
+/// `sql` with each `?` placeholder outside a quoted literal replaced by the next of `values`
+/// as a literal of the type it would have been bound as: PostgreSQL resolves the statement
+/// exactly as it would with bound values. A text is quoted with its quotes doubled, which is
+/// the whole of the escaping under `standard_conforming_strings`, which every gonogo session
+/// sets. A text holding a NUL is refused, as PostgreSQL refuses it as a bound value.
+fn with_values(sql: &str, values: Vec<Value>) -> anyhow::Result<String> {
+    let mut out = String::with_capacity(sql.len() + 16 * values.len());
+    let mut values = values.into_iter();
     let mut quoted = false;
-    let mut next = 0;
     for c in sql.chars() {
         match c {
             '\'' => {
@@ -170,14 +156,38 @@ pub fn numbered(sql: &str) -> String {
                 out.push(c);
             }
             '?' if !quoted => {
-                next += 1;
-                out.push('$');
-                out.push_str(&next.to_string());
+                let value = values
+                    .next()
+                    .context("A batch has fewer values than placeholders")?;
+                literal(&mut out, value)?;
             }
             _ => out.push(c),
         }
     }
-    out
+    anyhow::ensure!(
+        values.next().is_none(),
+        "A batch has more values than placeholders"
+    );
+    Ok(out)
+}
+
+fn literal(out: &mut String, value: Value) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
+    match value {
+        Value::Int(None) => out.push_str("NULL::BIGINT"),
+        Value::Int(Some(int)) => write!(out, "({int})::BIGINT").expect("a String takes writes"),
+        Value::Text(None) => out.push_str("NULL::TEXT"),
+        Value::Text(Some(text)) => {
+            anyhow::ensure!(
+                !text.contains('\0'),
+                "A text holds a NUL character, which PostgreSQL does not store"
+            );
+            out.push('\'');
+            out.push_str(&text.replace('\'', "''"));
+            out.push_str("'::TEXT");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -246,10 +256,26 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_are_numbered_outside_quoted_literals() {
+    fn values_are_written_in_as_typed_literals_outside_quoted_literals() {
+        let values = vec![
+            Value::from("it's ?"),
+            Value::from(-5_i64),
+            Value::Int(None),
+            Value::Text(None),
+            Value::from(7_i64),
+        ];
         assert_eq!(
-            numbered("UPDATE t SET s = ?, q = '?' WHERE n = ? AND m IN (?, ?)"),
-            "UPDATE t SET s = $1, q = '?' WHERE n = $2 AND m IN ($3, $4)"
+            with_values(
+                "UPDATE t SET s = ?, q = '?' WHERE n = ? AND m IN (?, ?, ?)",
+                values
+            )
+            .unwrap(),
+            "UPDATE t SET s = 'it''s ?'::TEXT, q = '?' WHERE n = (-5)::BIGINT \
+             AND m IN (NULL::BIGINT, NULL::TEXT, (7)::BIGINT)"
         );
+        let error = with_values("SELECT ?", vec![Value::from("a\0b")]).unwrap_err();
+        assert!(error.to_string().contains("NUL"), "{error}");
+        assert!(with_values("SELECT ?, ?", vec![Value::from(1_i64)]).is_err());
+        assert!(with_values("SELECT ?", vec![Value::from(1_i64), Value::from(2_i64)]).is_err());
     }
 }

@@ -56,8 +56,7 @@ pub async fn move_to(source: &Db, target: &Db) -> anyhow::Result<Moved> {
              database, so nothing in it is overwritten or mixed in"
         );
     }
-    let mut tx = target.begin().await?;
-    lease::lock_writes(&mut tx, Backend::Postgres).await?;
+    let mut tx = lease::begin_writes(target).await?;
     let mut rows = Vec::new();
     for table in TABLES {
         rows.push((table, copy_table(source, &mut tx, table).await?));

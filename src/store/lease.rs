@@ -42,6 +42,19 @@ pub async fn lock_writes(conn: &mut AnyConnection, backend: Backend) -> anyhow::
     Ok(())
 }
 
+/// Opens a write transaction that holds the write lock: on PostgreSQL the lock is taken with
+/// the `BEGIN`, in the same round trip.
+pub async fn begin_writes(db: &Db) -> anyhow::Result<super::Tx> {
+    match db.backend() {
+        Backend::Sqlite => db.begin().await,
+        Backend::Postgres => db
+            .writer()
+            .begin_with(format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+            .await
+            .context("Cannot start a database transaction and take the write lock"),
+    }
+}
+
 /// Renews the lease for `holder` when it holds it under `term`, or takes it over with the next
 /// term when it has expired, valid `valid_ms` from now on the database's clock. A takeover
 /// waits for the write group in flight, so no write of the old term commits after it.

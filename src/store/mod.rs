@@ -88,9 +88,10 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NO
 /// How a PostgreSQL session of gonogo behaves. A replica stopped in the middle of a write
 /// group (a frozen VM, a `SIGSTOP`) would hold the write lock for as long as its connection
 /// lives: the server ends a transaction left idle for 2 s instead, so the other replicas go on
-/// and the stopped one's group is rolled back. A write waits at most 5 s for a lock.
-const POSTGRES_SESSION: &str =
-    "SET idle_in_transaction_session_timeout = 2000; SET lock_timeout = 5000;";
+/// and the stopped one's group is rolled back. A write waits at most 5 s for a lock. A batch
+/// writes its texts in as quoted literals, which assumes standard conforming strings.
+const POSTGRES_SESSION: &str = "SET idle_in_transaction_session_timeout = 2000; \
+    SET lock_timeout = 5000; SET standard_conforming_strings = on;";
 
 /// The options of a connection to `url`: an `SQLite` file is created when missing.
 fn connect_options(backend: Backend, url: &str) -> anyhow::Result<AnyConnectOptions> {

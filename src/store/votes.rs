@@ -48,33 +48,50 @@ pub async fn tally(
     policy: &Policy,
 ) -> anyhow::Result<Tally> {
     let mut tally = Tally::new(policy, release.author);
-    cast_since(db, release.id, &mut tally, 0).await?;
+    cast_since(db, release.id, &mut tally, Counted::default()).await?;
     Ok(tally)
 }
 
-/// Casts into `tally` the votes on `release` after the first `counted`, in the order they
-/// were stored, and returns how many it cast: a tally kept in memory catches up with the votes
-/// other replicas stored since.
+/// Where a tally kept in memory stands among the stored votes of its release.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counted {
+    /// The id of the last stored vote it counted.
+    pub last_id: i64,
+    /// The votes this replica has counted and stored since. Votes are stored under the write
+    /// lock, so these are the next ones after `last_id`, before any other replica's.
+    pub stored_since: i64,
+}
+
+/// Casts into `tally` the votes on `release` stored after `counted`, in the order they were
+/// stored, skipping those this replica counted as it stored them: a tally kept in memory
+/// catches up with the votes other replicas stored since, reading only those.
 pub async fn cast_since(
     db: impl AnyExecutor<'_>,
     release: ReleaseId,
     tally: &mut Tally,
-    counted: i64,
-) -> anyhow::Result<i64> {
+    counted: Counted,
+) -> anyhow::Result<Counted> {
     let mut rows = sqlx::query(
-        "SELECT voter_id, voter_name, roles, choice, reason, cast_at FROM votes \
-         WHERE release_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
+        "SELECT id, voter_id, voter_name, roles, choice, reason, cast_at FROM votes \
+         WHERE release_id = $1 AND id > $2 ORDER BY id",
     )
     .bind(release.0)
-    .bind(i64::MAX)
-    .bind(counted)
+    .bind(counted.last_id)
     .fetch(db);
-    let mut cast = 0;
+    let mut now = Counted {
+        last_id: counted.last_id,
+        stored_since: 0,
+    };
+    let mut own = counted.stored_since;
     while let Some(row) = rows.try_next().await.context("Cannot load the votes")? {
-        tally.cast(ballot(&row)?);
-        cast += 1;
+        now.last_id = row.try_get("id")?;
+        if own > 0 {
+            own -= 1;
+        } else {
+            tally.cast(ballot(&row)?);
+        }
     }
-    Ok(cast)
+    Ok(now)
 }
 
 fn ballot(row: &AnyRow) -> anyhow::Result<Ballot> {
