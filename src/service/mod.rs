@@ -41,6 +41,7 @@ use crate::store::executions::Execution;
 use crate::store::{self, Db};
 pub use answers::DiscordAnswers;
 pub use error::{refused, Error, Result, UserError};
+pub use ports::Firing;
 pub use ports::{Counts, Housekeeping, Jobs, MetricReader, Outbox, Settlement, Timers, Wal};
 pub use queries::{stats_text, Figures};
 use queue::WriteQueue;

@@ -99,12 +99,17 @@ pub async fn due(db: impl AnyExecutor<'_>, now: DateTime<Utc>) -> anyhow::Result
         .collect()
 }
 
-/// The earliest due time of any timer.
-pub async fn earliest(db: impl AnyExecutor<'_>) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let due: Option<String> = sqlx::query_scalar("SELECT MIN(due_at) FROM timers")
-        .fetch_one(db)
-        .await
-        .context("Cannot find the next timer")?;
+/// The earliest due time of any timer not yet due at `now`.
+pub async fn earliest_after(
+    db: impl AnyExecutor<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let due: Option<String> =
+        sqlx::query_scalar("SELECT MIN(due_at) FROM timers WHERE due_at > $1")
+            .bind(ts(now))
+            .fetch_one(db)
+            .await
+            .context("Cannot find the next timer")?;
     due.as_deref().map(parse_ts).transpose()
 }
 

@@ -13,7 +13,7 @@ pub use crate::prometheus::MetricReader;
 pub use counts::Counts;
 pub use jobs::Jobs;
 pub use outbox::{Outbox, Settlement};
-pub use timers::Timers;
+pub use timers::{Firing, Timers};
 
 use super::records::Record;
 use super::{background, Service};
