@@ -3,15 +3,15 @@
 
 use super::apply::apply;
 use super::error::{refused, Result, UserError};
+use super::lookups::as_decided;
 use super::writer::{Ask, DeployRequest, Done, Target, Writer};
 use crate::domain::lifecycle::deploy;
 use crate::domain::lifecycle::inputs::{Outcome, Person, Plan};
 use crate::domain::lifecycle::{oncall, overrides, reports, retro, rollback};
 use crate::domain::order::{self, Order};
-use crate::domain::{checklist, lookup, ReleaseId, Transition, Version};
+use crate::domain::{checklist, lookup, Release, ReleaseId, Transition, Version};
 use crate::store;
 use crate::store::executions::Execution;
-use crate::store::releases::StoredRelease;
 use chrono::{DateTime, Utc};
 
 impl Writer<'_> {
@@ -115,12 +115,11 @@ impl Writer<'_> {
     async fn start_context(
         &mut self,
         id: ReleaseId,
-    ) -> Result<(Vec<StoredRelease>, Option<DateTime<Utc>>)> {
+    ) -> Result<(Vec<Release>, Option<DateTime<Utc>>)> {
         let Some(release) = self.kept.get(&id).map(|l| l.release.clone()) else {
             return Ok((Vec::new(), None));
         };
-        let tx = &mut *self.unit.tx;
-        let others = store::releases::holding_lock(&mut *tx, &release.environment).await?;
+        let others = self.holding_lock(&release.environment).await?;
         let after = self
             .service
             .config
@@ -129,31 +128,26 @@ impl Writer<'_> {
         let Some(after) = after else {
             return Ok((others, None));
         };
-        let before = store::releases::by_version(&mut *tx, &release.version, Some(&after)).await?;
+        let before = self.releases_of(&release.version, Some(&after)).await?;
         Ok((others, order::last_completed(&before)))
     }
 
     /// The release a deploy-phase request means, caught up with time.
     async fn meant(&mut self, request: &DeployRequest) -> Result<ReleaseId> {
-        // The lookups read what this group has decided so far.
-        self.unit.flush().await?;
         let id = match &request.target {
             Target::Version {
                 version,
                 environment,
             } => {
                 let version = Version::parse(version).map_err(UserError::InvalidInput)?;
-                let found = store::releases::by_version(
-                    &mut *self.unit.tx,
-                    &version,
-                    environment.as_deref(),
-                )
-                .await?;
-                let stored = lookup::pick(found, environment.as_deref())
+                let found = self.releases_of(&version, environment.as_deref()).await?;
+                let release = lookup::pick(found, environment.as_deref())
                     .map_err(|r| refused(&version, r))?;
-                stored.release.id
+                release.id
             }
             Target::Running { environment } => {
+                // The lookup reads what this group has decided so far.
+                self.unit.flush().await?;
                 let running = store::releases::holding_lock_anywhere(&mut *self.unit.tx).await?;
                 let stored = lookup::pick_running(running, environment.as_deref())
                     .map_err(|r| refused(&"(none given)", r))?;
@@ -189,5 +183,44 @@ impl Writer<'_> {
             }
         }
         Ok(Done::Fired)
+    }
+}
+
+impl Writer<'_> {
+    /// Every release of `version`, newest first, as this group has left them: in
+    /// `environment` only, when it is given.
+    pub(super) async fn releases_of(
+        &mut self,
+        version: &Version,
+        environment: Option<&str>,
+    ) -> anyhow::Result<Vec<Release>> {
+        let environment = environment.map(str::trim);
+        let Some(read) = self.lookups.of_version(version) else {
+            // The lookup reads what this group has decided so far.
+            self.unit.flush().await?;
+            let found = store::releases::by_version(&mut *self.unit.tx, version, environment);
+            return Ok(found.await?.into_iter().map(|s| s.release).collect());
+        };
+        // Versions are equal build metadata aside, as their keys are.
+        Ok(self.as_decided(read, |release| {
+            release.version == *version && environment.is_none_or(|e| release.environment == e)
+        }))
+    }
+
+    /// The releases holding the deploy lock of `environment`, as this group has left them.
+    async fn holding_lock(&mut self, environment: &str) -> anyhow::Result<Vec<Release>> {
+        let Some(read) = self.lookups.holding(environment) else {
+            self.unit.flush().await?;
+            let found = store::releases::holding_lock(&mut *self.unit.tx, environment);
+            return Ok(found.await?.into_iter().map(|s| s.release).collect());
+        };
+        Ok(self.as_decided(read, |release| {
+            release.environment == environment && release.state.holds_deploy_lock()
+        }))
+    }
+
+    fn as_decided(&self, read: &[Release], wanted: impl Fn(&Release) -> bool) -> Vec<Release> {
+        let copies = self.touched.iter().filter_map(|id| self.kept.get(id));
+        as_decided(read, self.touched, copies.map(|c| &c.release), wanted)
     }
 }

@@ -10,6 +10,7 @@ mod changes;
 mod deploy;
 mod error;
 pub mod leadership;
+mod lookups;
 mod pipeline;
 pub mod ports;
 mod queries;

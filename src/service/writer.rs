@@ -7,6 +7,7 @@ use tokio::time::Instant;
 
 use super::apply::apply;
 use super::error::{refused, Error, Result, UserError};
+use super::lookups::Lookups;
 use super::records::Record;
 use super::unit::Unit;
 use super::{Actor, Service, VoteResult};
@@ -285,17 +286,15 @@ impl Service {
                 unit.last_actions.insert(id, last.remove(&id));
             }
         }
-        // The releases the group's clicks and firing timers are about, read in one statement.
-        let about = releases_about(jobs, &live, &taken, |job| fenced(job).is_some());
-        Writer {
-            service: self,
-            unit: &mut unit,
-            kept: &mut kept.releases,
-            touched,
-            taken: &taken,
-        }
-        .load_all(&about)
-        .await?;
+        let decided: Vec<&Change> = jobs
+            .iter()
+            .zip(&live)
+            .filter(|(job, live)| **live && fenced(job).is_none())
+            .map(|(job, _)| job.change)
+            .collect();
+        let lookups = self
+            .read_ahead(&mut unit, kept, touched, &taken, &decided)
+            .await?;
         let mut answers = Vec::with_capacity(jobs.len());
         for (job, live) in jobs.iter().zip(live) {
             if !live {
@@ -317,6 +316,7 @@ impl Service {
                 unit: &mut unit,
                 kept: &mut kept.releases,
                 touched,
+                lookups: &lookups,
                 taken: &taken,
             };
             answers.push(match writer.decide(job.interaction, job.change).await {
@@ -343,27 +343,79 @@ impl Service {
     }
 }
 
-/// The releases that the live and unfenced clicks and firing timers of a group are about.
-fn releases_about(
-    jobs: &[Request<'_>],
-    live: &[bool],
-    taken: &std::collections::HashSet<i64>,
-    fenced: impl Fn(&Request<'_>) -> bool,
-) -> Vec<ReleaseId> {
-    let mut about = Vec::new();
-    for (job, live) in jobs.iter().zip(live) {
-        if !*live || fenced(job) {
-            continue;
+impl Service {
+    /// Reads what a group's changes are about before deciding any: the releases its clicks,
+    /// card buttons and firing timers name and those its lookups by version mean, in one
+    /// statement, then the deploy locks its deploys may take.
+    async fn read_ahead(
+        &self,
+        unit: &mut Unit,
+        kept: &mut Kept,
+        touched: &mut FxHashSet<ReleaseId>,
+        taken: &std::collections::HashSet<i64>,
+        decided: &[&Change],
+    ) -> anyhow::Result<Lookups> {
+        let mut about: Vec<ReleaseId> = decided
+            .iter()
+            .filter_map(|change| match change {
+                Change::Vote(request) => Some(request.release),
+                Change::Deploy(DeployRequest {
+                    target: Target::Card(id),
+                    ..
+                }) => Some(*id),
+                Change::Timer { timer, .. } if taken.contains(&timer.id) => Some(timer.release_id),
+                _ => None,
+            })
+            .collect();
+        let named: Vec<(Version, Option<&str>)> = decided
+            .iter()
+            .filter_map(|change| match change {
+                Change::Deploy(DeployRequest {
+                    target:
+                        Target::Version {
+                            version,
+                            environment,
+                        },
+                    ..
+                }) => Some((Version::parse(version).ok()?, environment.as_deref())),
+                Change::Cancel {
+                    version,
+                    environment,
+                    ..
+                } => Some((version.clone(), environment.as_deref())),
+                _ => None,
+            })
+            .collect();
+        let mut lookups = Lookups::default();
+        about.extend(lookups.read_versions(&mut unit.tx, &named).await?);
+        Writer {
+            service: self,
+            unit: &mut *unit,
+            kept: &mut kept.releases,
+            touched,
+            lookups: &lookups,
+            taken,
         }
-        match &job.change {
-            Change::Vote(request) => about.push(request.release),
-            Change::Timer { timer, .. } if taken.contains(&timer.id) => {
-                about.push(timer.release_id);
-            }
-            _ => {}
-        }
+        .load_all(&about)
+        .await?;
+        // The environments of the releases the group's deploys start.
+        let starting = decided.iter().filter_map(|change| match change {
+            Change::Deploy(request) if request.ask == Ask::Start => match &request.target {
+                Target::Card(id) => Some(*id),
+                Target::Version {
+                    version,
+                    environment,
+                } => lookups.pick(&Version::parse(version).ok()?, environment.as_deref()),
+                Target::Running { .. } => None,
+            },
+            _ => None,
+        });
+        let environments = starting
+            .filter_map(|id| Some(kept.releases.get(&id)?.release.environment.clone()))
+            .collect();
+        lookups.read_holding(&mut unit.tx, environments).await?;
+        Ok(lookups)
     }
-    about
 }
 
 /// Decides one change inside its group's transaction.
@@ -371,7 +423,9 @@ pub(super) struct Writer<'a> {
     pub service: &'a Service,
     pub unit: &'a mut Unit,
     pub kept: &'a mut Releases,
-    touched: &'a mut FxHashSet<ReleaseId>,
+    pub(super) touched: &'a mut FxHashSet<ReleaseId>,
+    /// What the group's lookups by version and by deploy lock read as it began.
+    pub(super) lookups: &'a Lookups,
     /// The ids of the group's timers that were still due as read, and so fire.
     taken: &'a std::collections::HashSet<i64>,
 }
@@ -488,6 +542,17 @@ impl Writer<'_> {
         };
         store::releases::insert(&mut self.unit.tx, &stored).await?;
         apply(self.unit, &self.service.config, &step.release, &step).await?;
+        // The group's lookups find it by its copy, as they find every release it changed.
+        let policy = config.policies.get(request.kind);
+        self.touched.insert(id);
+        self.kept.insert(
+            id,
+            Loaded {
+                tally: Tally::new(policy, stored.release.author),
+                release: step.release,
+                counted: store::votes::Counted::default(),
+            },
+        );
         Ok(stored)
     }
 
@@ -611,10 +676,9 @@ impl Writer<'_> {
         environment: Option<&str>,
         reason: &str,
     ) -> Result<Done> {
-        self.unit.flush().await?;
-        let found = store::releases::by_version(&mut *self.unit.tx, version, environment).await?;
+        let found = self.releases_of(version, environment).await?;
         let id = match lookup::pick(found, environment) {
-            Ok(stored) => stored.release.id,
+            Ok(release) => release.id,
             Err(refusal) => return Err(refused(version, refusal).into()),
         };
         let now = self.unit.now;
@@ -675,6 +739,9 @@ impl Writer<'_> {
         let tx = &mut *self.unit.tx;
         let found = store::releases::lock_all(tx, self.unit.backend, &wanted).await?;
         let mut gone: FxHashSet<ReleaseId> = wanted.into_iter().collect();
+        // A rollout's timers fire many times, and nothing reads its poll's standing again
+        // once it has started: its approvers were named in the start notice.
+        let mut polls = FxHashSet::default();
         for stored in found {
             let id = stored.release.id;
             gone.remove(&id);
@@ -685,17 +752,27 @@ impl Writer<'_> {
                 counted: store::votes::Counted::default(),
             });
             loaded.release = stored.release;
-            // A rollout's timers fire many times, and nothing reads its poll's standing again
-            // once it has started: its approvers were named in the start notice.
             if !loaded.release.state.holds_deploy_lock() {
-                loaded.counted =
-                    store::votes::cast_since(&mut *tx, id, &mut loaded.tally, loaded.counted)
-                        .await?;
+                polls.insert(id);
             }
         }
         for id in gone {
             self.kept.remove(&id);
         }
+        if polls.is_empty() {
+            return Ok(());
+        }
+        let mut catching: Vec<store::votes::Catching<'_>> = self
+            .kept
+            .iter_mut()
+            .filter(|(id, _)| polls.contains(*id))
+            .map(|(id, loaded)| store::votes::Catching {
+                release: *id,
+                tally: &mut loaded.tally,
+                counted: &mut loaded.counted,
+            })
+            .collect();
+        store::votes::cast_all_since(tx, &mut catching).await?;
         Ok(())
     }
 }

@@ -285,15 +285,45 @@ pub async fn lock_all(
         super::Backend::Sqlite => "",
         super::Backend::Postgres => " FOR UPDATE",
     };
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    select_in(conn, "id IN (", &ids, &format!(") ORDER BY id{lock}")).await
+}
+
+/// Every release of the versions with these keys (build metadata aside), in any environment,
+/// so a group's lookups by version take one statement.
+pub async fn of_versions(
+    conn: &mut sqlx::AnyConnection,
+    keys: &[String],
+) -> anyhow::Result<Vec<StoredRelease>> {
+    select_in(conn, "version_key IN (", keys, ") ORDER BY id DESC").await
+}
+
+/// The releases holding the deploy lock of any of `environments`, in one statement.
+pub async fn holding_locks(
+    conn: &mut sqlx::AnyConnection,
+    environments: &[String],
+) -> anyhow::Result<Vec<StoredRelease>> {
+    let states = format!(") AND state IN {LOCK_STATES}");
+    select_in(conn, "environment IN (", environments, &states).await
+}
+
+/// The releases whose column `opening` lists one of `values`, `closing` ending the condition:
+/// one statement per 500 values.
+async fn select_in<T: Clone + Into<super::batch::Value>>(
+    conn: &mut sqlx::AnyConnection,
+    opening: &str,
+    values: &[T],
+    closing: &str,
+) -> anyhow::Result<Vec<StoredRelease>> {
+    let mut found = Vec::with_capacity(values.len());
+    for chunk in values.chunks(500) {
         let mut select = Batch::new();
         select
-            .statement(&format!("SELECT {COLUMNS} FROM releases WHERE id IN ("))
+            .statement(&format!("SELECT {COLUMNS} FROM releases WHERE {opening}"))
             .push(&vec!["?"; chunk.len()].join(", "))
-            .push(&format!(") ORDER BY id{lock}"));
-        for id in chunk {
-            select.bind(id.0);
+            .push(closing);
+        for value in chunk {
+            select.bind(value.clone());
         }
         let rows = select
             .run(&mut *conn)
@@ -629,5 +659,33 @@ mod tests {
         assert_eq!(ids(production), [1]);
         let nowhere = by_version(db.reader(), &version, Some("qa")).await.unwrap();
         assert!(nowhere.is_empty());
+
+        // A group reads every release of the versions it names at once, in any environment.
+        planned(&db, 4, "2.0.0").await;
+        let mut conn = db.writer().acquire().await.unwrap();
+        let keys = [version.key(), "2.0.0".to_owned(), "9.9.9".to_owned()];
+        let named = of_versions(&mut conn, &keys).await.unwrap();
+        assert_eq!(ids(named), [4, 2, 1]);
+    }
+
+    #[tokio::test]
+    async fn a_group_reads_the_deploy_locks_of_the_environments_it_names_at_once() {
+        let (db, _dir) = db().await;
+        let mut first = planned(&db, 1, "1.4.0").await;
+        let mut second = insert_planned(&db, 2, "1.5.0", Some("staging")).await;
+        let mut third = insert_planned(&db, 3, "1.6.0", Some("qa")).await;
+        planned(&db, 4, "1.7.0").await;
+        first.state = ReleaseState::Verifying;
+        second.state = ReleaseState::Halted;
+        third.state = ReleaseState::Deploying;
+        for release in [&first, &second, &third] {
+            write(&db, release).await.unwrap();
+        }
+        let mut conn = db.writer().acquire().await.unwrap();
+        let environments = ["production".to_owned(), "staging".to_owned()];
+        let holding = holding_locks(&mut conn, &environments).await.unwrap();
+        let mut ids: Vec<i64> = holding.iter().map(|s| s.release.id.0).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, [1, 2]);
     }
 }

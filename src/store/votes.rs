@@ -62,6 +62,19 @@ pub struct Counted {
     pub stored_since: i64,
 }
 
+impl Counted {
+    /// Moves past stored vote `id`: whether its ballot is still to be cast, which it is
+    /// unless this replica counted it as it stored it.
+    fn pass(&mut self, id: i64) -> bool {
+        self.last_id = id;
+        if self.stored_since > 0 {
+            self.stored_since -= 1;
+            return false;
+        }
+        true
+    }
+}
+
 /// Casts into `tally` the votes on `release` stored after `counted`, in the order they were
 /// stored, skipping those this replica counted as it stored them: a tally kept in memory
 /// catches up with the votes other replicas stored since, reading only those.
@@ -78,20 +91,66 @@ pub async fn cast_since(
     .bind(release.0)
     .bind(counted.last_id)
     .fetch(db);
-    let mut now = Counted {
-        last_id: counted.last_id,
-        stored_since: 0,
-    };
-    let mut own = counted.stored_since;
+    let mut at = counted;
     while let Some(row) = rows.try_next().await.context("Cannot load the votes")? {
-        now.last_id = row.try_get("id")?;
-        if own > 0 {
-            own -= 1;
-        } else {
+        if at.pass(row.try_get("id")?) {
             tally.cast(ballot(&row)?);
         }
     }
-    Ok(now)
+    at.stored_since = 0;
+    Ok(at)
+}
+
+/// A kept tally to catch up, with where it stands.
+pub struct Catching<'a> {
+    pub release: ReleaseId,
+    pub tally: &'a mut Tally,
+    pub counted: &'a mut Counted,
+}
+
+/// [`cast_since`] for many tallies at once: one statement per 500 releases, so a group's
+/// polls catch up together.
+pub async fn cast_all_since(
+    conn: &mut sqlx::AnyConnection,
+    polls: &mut [Catching<'_>],
+) -> anyhow::Result<()> {
+    for chunk in polls.chunks_mut(500) {
+        let after = chunk.iter().map(|p| p.counted.last_id).min().unwrap_or(0);
+        let mut select = Batch::new();
+        select
+            .statement(
+                "SELECT release_id, id, voter_id, voter_name, roles, choice, reason, cast_at \
+                 FROM votes WHERE id > ? AND release_id IN (",
+            )
+            .push(&vec!["?"; chunk.len()].join(", "))
+            .push(") ORDER BY id")
+            .bind(after);
+        let mut at = rustc_hash::FxHashMap::default();
+        for (index, poll) in chunk.iter().enumerate() {
+            select.bind(poll.release.0);
+            at.insert(poll.release.0, index);
+        }
+        let rows = select
+            .run(&mut *conn)
+            .await
+            .context("Cannot load the votes")?;
+        for row in &rows {
+            let release: i64 = row.try_get("release_id")?;
+            let Some(&index) = at.get(&release) else {
+                continue;
+            };
+            let poll = &mut chunk[index];
+            let id: i64 = row.try_get("id")?;
+            // Rows come in id order, so those at or below the count were counted before.
+            if id > poll.counted.last_id && poll.counted.pass(id) {
+                poll.tally.cast(ballot(row)?);
+            }
+        }
+        for poll in chunk {
+            poll.counted.stored_since = 0;
+        }
+    }
+    Ok(())
 }
 
 fn ballot(row: &AnyRow) -> anyhow::Result<Ballot> {
@@ -125,4 +184,104 @@ pub async fn count(db: &super::Db) -> anyhow::Result<i64> {
         .fetch_one(db.reader())
         .await
         .context("Cannot count the votes")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::domain::ReleaseKind;
+    use crate::store::releases::insert_planned;
+
+    fn go(voter: u64) -> Ballot {
+        Ballot {
+            voter: UserId(voter),
+            voter_name: format!("voter {voter}"),
+            roles: vec![Role::Lead],
+            choice: Choice::Go,
+            reason: None,
+            at: Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
+        }
+    }
+
+    fn voters(tally: &Tally) -> Vec<u64> {
+        tally.current().iter().map(|b| b.voter.0).collect()
+    }
+
+    #[tokio::test]
+    async fn many_kept_tallies_catch_up_in_one_read_each_with_only_its_own_new_votes() {
+        let (db, _dir) = crate::store::test_db().await;
+        insert_planned(&db, 1, "1.1.0", None).await;
+        insert_planned(&db, 2, "1.2.0", None).await;
+        // Stored in this order: ids 1 to 5.
+        let stored = [(1, 11), (2, 21), (1, 12), (1, 13), (2, 22)];
+        let votes: Vec<NewVote> = stored
+            .iter()
+            .map(|&(release, voter)| NewVote {
+                release: ReleaseId(release),
+                ballot: go(voter),
+                interaction_id: None,
+            })
+            .collect();
+        let mut batch = Batch::new();
+        insert_all(&mut batch, &votes);
+        let mut conn = db.writer().acquire().await.unwrap();
+        batch.run(&mut conn).await.unwrap();
+
+        let policy = Policy::default_for(ReleaseKind::Minor);
+        // Release 1 counted vote 1, then stored vote 3 itself and counted it as it did.
+        let mut first = Tally::new(&policy, UserId(1));
+        first.cast(go(11));
+        first.cast(go(12));
+        let mut first_counted = Counted {
+            last_id: 1,
+            stored_since: 1,
+        };
+        // Release 2 counted nothing yet.
+        let mut second = Tally::new(&policy, UserId(1));
+        let mut second_counted = Counted::default();
+        let mut polls = [
+            Catching {
+                release: ReleaseId(1),
+                tally: &mut first,
+                counted: &mut first_counted,
+            },
+            Catching {
+                release: ReleaseId(2),
+                tally: &mut second,
+                counted: &mut second_counted,
+            },
+        ];
+        cast_all_since(&mut conn, &mut polls).await.unwrap();
+
+        assert_eq!(voters(&first), [11, 12, 13]);
+        assert_eq!(
+            first_counted,
+            Counted {
+                last_id: 4,
+                stored_since: 0
+            }
+        );
+        assert_eq!(voters(&second), [21, 22]);
+        assert_eq!(
+            second_counted,
+            Counted {
+                last_id: 5,
+                stored_since: 0
+            }
+        );
+        // Caught up from the same counts one at a time, each tally ends the same.
+        let mut one = Tally::new(&policy, UserId(1));
+        one.cast(go(11));
+        one.cast(go(12));
+        let counted = Counted {
+            last_id: 1,
+            stored_since: 1,
+        };
+        let alone = cast_since(&mut *conn, ReleaseId(1), &mut one, counted)
+            .await
+            .unwrap();
+        assert_eq!((one, alone), (first, first_counted));
+    }
 }
