@@ -114,6 +114,19 @@ async fn insert_or_replace_cannot_rewrite_a_row_and_inserts_must_follow_the_head
     .execute(&writer)
     .await;
     assert!(unlinked.is_err(), "a row not linked to the head is refused");
+    let pair = sqlx::query(
+        "INSERT INTO audit_events (id, kind, detail, at, prev_hash, hash) VALUES \
+         ($1, 'x', '{}', 'now', $2, 'h1'), ($3, 'x', '{}', 'now', 'forged', 'h2')",
+    )
+    .bind(head.count + 1)
+    .bind(&head.hash)
+    .bind(head.count + 2)
+    .execute(&writer)
+    .await;
+    assert!(
+        pair.is_err(),
+        "two rows at once are refused when the second does not follow the first"
+    );
     assert_eq!(
         audit::verify(&writer, None, None).await.unwrap(),
         audit::Verdict::Intact(2)
