@@ -6,6 +6,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use sqlx::Row as _;
 
 use crate::domain::{Release, ReleaseId};
 use crate::store::batch::Batch;
@@ -130,6 +131,32 @@ impl Unit {
     /// Writes everything queued so far, in one round trip. Call before a query that reads
     /// what was queued.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
+        let batch = self.gathered();
+        self.run(batch).await
+    }
+
+    /// Commits, and returns the loops to wake and the audit chain's head for the next unit.
+    pub async fn commit(mut self) -> anyhow::Result<(Wake, Option<(i64, String)>)> {
+        // The other replicas hear of the commit in the round trip of its last writes. A card
+        // refresh that joins one already pending wakes their dispatcher for nothing, which
+        // costs less than a round trip per group.
+        let mut heard = self.wake;
+        heard.outbox |= !self.outbox.is_empty();
+        let mut batch = self.gathered();
+        let letters = heard.letters();
+        if !letters.is_empty() {
+            store::wakes::notify(&mut batch, self.backend, &letters);
+        }
+        self.run(batch).await?;
+        self.tx
+            .commit()
+            .await
+            .context("Cannot commit the transaction")?;
+        Ok((self.wake, self.audit.head().cloned()))
+    }
+
+    /// Everything queued so far, as one batch.
+    fn gathered(&mut self) -> Batch {
         let mut batch = std::mem::take(&mut self.writes);
         for (id, written) in self.changed.drain() {
             match written {
@@ -140,26 +167,16 @@ impl Unit {
         self.audit.flush(&mut batch);
         store::votes::insert_all(&mut batch, &self.votes);
         self.votes.clear();
-        let messages = store::outbox::enqueue_all(&mut batch, &self.outbox, self.now);
+        self.wake.outbox |= store::outbox::enqueue_all(&mut batch, &self.outbox, self.now);
         self.outbox.clear();
-        // The only rows the batch returns are the card refreshes it queued.
-        let refreshes = batch.run(&mut self.tx).await?;
-        self.wake.outbox |= messages || !refreshes.is_empty();
-        Ok(())
+        batch
     }
 
-    /// Commits, and returns the loops to wake and the audit chain's head for the next unit.
-    pub async fn commit(mut self) -> anyhow::Result<(Wake, Option<(i64, String)>)> {
-        self.flush().await?;
-        let letters = self.wake.letters();
-        if !letters.is_empty() {
-            store::wakes::notify(&mut self.tx, self.backend, &letters).await?;
-        }
-        self.tx
-            .commit()
-            .await
-            .context("Cannot commit the transaction")?;
-        Ok((self.wake, self.audit.head().cloned()))
+    async fn run(&mut self, batch: Batch) -> anyhow::Result<()> {
+        let rows = batch.run(&mut self.tx).await?;
+        // The card refreshes the batch queued return their ids; a notification returns no id.
+        self.wake.outbox |= rows.iter().any(|row| row.try_column("id").is_ok());
+        Ok(())
     }
 }
 

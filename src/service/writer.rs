@@ -736,8 +736,16 @@ impl Writer<'_> {
         if wanted.is_empty() {
             return Ok(());
         }
-        let tx = &mut *self.unit.tx;
-        let found = store::releases::lock_all(tx, self.unit.backend, &wanted).await?;
+        // The releases and the votes stored since on those polling, in one round trip.
+        let since: Vec<(ReleaseId, i64)> = wanted
+            .iter()
+            .map(|id| (*id, self.kept.get(id).map_or(0, |l| l.counted.last_id)))
+            .collect();
+        let mut read = store::batch::Batch::new();
+        store::releases::lock_all(&mut read, self.unit.backend, &wanted);
+        store::votes::select_since(&mut read, &since);
+        let rows = read.run(&mut self.unit.tx).await?;
+        let found = store::releases::read_rows(&rows)?;
         let mut gone: FxHashSet<ReleaseId> = wanted.into_iter().collect();
         // A rollout's timers fire many times, and nothing reads its poll's standing again
         // once it has started: its approvers were named in the start notice.
@@ -772,7 +780,7 @@ impl Writer<'_> {
                 counted: &mut loaded.counted,
             })
             .collect();
-        store::votes::cast_all_since(tx, &mut catching).await?;
+        store::votes::cast_rows(&rows, &mut catching)?;
         Ok(())
     }
 }

@@ -273,20 +273,34 @@ pub async fn get(db: impl AnyExecutor<'_>, id: ReleaseId) -> anyhow::Result<Opti
     row.as_ref().map(from_row).transpose()
 }
 
-/// The releases of `ids` that exist, their rows locked until the write transaction ends: on
-/// PostgreSQL another replica's group waits for them. `SQLite` has one writer, which needs no
-/// row lock. One statement per 500 ids, so a group of timers reads its releases at once.
-pub async fn lock_all(
-    conn: &mut sqlx::AnyConnection,
-    backend: super::Backend,
-    ids: &[ReleaseId],
-) -> anyhow::Result<Vec<StoredRelease>> {
+/// Adds to `batch` the reading of the releases of `ids` that exist, their rows locked until
+/// the write transaction ends: on PostgreSQL another replica's group waits for them. `SQLite`
+/// has one writer, which needs no row lock. One statement per 500 ids, so a group of clicks
+/// and timers reads its releases at once; [`read_rows`] takes them from the batch's rows.
+pub fn lock_all(batch: &mut Batch, backend: super::Backend, ids: &[ReleaseId]) {
     let lock = match backend {
         super::Backend::Sqlite => "",
         super::Backend::Postgres => " FOR UPDATE",
     };
-    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
-    select_in(conn, "id IN (", &ids, &format!(") ORDER BY id{lock}")).await
+    for chunk in ids.chunks(500) {
+        batch
+            .statement(&format!("SELECT {COLUMNS} FROM releases WHERE id IN ("))
+            .push(&vec!["?"; chunk.len()].join(", "))
+            .push(&format!(") ORDER BY id{lock}"));
+        for id in chunk {
+            batch.bind(id.0);
+        }
+    }
+}
+
+/// The releases among a batch's `rows`: those with a release's columns.
+pub fn read_rows<'r>(
+    rows: impl IntoIterator<Item = &'r AnyRow>,
+) -> anyhow::Result<Vec<StoredRelease>> {
+    rows.into_iter()
+        .filter(|row| row.try_column("author_name").is_ok())
+        .map(from_row)
+        .collect()
 }
 
 /// Every release of the versions with these keys (build metadata aside), in any environment,
@@ -431,7 +445,8 @@ fn bind_filter<'q>(
         .bind(filter.before.map(|id| id.0))
 }
 
-const LOCK_STATES: &str = "('deploying', 'halted', 'verifying', 'rolling_back')";
+/// The states of a release that holds its environment's deploy lock: a rollout under way.
+pub(super) const LOCK_STATES: &str = "('deploying', 'halted', 'verifying', 'rolling_back')";
 
 /// The releases holding the deploy lock of `environment`: at most one, by the unique index.
 pub async fn holding_lock(

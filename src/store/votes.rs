@@ -101,6 +101,27 @@ pub async fn cast_since(
     Ok(at)
 }
 
+/// Adds to `batch` the reading of the votes stored on each of `polls` after the id it
+/// counted, `(release, last counted id)`, for the releases still polling: a rollout's poll is
+/// over. One statement per 500 releases; [`cast_rows`] takes them from the batch's rows.
+pub fn select_since(batch: &mut Batch, polls: &[(ReleaseId, i64)]) {
+    for chunk in polls.chunks(500) {
+        batch
+            .statement("WITH counted (release_id, last_id) AS (VALUES ")
+            .values(chunk.len(), 2)
+            .push(&format!(
+                ") SELECT v.release_id, v.id, v.voter_id, v.voter_name, v.roles, v.choice, \
+                 v.reason, v.cast_at FROM counted \
+                 JOIN votes AS v ON v.release_id = counted.release_id AND v.id > counted.last_id \
+                 JOIN releases AS r ON r.id = v.release_id AND r.state NOT IN {} ORDER BY v.id",
+                super::releases::LOCK_STATES
+            ));
+        for (release, last_id) in chunk {
+            batch.bind(release.0).bind(*last_id);
+        }
+    }
+}
+
 /// A kept tally to catch up, with where it stands.
 pub struct Catching<'a> {
     pub release: ReleaseId,
@@ -108,47 +129,33 @@ pub struct Catching<'a> {
     pub counted: &'a mut Counted,
 }
 
-/// [`cast_since`] for many tallies at once: one statement per 500 releases, so a group's
-/// polls catch up together.
-pub async fn cast_all_since(
-    conn: &mut sqlx::AnyConnection,
+/// Casts into each of `polls` the votes among a batch's `rows` stored on its release after
+/// its count, as [`cast_since`] does for one: the rows of [`select_since`].
+pub fn cast_rows<'r>(
+    rows: impl IntoIterator<Item = &'r AnyRow>,
     polls: &mut [Catching<'_>],
 ) -> anyhow::Result<()> {
-    for chunk in polls.chunks_mut(500) {
-        let after = chunk.iter().map(|p| p.counted.last_id).min().unwrap_or(0);
-        let mut select = Batch::new();
-        select
-            .statement(
-                "SELECT release_id, id, voter_id, voter_name, roles, choice, reason, cast_at \
-                 FROM votes WHERE id > ? AND release_id IN (",
-            )
-            .push(&vec!["?"; chunk.len()].join(", "))
-            .push(") ORDER BY id")
-            .bind(after);
-        let mut at = rustc_hash::FxHashMap::default();
-        for (index, poll) in chunk.iter().enumerate() {
-            select.bind(poll.release.0);
-            at.insert(poll.release.0, index);
+    let at: rustc_hash::FxHashMap<i64, usize> = polls
+        .iter()
+        .enumerate()
+        .map(|(index, poll)| (poll.release.0, index))
+        .collect();
+    for row in rows {
+        if row.try_column("voter_id").is_err() {
+            continue;
         }
-        let rows = select
-            .run(&mut *conn)
-            .await
-            .context("Cannot load the votes")?;
-        for row in &rows {
-            let release: i64 = row.try_get("release_id")?;
-            let Some(&index) = at.get(&release) else {
-                continue;
-            };
-            let poll = &mut chunk[index];
-            let id: i64 = row.try_get("id")?;
-            // Rows come in id order, so those at or below the count were counted before.
-            if id > poll.counted.last_id && poll.counted.pass(id) {
-                poll.tally.cast(ballot(row)?);
-            }
+        let release: i64 = row.try_get("release_id")?;
+        let Some(&index) = at.get(&release) else {
+            continue;
+        };
+        let poll = &mut polls[index];
+        let id: i64 = row.try_get("id")?;
+        if poll.counted.pass(id) {
+            poll.tally.cast(ballot(row)?);
         }
-        for poll in chunk {
-            poll.counted.stored_since = 0;
-        }
+    }
+    for poll in polls {
+        poll.counted.stored_since = 0;
     }
     Ok(())
 }
@@ -214,6 +221,7 @@ mod tests {
         let (db, _dir) = crate::store::test_db().await;
         insert_planned(&db, 1, "1.1.0", None).await;
         insert_planned(&db, 2, "1.2.0", None).await;
+        let mut rollout = insert_planned(&db, 3, "1.3.0", None).await;
         // Stored in this order: ids 1 to 5.
         let stored = [(1, 11), (2, 21), (1, 12), (1, 13), (2, 22)];
         let votes: Vec<NewVote> = stored
@@ -241,7 +249,30 @@ mod tests {
         // Release 2 counted nothing yet.
         let mut second = Tally::new(&policy, UserId(1));
         let mut second_counted = Counted::default();
+        // A rollout's poll is over: its votes are not read again.
+        rollout.state = crate::domain::ReleaseState::Deploying;
+        let mut write = Batch::new();
+        crate::store::releases::update(&mut write, &rollout);
+        let late = NewVote {
+            release: ReleaseId(3),
+            ballot: go(31),
+            interaction_id: None,
+        };
+        insert_all(&mut write, &[late]);
+        write.run(&mut conn).await.unwrap();
+
+        let mut read = Batch::new();
+        let since = [(ReleaseId(1), 1), (ReleaseId(2), 0), (ReleaseId(3), 0)];
+        select_since(&mut read, &since);
+        let rows = read.run(&mut conn).await.unwrap();
+        let mut third = Tally::new(&policy, UserId(1));
+        let mut third_counted = Counted::default();
         let mut polls = [
+            Catching {
+                release: ReleaseId(3),
+                tally: &mut third,
+                counted: &mut third_counted,
+            },
             Catching {
                 release: ReleaseId(1),
                 tally: &mut first,
@@ -253,7 +284,7 @@ mod tests {
                 counted: &mut second_counted,
             },
         ];
-        cast_all_since(&mut conn, &mut polls).await.unwrap();
+        cast_rows(&rows, &mut polls).unwrap();
 
         assert_eq!(voters(&first), [11, 12, 13]);
         assert_eq!(
@@ -264,6 +295,8 @@ mod tests {
             }
         );
         assert_eq!(voters(&second), [21, 22]);
+        assert!(voters(&third).is_empty());
+        assert_eq!(third_counted, Counted::default());
         assert_eq!(
             second_counted,
             Counted {

@@ -2,26 +2,24 @@
 //! on PostgreSQL, and every replica listens, since any of them may be the leader by then.
 //! `SQLite` has one process, whose loops its own commits wake.
 
+use super::batch::Batch;
 use anyhow::Context as _;
 use sqlx::postgres::PgListener;
-use sqlx::AnyConnection;
 
 use super::{Backend, Db};
 
 const CHANNEL: &str = "gonogo_wakes";
 
-/// Queues a notification of `what` (the loops to wake, in a few letters), delivered to the
-/// listeners when the transaction commits and never if it rolls back.
-pub async fn notify(conn: &mut AnyConnection, backend: Backend, what: &str) -> anyhow::Result<()> {
+/// Adds to `batch` a notification of `what` (the loops to wake, in a few letters), delivered
+/// to the listeners when the transaction commits and never if it rolls back. Its one row has
+/// the single column `pg_notify`.
+pub fn notify(batch: &mut Batch, backend: Backend, what: &str) {
     if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_notify($1, $2)")
+        batch
+            .statement("SELECT pg_notify(?, ?)")
             .bind(CHANNEL)
-            .bind(what)
-            .execute(conn)
-            .await
-            .context("Cannot notify the other replicas")?;
+            .bind(what);
     }
-    Ok(())
 }
 
 /// The notifications of every replica's commits, `None` on `SQLite`.
