@@ -195,7 +195,7 @@ impl Writer<'_> {
         environment: Option<&str>,
     ) -> anyhow::Result<Vec<Release>> {
         let environment = environment.map(str::trim);
-        let Some(read) = self.lookups.of_version(version) else {
+        let Some(read) = self.lookups.of_version(version, environment) else {
             // The lookup reads what this group has decided so far.
             self.unit.flush().await?;
             let found = store::releases::by_version(&mut *self.unit.tx, version, environment);

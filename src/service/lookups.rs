@@ -11,32 +11,54 @@ use crate::store;
 /// the group itself changes these rows before it commits.
 #[derive(Default)]
 pub(super) struct Lookups {
-    /// Every release of each version the group's requests name, by version key.
+    /// Every release of each version looked up in any environment, by version key.
     versions: FxHashMap<String, Vec<Release>>,
+    /// The releases of each version looked up in one environment, by key and environment.
+    placed: FxHashMap<(String, String), Vec<Release>>,
     /// The releases holding the deploy lock of each environment a deploy of the group may take.
     holding: FxHashMap<String, Vec<Release>>,
 }
 
 impl Lookups {
-    /// Reads every release of the `named` versions; answers with the ids of those their
-    /// lookups pick now, so the group loads them together.
+    /// Reads the releases the `named` lookups may pick, a version in an environment or in
+    /// any; answers with the ids of those they pick now, so the group loads them together.
     pub(super) async fn read_versions(
         &mut self,
         conn: &mut sqlx::AnyConnection,
         named: &[(Version, Option<&str>)],
     ) -> anyhow::Result<Vec<ReleaseId>> {
-        let mut keys: Vec<String> = named.iter().map(|(version, _)| version.key()).collect();
-        if keys.is_empty() {
+        if named.is_empty() {
             return Ok(Vec::new());
         }
-        keys.sort();
-        keys.dedup();
-        for key in &keys {
-            self.versions.insert(key.clone(), Vec::new());
+        for (version, environment) in named {
+            let key = version.key();
+            match environment.map(str::trim) {
+                None => {
+                    self.versions.insert(key, Vec::new());
+                }
+                Some(environment) => {
+                    self.placed
+                        .insert((key, environment.to_owned()), Vec::new());
+                }
+            }
         }
-        for stored in store::releases::of_versions(conn, &keys).await? {
-            let key = stored.release.version.key();
-            self.versions.entry(key).or_default().push(stored.release);
+        // A version read in every environment is read in each already.
+        self.placed
+            .retain(|(key, _), _| !self.versions.contains_key(key));
+        let keys: Vec<String> = self.versions.keys().cloned().collect();
+        let placed: Vec<(String, String)> = self.placed.keys().cloned().collect();
+        for stored in store::releases::of_versions(conn, &keys, &placed).await? {
+            let release = stored.release;
+            let key = release.version.key();
+            let environment = release.environment.clone();
+            match self.versions.get_mut(&key) {
+                Some(all) => all.push(release),
+                None => {
+                    if let Some(there) = self.placed.get_mut(&(key, environment)) {
+                        there.push(release);
+                    }
+                }
+            }
         }
         Ok(named
             .iter()
@@ -46,7 +68,7 @@ impl Lookups {
 
     /// The release a lookup of `version` picks among those read, as the group began.
     pub(super) fn pick(&self, version: &Version, environment: Option<&str>) -> Option<ReleaseId> {
-        let found = self.versions.get(&version.key())?.iter().collect();
+        let found = self.of_version(version, environment)?.iter().collect();
         lookup::pick(found, environment)
             .ok()
             .map(|release| release.id)
@@ -74,9 +96,19 @@ impl Lookups {
         Ok(())
     }
 
-    /// The releases of `version` as read, if the group read them.
-    pub(super) fn of_version(&self, version: &Version) -> Option<&[Release]> {
-        self.versions.get(&version.key()).map(Vec::as_slice)
+    /// The releases of `version` (in `environment`, when given) as read, if the group read
+    /// them; those of other environments may come with them.
+    pub(super) fn of_version(
+        &self,
+        version: &Version,
+        environment: Option<&str>,
+    ) -> Option<&[Release]> {
+        let key = version.key();
+        if let Some(all) = self.versions.get(&key) {
+            return Some(all);
+        }
+        let environment = environment?.trim().to_owned();
+        self.placed.get(&(key, environment)).map(Vec::as_slice)
     }
 
     /// The releases holding `environment`'s deploy lock as read, if the group read them.

@@ -344,9 +344,10 @@ impl Service {
 }
 
 impl Service {
-    /// Reads what a group's changes are about before deciding any: the releases its clicks,
-    /// card buttons and firing timers name and those its lookups by version mean, in one
-    /// statement, then the deploy locks its deploys may take.
+    /// Reads what a group's changes are about before deciding any, a statement for all of
+    /// them rather than a round trip each: every release of the versions its requests name;
+    /// the releases its clicks, card buttons, firing timers and those lookups mean; then the
+    /// deploy locks its deploys may take.
     async fn read_ahead(
         &self,
         unit: &mut Unit,

@@ -303,13 +303,42 @@ pub fn read_rows<'r>(
         .collect()
 }
 
-/// Every release of the versions with these keys (build metadata aside), in any environment,
-/// so a group's lookups by version take one statement.
+/// Every release of the versions with these `keys` (build metadata aside) in any environment,
+/// and of each `(key, environment)` of `placed` in that environment only: a group's lookups by
+/// version in one round trip, reading no more rows than they can pick from.
 pub async fn of_versions(
     conn: &mut sqlx::AnyConnection,
     keys: &[String],
+    placed: &[(String, String)],
 ) -> anyhow::Result<Vec<StoredRelease>> {
-    select_in(conn, "version_key IN (", keys, ") ORDER BY id DESC").await
+    let mut select = Batch::new();
+    for chunk in keys.chunks(500) {
+        select
+            .statement(&format!(
+                "SELECT {COLUMNS} FROM releases WHERE version_key IN ("
+            ))
+            .push(&vec!["?"; chunk.len()].join(", "))
+            .push(")");
+        for key in chunk {
+            select.bind(key.as_str());
+        }
+    }
+    for chunk in placed.chunks(250) {
+        select
+            .statement(&format!(
+                "SELECT {COLUMNS} FROM releases WHERE (version_key, environment) IN (VALUES "
+            ))
+            .values(chunk.len(), 2)
+            .push(")");
+        for (key, environment) in chunk {
+            select.bind(key.as_str()).bind(environment.as_str());
+        }
+    }
+    let rows = select
+        .run(conn)
+        .await
+        .context("Cannot look up the releases by version")?;
+    read_rows(&rows)
 }
 
 /// The releases holding the deploy lock of any of `environments`, in one statement.
@@ -679,8 +708,15 @@ mod tests {
         planned(&db, 4, "2.0.0").await;
         let mut conn = db.writer().acquire().await.unwrap();
         let keys = [version.key(), "2.0.0".to_owned(), "9.9.9".to_owned()];
-        let named = of_versions(&mut conn, &keys).await.unwrap();
+        let mut named = of_versions(&mut conn, &keys, &[]).await.unwrap();
+        named.sort_by_key(|stored| std::cmp::Reverse(stored.release.id));
         assert_eq!(ids(named), [4, 2, 1]);
+        // Or only in the environment named.
+        let staging = [(version.key(), "staging".to_owned())];
+        assert_eq!(
+            ids(of_versions(&mut conn, &[], &staging).await.unwrap()),
+            [2]
+        );
     }
 
     #[tokio::test]

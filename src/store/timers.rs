@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
-use sqlx::{AnyConnection, AnyExecutor, Row};
+use sqlx::{AnyConnection, AnyExecutor, AnyPool, Row};
 
 use super::batch::Batch;
 use super::{parse_ts, ts};
@@ -76,27 +76,58 @@ pub async fn postpone(
     Ok(())
 }
 
-/// Timers due at or before `now`, earliest first.
-pub async fn due(db: impl AnyExecutor<'_>, now: DateTime<Utc>) -> anyhow::Result<Vec<Timer>> {
-    let rows = sqlx::query(
-        "SELECT id, release_id, kind, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at, id",
-    )
-    .bind(ts(now))
-    .fetch_all(db)
-    .await
-    .context("Cannot load due timers")?;
-    rows.iter()
-        .map(|row| {
+/// Timers due at or before `now`, earliest first, but those `under_way`. Only their ids are
+/// read at first, and then the rows of the others: a busy minute has hundreds under way, and
+/// the scheduler looks again each time some of them settle.
+pub async fn due<S: std::hash::BuildHasher>(
+    db: &AnyPool,
+    now: DateTime<Utc>,
+    under_way: &HashSet<i64, S>,
+) -> anyhow::Result<Vec<Timer>> {
+    let due: Vec<i64> = sqlx::query_scalar("SELECT id FROM timers WHERE due_at <= $1")
+        .bind(ts(now))
+        .fetch_all(db)
+        .await
+        .context("Cannot load due timers")?;
+    let new: Vec<i64> = due
+        .into_iter()
+        .filter(|id| !under_way.contains(id))
+        .collect();
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut conn = db.acquire().await.context("Cannot load due timers")?;
+    let mut timers = Vec::with_capacity(new.len());
+    for chunk in new.chunks(500) {
+        let mut select = Batch::new();
+        // Still due: a commit may have moved one since its id was read.
+        select
+            .statement(
+                "SELECT id, release_id, kind, due_at FROM timers WHERE due_at <= ? AND id IN (",
+            )
+            .bind(ts(now))
+            .push(&vec!["?"; chunk.len()].join(", "))
+            .push(")");
+        for id in chunk {
+            select.bind(*id);
+        }
+        let rows = select
+            .run(&mut conn)
+            .await
+            .context("Cannot load due timers")?;
+        for row in &rows {
             let kind: &str = row.try_get("kind")?;
-            Ok(Timer {
+            timers.push(Timer {
                 id: row.try_get("id")?,
                 release_id: ReleaseId(row.try_get("release_id")?),
                 kind: TimerKind::parse(kind)
                     .with_context(|| format!("Unknown timer kind `{kind}`"))?,
                 due_at: parse_ts(row.try_get("due_at")?)?,
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    timers.sort_by_key(|timer| (timer.due_at, timer.id));
+    Ok(timers)
 }
 
 /// The earliest due time of any timer not yet due at `now`.
@@ -133,7 +164,8 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let read = due(db.reader(), now).await.unwrap();
+        let none = HashSet::new();
+        let read = due(db.reader(), now, &none).await.unwrap();
         assert_eq!(read.len(), 3);
         // Since they were read: one moved, one cancelled.
         let later = now + TimeDelta::minutes(5);
@@ -150,8 +182,14 @@ mod tests {
         let taken = take_all(&mut conn, &firing).await.unwrap();
         let first = read.iter().find(|t| t.release_id == ReleaseId(1)).unwrap();
         assert_eq!(taken, HashSet::from([first.id]));
-        let left = due(&mut *conn, later).await.unwrap();
+        let left = due(db.reader(), later, &none).await.unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!((left[0].release_id, left[0].due_at), (ReleaseId(2), later));
+        // A timer whose write is under way is not read again.
+        let under_way = HashSet::from([left[0].id]);
+        assert!(due(db.reader(), later, &under_way)
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

@@ -82,8 +82,7 @@ impl Timers {
     /// aside for a minute, so it cannot hold up the others.
     pub async fn fire_due(&self, now: DateTime<Utc>, firing: &mut Firing) -> anyhow::Result<()> {
         let service = &self.0;
-        let mut due = store::timers::due(service.db.reader(), now).await?;
-        due.retain(|timer| !firing.under_way.contains(&timer.id));
+        let due = store::timers::due(service.db.reader(), now, &firing.under_way).await?;
         // One look at the metrics serves every timer of the pass that needs one.
         let look = match (&service.metric_reader, service.config.gates.metric_gates()) {
             (Some(reader), Some(gates)) if due.iter().any(|t| needs_look(t.kind)) => {
