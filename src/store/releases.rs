@@ -282,15 +282,8 @@ pub fn lock_all(batch: &mut Batch, backend: super::Backend, ids: &[ReleaseId]) {
         super::Backend::Sqlite => "",
         super::Backend::Postgres => " FOR UPDATE",
     };
-    for chunk in ids.chunks(500) {
-        batch
-            .statement(&format!("SELECT {COLUMNS} FROM releases WHERE id IN ("))
-            .push(&vec!["?"; chunk.len()].join(", "))
-            .push(&format!(") ORDER BY id{lock}"));
-        for id in chunk {
-            batch.bind(id.0);
-        }
-    }
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    select_in(batch, "id IN (", &ids, &format!(") ORDER BY id{lock}"));
 }
 
 /// The releases among a batch's `rows`: those with a release's columns.
@@ -312,17 +305,7 @@ pub async fn of_versions(
     placed: &[(String, String)],
 ) -> anyhow::Result<Vec<StoredRelease>> {
     let mut select = Batch::new();
-    for chunk in keys.chunks(500) {
-        select
-            .statement(&format!(
-                "SELECT {COLUMNS} FROM releases WHERE version_key IN ("
-            ))
-            .push(&vec!["?"; chunk.len()].join(", "))
-            .push(")");
-        for key in chunk {
-            select.bind(key.as_str());
-        }
-    }
+    select_in(&mut select, "version_key IN (", keys, ")");
     for chunk in placed.chunks(250) {
         select
             .statement(&format!(
@@ -346,37 +329,30 @@ pub async fn holding_locks(
     conn: &mut sqlx::AnyConnection,
     environments: &[String],
 ) -> anyhow::Result<Vec<StoredRelease>> {
+    let mut select = Batch::new();
     let states = format!(") AND state IN {LOCK_STATES}");
-    select_in(conn, "environment IN (", environments, &states).await
+    select_in(&mut select, "environment IN (", environments, &states);
+    let rows = select.run(conn).await.context("Cannot load the releases")?;
+    read_rows(&rows)
 }
 
-/// The releases whose column `opening` lists one of `values`, `closing` ending the condition:
-/// one statement per 500 values.
-async fn select_in<T: Clone + Into<super::batch::Value>>(
-    conn: &mut sqlx::AnyConnection,
+/// Adds to `batch` the reading of the releases whose column `opening` lists one of `values`,
+/// `closing` ending the condition: one statement per 500 values.
+fn select_in<T: Clone + Into<super::batch::Value>>(
+    batch: &mut Batch,
     opening: &str,
     values: &[T],
     closing: &str,
-) -> anyhow::Result<Vec<StoredRelease>> {
-    let mut found = Vec::with_capacity(values.len());
+) {
     for chunk in values.chunks(500) {
-        let mut select = Batch::new();
-        select
+        batch
             .statement(&format!("SELECT {COLUMNS} FROM releases WHERE {opening}"))
             .push(&vec!["?"; chunk.len()].join(", "))
             .push(closing);
         for value in chunk {
-            select.bind(value.clone());
-        }
-        let rows = select
-            .run(&mut *conn)
-            .await
-            .context("Cannot load the releases")?;
-        for row in &rows {
-            found.push(from_row(row)?);
+            batch.bind(value.clone());
         }
     }
-    Ok(found)
 }
 
 /// Every release of this version (build metadata aside), newest first: in `environment`
